@@ -1,0 +1,37 @@
+# Everything starts from a fresh machine with Python 3.11+ and make: the first target that
+# needs it creates .venv and installs simtcp with its pinned dependencies.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test figures lab student bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m simtcp demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+figures: $(STAMP)
+	$(PY) -m simtcp figures
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+student: $(STAMP)
+	$(PY) -m simtcp student
+
+bench: $(STAMP)
+	$(PY) bench/bench_segments.py
+	$(PY) bench/bench_ports.py
+	$(PY) bench/bench_flood.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

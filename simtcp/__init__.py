@@ -1,0 +1,27 @@
+"""simtcp — an educational, deterministic TCP stack simulator.
+
+Simulated hosts exchange real IPv4/TCP segments built with scapy, run the RFC 9293 state
+machine, demultiplex by 4-tuple, allocate ephemeral ports like real operating systems, and
+every step can be drawn (see simtcp.viz). Quick start::
+
+    import simtcp
+    net = simtcp.Network(seed=1)
+    client = net.add_host("client", "192.168.1.10")
+    server = net.add_host("server", "192.168.1.20")
+    net.add_link(client, server, delay=0.010)
+    srv = server.socket(); srv.bind(("0.0.0.0", 80)); srv.listen(128)
+    cli = client.socket(); cli.connect(("192.168.1.20", 80))
+    conn, addr = srv.accept()
+"""
+from .link import Dropped, Lan, Link
+from .segment import Flags, FourTuple, Options, Packet, Segment
+from .seq import Seq
+from .sim import Network
+from .socket import SimulationIdleError, Socket
+from .states import State, TRANSITIONS
+from .trace import Trace, TraceRecord
+
+__version__ = "0.1.0"
+__all__ = ["Network", "Socket", "SimulationIdleError", "Segment", "Packet", "Options", "Flags",
+           "FourTuple", "Seq", "State", "TRANSITIONS", "Trace", "TraceRecord", "Link", "Lan",
+           "Dropped"]

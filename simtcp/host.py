@@ -1,0 +1,146 @@
+"""Hosts (a node with a TCP stack and sockets) and peers (a node with no stack at all).
+
+Theory of operation: a `Host` owns a `Stack` and a sysctl table for its OS profile; its
+sockets are thin façades over the stack (`simtcp.socket`). Arriving packets that are for
+one of its addresses go to `Stack.input`. `inject()` hands the host a crafted packet as if it
+had just arrived on a link — the way to watch a real stack answer a segment you built.
+
+A `Peer` has no TCP at all: it records what arrives (`received`, as scapy packets) and
+sends exactly what it is given. Labs use it to play the other side of a handshake by hand,
+and tests use it as a scripted packetdrill-style peer.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import List, Optional, Sequence, Union
+
+from . import wire
+from .segment import Packet
+from .sim import Node
+from .stack import Stack
+from .trace import TraceRecord
+
+
+def _to_packet(net, pkt) -> tuple:
+    """(Packet or None, bytes or None) from a scapy packet, bytes or a simtcp Packet."""
+    if isinstance(pkt, Packet):
+        return pkt, None
+    data = pkt if isinstance(pkt, (bytes, bytearray)) else wire.from_scapy(pkt)
+    data = bytes(data)
+    try:
+        return wire.decode(data), data
+    except wire.DecodeError:
+        return None, data
+
+
+class Host(Node):
+    """A simulated computer with a TCP stack, an OS profile and sockets."""
+
+    def __init__(self, net, name: str, ips: Sequence[str], os: str = "linux"):
+        super().__init__(net, name, ips)
+        from .profiles import Sysctl
+        self.os = os
+        self.sysctl = Sysctl(os)
+        self.stack = Stack(self)
+        self.sockets: list = []
+        self._next_fd = 3
+        self._next_pid = 1000 + len(net.nodes) * 100
+
+    # ---------------------------------------------------------------- sockets
+    def socket(self, family: int = 2, type: int = 1, proto: int = 0, *, user: str = "root",
+               process: Optional[str] = None):
+        """A TCP socket on this host (like ``socket.socket(AF_INET, SOCK_STREAM)``).
+
+        ``user`` matters for privileged ports: only root may bind below
+        ``ip_unprivileged_port_start`` (1024 on Linux).
+        """
+        from .socket import Socket
+        return Socket(self, family, type, proto, user=user, process=process)
+
+    def new_fd(self) -> int:
+        fd = self._next_fd
+        self._next_fd += 1
+        return fd
+
+    # ----------------------------------------------------------------- packets
+    def deliver(self, packet: Packet, pkt_id: int) -> None:
+        self.stack.input(packet, pkt_id)
+
+    def count_drop(self, reason: str) -> None:
+        self.stack.counters[f"InErrors: {reason}"] += 1
+
+    def inject(self, pkt) -> int:
+        """Hand this host a packet as if it had arrived on a link.
+
+        ``pkt`` is a scapy packet (``IP(...)/TCP(...)``; missing checksums are filled in by
+        scapy, wrong ones you set are kept so you can watch them being dropped), raw bytes,
+        or a simtcp `Packet`. Returns the packet id used in the trace and capture.
+        """
+        net = self.net
+        packet, data = _to_packet(net, pkt)
+        pkt_id = net.new_packet_id()
+        net.trace.add(TraceRecord(net.now, "send", "(inject)", packet, pkt_id,
+                                  reason="injected", detail=(("to", self.name),)))
+        if packet is not None:
+            net.capture.append(net.now, "inject", pkt_id, packet, data)
+        self.receive(pkt_id, data if data is not None else packet, None)
+        return pkt_id
+
+    @property
+    def counters(self) -> Counter:
+        """Stack counters (InSegs, OutSegs, OutRsts, ListenOverflows, SyncookiesSent …)."""
+        return self.stack.counters
+
+    # ------------------------------------------------------------------ views
+    def ss(self, *args, **kwargs):
+        """A socket table like ``ss -tan`` (see simtcp.tools.views.ss)."""
+        from .tools.views import ss
+        return ss(self, *args, **kwargs)
+
+    def netstat(self, *args, **kwargs):
+        from .tools.views import netstat
+        return netstat(self, *args, **kwargs)
+
+    def lsof(self, *args, **kwargs):
+        from .tools.views import lsof
+        return lsof(self, *args, **kwargs)
+
+
+class Peer(Node):
+    """A raw endpoint with no TCP stack (see module docstring)."""
+
+    def __init__(self, net, name: str, ips: Sequence[str]):
+        super().__init__(net, name, ips)
+        self.received: List = []
+        self.packets: List[Packet] = []
+        self.on_receive = None
+
+    def deliver(self, packet: Packet, pkt_id: int) -> None:
+        self.packets.append(packet)
+        pkt = wire.to_scapy(wire.encode(packet))
+        pkt.time = self.net.now
+        self.received.append(pkt)
+        if self.on_receive is not None:
+            self.on_receive(self, packet)
+
+    def send(self, pkt, reason: str = "sent by peer") -> int:
+        """Send a scapy packet, raw bytes or a simtcp Packet exactly as given."""
+        packet, data = _to_packet(self.net, pkt)
+        if packet is None:
+            # undecodable (e.g. a deliberately wrong checksum): send the bytes as they are
+            link = self.links[0] if self.links else None
+            net = self.net
+            pkt_id = net.new_packet_id()
+            net.trace.add(TraceRecord(net.now, "send", self.name, None, pkt_id, reason=reason))
+            if link is None:
+                net.drop(self.name, pkt_id, None, "no route to host")
+                return pkt_id
+            dst_ip = ".".join(str(b) for b in data[16:20]) if len(data) >= 20 else ""
+            net.capture.append(net.now, link.name, pkt_id, None, data)
+            hop = link.next_hop(self, dst_ip)
+            if hop is None:
+                net.drop(link.name, pkt_id, None, "no route to host")
+                return pkt_id
+            net.schedule(net.now + link.delay, hop.receive, pkt_id, data, link)
+            return pkt_id
+        return self.transmit(packet, reason, "", data)

@@ -1,0 +1,164 @@
+"""Links: point-to-point wires and shared LAN segments, with delay, bandwidth, loss, middleboxes.
+
+Theory of operation: a node hands a link a packet (`transmit`). The link records it in the
+network's capture, runs the middlebox chain, draws loss from the network's one seeded RNG,
+computes when the last bit arrives (serialization at ``bandwidth`` bits/s after whatever is
+already queued in that direction, plus propagation ``delay``) and schedules delivery to the
+next hop. A packet that does not make it is dropped with a named reason in the trace.
+
+A middlebox is any callable ``(packet, now) -> list[(extra_delay, packet)] | Dropped``: an
+empty list or a `Dropped` means the packet stops there (firewalls, rate limiters); several
+entries duplicate it; a changed packet is rewritten (NAT). The payload on a link is either a
+`Packet` (``wire="fast"``) or the bytes scapy built (``wire="bytes"``).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, List, NamedTuple, Optional, Sequence, Union
+
+from .segment import Packet
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sim import Network, Node
+
+
+class Dropped(NamedTuple):
+    """What a middlebox returns to drop a packet, with the reason the trace shows."""
+
+    reason: str
+
+
+Middlebox = Callable[[Packet, float], Union[List, Dropped]]
+
+IP_TCP_HEADER = 40
+
+
+def options_length(packet: Packet) -> int:
+    """Bytes of TCP options as wire.py lays them out (Linux order, padded to 4)."""
+    o = packet.segment.options
+    if not o:
+        return 0
+    n = 0
+    if o.mss is not None:
+        n += 4
+    if o.ts is not None:
+        n += 12                    # TS (10) + two NOPs, or SACK-permitted (2) + TS (10)
+    elif o.sack_perm:
+        n += 4                     # NOP, NOP, SACK-permitted
+    if o.wscale is not None:
+        n += 4                     # NOP, WScale
+    if o.sack:
+        n += 4 + 8 * len(o.sack)   # NOP, NOP, SACK blocks
+    for kind, value in o.extra:
+        n += 2 + (len(value) if isinstance(value, (bytes, bytearray)) else 2)
+    return (n + 3) & ~3
+
+
+def wire_length(packet: Packet) -> int:
+    return IP_TCP_HEADER + options_length(packet) + len(packet.segment.payload)
+
+
+class Link:
+    """A point-to-point link between two nodes (full duplex: one queue per direction)."""
+
+    kind = "p2p"
+
+    def __init__(self, net: "Network", nodes: Sequence["Node"], delay: float = 0.010,
+                 loss: float = 0.0, bandwidth: Optional[float] = None, name: str = "",
+                 queue_limit: Optional[int] = None):
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
+        if not 0.0 <= loss <= 1.0:
+            raise ValueError(f"loss is a probability between 0 and 1, got {loss!r}")
+        if bandwidth is not None and bandwidth <= 0:
+            raise ValueError(f"bandwidth is in bits per second and must be > 0, got {bandwidth!r}")
+        self.net = net
+        self.nodes = list(nodes)
+        self.delay = delay
+        self.loss = loss
+        self.bandwidth = bandwidth
+        self.queue_limit = queue_limit
+        self.name = name or "-".join(n.name for n in self.nodes)
+        self.middleboxes: List[Middlebox] = []
+        self._busy_until: dict = {}
+        self.loss_filter: Optional[Callable[[Packet], bool]] = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} delay={self.delay}s loss={self.loss}>"
+
+    def add_middlebox(self, box: Middlebox) -> Middlebox:
+        self.middleboxes.append(box)
+        return box
+
+    def peer_of(self, node: "Node") -> Optional["Node"]:
+        for n in self.nodes:
+            if n is not node:
+                return n
+        return None
+
+    def next_hop(self, sender: "Node", dst: str) -> Optional["Node"]:
+        """On a wire, everything goes to the other end."""
+        return self.peer_of(sender)
+
+    def transmit(self, sender: "Node", packet: Packet, data: Optional[bytes], pkt_id: int,
+                 hop: Optional["Node"] = None) -> None:
+        net = self.net
+        now = net.now
+        net.capture.append(now, self.name, pkt_id, packet, data)
+        if hop is None:
+            hop = self.next_hop(sender, packet.dst)
+        if hop is None:
+            net.drop(self.name, pkt_id, packet, "no route to host",
+                     "nobody on this segment owns the destination address (ARP fails)")
+            return
+        deliveries = [(0.0, packet)]
+        for box in self.middleboxes:
+            nxt = []
+            for extra, p in deliveries:
+                result = box(p, now)
+                if isinstance(result, Dropped):
+                    net.drop(self.name, pkt_id, p, result.reason)
+                    continue
+                if not result:
+                    net.drop(self.name, pkt_id, p, f"dropped by {getattr(box, 'name', type(box).__name__)}")
+                    continue
+                nxt.extend((extra + d, q) for d, q in result)
+            deliveries = nxt
+        if not deliveries:
+            return
+        if self.loss and net.rng.random() < self.loss and (self.loss_filter is None
+                                                           or self.loss_filter(packet)):
+            net.drop(self.name, pkt_id, packet, "link loss", f"random loss p={self.loss:g}")
+            return
+        depart = now
+        if self.bandwidth:
+            key = sender.name
+            start = max(now, self._busy_until.get(key, 0.0))
+            size = len(data) if data is not None else wire_length(packet)
+            if self.queue_limit is not None and start > now:
+                queued = (start - now) * self.bandwidth / 8 / max(size, 1)
+                if queued >= self.queue_limit:
+                    net.drop(self.name, pkt_id, packet, "queue full",
+                             f"{self.queue_limit} packets already wait for the wire")
+                    return
+            depart = start + size * 8 / self.bandwidth
+            self._busy_until[key] = depart
+        for extra, p in deliveries:
+            payload = data if (p is packet and data is not None) else (
+                net.encode(p) if data is not None else p)
+            net.schedule(depart + self.delay + extra, hop.receive, pkt_id, payload, self)
+
+
+class Lan(Link):
+    """A shared segment (a switch): delivers to whichever attached node owns the destination,
+    or to the segment's router when nobody does."""
+
+    kind = "lan"
+
+    def next_hop(self, sender: "Node", dst: str) -> Optional["Node"]:
+        for n in self.nodes:
+            if n is not sender and dst in n.ips:
+                return n
+        for n in self.nodes:
+            if n is not sender and getattr(n, "forwarding", False):
+                return n
+        return None

@@ -1,0 +1,286 @@
+"""The simulated network: one virtual clock, one event heap, one seeded RNG, the topology.
+
+Theory of operation: `Network` is a discrete-event simulator. Everything that will happen
+later is an event ``(time, n, callback, args)`` on a heap; ``n`` is a running number so
+that events at the same instant run in the order they were scheduled — together with the
+single `random.Random(seed)` this makes a run fully deterministic: the same seed gives the
+same trace and byte-identical captures. There is no wall clock and no thread anywhere.
+
+Blocking socket calls drive the simulation themselves through `run_until(predicate)`, which
+pops events until the predicate holds, the heap is empty (idle: nothing can ever change),
+or a virtual-time limit passes.
+
+Routing is deliberately small: a node sends to a neighbour on a shared link that owns the
+destination; otherwise to its gateway (a router on one of its links, or the far end of its
+only point-to-point link). A packet that nobody owns or routes is dropped with the reason
+"no route to host" — which is what happens to SYN-ACKs sent to spoofed sources.
+"""
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import random
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
+
+from . import wire
+from .capture import Capture
+from .link import Lan, Link
+from .segment import Packet
+from .trace import Trace, TraceRecord
+
+WIRE_MODES = ("bytes", "fast")
+
+
+def check_ip(ip: str) -> str:
+    """Validate a dotted-quad IPv4 address (ValueError that says what is wrong)."""
+    try:
+        return str(ipaddress.IPv4Address(ip))
+    except (ipaddress.AddressValueError, ValueError, TypeError):
+        raise ValueError(f"{ip!r} is not an IPv4 address (expected dotted quad like "
+                         "'192.168.1.10')") from None
+
+
+class Node:
+    """Anything with addresses that links can deliver to."""
+
+    forwarding = False
+
+    def __init__(self, net: "Network", name: str, ips: Sequence[str]):
+        self.net = net
+        self.name = name
+        self.ips: List[str] = [check_ip(ip) for ip in ips]
+        self.links: List[Link] = []
+        self.gateway: Optional[Node] = None
+
+    @property
+    def ip(self) -> str:
+        """The node's primary address."""
+        return self.ips[0]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {', '.join(self.ips)}>"
+
+    def route(self, dst: str):
+        """(link, next hop) toward ``dst``, or (None, None)."""
+        for link in self.links:
+            for n in link.nodes:
+                if n is not self and dst in n.ips:
+                    return link, n
+        if self.gateway is not None:
+            for link in self.links:
+                if self.gateway in link.nodes:
+                    return link, self.gateway
+        for link in self.links:           # a router on a shared segment is the default route
+            for n in link.nodes:
+                if n is not self and n.forwarding:
+                    return link, n
+        if len(self.links) == 1 and self.links[0].kind == "p2p":
+            return self.links[0], self.links[0].peer_of(self)
+        return None, None
+
+    def transmit(self, packet: Packet, reason: str = "", rfc: str = "",
+                 data: Optional[bytes] = None) -> int:
+        """Put a packet on the wire toward its destination; returns its packet id."""
+        net = self.net
+        pkt_id = net.new_packet_id()
+        net.trace.add(TraceRecord(net.now, "send", self.name, packet, pkt_id,
+                                  reason=reason, rfc=rfc))
+        link, hop = self.route(packet.dst)
+        if link is None:
+            net.drop(self.name, pkt_id, packet, "no route to host",
+                     f"{self.name} has no route to {packet.dst}")
+            return pkt_id
+        if data is None and net.wire == "bytes":
+            data = wire.encode(packet)
+        link.transmit(self, packet, data, pkt_id, hop)
+        return pkt_id
+
+    def receive(self, pkt_id: int, payload: Union[Packet, bytes], link) -> None:
+        """A packet arrives from ``link``: decode, check the address, hand it on."""
+        net = self.net
+        if isinstance(payload, (bytes, bytearray)):
+            try:
+                packet = wire.decode(bytes(payload))
+            except wire.DecodeError as e:
+                net.drop(self.name, pkt_id, None, e.reason, "malformed packet discarded")
+                self.count_drop(e.reason)
+                return
+        else:
+            packet = payload
+        if packet.dst not in self.ips:
+            if self.forwarding:
+                self.forward(pkt_id, packet, link)
+                return
+            net.drop(self.name, pkt_id, packet, "no route to host",
+                     f"{packet.dst} is not an address of {self.name}")
+            self.count_drop("no route to host")
+            return
+        net.trace.add(TraceRecord(net.now, "deliver", self.name, packet, pkt_id))
+        self.deliver(packet, pkt_id)
+
+    def count_drop(self, reason: str) -> None:
+        pass
+
+    def deliver(self, packet: Packet, pkt_id: int) -> None:
+        raise NotImplementedError
+
+    def forward(self, pkt_id: int, packet: Packet, link) -> None:
+        raise NotImplementedError
+
+
+class Network:
+    """A deterministic virtual-time network of simulated hosts (see module docstring)."""
+
+    def __init__(self, seed: int = 0, wire: str = "bytes"):
+        if wire not in WIRE_MODES:
+            raise ValueError(f"wire must be one of {WIRE_MODES}, got {wire!r}")
+        self.seed = seed
+        self.wire = wire
+        self.rng = random.Random(seed)
+        self.now = 0.0
+        self._heap: list = []
+        self._n = 0
+        self._next_pkt = 0
+        self.trace = Trace()
+        self.capture = Capture()
+        self.nodes: Dict[str, Node] = {}
+        self.links: List[Link] = []
+        self.drops: Dict[str, int] = {}
+
+    # --------------------------------------------------------------- topology
+    def _register(self, node: Node) -> Node:
+        if node.name in self.nodes:
+            raise ValueError(f"a node named {node.name!r} already exists")
+        for ip in node.ips:
+            owner = self.owner(ip)
+            if owner is not None:
+                raise ValueError(f"{ip} already belongs to {owner.name}")
+        self.nodes[node.name] = node
+        return node
+
+    def owner(self, ip: str) -> Optional[Node]:
+        for node in self.nodes.values():
+            if ip in node.ips:
+                return node
+        return None
+
+    def add_host(self, name: str, ip: Union[str, Sequence[str]], os: str = "linux"):
+        """A host with a TCP stack. ``os`` picks the defaults: linux|windows|macos|freebsd."""
+        from .host import Host
+        ips = [ip] if isinstance(ip, str) else list(ip)
+        return self._register(Host(self, name, ips, os=os))
+
+    def add_peer(self, ip: str, name: Optional[str] = None):
+        """A raw endpoint with no TCP stack: it records what arrives and sends only what you
+        give it (labs where the student is the TCP stack)."""
+        from .host import Peer
+        return self._register(Peer(self, name or f"peer-{ip}", [ip]))
+
+    def add_link(self, a: Node, b: Node, delay: float = 0.010, loss: float = 0.0,
+                 bandwidth: Optional[float] = None, name: str = "",
+                 queue_limit: Optional[int] = None) -> Link:
+        """A point-to-point link; ``delay`` in seconds one way, ``loss`` a probability."""
+        link = Link(self, [a, b], delay, loss, bandwidth, name, queue_limit)
+        return self._attach(link)
+
+    def add_lan(self, nodes: Iterable[Node], delay: float = 0.001, loss: float = 0.0,
+                bandwidth: Optional[float] = None, name: str = "lan") -> Lan:
+        """A shared segment (switch) connecting many nodes."""
+        return self._attach(Lan(self, list(nodes), delay, loss, bandwidth, name))
+
+    def _attach(self, link: Link) -> Link:
+        for n in link.nodes:
+            if n.net is not self:
+                raise ValueError(f"{n.name} belongs to another Network")
+            n.links.append(link)
+        self.links.append(link)
+        return link
+
+    def __getitem__(self, name: str) -> Node:
+        return self.nodes[name]
+
+    # ------------------------------------------------------------------ events
+    def schedule(self, at: float, callback: Callable, *args) -> None:
+        if at < self.now:
+            at = self.now
+        heapq.heappush(self._heap, (at, self._n, callback, args))
+        self._n += 1
+
+    def call_later(self, delay: float, callback: Callable, *args) -> None:
+        self.schedule(self.now + delay, callback, *args)
+
+    def step(self) -> bool:
+        """Run one event; False when there is none."""
+        if not self._heap:
+            return False
+        at, _, callback, args = heapq.heappop(self._heap)
+        self.now = at
+        callback(*args)
+        return True
+
+    @property
+    def idle(self) -> bool:
+        return not self._heap
+
+    def next_event_time(self) -> Optional[float]:
+        return self._heap[0][0] if self._heap else None
+
+    def run(self, until: Optional[float] = None, max_events: Optional[int] = None) -> float:
+        """Run until idle, or until virtual time ``until`` (then ``now == until``)."""
+        n = 0
+        heap = self._heap
+        while heap:
+            if until is not None and heap[0][0] > until:
+                break
+            if max_events is not None and n >= max_events:
+                return self.now
+            self.step()
+            n += 1
+        if until is not None and until > self.now:
+            self.now = until
+        return self.now
+
+    def run_until(self, predicate: Callable[[], bool], timeout: Optional[float] = None) -> str:
+        """Step until ``predicate()`` is true. Returns "ok", "idle" or "timeout"."""
+        deadline = None if timeout is None else self.now + timeout
+        heap = self._heap
+        while not predicate():
+            if not heap:
+                return "idle"
+            if deadline is not None and heap[0][0] > deadline:
+                self.now = deadline
+                return "timeout"
+            self.step()
+        return "ok"
+
+    # ----------------------------------------------------------------- packets
+    def new_packet_id(self) -> int:
+        self._next_pkt += 1
+        return self._next_pkt
+
+    def encode(self, packet: Packet) -> bytes:
+        return wire.encode(packet)
+
+    def drop(self, where: str, pkt_id: int, packet: Optional[Packet], reason: str,
+             detail: str = "") -> None:
+        self.drops[reason] = self.drops.get(reason, 0) + 1
+        self.trace.add(TraceRecord(self.now, "drop", where, packet, pkt_id, reason=reason,
+                                   detail=(("detail", detail),) if detail else ()))
+
+    # ------------------------------------------------------------------ views
+    @property
+    def hosts(self) -> Dict[str, Node]:
+        return dict(self.nodes)
+
+    def __repr__(self) -> str:
+        return (f"<Network seed={self.seed} wire={self.wire} t={self.now:.6f}s "
+                f"nodes={list(self.nodes)} packets={self._next_pkt}>")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{n.name}</td><td>{type(n).__name__}</td>"
+                       f"<td>{', '.join(n.ips)}</td><td>{getattr(n, 'os', '')}</td></tr>"
+                       for n in self.nodes.values())
+        return (f"<p><b>simtcp Network</b> seed={self.seed}, wire={self.wire}, "
+                f"t = {self.now * 1000:.3f} ms, {self._next_pkt} packets</p>"
+                f"<table><tr><th>name</th><th>kind</th><th>addresses</th><th>os</th></tr>"
+                f"{rows}</table>")

@@ -1,0 +1,478 @@
+"""BSD-style sockets on a simulated host, raising what Python's own `socket` raises.
+
+Theory of operation: a `Socket` is a façade over the host's `Stack`. Calls that would block
+on a real system (connect, accept, recv, send with a full buffer) drive the simulation
+forward in virtual time with `Network.run_until` until they can return. If the simulation
+goes idle — no event left that could ever change the answer — a blocking call raises
+`SimulationIdleError` (a `TimeoutError`) with an explanation instead of hanging forever.
+Non-blocking sockets (`setblocking(False)`) raise `BlockingIOError` like the real thing.
+
+Errors carry the real errno and a message that teaches: EADDRINUSE, EADDRNOTAVAIL, EACCES,
+ECONNREFUSED, ETIMEDOUT, ECONNRESET, ENOTCONN, EISCONN, EINVAL, EBADF, EPIPE.
+"""
+from __future__ import annotations
+
+import errno
+import socket as _pysocket
+from typing import Optional, Tuple
+
+from .segment import FourTuple
+from .stack import Listener, WILDCARD
+from .states import State
+
+AF_INET = _pysocket.AF_INET
+SOCK_STREAM = _pysocket.SOCK_STREAM
+SOL_SOCKET = _pysocket.SOL_SOCKET
+SO_REUSEADDR = _pysocket.SO_REUSEADDR
+SO_REUSEPORT = getattr(_pysocket, "SO_REUSEPORT", 15)
+IPPROTO_TCP = _pysocket.IPPROTO_TCP
+TCP_NODELAY = _pysocket.TCP_NODELAY
+SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
+
+
+class SimulationIdleError(TimeoutError):
+    """A blocking call can never complete: the simulated network has nothing left to do."""
+
+
+def _check_port(port, call: str) -> int:
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(f"{call}: the port must be an int, not {type(port).__name__} "
+                        f"({port!r}); e.g. ('192.168.1.20', 80)")
+    if not 0 <= port <= 0xFFFF:
+        raise OverflowError(f"{call}(): port must be 0-65535. A TCP port is a 16-bit field "
+                            f"of the header, so {port} does not fit.")
+    return port
+
+
+class Socket:
+    """A TCP socket on a simulated `Host` (AF_INET, SOCK_STREAM)."""
+
+    def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
+                 *, user: str = "root", process: Optional[str] = None,
+                 _conn=None, _local=None):
+        if family != AF_INET:
+            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol: "
+                          "simtcp simulates IPv4 (AF_INET) only")
+        if type != SOCK_STREAM:
+            raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported: simtcp sockets are "
+                          "TCP (SOCK_STREAM)")
+        self.host = host
+        self.net = host.net
+        self.stack = host.stack
+        self.user = user
+        self.process = process or ("python" if user == "root" else f"python ({user})")
+        self.pid = host._next_pid
+        self.fd = host.new_fd()
+        self.family, self.type, self.proto = family, type, proto
+        self.local: Optional[Tuple[str, int]] = _local
+        self.bound_explicitly = False
+        self.reuseaddr = False
+        self.reuseport = False
+        self.nodelay = False
+        self.listener: Optional[Listener] = None
+        self.conn = _conn
+        self.closed = False
+        self._timeout: Optional[float] = None
+        self._blocking = True
+        self._shut_rd = False
+        host.sockets.append(self)
+        if _conn is not None:
+            self.stack.owner[_conn] = self
+
+    # ------------------------------------------------------------- helpers
+    def _call(self, name: str, *args, result: str = "") -> None:
+        self.stack._record("call", f"{name}({', '.join(map(repr, args))})",
+                           conn=self.conn.tuple if self.conn else None, reason=result)
+
+    def _check_open(self, call: str) -> None:
+        if self.closed:
+            raise OSError(errno.EBADF, f"Bad file descriptor: {call}() on a closed socket")
+
+    def _resolve(self, address, call: str) -> Tuple[str, int]:
+        if not isinstance(address, tuple) or len(address) != 2:
+            raise TypeError(f"{call}(): AF_INET address must be a tuple (host, port), "
+                            f"got {address!r}")
+        ip, port = address
+        if not isinstance(ip, str):
+            raise TypeError(f"{call}(): the host must be a str like '192.168.1.20', got {ip!r}")
+        port = _check_port(port, call)
+        if ip in ("", "0.0.0.0"):
+            return WILDCARD, port
+        node = self.net.nodes.get(ip)
+        if node is not None:             # a host name of the simulated network
+            return node.ip, port
+        try:
+            _pysocket.inet_aton(ip)
+            parts = ip.split(".")
+            if len(parts) != 4:
+                raise OSError
+            return ip, port
+        except OSError:
+            raise _pysocket.gaierror(_pysocket.EAI_NONAME,
+                                     f"Name or service not known: {ip!r} is neither a dotted "
+                                     f"IPv4 address nor the name of a host in this network "
+                                     f"({', '.join(self.net.nodes)})") from None
+
+    def _wait(self, predicate, call: str, what: str) -> None:
+        """Block in virtual time until ``predicate()``; honour settimeout/setblocking."""
+        if predicate():
+            return
+        if not self._blocking:
+            raise BlockingIOError(errno.EAGAIN, f"Resource temporarily unavailable: {call}() "
+                                  f"would block ({what}); run the network and try again")
+        outcome = self.net.run_until(predicate, self._timeout)
+        if outcome == "timeout":
+            raise TimeoutError(f"timed out: {call}() waited {self._timeout:g} s of virtual "
+                               f"time for {what}")
+        if outcome == "idle":
+            raise SimulationIdleError(
+                f"{call}() would block forever: the simulated network is idle (nothing is in "
+                f"flight and no timer is pending), so {what} can never happen. Did the other "
+                f"side call connect()/send()? Use setblocking(False) to poll instead.")
+
+    # -------------------------------------------------------------- options
+    def setsockopt(self, level: int, option: int, value) -> None:
+        self._check_open("setsockopt")
+        if level == SOL_SOCKET and option == SO_REUSEADDR:
+            self.reuseaddr = bool(value)
+        elif level == SOL_SOCKET and option == SO_REUSEPORT:
+            self.reuseport = bool(value)
+        elif level == IPPROTO_TCP and option == TCP_NODELAY:
+            self.nodelay = bool(value)
+            if self.conn is not None:
+                self.conn.cfg.nodelay = self.nodelay
+        else:
+            raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at "
+                          f"level {level} is not simulated (SO_REUSEADDR, SO_REUSEPORT, "
+                          "TCP_NODELAY are)")
+
+    def getsockopt(self, level: int, option: int) -> int:
+        if level == SOL_SOCKET and option == SO_REUSEADDR:
+            return int(self.reuseaddr)
+        if level == SOL_SOCKET and option == SO_REUSEPORT:
+            return int(self.reuseport)
+        if level == IPPROTO_TCP and option == TCP_NODELAY:
+            return int(self.nodelay)
+        raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option}")
+
+    def setblocking(self, flag: bool) -> None:
+        self._blocking = bool(flag)
+        self._timeout = None
+
+    def getblocking(self) -> bool:
+        return self._blocking
+
+    def settimeout(self, value: Optional[float]) -> None:
+        """Timeout in seconds of *virtual* time (None = block, 0 = non-blocking)."""
+        if value is not None and value < 0:
+            raise ValueError("Timeout value out of range")
+        self._timeout = value
+        self._blocking = value != 0
+
+    def gettimeout(self) -> Optional[float]:
+        return self._timeout if self._blocking else 0.0
+
+    # ----------------------------------------------------------------- bind
+    def bind(self, address) -> None:
+        """Bind to (ip, port); port 0 asks the OS for an ephemeral port."""
+        self._check_open("bind")
+        ip, port = self._resolve(address, "bind")
+        if self.local is not None:
+            raise OSError(errno.EINVAL, "Invalid argument: this socket is already bound to "
+                          f"{self.local[0]}:{self.local[1]} (a socket binds once)")
+        if ip != WILDCARD and ip not in self.host.ips:
+            raise OSError(errno.EADDRNOTAVAIL, f"Cannot assign requested address: {ip} is not "
+                          f"an address of host {self.host.name} ({', '.join(self.host.ips)})")
+        if port == 0:
+            port = self.stack.allocator.bind_port(ip, lambda p: not self._bind_conflict(ip, p),
+                                                  self.reuseaddr)
+        else:
+            start = self.host.sysctl.unprivileged_port_start()
+            if port < start and self.user != "root":
+                raise PermissionError(errno.EACCES, f"Permission denied: port {port} is below "
+                                      f"ip_unprivileged_port_start ({start}); only root (or "
+                                      f"CAP_NET_BIND_SERVICE) may bind it, and this socket "
+                                      f"belongs to {self.user!r}")
+            holder = self._bind_conflict(ip, port)
+            if holder:
+                raise OSError(errno.EADDRINUSE, f"Address already in use: {ip}:{port} is held "
+                              f"by {holder}" + ("" if self.reuseaddr else
+                              "; SO_REUSEADDR lets a new listener start while old connections "
+                              "on that port are still in TIME-WAIT"))
+        self.local = (ip, port)
+        self.bound_explicitly = True
+        self.stack.bindings.setdefault(port, []).append(self)
+        self._call("bind", (ip, port))
+
+    def _bind_conflict(self, ip: str, port: int) -> str:
+        """Who holds ip:port so that bind() must fail ("" when free) — Linux
+        inet_csk_bind_conflict(): overlapping addresses conflict unless both sockets set
+        SO_REUSEADDR and the old one is not listening; TIME-WAIT counts unless SO_REUSEADDR."""
+        for other in self.stack.bindings.get(port, ()):
+            if other is self or other.closed:
+                continue
+            oip = other.local[0]
+            if ip != oip and WILDCARD not in (ip, oip):
+                continue
+            if self.reuseaddr and other.reuseaddr and other.listener is None:
+                continue
+            if self.reuseport and other.reuseport and self.user == other.user:
+                continue
+            return f"another socket ({'listening' if other.listener else 'bound'})"
+        for t in self.stack.by_port.get(port, ()):
+            if ip != t.local_ip and ip != WILDCARD:
+                continue
+            conn = self.stack.conns[t]
+            if self.reuseaddr and conn.state is not State.LISTEN:
+                continue
+            return f"a connection in {conn.state} ({t.local_ip}:{t.local_port} <-> " \
+                   f"{t.remote_ip}:{t.remote_port})"
+        return ""
+
+    # --------------------------------------------------------------- listen
+    def listen(self, backlog: int = 128) -> None:
+        self._check_open("listen")
+        if self.conn is not None:
+            raise OSError(errno.EINVAL, "Invalid argument: a connected socket cannot listen")
+        if self.local is None:
+            self.bind(("0.0.0.0", 0))
+        somaxconn = self.host.sysctl.get("net.core.somaxconn", 4096)
+        backlog = max(0, min(int(backlog), somaxconn))   # Linux __sys_listen()
+        if self.listener is not None:
+            self.listener.backlog = backlog
+            return
+        ip, port = self.local
+        lst = Listener(self, ip, port, backlog)
+        self.listener = lst
+        self.stack.listeners[(ip, port)] = lst
+        self.stack._record("state", "LISTEN", old="CLOSED", conn=FourTuple(ip, port, WILDCARD, 0),
+                           reason=f"passive OPEN, backlog {backlog}", rfc="RFC 9293 §3.10.1")
+        self._call("listen", backlog)
+
+    def accept(self):
+        """Wait (in virtual time) for a completed connection; returns (socket, address)."""
+        self._check_open("accept")
+        lst = self.listener
+        if lst is None:
+            raise OSError(errno.EINVAL, "Invalid argument: accept() needs a listening socket "
+                          "(call bind() and listen() first)")
+        self._wait(lambda: bool(lst.accept_queue), "accept", "a client to complete the handshake")
+        conn = lst.accept_queue.popleft()
+        self.stack.parent.pop(conn, None)
+        t = conn.tuple
+        child = Socket(self.host, user=self.user, process=self.process, _conn=conn,
+                       _local=(t.local_ip, t.local_port))
+        child.pid = self.pid
+        self.stack.bindings.setdefault(t.local_port, [])
+        self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")
+        return child, (t.remote_ip, t.remote_port)
+
+    # -------------------------------------------------------------- connect
+    def connect(self, address) -> None:
+        """Active open; blocks (in virtual time) until ESTABLISHED or failure."""
+        code = self._start_connect(address)
+        if code:
+            return
+        self._wait_connected()
+
+    def connect_ex(self, address) -> int:
+        """Like connect() but returns an errno (0 on success; EINPROGRESS if non-blocking)."""
+        try:
+            if self._start_connect(address):
+                return 0
+            self._wait_connected()
+            return 0
+        except BlockingIOError as e:
+            return e.errno
+        except OSError as e:
+            if e.errno is None:
+                raise
+            return e.errno
+
+    def _start_connect(self, address) -> bool:
+        self._check_open("connect")
+        ip, port = self._resolve(address, "connect")
+        if self.listener is not None:
+            raise OSError(errno.EINVAL, "Invalid argument: a listening socket cannot connect")
+        if self.conn is not None:
+            if self.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
+                if not self._blocking:
+                    raise OSError(errno.EALREADY, "Operation already in progress")
+                self._wait_connected()
+                return True
+            if self.conn.state is State.CLOSED and self.conn.error:
+                raise self._conn_error("connect")
+            raise OSError(errno.EISCONN, "Transport endpoint is already connected (to "
+                          f"{self.conn.tuple.remote_ip}:{self.conn.tuple.remote_port}); "
+                          "a TCP socket connects once — make a new socket")
+        if ip == WILDCARD:
+            ip = self.host.ip      # Linux: connecting to 0.0.0.0 means this host
+        if port == 0:
+            raise OSError(errno.ECONNREFUSED, "Connection refused: port 0 is reserved and "
+                          "nothing can listen on it")
+        laddr = self.local[0] if self.local and self.local[0] != WILDCARD else self._source_ip(ip)
+        if self.local is None:
+            lport = self.stack.allocator.connect_port(
+                laddr, ip, port, lambda p: not self.stack.port_in_use_for(laddr, p, ip, port))
+        else:
+            lport = self.local[1]
+            existing = self.stack.conns.get(FourTuple(laddr, lport, ip, port))
+            if existing is not None and existing.state is not State.TIME_WAIT:
+                raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address: the 4-tuple "
+                              f"{laddr}:{lport} -> {ip}:{port} is already in use")
+        if self.local is not None:
+            binds = self.stack.bindings.get(self.local[1], [])
+            if self in binds:
+                binds.remove(self)
+        self.local = (laddr, lport)
+        t = FourTuple(laddr, lport, ip, port)
+        self._call("connect", (ip, port), result=f"from {laddr}:{lport}")
+        self.conn = self.stack.open_connection(t, self)
+        return False
+
+    def _source_ip(self, dst: str) -> str:
+        for link in self.host.links:
+            for node in link.nodes:
+                if dst in node.ips:
+                    return self.host.ip
+        return self.host.ip
+
+    def _wait_connected(self) -> None:
+        conn = self.conn
+        self._wait(lambda: conn.state not in (State.SYN_SENT, State.SYN_RECEIVED), "connect",
+                   "the handshake to finish")
+        if conn.state is State.CLOSED:
+            raise self._conn_error("connect")
+
+    def _conn_error(self, call: str) -> OSError:
+        conn = self.conn
+        t = conn.tuple
+        where = f"{t.remote_ip}:{t.remote_port}"
+        if conn.error == errno.ECONNREFUSED:
+            return ConnectionRefusedError(errno.ECONNREFUSED, f"Connection refused: {where} "
+                                          "answered the SYN with RST — nothing listens on that "
+                                          "port (RFC 9293 §3.10.7.1)")
+        if conn.error == errno.ETIMEDOUT:
+            return TimeoutError(errno.ETIMEDOUT, f"Connection timed out: no answer from {where} "
+                                f"after {conn.retries} retransmissions "
+                                f"(net.ipv4.tcp_syn_retries / tcp_retries2), at t={self.net.now:g} s")
+        if conn.error == errno.ECONNRESET:
+            return ConnectionResetError(errno.ECONNRESET, f"Connection reset by peer: {where} "
+                                        "sent a RST")
+        return OSError(errno.ENOTCONN, f"Transport endpoint is not connected: {call}() on a "
+                       f"connection that is {conn.state}")
+
+    # -------------------------------------------------------------- data
+    def _connected_conn(self, call: str):
+        self._check_open(call)
+        if self.conn is None:
+            raise OSError(errno.ENOTCONN, f"Transport endpoint is not connected: {call}() needs "
+                          "a connected socket (connect() first, or use the socket accept() "
+                          "returned)")
+        return self.conn
+
+    def send(self, data: bytes) -> int:
+        conn = self._connected_conn("send")
+        data = memoryview(data).tobytes()
+        if conn.error:
+            raise self._conn_error("send")
+        if conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
+            self._wait_connected()
+        if conn.fin_queued or conn.state not in (State.ESTABLISHED, State.CLOSE_WAIT):
+            if conn.error:
+                raise self._conn_error("send")
+            raise BrokenPipeError(errno.EPIPE, f"Broken pipe: this side already closed its "
+                                  f"sending direction (state {conn.state})")
+        self._wait(lambda: conn.cfg.sndbuf > len(conn.sndq) or conn.closed, "send",
+                   "room in the send buffer")
+        if conn.error:
+            raise self._conn_error("send")
+        n = conn.send(data, self.net.now)
+        self.stack.kick(conn)
+        self._call("send", f"{len(data)} bytes", result=f"{n} queued")
+        return n
+
+    def sendall(self, data: bytes) -> None:
+        view = memoryview(data).tobytes()
+        while view:
+            n = self.send(view)
+            view = view[n:]
+
+    def recv(self, bufsize: int) -> bytes:
+        conn = self._connected_conn("recv")
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
+        if self._shut_rd:
+            return b""
+        self._wait(lambda: bool(conn.rcvq) or conn.eof or conn.closed, "recv", "data to arrive")
+        if not conn.rcvq and conn.error:
+            raise self._conn_error("recv")
+        data = conn.recv(bufsize, self.net.now)
+        self.stack.kick(conn)
+        self._call("recv", bufsize, result=f"{len(data)} bytes")
+        return data
+
+    def shutdown(self, how: int) -> None:
+        conn = self._connected_conn("shutdown")
+        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
+            raise OSError(errno.EINVAL, "Invalid argument: how must be SHUT_RD, SHUT_WR or SHUT_RDWR")
+        if how in (SHUT_RD, SHUT_RDWR):
+            self._shut_rd = True
+        if how in (SHUT_WR, SHUT_RDWR):
+            conn.shutdown_write(self.net.now)
+            self.stack.kick(conn)
+        self._call("shutdown", how)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.listener is not None:
+            self.stack.close_listener(self.listener)
+            self.stack._record("state", "CLOSED", old="LISTEN",
+                               conn=FourTuple(self.listener.ip, self.listener.port, WILDCARD, 0),
+                               reason="close() on the listener", rfc="RFC 9293 §3.10.4")
+        elif self.conn is not None:
+            self.conn.close(self.net.now)
+            self.stack.kick(self.conn)
+        if self.local is not None:
+            binds = self.stack.bindings.get(self.local[1])
+            if binds and self in binds:
+                binds.remove(self)
+                if not binds:
+                    del self.stack.bindings[self.local[1]]
+        self._call("close")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ names
+    def getsockname(self) -> Tuple[str, int]:
+        self._check_open("getsockname")
+        return self.local if self.local is not None else (WILDCARD, 0)
+
+    def getpeername(self) -> Tuple[str, int]:
+        conn = self._connected_conn("getpeername")
+        if conn.state in (State.SYN_SENT,) or (conn.closed and conn.error):
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+        return conn.tuple.remote_ip, conn.tuple.remote_port
+
+    def fileno(self) -> int:
+        return -1 if self.closed else self.fd
+
+    @property
+    def state(self) -> str:
+        if self.listener is not None:
+            return self.listener.state.value
+        if self.conn is not None:
+            return self.conn.state.value
+        return "CLOSED"
+
+    def __repr__(self) -> str:
+        local = f"{self.local[0]}:{self.local[1]}" if self.local else "unbound"
+        peer = (f" -> {self.conn.tuple.remote_ip}:{self.conn.tuple.remote_port}"
+                if self.conn else "")
+        return f"<simtcp.Socket fd={self.fd} {self.host.name} {local}{peer} {self.state}>"

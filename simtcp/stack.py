@@ -1,0 +1,463 @@
+"""A host's TCP stack: demultiplexing, listen queues, SYN cookies, resets, ports, timers.
+
+Theory of operation: every arriving segment is looked up the way Linux does it
+(include/net/inet_hashtables.h, net/ipv4/inet_hashtables.c):
+
+1. the *established* table, keyed by the exact 4-tuple — it also holds half-open requests
+   (SYN-RECEIVED) and TIME-WAIT connections;
+2. otherwise the *listeners*: one bound to (destination address, port) first, then one
+   bound to (0.0.0.0, port) — the specific address always beats the wildcard;
+3. otherwise nobody wants it: answer with a reset exactly as RFC 9293 §3.10.7.1 says (and
+   never answer a RST with a RST).
+
+Each decision becomes a ``demux`` trace record naming the rule, so a notebook can show why
+a segment went where it went. A listener's SYN goes through Linux's `tcp_conn_request()`
+order of checks: SYN cookies when the SYN queue is full (or always, with
+``tcp_syncookies=2``), then the accept queue. Connections are sans-IO (`tcp.Connection`);
+the stack feeds them segments and timer wake-ups and transmits what they produce.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+from collections import Counter, deque
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+
+from .segment import Flags, FourTuple, NO_OPTIONS, Options, Packet, Segment
+from .seq import Seq
+from .states import State
+from .tcp import Connection, TcpConfig
+from .trace import TraceRecord
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .host import Host
+    from .socket import Socket
+
+SYN, ACK, FIN, RST = Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST
+WILDCARD = "0.0.0.0"
+COOKIE_VALID = 120.0     # TCP_SYNCOOKIE_VALID: 2 minutes after the last overflow
+
+
+class Listener:
+    """A socket in LISTEN with its two queues (Linux: request sockets + accept queue)."""
+
+    def __init__(self, sock: "Socket", ip: str, port: int, backlog: int):
+        self.sock = sock
+        self.ip, self.port = ip, port
+        self.backlog = backlog
+        self.syn_queue: Dict[FourTuple, Connection] = {}
+        self.accept_queue: deque = deque()
+        self.last_overflow: Optional[float] = None
+        self.warned = False
+        self.state = State.LISTEN
+
+    def syn_queue_full(self) -> bool:
+        # inet_csk_reqsk_queue_is_full(): qlen > sk_max_ack_backlog on Linux 6.x (FACTS §10)
+        return len(self.syn_queue) > self.backlog
+
+    def accept_queue_full(self) -> bool:
+        # sk_acceptq_is_full(): ack_backlog > sk_max_ack_backlog, so backlog+1 fit
+        return len(self.accept_queue) > self.backlog
+
+    def __repr__(self) -> str:
+        return (f"<Listener {self.ip}:{self.port} backlog={self.backlog} "
+                f"syn={len(self.syn_queue)} accept={len(self.accept_queue)}>")
+
+
+class Stack:
+    """The per-host TCP machinery behind `Host` and `Socket`."""
+
+    def __init__(self, host: "Host"):
+        self.host = host
+        self.net = host.net
+        self.conns: Dict[FourTuple, Connection] = {}
+        self.by_port: Dict[int, set] = {}
+        self.listeners: Dict[Tuple[str, int], Listener] = {}
+        self.bindings: Dict[int, List["Socket"]] = {}
+        self.owner: Dict[Connection, "Socket"] = {}
+        self.parent: Dict[Connection, Listener] = {}
+        self.counters: Counter = Counter()
+        self._armed: Dict[Connection, float] = {}
+        rng = self.net.rng
+        self._secret = rng.getrandbits(128).to_bytes(16, "big")
+        self._allocator = None
+        self._cookies = None
+
+    # --------------------------------------------------------------- helpers
+    @property
+    def sysctl(self):
+        return self.host.sysctl
+
+    def config(self) -> TcpConfig:
+        s = self.sysctl
+        return TcpConfig(
+            mss=s.get("simtcp.mss", 1460),
+            window_scaling=bool(s.get("net.ipv4.tcp_window_scaling", 1)),
+            sack=bool(s.get("net.ipv4.tcp_sack", 1)),
+            timestamps=bool(s.get("net.ipv4.tcp_timestamps", 1)),
+            syn_retries=s.get("net.ipv4.tcp_syn_retries", 6),
+            synack_retries=s.get("net.ipv4.tcp_synack_retries", 5),
+            syn_linear_timeouts=s.get("net.ipv4.tcp_syn_linear_timeouts", 0),
+            retries2=s.get("net.ipv4.tcp_retries2", 15),
+            time_wait=float(s.get("simtcp.time_wait_seconds", 60)),
+            fin_timeout=float(s.get("net.ipv4.tcp_fin_timeout", 60)),
+        )
+
+    def _hash(self, *parts) -> int:
+        h = hashlib.blake2b("|".join(map(str, parts)).encode(), key=self._secret, digest_size=8)
+        return int.from_bytes(h.digest(), "big")
+
+    def isn(self, t: FourTuple) -> int:
+        """RFC 6528 / RFC 9293 §3.4.1: ISN = M + F(4-tuple, secret). Linux: keyed hash plus
+        a clock ticking every 64 ns (net/core/secure_seq.c). A keyed BLAKE2b stands in for
+        SipHash; the secret comes from the network's seeded RNG."""
+        clock = int(self.net.now * 1e9) >> 6
+        return (self._hash("isn", *t) + clock) & 0xFFFFFFFF
+
+    def ts_offset(self, t: FourTuple) -> int:
+        """Linux secure_tcp_ts_off(): a per-address-pair random TSval offset."""
+        return self._hash("ts", t.local_ip, t.remote_ip) & 0xFFFFFFFF
+
+    @property
+    def allocator(self):
+        if self._allocator is None:
+            from .portalloc import make_allocator
+            self._allocator = make_allocator(self.sysctl, self.net.rng)
+        return self._allocator
+
+    @property
+    def cookies(self):
+        if self._cookies is None:
+            from .syncookies import CookieJar
+            self._cookies = CookieJar(self.net.rng)
+        return self._cookies
+
+    def _record(self, kind: str, what: str, packet=None, pkt_id=None, conn=None, reason="",
+                rfc="", old="", detail=()) -> None:
+        self.net.trace.add(TraceRecord(self.net.now, kind, self.host.name, packet, pkt_id, conn,
+                                       what, old, reason, rfc, detail))
+
+    # ------------------------------------------------------------ tables
+    def add_conn(self, conn: Connection) -> None:
+        self.conns[conn.tuple] = conn
+        self.by_port.setdefault(conn.tuple.local_port, set()).add(conn.tuple)
+
+    def remove_conn(self, conn: Connection) -> None:
+        t = conn.tuple
+        if self.conns.get(t) is conn:
+            del self.conns[t]
+            users = self.by_port.get(t.local_port)
+            if users is not None:
+                users.discard(t)
+                if not users:
+                    del self.by_port[t.local_port]
+        self._armed.pop(conn, None)
+        parent = self.parent.pop(conn, None)
+        if parent is not None:
+            parent.syn_queue.pop(t, None)
+            if conn in parent.accept_queue:
+                parent.accept_queue.remove(conn)
+
+    def port_in_use_for(self, laddr: str, port: int, raddr: str, rport: int) -> bool:
+        """True if connect() may not use ``port`` toward (raddr, rport) (Linux
+        __inet_check_established + bind-bucket test)."""
+        for sock in self.bindings.get(port, ()):
+            if sock.bound_explicitly:
+                return True
+        conn = self.conns.get(FourTuple(laddr, port, raddr, rport))
+        if conn is None:
+            return False
+        # a TIME-WAIT 4-tuple may be taken over (open_connection replaces it)
+        return not (conn.state is State.TIME_WAIT and self._tw_reusable(conn))
+
+    def _tw_reusable(self, conn: Connection) -> bool:
+        """tcp_twsk_unique(): timestamps seen, tcp_tw_reuse allows it, last one >= 1 s old."""
+        mode = self.sysctl.get("net.ipv4.tcp_tw_reuse", 2)
+        loopback = conn.tuple.remote_ip.startswith("127.")
+        if not conn.ts_ok or mode == 0 or (mode == 2 and not loopback):
+            return False
+        return self.net.now - (conn.established_at or 0.0) >= 1.0
+
+    # ------------------------------------------------------------- input
+    def input(self, packet: Packet, pkt_id: int) -> None:
+        """Demultiplex one arriving segment (module docstring, steps 1-3)."""
+        seg = packet.segment
+        key = packet.four_tuple()
+        self.counters["InSegs"] += 1
+        conn = self.conns.get(key)
+        if conn is not None:
+            self._record("demux", "4-tuple match", packet, pkt_id, key,
+                         reason=f"established table: {conn.state}", rfc="RFC 9293 §3.3.1")
+            if conn.state is State.TIME_WAIT and seg.flags & SYN and not seg.flags & (ACK | RST):
+                listener = self._find_listener(key.local_ip, key.local_port)
+                if listener is not None and seg.seq > conn.rcv_nxt:
+                    # Linux tcp_timewait_state_process(): TCP_TW_SYN - a new incarnation
+                    iss = int(conn.snd_nxt + 65537)
+                    conn.abort(self.net.now, "new SYN reuses the TIME-WAIT 4-tuple")
+                    self._after(conn)
+                    self._record("demux", f"listener {listener.ip}:{listener.port}", packet,
+                                 pkt_id, key, reason="TIME-WAIT replaced by a new connection",
+                                 rfc="RFC 6191")
+                    self._listen_input(listener, packet, pkt_id, iss=iss)
+                    return
+            listener = self.parent.get(conn)
+            if (listener is not None and conn.state is State.SYN_RECEIVED and seg.flags & ACK
+                    and not seg.flags & (RST | SYN) and listener.accept_queue_full()):
+                self._accept_overflow(listener, conn, packet, pkt_id)
+                return
+            conn.receive(seg, self.net.now)
+            self._after(conn)
+            return
+        listener = self._find_listener(packet.dst, seg.dport)
+        if listener is not None:
+            self._record("demux", f"listener {listener.ip}:{listener.port}", packet, pkt_id, key,
+                         reason="specific address" if listener.ip != WILDCARD else "wildcard address",
+                         rfc="RFC 9293 §3.10.7.2")
+            self._listen_input(listener, packet, pkt_id)
+            return
+        self._record("demux", "no socket", packet, pkt_id, key,
+                     reason="no RST for a RST" if seg.flags & RST else "reply with RST",
+                     rfc="RFC 9293 §3.10.7.1")
+        self.reset_no_socket(packet)
+
+    def _find_listener(self, ip: str, port: int) -> Optional[Listener]:
+        return self.listeners.get((ip, port)) or self.listeners.get((WILDCARD, port))
+
+    def reset_no_socket(self, packet: Packet) -> None:
+        """RFC 9293 §3.10.7.1 (CLOSED): ACK set → <SEQ=SEG.ACK><CTL=RST>; otherwise
+        <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Never reply to a RST."""
+        seg = packet.segment
+        if seg.flags & RST:
+            return
+        if seg.flags & ACK:
+            rst = Segment(seg.dport, seg.sport, seg.ack, Seq(0), RST, 0)
+        else:
+            rst = Segment(seg.dport, seg.sport, Seq(0), seg.seq + seg.seg_len, RST | ACK, 0)
+        self.counters["OutRsts"] += 1
+        self.send(Packet(packet.dst, packet.src, rst), "no socket: reset", "RFC 9293 §3.10.7.1")
+
+    def _listen_input(self, listener: Listener, packet: Packet, pkt_id: int,
+                      iss: Optional[int] = None) -> None:
+        """RFC 9293 §3.10.7.2 (LISTEN) with Linux's tcp_conn_request() checks."""
+        seg = packet.segment
+        f = seg.flags
+        if f & RST:
+            return                                       # first: ignore a RST
+        if f & ACK:
+            if not f & SYN and self._cookie_ack(listener, packet, pkt_id):
+                return
+            self.counters["OutRsts"] += 1                # second: any ACK → RST
+            rst = Segment(seg.dport, seg.sport, seg.ack, Seq(0), RST, 0)
+            self.send(Packet(packet.dst, packet.src, rst), "ACK to a listener: reset",
+                      "RFC 9293 §3.10.7.2")
+            return
+        if not f & SYN:
+            return
+        now = self.net.now
+        mode = self.sysctl.get("net.ipv4.tcp_syncookies", 1)
+        want_cookie = False
+        if mode == 2 or listener.syn_queue_full():
+            if listener.syn_queue_full():
+                listener.last_overflow = now
+            if mode:
+                want_cookie = True
+                if not listener.warned and mode == 1:
+                    listener.warned = True
+                    self._record("event", f"Possible SYN flooding on port {listener.port}. "
+                                 "Sending cookies.", reason="SYN queue full",
+                                 rfc="Linux tcp_syn_flood_action()")
+            else:
+                self._listen_drop(listener, packet, pkt_id, "SYN queue full", overflow=False)
+                return
+        if listener.accept_queue_full():
+            self._listen_drop(listener, packet, pkt_id, "accept queue full", overflow=True)
+            return
+        if not want_cookie and mode == 0:
+            # tcp_max_syn_backlog: with cookies off keep the last quarter for proven peers
+            maxb = self.sysctl.get("net.ipv4.tcp_max_syn_backlog", 2048)
+            if maxb - len(listener.syn_queue) < (maxb >> 2):
+                self._listen_drop(listener, packet, pkt_id, "tcp_max_syn_backlog: last quarter "
+                                  "reserved", overflow=False)
+                return
+        key = packet.four_tuple()
+        if want_cookie:
+            self._send_cookie(listener, packet)
+            return
+        conn = Connection(key, self.config(), iss if iss is not None else self.isn(key),
+                          self.ts_offset(key))
+        self.add_conn(conn)
+        self.parent[conn] = listener
+        listener.syn_queue[key] = conn
+        self.owner[conn] = listener.sock
+        conn.accept_syn(seg, now)
+        self.counters["PassiveOpens"] += 1
+        self._after(conn)
+
+    def _listen_drop(self, listener: Listener, packet: Packet, pkt_id: int, why: str,
+                     overflow: bool) -> None:
+        if overflow:
+            self.counters["ListenOverflows"] += 1
+        self.counters["ListenDrops"] += 1
+        self._record("event", "SYN dropped", packet, pkt_id, packet.four_tuple(), reason=why,
+                     rfc="Linux tcp_conn_request()")
+
+    def _accept_overflow(self, listener: Listener, conn: Connection, packet: Packet,
+                         pkt_id: int) -> None:
+        """The handshake's last ACK while the accept queue is full (Linux tcp_check_req):
+        tcp_abort_on_overflow=0 drops it (the SYN-ACK is retransmitted later), =1 resets."""
+        self.counters["ListenOverflows"] += 1
+        self.counters["ListenDrops"] += 1
+        if self.sysctl.get("net.ipv4.tcp_abort_on_overflow", 0):
+            self._record("event", "accept queue full: reset", packet, pkt_id, conn.tuple,
+                         reason="tcp_abort_on_overflow=1", rfc="Linux tcp_check_req()")
+            conn.abort(self.net.now, "accept queue full (tcp_abort_on_overflow=1)")
+            self._after(conn)
+        else:
+            self._record("event", "accept queue full: ACK ignored", packet, pkt_id, conn.tuple,
+                         reason="tcp_abort_on_overflow=0", rfc="Linux tcp_check_req()")
+
+    # ----------------------------------------------------------- cookies
+    def _send_cookie(self, listener: Listener, packet: Packet) -> None:
+        """A SYN-ACK whose ISN is a SYN cookie; no state is kept (Linux cookie_v4_init_sequence)."""
+        from .syncookies import encode_ts_options
+        seg = packet.segment
+        now = self.net.now
+        key = packet.four_tuple()
+        cfg = self.config()
+        isn, mss = self.cookies.make(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
+                                     seg.options.mss or 536, now)
+        probe = Connection(key, cfg, isn, self.ts_offset(key))
+        probe._negotiate(seg.options)
+        if probe.ts_ok:
+            # wscale and SACK travel in the low 6 bits of TSval (cookie_init_timestamp)
+            tsval = encode_ts_options(probe._tsval(now),
+                                      probe.rcv_wscale if seg.options.wscale is not None else None,
+                                      probe.sack_ok, False)
+            opts = Options(mss=cfg.mss, sack_perm=probe.sack_ok,
+                           ts=(tsval, seg.options.ts[0]),
+                           wscale=probe.rcv_wscale if seg.options.wscale is not None else None)
+        else:
+            opts = Options(mss=cfg.mss)     # no timestamps: wscale and SACK are lost
+        synack = Segment(seg.dport, seg.sport, Seq(isn), seg.seq + 1, SYN | ACK,
+                         probe._initial_window(), opts)
+        self.counters["SyncookiesSent"] += 1
+        self.send(Packet(packet.dst, packet.src, synack), "SYN cookie", "Linux syncookies.c")
+
+    def _cookie_ack(self, listener: Listener, packet: Packet, pkt_id: int) -> bool:
+        """Try to complete a handshake from a cookie in an ACK (Linux cookie_v4_check)."""
+        from .syncookies import decode_ts_options
+        mode = self.sysctl.get("net.ipv4.tcp_syncookies", 1)
+        now = self.net.now
+        recent = listener.last_overflow is not None and now - listener.last_overflow < COOKIE_VALID
+        if not mode or not (mode == 2 or recent):
+            return False
+        seg = packet.segment
+        mss = self.cookies.check(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
+                                 int(seg.ack), now)
+        if mss is None:
+            self.counters["SyncookiesFailed"] += 1
+            self._record("event", "SYN cookie check failed", packet, pkt_id, packet.four_tuple(),
+                         reason="forged or stale cookie", rfc="Linux cookie_v4_check()")
+            return False
+        if listener.accept_queue_full():
+            self._listen_drop(listener, packet, pkt_id, "accept queue full", overflow=True)
+            return True
+        wscale, sack, ts = None, False, None
+        if seg.options.ts is not None:
+            wscale, sack, _ecn = decode_ts_options(seg.options.ts[1])
+            ts = (seg.options.ts[0], 0)
+        syn_opts = Options(mss=mss, wscale=wscale, sack_perm=sack, ts=ts)
+        key = packet.four_tuple()
+        conn = Connection(key, self.config(), int(seg.ack) - 1, self.ts_offset(key))
+        self.add_conn(conn)
+        self.owner[conn] = listener.sock
+        self.parent[conn] = listener
+        conn.establish_from_cookie(seg, syn_opts, now)
+        self.counters["SyncookiesRecv"] += 1
+        self.counters["PassiveOpens"] += 1
+        listener.accept_queue.append(conn)
+        if seg.payload or seg.flags & FIN:
+            conn.receive(seg, now)
+        self._after(conn)
+        return True
+
+    # ------------------------------------------------------------- output
+    def send(self, packet: Packet, reason: str = "", rfc: str = "") -> None:
+        self.counters["OutSegs"] += 1
+        self.host.transmit(packet, reason, rfc)
+
+    def _after(self, conn: Connection) -> None:
+        """Transmit what a connection produced, trace its events, keep tables and timers."""
+        t = conn.tuple
+        for out in conn.take_segments():
+            if out.reason.startswith("retransmission") or "retransmit" in out.reason:
+                self.counters["RetransSegs"] += 1
+            if out.segment.flags & RST:
+                self.counters["OutRsts"] += 1
+            self.send(Packet(t.local_ip, t.remote_ip, out.segment), out.reason, out.rfc)
+        for ev in conn.take_events():
+            self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason, rfc=ev.rfc)
+            if ev.kind == "state":
+                self._on_state(conn, ev.old, ev.what)
+        if conn.state is State.CLOSED or (conn.passive and conn.state is State.LISTEN):
+            self.remove_conn(conn)
+            return
+        deadline = conn.next_deadline()
+        if deadline is not None:
+            armed = self._armed.get(conn)
+            if armed is None or deadline < armed:
+                self._armed[conn] = deadline
+                self.net.schedule(deadline, self._fire, conn, deadline)
+
+    def _on_state(self, conn: Connection, old: str, new: str) -> None:
+        if new == State.ESTABLISHED.value:
+            listener = self.parent.get(conn)
+            if listener is not None and conn.tuple in listener.syn_queue:
+                del listener.syn_queue[conn.tuple]
+                listener.accept_queue.append(conn)
+            elif listener is None:
+                self.counters["ActiveOpens"] += 1
+        elif new == State.CLOSED.value:
+            if old in ("SYN-SENT", "SYN-RECEIVED"):
+                self.counters["AttemptFails"] += 1
+            elif old in ("ESTABLISHED", "CLOSE-WAIT") and conn.error:
+                self.counters["EstabResets"] += 1
+
+    def _fire(self, conn: Connection, at: float) -> None:
+        if self._armed.get(conn) != at:
+            return                               # stale wake-up: a newer one is armed
+        del self._armed[conn]
+        conn.on_timer(self.net.now)
+        self._after(conn)
+
+    # ----------------------------------------------------------- sockets
+    def open_connection(self, t: FourTuple, sock: "Socket") -> Connection:
+        cfg = self.config()
+        cfg.nodelay = sock.nodelay
+        iss = self.isn(t)
+        old = self.conns.get(t)
+        if old is not None and old.state is State.TIME_WAIT:
+            # tcp_twsk_unique(): the new incarnation starts above the old one's sequence space
+            iss = int(old.snd_nxt + 65535 + 2)
+            old.abort(self.net.now, "TIME-WAIT reused by connect() (tcp_tw_reuse)")
+            self._after(old)
+        conn = Connection(t, cfg, iss, self.ts_offset(t))
+        self.add_conn(conn)
+        self.owner[conn] = sock
+        conn.open_active(self.net.now)
+        self._after(conn)
+        return conn
+
+    def kick(self, conn: Connection) -> None:
+        """After a socket call changed a connection: transmit and re-arm."""
+        self._after(conn)
+
+    def close_listener(self, listener: Listener) -> None:
+        """close() on a listener: pending requests vanish, queued connections are reset
+        (Linux inet_csk_listen_stop)."""
+        self.listeners.pop((listener.ip, listener.port), None)
+        now = self.net.now
+        for conn in list(listener.syn_queue.values()) + list(listener.accept_queue):
+            conn.abort(now, "listener closed before accept()")
+            self._after(conn)
+        listener.state = State.CLOSED

@@ -1,0 +1,902 @@
+"""A sans-IO TCP connection: the RFC 9293 state machine for one endpoint.
+
+Theory of operation: `Connection` knows nothing about networks, clocks or scapy. Inputs are
+method calls that carry the current virtual time ``now`` — ``open_active``, ``accept_syn``
+(a child created by a listener from a SYN), ``receive(segment)``, ``send(data)``,
+``recv(n)``, ``close()``, ``abort()`` and ``on_timer(now)``. Outputs are pulled by the owner
+(the stack): ``take_segments()`` gives the segments to transmit (each with the reason and
+the RFC rule that produced it), ``take_events()`` gives state changes and notable events for
+the trace, and ``next_deadline()`` says when ``on_timer`` wants to run next. ``on_timer``
+may be called early or late; it only acts on deadlines that have passed.
+
+Timers are deadlines in ``self.timers`` (rto, persist, delack, timewait, finwait2). The
+retransmission timer follows RFC 6298 with Linux's constants (initial 1 s, minimum 200 ms,
+maximum 120 s, doubling backoff, Karn's rule); SYN and SYN-ACK retries follow Linux
+(`tcp_syn_retries`, `tcp_synack_retries`, `tcp_syn_linear_timeouts`). Congestion control is
+Reno-style (IW10 slow start, fast retransmit on three duplicate ACKs, cwnd = 1 MSS after a
+timeout); the receiver keeps out-of-order data and reports it with SACK blocks.
+
+Every state change goes through `_set_state`, which refuses a change that is not a row of
+`states.TRANSITIONS` and records the row's RFC section.
+"""
+from __future__ import annotations
+
+import errno as _errno
+from dataclasses import dataclass
+from typing import List, NamedTuple, Optional, Tuple
+
+from .segment import Flags, FourTuple, Options, Segment, NO_OPTIONS
+from .seq import Seq
+from .states import State, transition
+
+SYN, ACK, FIN, RST, PSH = Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST, Flags.PSH
+TS_OPTION_LEN = 12          # NOP,NOP,TS: Linux's mss_cache subtracts it (tcp_output.c)
+TCP_RTO_MAX_FOR_MODEL = 120.0
+
+
+@dataclass
+class TcpConfig:
+    """Per-connection knobs, filled by the stack from the host's sysctl table (Linux names)."""
+
+    mss: int = 1460                 # advertised MSS: MTU 1500 - 20 (IP) - 20 (TCP)
+    window_scaling: bool = True     # net.ipv4.tcp_window_scaling
+    wscale: int = 7                 # our shift (Linux derives it from tcp_rmem[2])
+    sack: bool = True               # net.ipv4.tcp_sack
+    timestamps: bool = True         # net.ipv4.tcp_timestamps
+    rcvbuf: int = 6291456           # receive buffer limit (tcp_rmem[2]; Linux autotunes up to it)
+    sndbuf: int = 4194304           # send buffer limit (tcp_wmem[2])
+    syn_retries: int = 6            # net.ipv4.tcp_syn_retries
+    synack_retries: int = 5         # net.ipv4.tcp_synack_retries
+    syn_linear_timeouts: int = 0    # net.ipv4.tcp_syn_linear_timeouts (6.16+ kernels: 4)
+    retries2: int = 15              # net.ipv4.tcp_retries2
+    rto_initial: float = 1.0        # TCP_TIMEOUT_INIT (include/net/tcp.h)
+    rto_min: float = 0.2            # TCP_RTO_MIN
+    rto_max: float = 120.0          # TCP_RTO_MAX
+    time_wait: float = 60.0         # TCP_TIMEWAIT_LEN (RFC 9293 would be 2*MSL = 240 s)
+    fin_timeout: float = 60.0       # net.ipv4.tcp_fin_timeout (orphaned FIN-WAIT-2)
+    delack: float = 0.04            # TCP_DELACK_MIN
+    quickacks: int = 16             # TCP_MAX_QUICKACKS at connection start
+    init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
+    nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
+
+
+class Out(NamedTuple):
+    """A segment to transmit, with why it was sent."""
+
+    segment: Segment
+    reason: str
+    rfc: str
+
+
+class Event(NamedTuple):
+    """Something for the trace: a state change (kind "state") or a notable event."""
+
+    kind: str
+    what: str
+    old: str = ""
+    reason: str = ""
+    rfc: str = ""
+
+
+def model_timeout(boundary: int, rto_base: float, rto_max: float = TCP_RTO_MAX_FOR_MODEL) -> float:
+    """Linux tcp_model_timeout(): how long `boundary` exponential backoffs take.
+
+    With 6 SYN retries from 1 s: 1+2+4+8+16+32+64 = 127 s; with 15 data retries from
+    200 ms: about 924.6 s (net/ipv4/tcp_timer.c).
+    """
+    thresh = 0
+    while (rto_base * (2 << thresh)) <= rto_max:  # ilog2(rto_max / rto_base)
+        thresh += 1
+    if boundary <= thresh:
+        return ((2 << boundary) - 1) * rto_base
+    return ((2 << thresh) - 1) * rto_base + (boundary - thresh) * rto_max
+
+
+class Connection:
+    """One endpoint of a TCP connection (a TCB, RFC 9293 §3.3.1)."""
+
+    __slots__ = ("tuple", "cfg", "state", "passive", "iss", "irs", "snd_una", "snd_nxt",
+                 "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "rcv_nxt", "snd_mss",
+                 "snd_wscale", "rcv_wscale", "sack_ok", "ts_ok", "ts_offset", "ts_recent",
+                 "sndq", "rcvq", "ooo", "fin_queued", "fin_seq", "peer_fin_seq", "eof",
+                 "orphan", "error", "timers", "rto", "srtt", "rttvar", "rtt_seq", "rtt_time",
+                 "retries", "first_tx", "cwnd", "ssthresh", "dupacks", "recover",
+                 "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
+                 "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
+                 "rcv_ssthresh")
+
+    def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
+        self.tuple = four_tuple
+        self.cfg = config
+        self.state = State.CLOSED
+        self.passive = False
+        self.iss = Seq(iss)
+        self.irs = Seq(0)
+        self.snd_una = self.snd_nxt = self.snd_max = self.iss
+        self.snd_wnd = 0
+        self.snd_wl1 = self.snd_wl2 = Seq(0)
+        self.rcv_nxt = Seq(0)
+        self.snd_mss = 536                  # RFC 9293 §3.7.1 default when no MSS option
+        self.snd_wscale = self.rcv_wscale = 0
+        self.sack_ok = self.ts_ok = False
+        self.ts_offset = ts_offset
+        self.ts_recent = 0
+        self.sndq = bytearray()             # bytes from snd_una on: unacked, then unsent
+        self.rcvq = bytearray()             # in-order bytes the application has not read
+        self.ooo: List[Tuple[Seq, bytes]] = []  # out-of-order data (RFC 9293 §3.10.7.4)
+        self.fin_queued = False             # application closed its sending side
+        self.fin_seq: Optional[Seq] = None  # sequence number our FIN occupies, once sent
+        self.peer_fin_seq: Optional[Seq] = None
+        self.eof = False                    # peer's FIN consumed: recv() returns b""
+        self.orphan = False                 # application called close()
+        self.error: Optional[int] = None    # errno to report to the application
+        self.timers: dict = {}
+        self.rto = config.rto_initial
+        self.srtt: Optional[float] = None
+        self.rttvar = 0.0
+        self.rtt_seq: Optional[Seq] = None
+        self.rtt_time = 0.0
+        self.retries = 0
+        self.first_tx = 0.0
+        self.cwnd = 0
+        self.ssthresh = 1 << 30
+        self.dupacks = 0
+        self.recover: Optional[Seq] = None
+        self.quickacks = config.quickacks
+        self.unacked_segs = 0
+        self.rcv_adv = Seq(0)
+        self._out: List[Out] = []
+        self._events: List[Event] = []
+        self.peer_mss_opt: Optional[int] = None
+        self.syn_options: Options = NO_OPTIONS
+        self.from_cookie = False
+        self.established_at: Optional[float] = None
+        self.last_rcv_wnd = 0
+        self._now = 0.0
+        self.snd_sml = self.iss            # end of the last small segment sent (Minshall)
+        # Linux starts the offered window at about 64 KB and grows it as data arrives
+        # (tcp_grow_window): rcv_ssthresh is that growing clamp.
+        self.rcv_ssthresh = min(65535 // config.mss * config.mss, config.rcvbuf)
+
+    # ----------------------------------------------------------------- outputs
+    def take_segments(self) -> List[Out]:
+        out, self._out = self._out, []
+        return out
+
+    def take_events(self) -> List[Event]:
+        ev, self._events = self._events, []
+        return ev
+
+    def next_deadline(self) -> Optional[float]:
+        return min(self.timers.values()) if self.timers else None
+
+    # ------------------------------------------------------------ properties
+    @property
+    def eff_mss(self) -> int:
+        """Payload bytes per segment: peer MSS minus the timestamp option (Linux mss_cache)."""
+        return self.snd_mss - (TS_OPTION_LEN if self.ts_ok else 0)
+
+    @property
+    def rcv_wnd(self) -> int:
+        """Free receive space in bytes (what we may advertise)."""
+        return max(0, self.cfg.rcvbuf - len(self.rcvq))
+
+    @property
+    def unsent(self) -> int:
+        return len(self.sndq) - (self.snd_nxt - self.snd_una)
+
+    @property
+    def in_flight(self) -> int:
+        return self.snd_nxt - self.snd_una
+
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.tuple} {self.state}>"
+
+    # ------------------------------------------------------------ internals
+    def _set_state(self, new: State, why: str = "") -> None:
+        old = self.state
+        row = transition(old, new)    # ValueError if RFC 9293 Figure 5 has no such edge
+        self.state = new
+        self._events.append(Event("state", new.value, old.value, why or row.event, row.rfc))
+        if new is State.CLOSED:
+            self.timers.clear()
+        elif new is State.ESTABLISHED and self.established_at is None:
+            self.established_at = self._now
+
+    def _event(self, what: str, reason: str = "", rfc: str = "") -> None:
+        self._events.append(Event("event", what, "", reason, rfc))
+
+    def _tsval(self, now: float) -> int:
+        # Linux: TSval is a millisecond clock plus a per-connection random offset (RFC 7323 §5.4)
+        return (int(now * 1000) + self.ts_offset) & 0xFFFFFFFF
+
+    def _window_field(self) -> int:
+        wnd = min(self.rcv_wnd, self.rcv_ssthresh)
+        # Never shrink the window we already offered (RFC 9293 §3.8.6.2.1)
+        edge = self.rcv_adv.diff(self.rcv_nxt)
+        if edge > wnd:
+            wnd = edge
+        field = min(wnd >> self.rcv_wscale, 0xFFFF)
+        self.rcv_adv = self.rcv_nxt + (field << self.rcv_wscale)
+        self.last_rcv_wnd = field << self.rcv_wscale
+        return field
+
+    def _emit(self, flags: Flags, seq: Seq, payload: bytes = b"", reason: str = "",
+              rfc: str = "", options: Optional[Options] = None, ack: Optional[Seq] = None) -> None:
+        now = self._now
+        if options is None:
+            options = self._data_options(now)
+        if ack is None:
+            ack = self.rcv_nxt if flags & ACK else Seq(0)
+        window = self._window_field() if not flags & RST else 0
+        if flags & ACK:
+            self.unacked_segs = 0
+            self.timers.pop("delack", None)
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq, ack, flags, window,
+                      options, payload)
+        self._out.append(Out(seg, reason, rfc))
+
+    def _data_options(self, now: float) -> Options:
+        if not self.ts_ok:
+            if self.sack_ok and self.ooo:
+                return Options(sack=self._sack_blocks(4))
+            return NO_OPTIONS
+        sack = self._sack_blocks(3) if self.sack_ok and self.ooo else ()
+        return Options(ts=(self._tsval(now), self.ts_recent), sack=sack)
+
+    def _sack_blocks(self, limit: int) -> tuple:
+        blocks = []
+        for start, data in self.ooo:
+            end = start + len(data)
+            if blocks and blocks[-1][1] == int(start):
+                blocks[-1] = (blocks[-1][0], int(end))
+            else:
+                blocks.append((int(start), int(end)))
+        return tuple(blocks[:limit])
+
+    def _send_ack(self, reason: str, rfc: str = "RFC 9293 §3.10.7.4") -> None:
+        self._emit(ACK, self.snd_nxt, reason=reason, rfc=rfc)
+
+    def _send_rst_for(self, seg: Segment, reason: str, rfc: str) -> None:
+        """<SEQ=SEG.ACK><CTL=RST> — the reply to an unacceptable ACK (RFC 9293 §3.10.7.3)."""
+        self._emit(RST, seg.ack, reason=reason, rfc=rfc, options=NO_OPTIONS, ack=Seq(0))
+
+    def _arm_rto(self, now: float) -> None:
+        self.timers["rto"] = now + self.rto
+
+    # ------------------------------------------------------------- opening
+    def _syn_options(self, now: float, peer: Optional[Options] = None) -> Options:
+        """Linux order: MSS, SACK-permitted, Timestamps, NOP, window scale (tcp_output.c)."""
+        cfg = self.cfg
+        if peer is None:  # our own SYN: offer everything enabled
+            return Options(mss=cfg.mss, sack_perm=cfg.sack,
+                           ts=(self._tsval(now), 0) if cfg.timestamps else None,
+                           wscale=cfg.wscale if cfg.window_scaling else None)
+        return Options(mss=cfg.mss, sack_perm=self.sack_ok,
+                       ts=(self._tsval(now), self.ts_recent) if self.ts_ok else None,
+                       wscale=self.rcv_wscale if peer.wscale is not None and cfg.window_scaling
+                       else None)
+
+    def _initial_window(self) -> int:
+        # tcp_select_initial_window(): a whole number of segments within 65535 (no scaling in
+        # a SYN, RFC 7323 §2.2): 64240 = 44*1460, or 65160 = 45*1448 with timestamps.
+        mss = self.cfg.mss - (TS_OPTION_LEN if self.ts_ok else 0)
+        return 65535 // mss * mss
+
+    def _negotiate(self, peer: Options) -> None:
+        cfg = self.cfg
+        self.peer_mss_opt = peer.mss
+        # RFC 9293 §3.7.1: no MSS option means 536; we never send more than we offer either
+        self.snd_mss = min(peer.mss if peer.mss else 536, cfg.mss)
+        if peer.wscale is not None and cfg.window_scaling:
+            self.snd_wscale = min(peer.wscale, 14)   # RFC 7323 §2.3: at most 14
+            self.rcv_wscale = cfg.wscale
+        else:
+            self.snd_wscale = self.rcv_wscale = 0
+        self.sack_ok = peer.sack_perm and cfg.sack
+        self.ts_ok = peer.ts is not None and cfg.timestamps
+        if self.ts_ok:
+            self.ts_recent = peer.ts[0]
+
+    def open_active(self, now: float) -> None:
+        """connect(): CLOSED → SYN-SENT, send <SEQ=ISS><CTL=SYN> (RFC 9293 §3.10.1)."""
+        self._now = now
+        self.rcv_wscale = self.cfg.wscale if self.cfg.window_scaling else 0
+        self.syn_options = self._syn_options(now)
+        self._set_state(State.SYN_SENT)
+        self.first_tx = now
+        self._send_syn(now, "active open")
+
+    def syn_window(self) -> int:
+        """The window a SYN offers: whole MSS-sized segments within 65535 (64240 = 44*1460)."""
+        return 65535 // self.cfg.mss * self.cfg.mss
+
+    def _send_syn(self, now: float, reason: str) -> None:
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, Seq(0), SYN,
+                      self.syn_window(), self.syn_options)
+        self._out.append(Out(seg, reason, "RFC 9293 §3.10.1"))
+        self.snd_nxt = self.snd_max = self.iss + 1
+        self._arm_rto(now)
+
+    def accept_syn(self, syn: Segment, now: float, options: Optional[Options] = None) -> None:
+        """A listener's child: LISTEN → SYN-RECEIVED, send SYN,ACK (RFC 9293 §3.10.7.2).
+
+        ``options`` overrides what the SYN-ACK carries (SYN cookies encode state in TSval).
+        """
+        self._now = now
+        self.passive = True
+        self.state = State.LISTEN      # inherited from the listening socket
+        self.irs = syn.seq
+        self.rcv_nxt = syn.seq + 1
+        self._negotiate(syn.options)
+        self._set_state(State.SYN_RECEIVED)
+        self.first_tx = now
+        self.syn_options = options or self._syn_options(now, syn.options)
+        self._send_synack(now, "SYN received on a listening socket")
+
+    def _send_synack(self, now: float, reason: str, rfc: str = "RFC 9293 §3.10.7.2") -> None:
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, self.rcv_nxt,
+                      SYN | ACK, self._initial_window(), self.syn_options)
+        self.rcv_adv = self.rcv_nxt + seg.window
+        self._out.append(Out(seg, reason, rfc))
+        self.snd_nxt = self.snd_max = self.iss + 1
+        self._arm_rto(now)
+
+    def establish_from_cookie(self, ack_seg: Segment, syn_opts: Options, now: float) -> None:
+        """Create the connection straight from a valid SYN-cookie ACK (Linux cookie_v4_check):
+        no SYN-RECEIVED state was kept, so the TCB is rebuilt from the ACK and the cookie."""
+        self._now = now
+        self.passive = True
+        self.from_cookie = True
+        self.state = State.LISTEN
+        self.irs = ack_seg.seq - 1
+        self.rcv_nxt = ack_seg.seq
+        self._negotiate(syn_opts)
+        self.snd_una = self.snd_nxt = self.snd_max = ack_seg.ack
+        self.snd_wnd = ack_seg.window << self.snd_wscale
+        self.snd_wl1, self.snd_wl2 = ack_seg.seq, ack_seg.ack
+        self.rcv_adv = self.rcv_nxt + self._initial_window()
+        self.cwnd = self.cfg.init_cwnd * self.eff_mss
+        self._set_state(State.SYN_RECEIVED, "valid SYN cookie in ACK")
+        self._set_state(State.ESTABLISHED, "ACK carried a valid SYN cookie")
+
+    # ----------------------------------------------------------- user calls
+    def send(self, data: bytes, now: float) -> int:
+        """Queue application data; returns how many bytes fit in the send buffer."""
+        self._now = now
+        room = self.cfg.sndbuf - len(self.sndq)
+        if room <= 0:
+            return 0
+        chunk = bytes(data[:room])
+        self.sndq += chunk
+        self._output(now)
+        return len(chunk)
+
+    def recv(self, n: int, now: float) -> bytes:
+        self._now = now
+        data = bytes(self.rcvq[:n])
+        del self.rcvq[:n]
+        if data and self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
+            # Window update when the window opens by at least min(MSS, buffer/2)
+            # (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2)
+            grown = self.rcv_wnd - self.last_rcv_wnd
+            if grown >= min(self.eff_mss, self.cfg.rcvbuf // 2) and self.last_rcv_wnd < self.eff_mss * 2:
+                self._send_ack("window update", "RFC 9293 §3.8.6.2.2")
+        return data
+
+    def close(self, now: float) -> None:
+        """close(): RFC 9293 §3.10.4. Unread received data → RST instead (Linux tcp_close,
+        RFC 2525 §2.17)."""
+        self._now = now
+        self.orphan = True
+        st = self.state
+        if st in (State.CLOSED, State.LISTEN):
+            if st is State.LISTEN:
+                self._set_state(State.CLOSED)
+            return
+        if st is State.SYN_SENT:
+            self._set_state(State.CLOSED, "close() before the handshake completed")
+            return
+        if self.rcvq and st in (State.ESTABLISHED, State.CLOSE_WAIT, State.SYN_RECEIVED):
+            self.abort(now, "close() with unread data")
+            return
+        self.shutdown_write(now)
+
+    def shutdown_write(self, now: float) -> None:
+        """shutdown(SHUT_WR): queue a FIN after the data already queued (RFC 9293 §3.10.4)."""
+        self._now = now
+        if self.fin_queued:
+            return
+        if self.state in (State.SYN_RECEIVED, State.ESTABLISHED):
+            self.fin_queued = True
+            self._set_state(State.FIN_WAIT_1)
+        elif self.state is State.CLOSE_WAIT:
+            self.fin_queued = True
+            self._set_state(State.LAST_ACK)
+        else:
+            return
+        self._output(now)
+
+    def abort(self, now: float, reason: str = "abort") -> None:
+        """Send <SEQ=SND.NXT><CTL=RST,ACK> and drop the TCB (RFC 9293 §3.10.5; Linux
+        tcp_send_active_reset)."""
+        self._now = now
+        if self.state in (State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1,
+                          State.FIN_WAIT_2, State.CLOSE_WAIT):
+            self._emit(RST | ACK, self.snd_nxt, reason=reason, rfc="RFC 9293 §3.10.5",
+                       options=NO_OPTIONS)
+        if self.state is not State.CLOSED:
+            self._set_state(State.CLOSED, reason)
+
+    # ------------------------------------------------------------ sending
+    def _output(self, now: float) -> None:
+        """Send what the windows allow (RFC 9293 §3.8.6; Nagle RFC 896; RFC 5681 cwnd)."""
+        if self.state not in (State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
+                              State.LAST_ACK, State.CLOSING):
+            return
+        mss = self.eff_mss
+        while True:
+            offset = self.snd_nxt - self.snd_una
+            avail = len(self.sndq) - offset
+            wnd = min(self.snd_wnd, self.cwnd)
+            room = wnd - offset
+            if avail > 0:
+                size = min(avail, mss)
+                if room < size:
+                    if room <= 0 or room < mss and room < avail:
+                        if self.snd_wnd == 0 and offset == 0 and "persist" not in self.timers:
+                            self.timers["persist"] = now + self.rto
+                        break
+                    size = room
+                if (size < mss and not self.cfg.nodelay and not self.fin_queued
+                        and self.snd_sml > self.snd_una):
+                    # Nagle with Minshall's rule (Linux tcp_nagle_check): a small segment
+                    # waits while an earlier small segment is unacknowledged (RFC 896)
+                    break
+                payload = bytes(self.sndq[offset:offset + size])
+                last = size == avail
+                flags = ACK | (PSH if last else Flags(0))
+                if last and self.fin_queued and self.fin_seq is None:
+                    flags |= FIN           # piggyback the FIN on the last data (Linux)
+                self._send_data(now, flags, payload)
+                continue
+            if self.fin_queued and self.fin_seq is None:
+                self._send_data(now, FIN | ACK, b"")
+            break
+
+    def _send_data(self, now: float, flags: Flags, payload: bytes) -> None:
+        seq = self.snd_nxt
+        retrans = seq < self.snd_max
+        reason = "retransmission" if retrans else ("FIN" if flags & FIN and not payload else "data")
+        self._emit(flags, seq, payload, reason=reason,
+                   rfc="RFC 6298 §5" if retrans else "RFC 9293 §3.10.2")
+        length = len(payload) + (1 if flags & FIN else 0)
+        if flags & FIN:
+            self.fin_seq = seq + len(payload)
+        self.snd_nxt = seq + length
+        if len(payload) < self.eff_mss:
+            self.snd_sml = self.snd_nxt
+        if self.snd_nxt > self.snd_max:
+            self.snd_max = self.snd_nxt
+        if self.rtt_seq is None and not retrans:
+            self.rtt_seq, self.rtt_time = self.snd_nxt, now   # time this segment (Karn)
+        if "rto" not in self.timers:
+            self._arm_rto(now)
+
+    # ------------------------------------------------------------- timers
+    def on_timer(self, now: float) -> None:
+        self._now = now
+        t = self.timers
+        if t.get("timewait", now + 1) <= now:
+            t.pop("timewait")
+            self._set_state(State.CLOSED, "2MSL timer expired")
+            return
+        if t.get("finwait2", now + 1) <= now:
+            t.pop("finwait2")
+            self._set_state(State.CLOSED, "tcp_fin_timeout expired in FIN-WAIT-2")
+            return
+        if t.get("rto", now + 1) <= now:
+            t.pop("rto")
+            self._on_rto(now)
+        if t.get("persist", now + 1) <= now:
+            t.pop("persist")
+            if self.snd_wnd == 0 and self.unsent > 0:
+                # zero-window probe: an old sequence number elicits an ACK (Linux
+                # tcp_xmit_probe_skb; RFC 9293 §3.8.6.1)
+                self._emit(ACK, self.snd_una - 1, reason="zero-window probe",
+                           rfc="RFC 9293 §3.8.6.1")
+                self.timers["persist"] = now + min(self.rto * 2, self.cfg.rto_max)
+        if t.get("delack", now + 1) <= now:
+            t.pop("delack")
+            if self.state.synchronized and self.state is not State.TIME_WAIT:
+                self._send_ack("delayed ACK", "RFC 9293 §3.8.6.3")
+
+    def _on_rto(self, now: float) -> None:
+        cfg = self.cfg
+        st = self.state
+        if st in (State.SYN_SENT, State.SYN_RECEIVED):
+            if st is State.SYN_SENT:
+                limit = self.first_tx + model_timeout(cfg.syn_retries, cfg.rto_initial)
+                expired = now >= limit - 1e-9
+            else:
+                expired = self.retries >= cfg.synack_retries
+            if expired:
+                self.error = _errno.ETIMEDOUT
+                self._event("give up", f"no answer after {self.retries} retransmissions",
+                            "Linux tcp_write_timeout()")
+                self._set_state(State.CLOSED, "connection timed out")
+                return
+            self.retries += 1
+            # tcp_syn_linear_timeouts: the first N retries keep the initial RTO (6.16+)
+            if not (st is State.SYN_SENT and self.retries <= cfg.syn_linear_timeouts):
+                self.rto = min(self.rto * 2, cfg.rto_max)
+            if st is State.SYN_SENT:
+                self._send_syn(now, "SYN retransmission")
+                limit = self.first_tx + model_timeout(cfg.syn_retries, cfg.rto_initial)
+                self.timers["rto"] = min(self.timers["rto"], limit)
+            else:
+                self._send_synack(now, "SYN,ACK retransmission", "RFC 6298 §5")
+            self._event("retransmission timeout", f"retry {self.retries}, next RTO {self.rto:g} s",
+                        "RFC 6298 §5.5")
+            return
+        if self.snd_una == self.snd_nxt:
+            return
+        limit = self.first_tx + model_timeout(cfg.retries2, cfg.rto_min)
+        if self.retries >= cfg.retries2 and now >= limit:
+            self.error = _errno.ETIMEDOUT
+            self._event("give up", "tcp_retries2 exhausted", "Linux tcp_write_timeout()")
+            self._set_state(State.CLOSED, "connection timed out")
+            return
+        if self.retries == 0:
+            self.first_tx = now
+        self.retries += 1
+        # RFC 5681 §3.1: ssthresh = max(FlightSize/2, 2*SMSS); cwnd = 1 SMSS (loss window)
+        self.ssthresh = max(self.in_flight // 2, 2 * self.eff_mss)
+        self.cwnd = self.eff_mss
+        self.dupacks = 0
+        self.recover = self.snd_max
+        self.rto = min(self.rto * 2, cfg.rto_max)      # RFC 6298 §5.5: back off
+        self.rtt_seq = None                            # Karn: no sample from retransmissions
+        self._event("retransmission timeout", f"retry {self.retries}, next RTO {self.rto:g} s",
+                    "RFC 6298 §5.4-5.6")
+        # go back N: resend from SND.UNA (the FIN too, if it was lost)
+        self.snd_nxt = self.snd_una
+        if self.fin_seq is not None and self.fin_seq >= self.snd_una:
+            self.fin_seq = None
+        self._output(now)
+        if "rto" not in self.timers:
+            self._arm_rto(now)
+
+    def _rtt_sample(self, r: float) -> None:
+        """RFC 6298 §2 with Linux's floor: RTO = SRTT + max(4*RTTVAR, TCP_RTO_MIN)."""
+        if self.srtt is None:
+            self.srtt, self.rttvar = r, r / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
+            self.srtt = 0.875 * self.srtt + 0.125 * r
+        self.rto = min(max(self.srtt + max(4 * self.rttvar, self.cfg.rto_min), self.cfg.rto_min),
+                       self.cfg.rto_max)
+
+    # ------------------------------------------------------------ arrivals
+    def receive(self, seg: Segment, now: float) -> None:
+        """Process one arriving segment (RFC 9293 §3.10.7)."""
+        self._now = now
+        st = self.state
+        if st is State.CLOSED or st is State.LISTEN:
+            return
+        if st is State.SYN_SENT:
+            self._receive_syn_sent(seg, now)
+            return
+        self._receive_other(seg, now)
+
+    def _receive_syn_sent(self, seg: Segment, now: float) -> None:
+        f = seg.flags
+        if f & ACK and (seg.ack <= self.iss or seg.ack > self.snd_nxt):
+            if not f & RST:
+                self._send_rst_for(seg, "unacceptable ACK in SYN-SENT", "RFC 9293 §3.10.7.3")
+            return
+        if f & RST:
+            if f & ACK:
+                self.error = _errno.ECONNREFUSED
+                self._set_state(State.CLOSED, "connection refused (RST)")
+            return
+        if not f & SYN:
+            return
+        self.irs = seg.seq
+        self.rcv_nxt = seg.seq + 1
+        self._negotiate(seg.options)
+        if f & ACK:
+            self.snd_una = seg.ack
+            self.snd_wnd = seg.window   # window in a SYN is never scaled (RFC 7323 §2.2)
+            self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+            self.rcv_adv = self.rcv_nxt + self.syn_window()
+            self.timers.pop("rto", None)
+            if self.retries == 0:
+                self._rtt_sample(now - self.first_tx)
+            else:
+                self.rto = self.cfg.rto_initial
+            self.retries = 0
+            self.cwnd = self.cfg.init_cwnd * self.eff_mss
+            self._set_state(State.ESTABLISHED)
+            self._send_ack("handshake completes", "RFC 9293 §3.10.7.3")
+            self._output(now)
+        else:
+            # simultaneous open: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
+            self._set_state(State.SYN_RECEIVED)
+            self.syn_options = self._syn_options(now, seg.options)
+            self._send_synack(now, "simultaneous open", "RFC 9293 §3.10.7.3")
+
+    def _acceptable(self, seg: Segment) -> bool:
+        """The four cases of RFC 9293 §3.10.7.4 (first check: sequence number)."""
+        length = seg.seg_len
+        wnd = max(0, self.rcv_adv.diff(self.rcv_nxt))   # the window we offered
+        if length == 0:
+            if wnd == 0:
+                return seg.seq == self.rcv_nxt
+            return 0 <= seg.seq.diff(self.rcv_nxt) < wnd
+        if wnd == 0:
+            return False
+        first = seg.seq.diff(self.rcv_nxt)
+        last = (seg.seq + length - 1).diff(self.rcv_nxt)
+        return 0 <= first < wnd or 0 <= last < wnd
+
+    def _receive_other(self, seg: Segment, now: float) -> None:
+        f = seg.flags
+        st = self.state
+        # SYN-RECEIVED seeing its SYN again: resend the SYN,ACK (Linux tcp_check_req)
+        if st is State.SYN_RECEIVED and f & SYN and not f & ACK and seg.seq == self.irs:
+            self._send_synack(now, "duplicate SYN: retransmit SYN,ACK", "Linux tcp_check_req()")
+            return
+        if seg.options.ts is not None and self.ts_ok and seg.seq <= self.rcv_nxt:
+            self.ts_recent = seg.options.ts[0]      # RFC 7323 §4.3
+        # first: sequence number
+        if not self._acceptable(seg):
+            if not f & RST:
+                self._send_ack("unacceptable segment", "RFC 9293 §3.10.7.4")
+            return
+        # second: RST (RFC 5961 §3.2: only an exact match resets)
+        if f & RST:
+            if seg.seq != self.rcv_nxt:
+                self._send_ack("challenge ACK for in-window RST", "RFC 5961 §3.2")
+                return
+            if st is State.SYN_RECEIVED:
+                if self.passive:
+                    # the listener stays; this request is simply forgotten (Linux drops it)
+                    self._set_state(State.LISTEN, "RST in SYN-RECEIVED: back to LISTEN")
+                else:
+                    self.error = _errno.ECONNREFUSED
+                    self._set_state(State.CLOSED, "connection refused (RST)")
+                return
+            if st in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSE_WAIT):
+                self.error = _errno.ECONNRESET
+            self._set_state(State.CLOSED, "connection reset by peer (RST)")
+            return
+        # fourth: SYN in a synchronized state (RFC 5961 §4)
+        if f & SYN:
+            if st is State.TIME_WAIT:
+                self._send_ack("SYN in TIME-WAIT: ACK", "RFC 9293 §3.10.7.4")
+            else:
+                self._send_ack("challenge ACK for SYN", "RFC 5961 §4")
+            return
+        # fifth: ACK
+        if not f & ACK:
+            return
+        if st is State.SYN_RECEIVED:
+            if self.snd_una < seg.ack <= self.snd_nxt:
+                self.snd_una = seg.ack
+                self.snd_wnd = seg.window << self.snd_wscale
+                self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+                self.timers.pop("rto", None)
+                if self.retries == 0:
+                    self._rtt_sample(now - self.first_tx)
+                else:
+                    self.rto = self.cfg.rto_initial
+                self.retries = 0
+                self.cwnd = self.cfg.init_cwnd * self.eff_mss
+                self._set_state(State.ESTABLISHED)
+                st = self.state
+            else:
+                self._send_rst_for(seg, "unacceptable ACK in SYN-RECEIVED", "RFC 9293 §3.10.7.4")
+                return
+        if not self._process_ack(seg, now):
+            return
+        st = self.state
+        if st is State.CLOSED:
+            return
+        # seventh: segment text
+        if seg.payload:
+            if st in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
+                if self.orphan and st in (State.FIN_WAIT_1, State.FIN_WAIT_2):
+                    # data for a closed socket: Linux resets (tcp_rcv_state_process)
+                    self.abort(now, "data received after close()")
+                    return
+                self._receive_data(seg, now)
+        # eighth: FIN
+        if f & FIN:
+            self.peer_fin_seq = seg.seq + len(seg.payload)
+        if self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt and not self.eof:
+            self._receive_fin(now)
+        elif st is State.TIME_WAIT and f & FIN:
+            self.timers["timewait"] = now + self.cfg.time_wait
+            self._send_ack("retransmitted FIN in TIME-WAIT: ACK, restart 2MSL", "RFC 9293 §3.10.7.4")
+        self._output(now)
+
+    def _process_ack(self, seg: Segment, now: float) -> bool:
+        """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
+        ack = seg.ack
+        if ack > self.snd_max:
+            self._send_ack("ACK for data not yet sent", "RFC 9293 §3.10.7.4")
+            return False
+        acked = ack.diff(self.snd_una)
+        window = seg.window << self.snd_wscale
+        if acked > 0:
+            del self.sndq[:min(acked, len(self.sndq))]
+            self.snd_una = ack
+            if self.snd_nxt < ack:
+                self.snd_nxt = ack        # after go-back-N, an ACK may cover resent data
+            self._on_new_ack(acked, now)
+        elif acked == 0 and not seg.payload and not seg.flags & FIN and window == self.snd_wnd \
+                and self.snd_una != self.snd_max and self.state.synchronized:
+            self._on_dupack(now)
+        # window update (SND.WL1/SND.WL2 rule)
+        if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
+            if window > 0 and self.snd_wnd == 0:
+                self.timers.pop("persist", None)
+            self.snd_wnd = window
+            self.snd_wl1, self.snd_wl2 = seg.seq, ack
+        st = self.state
+        fin_acked = self.fin_seq is not None and ack > self.fin_seq
+        if st is State.FIN_WAIT_1 and fin_acked:
+            self._set_state(State.FIN_WAIT_2)
+            if self.orphan:
+                self.timers["finwait2"] = now + self.cfg.fin_timeout
+        elif st is State.CLOSING and fin_acked:
+            self._enter_time_wait(now)
+            return False
+        elif st is State.LAST_ACK and fin_acked:
+            self._set_state(State.CLOSED, "ACK of our FIN")
+            return False
+        return True
+
+    def _on_new_ack(self, acked: int, now: float) -> None:
+        if self.rtt_seq is not None and self.snd_una >= self.rtt_seq:
+            self._rtt_sample(now - self.rtt_time)
+            self.rtt_seq = None
+        self.retries = 0
+        mss = self.eff_mss
+        if self.recover is not None and self.snd_una < self.recover and self.dupacks >= 3:
+            # NewReno partial ACK (RFC 6582 §3.2): resend the next hole at once
+            self._retransmit_head(now, "fast retransmit (partial ACK)")
+        else:
+            if self.dupacks >= 3:
+                self.cwnd = self.ssthresh         # leave fast recovery (RFC 5681 §3.2)
+            self.dupacks = 0
+            if self.recover is not None and self.snd_una >= self.recover:
+                self.recover = None
+            if self.cwnd < self.ssthresh:
+                self.cwnd += min(acked, mss)      # slow start (RFC 5681 §3.1, RFC 3465)
+            else:
+                self.cwnd += max(1, mss * mss // self.cwnd)
+        if self.snd_una == self.snd_max:
+            self.timers.pop("rto", None)
+        else:
+            self._arm_rto(now)                    # RFC 6298 §5.3
+
+    def _on_dupack(self, now: float) -> None:
+        self.dupacks += 1
+        if self.dupacks == 3 and (self.recover is None or self.snd_una >= self.recover):
+            # RFC 5681 §3.2 fast retransmit
+            self.ssthresh = max(self.in_flight // 2, 2 * self.eff_mss)
+            self.recover = self.snd_max
+            self._retransmit_head(now, "fast retransmit (3 duplicate ACKs)")
+            self.cwnd = self.ssthresh + 3 * self.eff_mss
+        elif self.dupacks > 3:
+            self.cwnd += self.eff_mss             # inflate during recovery
+
+    def _retransmit_head(self, now: float, reason: str) -> None:
+        size = min(self.eff_mss, len(self.sndq))
+        payload = bytes(self.sndq[:size])
+        flags = ACK
+        if self.fin_seq is not None and self.snd_una + size == self.fin_seq and size < self.eff_mss:
+            flags |= FIN
+        if not payload and not flags & FIN:
+            if self.fin_seq is not None and self.snd_una == self.fin_seq:
+                flags |= FIN
+            else:
+                return
+        self._emit(flags, self.snd_una, payload, reason=reason, rfc="RFC 5681 §3.2")
+        self.rtt_seq = None
+        self._arm_rto(now)
+
+    def _receive_data(self, seg: Segment, now: float) -> None:
+        data = seg.payload
+        start = seg.seq
+        skip = self.rcv_nxt.diff(start)
+        if skip > 0:                      # trim what we already have
+            data, start = data[skip:], start + skip
+        room = min(self.rcv_adv.diff(start), self.rcv_wnd - start.diff(self.rcv_nxt))
+        if len(data) > room:              # trim beyond the window
+            data = data[:max(room, 0)]
+        if not data:
+            self._send_ack("duplicate data", "RFC 9293 §3.10.7.4")
+            return
+        if start != self.rcv_nxt:
+            self._store_ooo(start, data)
+            self._send_ack("out-of-order data: duplicate ACK", "RFC 5681 §4.2")
+            return
+        self.rcvq += data
+        self.rcv_nxt = self.rcv_nxt + len(data)
+        if self.rcv_ssthresh < self.cfg.rcvbuf:      # tcp_grow_window(): 2 * advmss
+            self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self.cfg.mss, self.cfg.rcvbuf)
+        filled = self._drain_ooo()
+        self.unacked_segs += 1
+        if seg.flags & FIN and seg.seq + len(seg.payload) == self.rcv_nxt:
+            return  # the ACK of the FIN (eighth step) acknowledges this data too
+        if filled or self.quickacks > 0 or self.unacked_segs >= 2 or self.ooo:
+            if self.quickacks > 0:
+                self.quickacks -= 1
+            self._send_ack("ACK data", "RFC 9293 §3.10.7.4")
+        elif "delack" not in self.timers:
+            self.timers["delack"] = now + self.cfg.delack     # RFC 9293 §3.8.6.3
+
+    def _store_ooo(self, start: Seq, data: bytes) -> None:
+        for s, d in self.ooo:
+            if s == start and len(d) >= len(data):
+                return
+        self.ooo.append((start, data))
+        self.ooo.sort(key=lambda e: e[0].diff(self.rcv_nxt))
+
+    def _drain_ooo(self) -> bool:
+        filled = False
+        progress = True
+        while progress and self.ooo:
+            progress = False
+            for i, (s, d) in enumerate(self.ooo):
+                off = self.rcv_nxt.diff(s)
+                if off >= 0:
+                    del self.ooo[i]
+                    if off < len(d):
+                        self.rcvq += d[off:]
+                        self.rcv_nxt = self.rcv_nxt + (len(d) - off)
+                        filled = True
+                    progress = True
+                    break
+        return filled
+
+    def _receive_fin(self, now: float) -> None:
+        """Eighth check: the peer's FIN is in order (RFC 9293 §3.10.7.4)."""
+        self.rcv_nxt = self.rcv_nxt + 1
+        self.eof = True
+        st = self.state
+        if st in (State.SYN_RECEIVED, State.ESTABLISHED):
+            self._set_state(State.CLOSE_WAIT)
+        elif st is State.FIN_WAIT_1:
+            if self.fin_seq is not None and self.snd_una > self.fin_seq:
+                self._set_state(State.TIME_WAIT)
+                self.timers.clear()
+                self.timers["timewait"] = now + self.cfg.time_wait
+            else:
+                self._set_state(State.CLOSING)
+        elif st is State.FIN_WAIT_2:
+            self._enter_time_wait(now, ack_first=True)
+            return
+        self._send_ack("ACK of FIN", "RFC 9293 §3.10.7.4")
+
+    def _enter_time_wait(self, now: float, ack_first: bool = False) -> None:
+        if ack_first:
+            self._send_ack("ACK of FIN", "RFC 9293 §3.10.7.4")
+        self._set_state(State.TIME_WAIT)
+        self.timers.clear()
+        self.timers["timewait"] = now + self.cfg.time_wait   # Linux TCP_TIMEWAIT_LEN
+
+    # -------------------------------------------------------- introspection
+    def tcb(self) -> dict:
+        """The TCB variables of RFC 9293 §3.3.1, relative to ISS/IRS where useful."""
+        return {"state": self.state.value, "snd_una": int(self.snd_una), "snd_nxt": int(self.snd_nxt),
+                "snd_wnd": self.snd_wnd, "rcv_nxt": int(self.rcv_nxt), "rcv_wnd": self.rcv_wnd,
+                "iss": int(self.iss), "irs": int(self.irs), "cwnd": self.cwnd,
+                "rto": self.rto, "srtt": self.srtt}

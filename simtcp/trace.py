@@ -1,0 +1,137 @@
+"""The trace: one ordered stream of records that explains everything the network did.
+
+Theory of operation: every layer appends `TraceRecord`s to the network's `Trace` as things
+happen — a packet put on a link (``send``), delivered to a host (``deliver``), dropped with a
+named reason (``drop``), a demultiplexing decision (``demux``), a TCP state change
+(``state``), a socket call (``call``) and notable stack events (``event``: retransmission
+timeouts, cookies, queue overflows). Records are frozen and hold only plain values and
+frozen segments, so the same seed gives an equal trace in both wire modes, and figures
+(`simtcp.viz`) can be drawn from the trace alone.
+
+Accounting rule ("nothing silently lost"): every ``send`` record's packet id ends in exactly
+one ``deliver`` or ``drop`` record; `Trace.unaccounted()` lists the ones that do not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, List, Optional
+
+from .segment import FourTuple, Packet
+
+KINDS = ("send", "deliver", "drop", "demux", "state", "call", "event")
+
+
+@dataclass(frozen=True)
+class TraceRecord:
+    """One thing that happened at virtual time ``time`` (seconds).
+
+    kind     one of KINDS
+    host     name of the host (or link, for drops on a link) where it happened
+    packet   the Packet for send/deliver/drop/demux records
+    pkt_id   network-wide packet number, linking a send to its deliver/drop
+    conn     the FourTuple of the connection concerned (local view), if any
+    what     short text: state name for ``state``, call name for ``call``, rule for ``demux``,
+             event name for ``event``
+    old      previous state (``state`` records)
+    reason   why: drop reason, the cause of a send (e.g. "retransmission"), call result
+    rfc      the rule followed, e.g. "RFC 9293 §3.10.7.4"
+    detail   extra plain values (tuple of (key, value) pairs)
+    """
+
+    time: float
+    kind: str
+    host: str
+    packet: Optional[Packet] = None
+    pkt_id: Optional[int] = None
+    conn: Optional[FourTuple] = None
+    what: str = ""
+    old: str = ""
+    reason: str = ""
+    rfc: str = ""
+    detail: tuple = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        for k, v in self.detail:
+            if k == key:
+                return v
+        return default
+
+    def __str__(self) -> str:
+        t = f"{self.time * 1000:10.3f} ms  {self.host:<10} {self.kind:<7}"
+        body = ""
+        if self.kind in ("send", "deliver", "drop", "demux") and self.packet is not None:
+            body = str(self.packet)
+            if self.kind == "demux":
+                body = f"{self.what}: {body}"
+        elif self.kind == "state":
+            body = f"{self.conn}  {self.old} -> {self.what}"
+        else:
+            body = f"{self.what}" + (f" {self.conn}" if self.conn else "")
+        if self.reason:
+            body += f"  [{self.reason}]"
+        if self.rfc:
+            body += f"  ({self.rfc})"
+        return f"{t} {body}"
+
+
+class Trace:
+    """An append-only list of TraceRecords with small query helpers."""
+
+    def __init__(self) -> None:
+        self.records: List[TraceRecord] = []
+        self.enabled = True
+
+    def add(self, record: TraceRecord) -> None:
+        if self.enabled:
+            self.records.append(record)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[TraceRecord]:
+        return iter(self.records)
+
+    def __getitem__(self, i):
+        return self.records[i]
+
+    def filter(self, kind: Optional[str] = None, host: Optional[str] = None,
+               conn: Optional[FourTuple] = None, what: Optional[str] = None) -> List[TraceRecord]:
+        """Records matching every given criterion (``conn`` matches either direction)."""
+        out = []
+        for r in self.records:
+            if kind is not None and r.kind != kind:
+                continue
+            if host is not None and r.host != host:
+                continue
+            if what is not None and r.what != what:
+                continue
+            if conn is not None and r.conn not in (conn, conn.reversed()):
+                if r.packet is None or r.packet.four_tuple() not in (conn, conn.reversed()):
+                    continue
+            out.append(r)
+        return out
+
+    def states(self, host: str, conn: Optional[FourTuple] = None) -> List[str]:
+        """The sequence of states a connection on ``host`` went through (first old included)."""
+        recs = [r for r in self.records if r.kind == "state" and r.host == host
+                and (conn is None or r.conn == conn)]
+        return ([recs[0].old] if recs else []) + [r.what for r in recs]
+
+    def unaccounted(self) -> List[TraceRecord]:
+        """Send records whose packet was neither delivered nor dropped."""
+        ended = {r.pkt_id for r in self.records if r.kind in ("deliver", "drop")}
+        return [r for r in self.records if r.kind == "send" and r.pkt_id not in ended]
+
+    def drop_reasons(self) -> dict:
+        out: dict = {}
+        for r in self.records:
+            if r.kind == "drop":
+                out[r.reason] = out.get(r.reason, 0) + 1
+        return out
+
+    def text(self, kinds: Iterable[str] = KINDS) -> str:
+        kinds = set(kinds)
+        return "\n".join(str(r) for r in self.records if r.kind in kinds)
+
+    def __str__(self) -> str:
+        return self.text()
