@@ -79,12 +79,12 @@ class Node:
         return None, None
 
     def transmit(self, packet: Packet, reason: str = "", rfc: str = "",
-                 data: Optional[bytes] = None) -> int:
+                 data: Optional[bytes] = None, conn=None, detail: tuple = ()) -> int:
         """Put a packet on the wire toward its destination; returns its packet id."""
         net = self.net
         pkt_id = net.new_packet_id()
-        net.trace.add(TraceRecord(net.now, "send", self.name, packet, pkt_id,
-                                  reason=reason, rfc=rfc))
+        net.trace.add(TraceRecord(net.now, "send", self.name, packet, pkt_id, conn,
+                                  reason=reason, rfc=rfc, detail=detail))
         link, hop = self.route(packet.dst)
         if link is None:
             net.drop(self.name, pkt_id, packet, "no route to host",

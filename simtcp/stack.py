@@ -364,7 +364,15 @@ class Stack:
             return True
         wscale, sack, ts = None, False, None
         if seg.options.ts is not None:
-            wscale, sack, _ecn = decode_ts_options(seg.options.ts[1])
+            decoded = decode_ts_options(
+                seg.options.ts[1],
+                tcp_timestamps=self.sysctl.get("net.ipv4.tcp_timestamps", 1),
+                tcp_sack=self.sysctl.get("net.ipv4.tcp_sack", 1),
+                tcp_window_scaling=self.sysctl.get("net.ipv4.tcp_window_scaling", 1))
+            if decoded is None:       # cookie_timestamp_decode() refuses: treat as invalid
+                self.counters["SyncookiesFailed"] += 1
+                return False
+            wscale, sack = decoded.wscale, decoded.sack
             ts = (seg.options.ts[0], 0)
         syn_opts = Options(mss=mss, wscale=wscale, sack_perm=sack, ts=ts)
         key = packet.four_tuple()
@@ -382,9 +390,10 @@ class Stack:
         return True
 
     # ------------------------------------------------------------- output
-    def send(self, packet: Packet, reason: str = "", rfc: str = "") -> None:
+    def send(self, packet: Packet, reason: str = "", rfc: str = "", conn=None,
+             detail: tuple = ()) -> None:
         self.counters["OutSegs"] += 1
-        self.host.transmit(packet, reason, rfc)
+        self.host.transmit(packet, reason, rfc, None, conn, detail)
 
     def _after(self, conn: Connection) -> None:
         """Transmit what a connection produced, trace its events, keep tables and timers."""
@@ -394,7 +403,11 @@ class Stack:
                 self.counters["RetransSegs"] += 1
             if out.segment.flags & RST:
                 self.counters["OutRsts"] += 1
-            self.send(Packet(t.local_ip, t.remote_ip, out.segment), out.reason, out.rfc)
+            # the sender's TCB right after sending: (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)
+            tcb = (int(conn.snd_una), int(conn.snd_nxt), int(conn.rcv_nxt), conn.snd_wnd,
+                   conn.rcv_wnd)
+            self.send(Packet(t.local_ip, t.remote_ip, out.segment), out.reason, out.rfc, t,
+                      (("tcb", tcb),))
         for ev in conn.take_events():
             self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason, rfc=ev.rfc)
             if ev.kind == "state":
