@@ -81,7 +81,7 @@ class Host(Node):
         pkt_id = net.new_packet_id()
         net.trace.add(TraceRecord(net.now, "send", "(inject)", packet, pkt_id,
                                   reason="injected", detail=(("to", self.name),)))
-        if packet is not None:
+        if net.capture_enabled:
             net.capture.append(net.now, "inject", pkt_id, packet, data)
         self.receive(pkt_id, data if data is not None else packet, None)
         return pkt_id
@@ -136,7 +136,8 @@ class Peer(Node):
                 net.drop(self.name, pkt_id, None, "no route to host")
                 return pkt_id
             dst_ip = ".".join(str(b) for b in data[16:20]) if len(data) >= 20 else ""
-            net.capture.append(net.now, link.name, pkt_id, None, data)
+            if net.capture_enabled:
+                net.capture.append(net.now, link.name, pkt_id, None, data)
             hop = link.next_hop(self, dst_ip)
             if hop is None:
                 net.drop(link.name, pkt_id, None, "no route to host")

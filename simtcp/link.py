@@ -103,7 +103,8 @@ class Link:
                  hop: Optional["Node"] = None) -> None:
         net = self.net
         now = net.now
-        net.capture.append(now, self.name, pkt_id, packet, data)
+        if net.capture_enabled:
+            net.capture.append(now, self.name, pkt_id, packet, data)
         if hop is None:
             hop = self.next_hop(sender, packet.dst)
         if hop is None:

@@ -159,7 +159,7 @@ class Segment:
         for c in m["flags"]:
             flags |= _LETTER_FLAGS[c]
         start, length = int(m["start"]), int(m["len"])
-        if m["end"] is not None and int(m["end"]) - start != length:
+        if m["end"] is not None and (int(m["end"]) - start) % (1 << 32) != length:
             raise ValueError(f"{text!r}: end - start must equal the length in parentheses")
         ack = int(m["ack"]) if m["ack"] else 0
         if m["ack"]:

@@ -58,6 +58,7 @@ class TcpConfig:
     quickacks: int = 16             # TCP_MAX_QUICKACKS at connection start
     init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
     nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
+    invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
 
 
 class Out(NamedTuple):
@@ -103,7 +104,7 @@ class Connection:
                  "retries", "first_tx", "cwnd", "ssthresh", "dupacks", "recover",
                  "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
-                 "rcv_ssthresh")
+                 "rcv_ssthresh", "last_oow")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -157,6 +158,7 @@ class Connection:
         # Linux starts the offered window at about 64 KB and grows it as data arrives
         # (tcp_grow_window): rcv_ssthresh is that growing clamp.
         self.rcv_ssthresh = min(65535 // config.mss * config.mss, config.rcvbuf)
+        self.last_oow: Optional[float] = None
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -448,12 +450,13 @@ class Connection:
                 size = min(avail, mss)
                 if room < size:
                     if room <= 0 or room < mss and room < avail:
-                        if self.snd_wnd == 0 and offset == 0 and "persist" not in self.timers:
+                        if offset == 0 and "persist" not in self.timers:
+                            # nothing in flight will bring an ACK: probe later (persist timer)
                             self.timers["persist"] = now + self.rto
                         break
                     size = room
                 if (size < mss and not self.cfg.nodelay and not self.fin_queued
-                        and self.snd_sml > self.snd_una):
+                        and self.snd_sml > self.snd_una and self.snd_nxt >= self.snd_max):
                     # Nagle with Minshall's rule (Linux tcp_nagle_check): a small segment
                     # waits while an earlier small segment is unacknowledged (RFC 896)
                     break
@@ -504,12 +507,17 @@ class Connection:
             self._on_rto(now)
         if t.get("persist", now + 1) <= now:
             t.pop("persist")
-            if self.snd_wnd == 0 and self.unsent > 0:
-                # zero-window probe: an old sequence number elicits an ACK (Linux
-                # tcp_xmit_probe_skb; RFC 9293 §3.8.6.1)
-                self._emit(ACK, self.snd_una - 1, reason="zero-window probe",
-                           rfc="RFC 9293 §3.8.6.1")
-                self.timers["persist"] = now + min(self.rto * 2, self.cfg.rto_max)
+            if self.unsent > 0 and self.snd_una == self.snd_nxt:
+                if self.snd_wnd == 0:
+                    # zero-window probe: an old sequence number elicits an ACK (Linux
+                    # tcp_xmit_probe_skb; RFC 9293 §3.8.6.1)
+                    self._emit(ACK, self.snd_una - 1, reason="zero-window probe",
+                               rfc="RFC 9293 §3.8.6.1")
+                    self.timers["persist"] = now + min(self.rto * 2, self.cfg.rto_max)
+                else:
+                    # a window smaller than a segment: send what fits (Linux tcp_write_wakeup)
+                    size = min(self.snd_wnd, self.eff_mss, self.unsent)
+                    self._send_data(now, ACK | PSH, bytes(self.sndq[:size]))
         if t.get("delack", now + 1) <= now:
             t.pop("delack")
             if self.state.synchronized and self.state is not State.TIME_WAIT:
@@ -631,18 +639,26 @@ class Connection:
             self._send_synack(now, "simultaneous open", "RFC 9293 §3.10.7.3")
 
     def _acceptable(self, seg: Segment) -> bool:
-        """The four cases of RFC 9293 §3.10.7.4 (first check: sequence number)."""
-        length = seg.seg_len
+        """First check of RFC 9293 §3.10.7.4: is any of the segment inside the window?
+
+        Linux's form of the four RFC cases (tcp_sequence()): the segment must not end before
+        RCV.NXT and must not start beyond the offered window. It differs from the RFC text
+        only at the edges — a retransmitted FIN ending exactly at RCV.NXT is accepted, which
+        is what lets TIME-WAIT re-ACK it and restart its timer (RFC 9293 §3.10.7.4, eighth).
+        """
         wnd = max(0, self.rcv_adv.diff(self.rcv_nxt))   # the window we offered
-        if length == 0:
-            if wnd == 0:
-                return seg.seq == self.rcv_nxt
-            return 0 <= seg.seq.diff(self.rcv_nxt) < wnd
-        if wnd == 0:
+        end = seg.seq + seg.seg_len
+        return end >= self.rcv_nxt and seg.seq.diff(self.rcv_nxt) <= wnd
+
+    def _oow_limited(self, seg: Segment, now: float) -> bool:
+        """Linux tcp_oow_rate_limited(): at most one reply per tcp_invalid_ratelimit (500 ms)
+        to out-of-window or challenge-worthy segments that carry no data (avoids ACK loops)."""
+        if seg.payload:
             return False
-        first = seg.seq.diff(self.rcv_nxt)
-        last = (seg.seq + length - 1).diff(self.rcv_nxt)
-        return 0 <= first < wnd or 0 <= last < wnd
+        if self.last_oow is not None and now - self.last_oow < self.cfg.invalid_ratelimit:
+            return True
+        self.last_oow = now
+        return False
 
     def _receive_other(self, seg: Segment, now: float) -> None:
         f = seg.flags
@@ -653,15 +669,22 @@ class Connection:
             return
         if seg.options.ts is not None and self.ts_ok and seg.seq <= self.rcv_nxt:
             self.ts_recent = seg.options.ts[0]      # RFC 7323 §4.3
+        # simultaneous open, RFC 9293 Figure 8 line 6: the peer's SYN,ACK repeats the SYN we
+        # already took; treat it as the ACK of our SYN (Linux tcp_validate_incoming)
+        if (st is State.SYN_RECEIVED and not self.passive and f & SYN and f & ACK
+                and seg.seq == self.irs and seg.ack == self.snd_nxt):
+            seg = seg.replace(seq=seg.seq + 1, flags=f & ~SYN)
+            f = seg.flags
         # first: sequence number
         if not self._acceptable(seg):
-            if not f & RST:
+            if not f & RST and not self._oow_limited(seg, now):
                 self._send_ack("unacceptable segment", "RFC 9293 §3.10.7.4")
             return
         # second: RST (RFC 5961 §3.2: only an exact match resets)
         if f & RST:
             if seg.seq != self.rcv_nxt:
-                self._send_ack("challenge ACK for in-window RST", "RFC 5961 §3.2")
+                if not self._oow_limited(seg, now):
+                    self._send_ack("challenge ACK for in-window RST", "RFC 5961 §3.2")
                 return
             if st is State.SYN_RECEIVED:
                 if self.passive:
@@ -677,6 +700,8 @@ class Connection:
             return
         # fourth: SYN in a synchronized state (RFC 5961 §4)
         if f & SYN:
+            if self._oow_limited(seg, now):
+                return
             if st is State.TIME_WAIT:
                 self._send_ack("SYN in TIME-WAIT: ACK", "RFC 9293 §3.10.7.4")
             else:
