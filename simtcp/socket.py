@@ -120,7 +120,11 @@ class Socket:
         if not self._blocking:
             raise BlockingIOError(errno.EAGAIN, f"Resource temporarily unavailable: {call}() "
                                   f"would block ({what}); run the network and try again")
+        start = self.net.now
         outcome = self.net.run_until(predicate, self._timeout)
+        if outcome == "idle" and self._timeout is not None:
+            self.net.now = start + self._timeout     # nothing happens until the timeout
+            outcome = "timeout"
         if outcome == "timeout":
             raise TimeoutError(f"timed out: {call}() waited {self._timeout:g} s of virtual "
                                f"time for {what}")
@@ -270,17 +274,17 @@ class Socket:
     # -------------------------------------------------------------- connect
     def connect(self, address) -> None:
         """Active open; blocks (in virtual time) until ESTABLISHED or failure."""
-        code = self._start_connect(address)
-        if code:
+        if self._start_connect(address):
             return
+        if not self._blocking:
+            raise BlockingIOError(errno.EINPROGRESS, "Operation now in progress: the SYN is "
+                                  "on its way; run the network, then check the socket")
         self._wait_connected()
 
     def connect_ex(self, address) -> int:
         """Like connect() but returns an errno (0 on success; EINPROGRESS if non-blocking)."""
         try:
-            if self._start_connect(address):
-                return 0
-            self._wait_connected()
+            self.connect(address)
             return 0
         except BlockingIOError as e:
             return e.errno
