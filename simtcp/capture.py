@@ -50,9 +50,12 @@ class CapturedPacket:
         if packet is None and data is None:
             raise ValueError("a CapturedPacket needs a Packet, or the bytes when the packet "
                              "does not decode")
-        for name, value in (("time", time), ("link", link), ("pkt_id", pkt_id),
-                            ("packet", packet), ("_bytes", data)):
-            object.__setattr__(self, name, value)
+        setattr_ = object.__setattr__       # read-only to users; one append per packet
+        setattr_(self, "time", time)
+        setattr_(self, "link", link)
+        setattr_(self, "pkt_id", pkt_id)
+        setattr_(self, "packet", packet)
+        setattr_(self, "_bytes", data)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"CapturedPacket is read-only (tried to set {name!r}); "

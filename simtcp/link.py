@@ -57,6 +57,22 @@ def wire_length(packet: Packet) -> int:
     return IP_TCP_HEADER + options_length(packet) + len(packet.segment.payload)
 
 
+class DropMatching:
+    """A middlebox that drops the first ``count`` packets matching ``predicate`` — a loss
+    you choose (the demo loses exactly one data segment this way)."""
+
+    def __init__(self, predicate: Callable[[Packet], bool], count: int = 1,
+                 reason: str = "lost on purpose"):
+        self.predicate, self.count, self.reason = predicate, count, reason
+        self.name = "DropMatching"
+
+    def __call__(self, packet: Packet, now: float):
+        if self.count > 0 and self.predicate(packet):
+            self.count -= 1
+            return Dropped(self.reason)
+        return [(0.0, packet)]
+
+
 class Link:
     """A point-to-point link between two nodes (full duplex: one queue per direction)."""
 

@@ -53,6 +53,8 @@ class Flags(enum.IntFlag):
         return s + "." if self & Flags.ACK else (s or "none")
 
 
+FLAG_VALUES = tuple(Flags(i) for i in range(256))   # Flags(i) without enum's slow call
+
 _LETTER_FLAGS = {"S": Flags.SYN, "F": Flags.FIN, "R": Flags.RST, "P": Flags.PSH,
                  "U": Flags.URG, "E": Flags.ECE, "W": Flags.CWR, ".": Flags.ACK}
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .socket import Socket
 
 SYN, ACK, FIN, RST = Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST
+_SYN, _ACK, _RST = int(SYN), int(ACK), int(RST)
 WILDCARD = "0.0.0.0"
 COOKIE_VALID = 120.0     # TCP_SYNCOOKIE_VALID: 2 minutes after the last overflow
 
@@ -188,7 +189,8 @@ class Stack:
         if conn is not None:
             self._record("demux", "4-tuple match", packet, pkt_id, key,
                          reason=f"established table: {conn.state}", rfc="RFC 9293 §3.3.1")
-            if conn.state is State.TIME_WAIT and seg.flags & SYN and not seg.flags & (ACK | RST):
+            f = int(seg.flags)
+            if conn.state is State.TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
                 listener = self._find_listener(key.local_ip, key.local_port)
                 if listener is not None and seg.seq > conn.rcv_nxt:
                     # Linux tcp_timewait_state_process(): TCP_TW_SYN - a new incarnation
@@ -201,8 +203,8 @@ class Stack:
                     self._listen_input(listener, packet, pkt_id, iss=iss)
                     return
             listener = self.parent.get(conn)
-            if (listener is not None and conn.state is State.SYN_RECEIVED and seg.flags & ACK
-                    and not seg.flags & (RST | SYN) and listener.accept_queue_full()):
+            if (listener is not None and conn.state is State.SYN_RECEIVED and f & _ACK
+                    and not f & (_RST | _SYN) and listener.accept_queue_full()):
                 self._accept_overflow(listener, conn, packet, pkt_id)
                 return
             conn.receive(seg, self.net.now)
@@ -401,7 +403,7 @@ class Stack:
         for out in conn.take_segments():
             if out.reason.startswith("retransmission") or "retransmit" in out.reason:
                 self.counters["RetransSegs"] += 1
-            if out.segment.flags & RST:
+            if int(out.segment.flags) & _RST:
                 self.counters["OutRsts"] += 1
             # the sender's TCB right after sending: (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)
             tcb = (int(conn.snd_una), int(conn.snd_nxt), int(conn.rcv_nxt), conn.snd_wnd,

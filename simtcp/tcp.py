@@ -25,11 +25,12 @@ import errno as _errno
 from dataclasses import dataclass
 from typing import List, NamedTuple, Optional, Tuple
 
-from .segment import Flags, FourTuple, Options, Segment, NO_OPTIONS
+from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .seq import Seq
 from .states import State, transition
 
-SYN, ACK, FIN, RST, PSH = Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST, Flags.PSH
+# plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
+SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 TS_OPTION_LEN = 12          # NOP,NOP,TS: Linux's mss_cache subtracts it (tcp_output.c)
 TCP_RTO_MAX_FOR_MODEL = 120.0
 
@@ -227,7 +228,7 @@ class Connection:
         self.last_rcv_wnd = field << self.rcv_wscale
         return field
 
-    def _emit(self, flags: Flags, seq: Seq, payload: bytes = b"", reason: str = "",
+    def _emit(self, flags: int, seq: Seq, payload: bytes = b"", reason: str = "",
               rfc: str = "", options: Optional[Options] = None, ack: Optional[Seq] = None) -> None:
         now = self._now
         if options is None:
@@ -238,8 +239,8 @@ class Connection:
         if flags & ACK:
             self.unacked_segs = 0
             self.timers.pop("delack", None)
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq, ack, flags, window,
-                      options, payload)
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq, ack, FLAG_VALUES[flags],
+                      window, options, payload)
         self._out.append(Out(seg, reason, rfc))
 
     def _data_options(self, now: float) -> Options:
@@ -318,8 +319,8 @@ class Connection:
         return 65535 // self.cfg.mss * self.cfg.mss
 
     def _send_syn(self, now: float, reason: str) -> None:
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, Seq(0), SYN,
-                      self.syn_window(), self.syn_options)
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, Seq(0),
+                      FLAG_VALUES[SYN], self.syn_window(), self.syn_options)
         self._out.append(Out(seg, reason, "RFC 9293 §3.10.1"))
         self.snd_nxt = self.snd_max = self.iss + 1
         self._arm_rto(now)
@@ -342,7 +343,7 @@ class Connection:
 
     def _send_synack(self, now: float, reason: str, rfc: str = "RFC 9293 §3.10.7.2") -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, self.rcv_nxt,
-                      SYN | ACK, self._initial_window(), self.syn_options)
+                      FLAG_VALUES[SYN | ACK], self._initial_window(), self.syn_options)
         self.rcv_adv = self.rcv_nxt + seg.window
         self._out.append(Out(seg, reason, rfc))
         self.snd_nxt = self.snd_max = self.iss + 1
@@ -462,7 +463,7 @@ class Connection:
                     break
                 payload = bytes(self.sndq[offset:offset + size])
                 last = size == avail
-                flags = ACK | (PSH if last else Flags(0))
+                flags = ACK | (PSH if last else 0)
                 if last and self.fin_queued and self.fin_seq is None:
                     flags |= FIN           # piggyback the FIN on the last data (Linux)
                 self._send_data(now, flags, payload)
@@ -471,7 +472,7 @@ class Connection:
                 self._send_data(now, FIN | ACK, b"")
             break
 
-    def _send_data(self, now: float, flags: Flags, payload: bytes) -> None:
+    def _send_data(self, now: float, flags: int, payload: bytes) -> None:
         seq = self.snd_nxt
         retrans = seq < self.snd_max
         reason = "retransmission" if retrans else ("FIN" if flags & FIN and not payload else "data")
@@ -602,7 +603,7 @@ class Connection:
         self._receive_other(seg, now)
 
     def _receive_syn_sent(self, seg: Segment, now: float) -> None:
-        f = seg.flags
+        f = int(seg.flags)
         if f & ACK and (seg.ack <= self.iss or seg.ack > self.snd_nxt):
             if not f & RST:
                 self._send_rst_for(seg, "unacceptable ACK in SYN-SENT", "RFC 9293 §3.10.7.3")
@@ -661,7 +662,7 @@ class Connection:
         return False
 
     def _receive_other(self, seg: Segment, now: float) -> None:
-        f = seg.flags
+        f = int(seg.flags)
         st = self.state
         # SYN-RECEIVED seeing its SYN again: resend the SYN,ACK (Linux tcp_check_req)
         if st is State.SYN_RECEIVED and f & SYN and not f & ACK and seg.seq == self.irs:
@@ -674,7 +675,7 @@ class Connection:
         if (st is State.SYN_RECEIVED and not self.passive and f & SYN and f & ACK
                 and seg.seq == self.irs and seg.ack == self.snd_nxt):
             seg = seg.replace(seq=seg.seq + 1, flags=f & ~SYN)
-            f = seg.flags
+            f = int(seg.flags)
         # first: sequence number
         if not self._acceptable(seg):
             if not f & RST and not self._oow_limited(seg, now):
@@ -764,7 +765,7 @@ class Connection:
             if self.snd_nxt < ack:
                 self.snd_nxt = ack        # after go-back-N, an ACK may cover resent data
             self._on_new_ack(acked, now)
-        elif acked == 0 and not seg.payload and not seg.flags & FIN and window == self.snd_wnd \
+        elif acked == 0 and not seg.payload and not int(seg.flags) & FIN and window == self.snd_wnd \
                 and self.snd_una != self.snd_max and self.state.synchronized:
             self._on_dupack(now)
         # window update (SND.WL1/SND.WL2 rule)
@@ -859,7 +860,7 @@ class Connection:
             self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self.cfg.mss, self.cfg.rcvbuf)
         filled = self._drain_ooo()
         self.unacked_segs += 1
-        if seg.flags & FIN and seg.seq + len(seg.payload) == self.rcv_nxt:
+        if int(seg.flags) & FIN and seg.seq + len(seg.payload) == self.rcv_nxt:
             return  # the ACK of the FIN (eighth step) acknowledges this data too
         if filled or self.quickacks > 0 or self.unacked_segs >= 2 or self.ooo:
             if self.quickacks > 0:

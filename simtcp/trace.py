@@ -129,6 +129,43 @@ class Trace:
                 out[r.reason] = out.get(r.reason, 0) + 1
         return out
 
+    def log(self, relative: bool = True, states: bool = True) -> str:
+        """A readable segment log: one line per segment sent (with its fate), and state
+        changes. Sequence numbers are relative to each direction's first SYN (like
+        Wireshark's "relative sequence numbers") unless ``relative=False``."""
+        fate = {}
+        for r in self.records:
+            if r.kind in ("deliver", "drop"):
+                fate[r.pkt_id] = r
+        isn: dict = {}
+        lines = []
+        for r in self.records:
+            if r.kind == "send" and r.packet is not None:
+                p, seg = r.packet, r.packet.segment
+                key = (p.src, seg.sport, p.dst, seg.dport)
+                if seg.flags & 0x02 and key not in isn:
+                    isn[key] = int(seg.seq)
+                base = isn.get(key, 0) if relative else 0
+                rbase = isn.get((p.dst, seg.dport, p.src, seg.sport), 0) if relative else 0
+                seq = (int(seg.seq) - base) % (1 << 32)
+                text = f"{seg.flags.names:<8} seq={seq}"
+                if seg.flags & 0x10:
+                    text += f" ack={(int(seg.ack) - rbase) % (1 << 32)}"
+                text += f" win={seg.window}"
+                if seg.payload:
+                    text += f" len={len(seg.payload)}"
+                if seg.options and seg.flags & 0x02:
+                    text += f" <{seg.options.short()}>"
+                end = fate.get(r.pkt_id)
+                mark = "" if end is None or end.kind == "deliver" else f"  ✗ {end.reason}"
+                why = f"  ({r.reason})" if r.reason and r.reason not in ("data",) else ""
+                lines.append(f"{r.time * 1000:9.1f} ms  {r.host:>8} → "
+                             f"{p.dst:<15} {text}{why}{mark}")
+            elif states and r.kind == "state" and r.conn is not None and r.conn.remote_port:
+                lines.append(f"{r.time * 1000:9.1f} ms  {r.host:>8}   "
+                             f"{r.old} → {r.what}")
+        return "\n".join(lines)
+
     def text(self, kinds: Iterable[str] = KINDS) -> str:
         kinds = set(kinds)
         return "\n".join(str(r) for r in self.records if r.kind in kinds)
