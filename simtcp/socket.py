@@ -27,6 +27,8 @@ SO_REUSEADDR = _pysocket.SO_REUSEADDR
 SO_REUSEPORT = getattr(_pysocket, "SO_REUSEPORT", 15)
 IPPROTO_TCP = _pysocket.IPPROTO_TCP
 TCP_NODELAY = _pysocket.TCP_NODELAY
+SO_RCVBUF = _pysocket.SO_RCVBUF
+SO_SNDBUF = _pysocket.SO_SNDBUF
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 
 
@@ -69,6 +71,8 @@ class Socket:
         self.reuseaddr = False
         self.reuseport = False
         self.nodelay = False
+        self.rcvbuf: Optional[int] = None
+        self.sndbuf: Optional[int] = None
         self.listener: Optional[Listener] = None
         self.conn = _conn
         self.closed = False
@@ -134,6 +138,13 @@ class Socket:
                 f"flight and no timer is pending), so {what} can never happen. Did the other "
                 f"side call connect()/send()? Use setblocking(False) to poll instead.")
 
+    def _apply_buffers(self, conn) -> None:
+        if self.rcvbuf:
+            conn.cfg.rcvbuf = self.rcvbuf
+            conn.rcv_ssthresh = min(conn.rcv_ssthresh, self.rcvbuf)
+        if self.sndbuf:
+            conn.cfg.sndbuf = self.sndbuf
+
     # -------------------------------------------------------------- options
     def setsockopt(self, level: int, option: int, value) -> None:
         self._check_open("setsockopt")
@@ -145,6 +156,18 @@ class Socket:
             self.nodelay = bool(value)
             if self.conn is not None:
                 self.conn.cfg.nodelay = self.nodelay
+        elif level == SOL_SOCKET and option in (SO_RCVBUF, SO_SNDBUF):
+            # Linux doubles the value for bookkeeping and offers about half as window;
+            # simtcp uses the value itself as the space (simpler to teach flow control with).
+            if int(value) < 256:
+                raise OSError(errno.EINVAL, "Invalid argument: buffer sizes below 256 bytes "
+                              "are not simulated")
+            if option == SO_RCVBUF:
+                self.rcvbuf = int(value)
+            else:
+                self.sndbuf = int(value)
+            if self.conn is not None:
+                self._apply_buffers(self.conn)
         else:
             raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at "
                           f"level {level} is not simulated (SO_REUSEADDR, SO_REUSEPORT, "
@@ -157,6 +180,10 @@ class Socket:
             return int(self.reuseport)
         if level == IPPROTO_TCP and option == TCP_NODELAY:
             return int(self.nodelay)
+        if level == SOL_SOCKET and option == SO_RCVBUF:
+            return self.rcvbuf or (self.conn.cfg.rcvbuf if self.conn else 131072)
+        if level == SOL_SOCKET and option == SO_SNDBUF:
+            return self.sndbuf or (self.conn.cfg.sndbuf if self.conn else 16384)
         raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option}")
 
     def setblocking(self, flag: bool) -> None:

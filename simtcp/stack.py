@@ -285,7 +285,10 @@ class Stack:
         if want_cookie:
             self._send_cookie(listener, packet)
             return
-        conn = Connection(key, self.config(), iss if iss is not None else self.isn(key),
+        cfg = self.config()
+        cfg.rcvbuf = listener.sock.rcvbuf or cfg.rcvbuf    # children inherit SO_RCVBUF
+        cfg.sndbuf = listener.sock.sndbuf or cfg.sndbuf
+        conn = Connection(key, cfg, iss if iss is not None else self.isn(key),
                           self.ts_offset(key))
         self.add_conn(conn)
         self.parent[conn] = listener
@@ -449,6 +452,8 @@ class Stack:
     def open_connection(self, t: FourTuple, sock: "Socket") -> Connection:
         cfg = self.config()
         cfg.nodelay = sock.nodelay
+        cfg.rcvbuf = sock.rcvbuf or cfg.rcvbuf
+        cfg.sndbuf = sock.sndbuf or cfg.sndbuf
         iss = self.isn(t)
         old = self.conns.get(t)
         if old is not None and old.state is State.TIME_WAIT:

@@ -288,7 +288,7 @@ class Connection:
         # tcp_select_initial_window(): a whole number of segments within 65535 (no scaling in
         # a SYN, RFC 7323 §2.2): 64240 = 44*1460, or 65160 = 45*1448 with timestamps.
         mss = self.cfg.mss - (TS_OPTION_LEN if self.ts_ok else 0)
-        return 65535 // mss * mss
+        return min(65535 // mss * mss, self.cfg.rcvbuf)
 
     def _negotiate(self, peer: Options) -> None:
         cfg = self.cfg
@@ -316,7 +316,7 @@ class Connection:
 
     def syn_window(self) -> int:
         """The window a SYN offers: whole MSS-sized segments within 65535 (64240 = 44*1460)."""
-        return 65535 // self.cfg.mss * self.cfg.mss
+        return min(65535 // self.cfg.mss * self.cfg.mss, self.cfg.rcvbuf)
 
     def _send_syn(self, now: float, reason: str) -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, Seq(0),

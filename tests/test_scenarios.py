@@ -246,3 +246,25 @@ def test_late_ack_after_the_request_expired_gets_a_reset():
     net.run()
     rst = me.received[-1][TCP]
     assert str(rst.flags) == "R" and rst.seq == isn + 1
+
+
+def test_small_receive_buffer_closes_the_window_and_persist_probes_reopen_it(pair):
+    net, client, server = pair
+    srv = server.socket()
+    srv.setsockopt(simtcp.socket.SOL_SOCKET, simtcp.socket.SO_RCVBUF, 4096)
+    srv.bind(("", 80))
+    srv.listen(1)
+    cli = client.socket()
+    cli.connect(("192.168.1.20", 80))
+    conn, _ = srv.accept()
+    cli.sendall(b"z" * 20000)              # far more than the 4 KiB receiver can hold
+    net.run(until=net.now + 3.0)
+    wins = [r.packet.segment.window for r in net.trace.filter(kind="send", host="server")]
+    assert 0 in wins                       # the receiver advertised a zero window
+    probes = [r for r in net.trace.filter(kind="send", host="client")
+              if r.reason == "zero-window probe"]
+    assert probes                          # the sender probed it (RFC 9293 §3.8.6.1)
+    got = b""
+    while len(got) < 20000:
+        got += conn.recv(4096)
+    assert got == b"z" * 20000

@@ -1,0 +1,456 @@
+"""OS profiles: a validating sysctl table with each operating system's real defaults.
+
+Theory of operation
+-------------------
+Every simulated host owns one :class:`Sysctl`, a ``MutableMapping`` from real knob names
+(``net.ipv4.tcp_syncookies``) to values. It behaves like ``sysctl(8)`` on that OS: unknown
+names fail like ``sysctl: cannot stat /proc/sys/...``, malformed values fail with EINVAL-style
+ValueErrors, and ``str(sysctl)`` reads like ``sysctl -a``.
+
+The stack reads TCP behaviour through the **Linux names** on every profile (the Windows, macOS
+and FreeBSD profiles carry them too, filled with that OS's values where known), so the stack
+has one code path. Port allocation is OS specific, so the stack asks the generic accessors
+:meth:`Sysctl.ephemeral_range`, :meth:`Sysctl.reserved_ports` and
+:meth:`Sysctl.unprivileged_port_start`, which read the OS's own knobs (``netsh`` dynamic port
+range on Windows, ``net.inet.ip.portrange.*`` on the BSDs). simtcp's own settings live under
+``simtcp.*`` (the allocation algorithm, the TIME-WAIT length, the MSS).
+
+Sources are cited per value; FACTS.md tags: [V] read in source, [S] secondary, [U] unverified.
+"""
+from __future__ import annotations
+
+import collections.abc
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
+
+__all__ = ["Sysctl", "PROFILES", "Profile", "PORT_ALGORITHMS", "parse_port_list",
+           "format_port_list"]
+
+
+class Profile(NamedTuple):
+    description: str
+    source: str
+
+
+PROFILES: dict[str, Profile] = {
+    "linux": Profile(
+        "Linux 6.x defaults (ip_local_port_range 32768-60999, even ports for connect, "
+        "TIME-WAIT 60 s, SYN retries 6)",
+        "torvalds/linux Documentation/networking/ip-sysctl.rst, net/ipv4/inet_hashtables.c, "
+        "include/net/tcp.h"),
+    "windows": Profile(
+        "Windows Vista/Server 2008 and later (dynamic ports 49152-65535, "
+        "TcpMaxConnectRetransmissions 2)",
+        "Microsoft KB 929851 (dynamic port range, netsh int ipv4 set dynamicport); "
+        "allocation order and TIME-WAIT length unverified"),
+    "macos": Profile(
+        "macOS / XNU (portrange 49152-65535, sequential ++lastport unless "
+        "net.inet.tcp.randomize_ports=1, MSL 15 s)",
+        "apple-oss-distributions/xnu bsd/netinet/in_pcb.c, tcp_subr.c; SYN schedule unverified"),
+    "freebsd": Profile(
+        "FreeBSD (portrange.first 10000..65535, randomized=1: random start then sequential)",
+        "freebsd/freebsd-src sys/netinet/in.h, in_pcb.c (in_pcb_lport_dest)"),
+}
+_ALIASES = {"darwin": "macos", "osx": "macos", "win": "windows", "win32": "windows"}
+
+PORT_ALGORITHMS = ("linux", "rfc6056-1", "rfc6056-2", "rfc6056-3", "rfc6056-4", "rfc6056-5",
+                   "sequential", "bsd-random", "macos", "freebsd", "windows")
+
+_INT_MAX = 2**31 - 1
+
+
+# --------------------------------------------------------------------------- value parsers
+
+def _int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument "
+                         f"(expected an integer, got {type(value).__name__} {value!r})")
+    try:
+        return int(value.strip()) if isinstance(value, str) else value
+    except ValueError:
+        raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument "
+                         f"({value!r} is not an integer)") from None
+
+
+def _ints(value: Any, key: str, n: int) -> tuple[int, ...]:
+    if isinstance(value, str):
+        parts = value.split()
+    elif isinstance(value, (tuple, list)):
+        parts = list(value)
+    else:
+        raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument (expected {n} "
+                         f"integers like \"{' '.join(['N'] * n)}\" or a tuple, got {value!r})")
+    if len(parts) != n:
+        raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument (expected {n} "
+                         f"values, got {len(parts)}: {value!r})")
+    return tuple(_int(p, key) for p in parts)
+
+
+def parse_port_list(text: Any, key: str = "net.ipv4.ip_local_reserved_ports") -> frozenset[int]:
+    """Parse Linux's "1,2-4,10-10" syntax (or an iterable of ints) into a set of ports."""
+    if isinstance(text, str):
+        out: set[int] = set()
+        for item in (t.strip() for t in text.split(",")):
+            if not item:
+                continue
+            lo, sep, hi = item.partition("-")
+            a = _int(lo, key)
+            b = _int(hi, key) if sep else a
+            if not 0 <= a <= b <= 65535:
+                raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument "
+                                 f"(bad range {item!r}: need 0 <= low <= high <= 65535)")
+            out.update(range(a, b + 1))
+        return frozenset(out)
+    if isinstance(text, Iterable):
+        ports = frozenset(_int(p, key) for p in text)
+        if any(not 0 <= p <= 65535 for p in ports):
+            raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument (port outside "
+                             "0-65535)")
+        return ports
+    raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument ({text!r})")
+
+
+def format_port_list(ports: Iterable[int]) -> str:
+    """Format ports the way the kernel prints the bitmap: "1-4,10" (ranges compressed)."""
+    out, run = [], []
+    for p in sorted(set(ports)):
+        if run and p == run[-1] + 1:
+            run.append(p)
+            continue
+        if run:
+            out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+        run = [p]
+    if run:
+        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ",".join(out)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    default: Any
+    parse: Callable[[Any, str], Any]
+    doc: str = ""
+
+
+def _ranged(lo: int, hi: int) -> Callable[[Any, str], int]:
+    def parse(value: Any, key: str) -> int:
+        v = _int(value, key)
+        if not lo <= v <= hi:
+            raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument "
+                             f"({v} is outside the accepted range {lo}..{hi})")
+        return v
+    return parse
+
+
+def _choice(*allowed: int) -> Callable[[Any, str], int]:
+    def parse(value: Any, key: str) -> int:
+        v = _int(value, key)
+        if v not in allowed:
+            raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument "
+                             f"({v} is not one of {', '.join(map(str, allowed))})")
+        return v
+    return parse
+
+
+def _triple(value: Any, key: str) -> tuple[int, int, int]:
+    t = _ints(value, key, 3)
+    if not 1 <= t[0] <= t[1] <= t[2]:
+        raise ValueError(f"sysctl: setting key \"{key}\": Invalid argument "
+                         "(need min <= default <= max, all positive)")
+    return t  # type: ignore[return-value]
+
+
+def _algorithm(value: Any, key: str) -> str:
+    if value not in PORT_ALGORITHMS:
+        raise ValueError(f"{key}: unknown port allocation algorithm {value!r}; "
+                         f"choose one of {', '.join(PORT_ALGORITHMS)}")
+    return value
+
+
+def _seconds(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{key}: need a positive number of seconds, got {value!r}")
+    return value
+
+
+def _port_range(value: Any, key: str) -> tuple[int, int]:
+    return _ints(value, key, 2)  # type: ignore[return-value]  # checked in _cross_check
+
+
+# Linux TCP knobs, shared by every profile (the stack reads these names). L-doc = ip-sysctl.rst.
+def _tcp_specs() -> dict[str, _Spec]:
+    b = _choice(0, 1)
+    return {
+        "net.ipv4.ip_local_port_range": _Spec((32768, 60999), _port_range,
+                                              "ephemeral range; ends should differ in parity"),
+        "net.ipv4.ip_local_reserved_ports": _Spec(frozenset(), parse_port_list,
+                                                  "skipped by automatic port assignment only"),
+        "net.ipv4.ip_unprivileged_port_start": _Spec(1024, _ranged(0, 65535),
+                                                     "ports below need CAP_NET_BIND_SERVICE"),
+        "net.ipv4.tcp_tw_reuse": _Spec(2, _choice(0, 1, 2), "0 off, 1 global, 2 loopback only"),
+        "net.ipv4.tcp_syncookies": _Spec(1, _choice(0, 1, 2), "0 off, 1 on overflow, 2 always"),
+        "net.ipv4.tcp_syn_retries": _Spec(6, _ranged(1, 127), "SYN retransmissions"),
+        "net.ipv4.tcp_synack_retries": _Spec(5, _ranged(0, 255), "SYN-ACK retransmissions"),
+        # Kernels 6.16+ default to 4 (first 4 SYN retransmissions keep the 1 s RTO). simtcp
+        # defaults to 0, the classic textbook schedule 1, 3, 7, 15, 31, 63 s (FACTS §10).
+        "net.ipv4.tcp_syn_linear_timeouts": _Spec(0, _ranged(0, 127),
+                                                  "real 6.16+ default is 4; 0 = textbook"),
+        "net.ipv4.tcp_max_syn_backlog": _Spec(2048, _ranged(0, _INT_MAX), "SYN queue limit"),
+        "net.core.somaxconn": _Spec(4096, _ranged(0, _INT_MAX), "listen() backlog cap"),
+        "net.ipv4.tcp_abort_on_overflow": _Spec(0, b, "1: RST when the accept queue is full"),
+        "net.ipv4.tcp_fin_timeout": _Spec(60, _ranged(0, _INT_MAX), "FIN-WAIT-2 timeout (s)"),
+        "net.ipv4.tcp_timestamps": _Spec(1, _choice(0, 1, 2), "RFC 7323 timestamps"),
+        "net.ipv4.tcp_sack": _Spec(1, b, "RFC 2018 SACK"),
+        "net.ipv4.tcp_window_scaling": _Spec(1, b, "RFC 7323 window scaling"),
+        "net.ipv4.tcp_retries2": _Spec(15, _ranged(0, 255), "data retransmissions"),
+        "net.ipv4.tcp_rmem": _Spec((4096, 131072, 6291456), _triple, "receive buffer"),
+        "net.ipv4.tcp_wmem": _Spec((4096, 16384, 4194304), _triple, "send buffer"),
+        "net.ipv4.tcp_rfc1337": _Spec(0, b, "1: TIME-WAIT ignores RST (RFC 1337)"),
+        "net.ipv4.tcp_invalid_ratelimit": _Spec(500, _ranged(0, _INT_MAX),
+                                                "ms between replies to invalid segments"),
+        "net.ipv4.tcp_challenge_ack_limit": _Spec(2147483647, _ranged(0, _INT_MAX),
+                                                  "RFC 5961 challenge ACKs per second"),
+        "simtcp.port_algorithm": _Spec("linux", _algorithm, "see simtcp.portalloc"),
+        "simtcp.time_wait_seconds": _Spec(60, _seconds, "Linux TCP_TIMEWAIT_LEN = 60 s"),
+        "simtcp.mss": _Spec(1460, _ranged(88, 65495), "MSS we advertise (Linux TCP_MIN_MSS 88)"),
+    }
+
+
+def _bsd_portrange(first: int, last: int, hifirst: int, hilast: int,
+                   lowfirst: int, lowlast: int) -> dict[str, _Spec]:
+    p = _ranged(0, 65535)
+    return {
+        "net.inet.ip.portrange.first": _Spec(first, p, "default ephemeral range start"),
+        "net.inet.ip.portrange.last": _Spec(last, p, "default ephemeral range end"),
+        "net.inet.ip.portrange.hifirst": _Spec(hifirst, p, "IP_PORTRANGE_HIGH start"),
+        "net.inet.ip.portrange.hilast": _Spec(hilast, p, "IP_PORTRANGE_HIGH end"),
+        "net.inet.ip.portrange.lowfirst": _Spec(lowfirst, p, "IP_PORTRANGE_LOW (counts down)"),
+        "net.inet.ip.portrange.lowlast": _Spec(lowlast, p, "IP_PORTRANGE_LOW end"),
+    }
+
+
+def _profile_specs(os_name: str) -> dict[str, _Spec]:
+    specs = _tcp_specs()
+    if os_name == "linux":
+        return specs
+    if os_name == "windows":
+        # KB 929851: dynamic range 49152-65535 since Vista, shown by netsh as start/num.
+        specs["netsh.ipv4.dynamicport.tcp.start"] = _Spec(49152, _ranged(1025, 65535),
+                                                          "netsh int ipv4 show dynamicport tcp")
+        specs["netsh.ipv4.dynamicport.tcp.num"] = _Spec(16384, _ranged(255, 64511), "")
+        overrides = {
+            "net.ipv4.ip_local_port_range": (49152, 65535),  # mirrors netsh, for the stack
+            "net.ipv4.ip_unprivileged_port_start": 0,        # Windows has no privileged ports
+            # TcpMaxConnectRetransmissions default 2 (SYN at 0, then 2 retransmissions) [S].
+            "net.ipv4.tcp_syn_retries": 2,
+            "net.ipv4.tcp_synack_retries": 2,                # TcpMaxConnectResponseRetransmissions [S]
+            "net.ipv4.tcp_retries2": 5,                      # TcpMaxDataRetransmissions [S]
+            "simtcp.port_algorithm": "windows",
+            # TcpTimedWaitDelay: documented default 240 s (0xF0); Windows 10+ is widely
+            # reported to use 120 s. [U] we use 120 s.
+            "simtcp.time_wait_seconds": 120,
+        }
+    elif os_name == "macos":
+        specs.update(_bsd_portrange(49152, 65535, 49152, 65535, 1023, 600))
+        specs["net.inet.tcp.randomize_ports"] = _Spec(0, _choice(0, 1), "0: sequential")
+        specs["net.inet.tcp.msl"] = _Spec(15000, _ranged(1, _INT_MAX), "ms; TIME-WAIT = 2*MSL")
+        overrides = {
+            "net.ipv4.ip_local_port_range": (49152, 65535),
+            # macOS 10.14+ lets unprivileged processes bind low ports [U].
+            "net.ipv4.ip_unprivileged_port_start": 0,
+            # XNU tcp_syn_backoff[] = {1,1,1,1,1,2,4,8,16,32,64,...} bounded by keepinit 75 s:
+            # 5 retransmissions 1 s apart then doubling, the last SYN at 67 s [U].
+            "net.ipv4.tcp_syn_retries": 10,
+            "net.ipv4.tcp_syn_linear_timeouts": 5,
+            "simtcp.port_algorithm": "macos",
+            "simtcp.time_wait_seconds": 30,                  # 2 * net.inet.tcp.msl
+        }
+    elif os_name == "freebsd":
+        specs.update(_bsd_portrange(10000, 65535, 49152, 65535, 1023, 600))
+        specs["net.inet.ip.portrange.randomized"] = _Spec(1, _choice(0, 1), "random start")
+        specs["net.inet.ip.portrange.reservedhigh"] = _Spec(1023, _ranged(0, 65535),
+                                                            "ports <= this need privilege")
+        specs["net.inet.tcp.msl"] = _Spec(30000, _ranged(1, _INT_MAX), "ms; TIME-WAIT = 2*MSL")
+        overrides = {
+            "net.ipv4.ip_local_port_range": (10000, 65535),
+            "simtcp.port_algorithm": "freebsd",
+            "simtcp.time_wait_seconds": 60,                  # 2 * 30 s
+        }
+    else:  # pragma: no cover - guarded by Sysctl.__init__
+        raise ValueError(os_name)
+    for k, v in overrides.items():
+        specs[k] = _Spec(v, specs[k].parse, specs[k].doc)
+    return specs
+
+
+class Sysctl(collections.abc.MutableMapping):
+    """A host's kernel tunables, with one OS's defaults and ``sysctl(8)``-like validation.
+
+    ``Sysctl(os="linux")``; ``os`` is one of :data:`PROFILES` (linux, windows, macos, freebsd).
+
+    * ``s["net.ipv4.ip_local_port_range"]`` is a tuple ``(32768, 60999)``; assigning accepts a
+      tuple or the real file's text ``"32768 60999"``. Linux refuses (EINVAL) a range with
+      low > high or low below ``ip_unprivileged_port_start`` (ip-sysctl.rst). Ends of the same
+      parity are *accepted*, as Linux does, although the documentation says they "should"
+      differ: with equal parity the connect() scan leaves one port unused (see portalloc).
+    * ``s["net.ipv4.ip_local_reserved_ports"]`` reads and writes the "1,2-4,10-10" syntax;
+      :meth:`reserved_ports` gives the parsed frozenset.
+    * Non-Linux profiles keep every Linux-named TCP key (filled with that OS's values where
+      known) because the stack reads those names on every OS. The port range, however, comes
+      from the OS's own knobs there (netsh start/num on Windows, mirrored into
+      ``net.ipv4.ip_local_port_range``; ``net.inet.ip.portrange.first/last`` on the BSDs):
+      always ask :meth:`ephemeral_range`.
+    * ``del s[key]`` restores the profile default (a real /proc file cannot be deleted).
+    """
+
+    def __init__(self, os: str = "linux") -> None:  # noqa: A002 - mirrors add_host(os=...)
+        name = _ALIASES.get(str(os).lower(), str(os).lower())
+        if name not in PROFILES:
+            raise ValueError(f"unknown OS profile {os!r}; choose one of {', '.join(PROFILES)}")
+        self.os = name
+        self._specs = _profile_specs(name)
+        self._values: dict[str, Any] = {k: s.default for k, s in self._specs.items()}
+
+    # -- mapping protocol
+    def _spec(self, key: str) -> _Spec:
+        spec = self._specs.get(key) if isinstance(key, str) else None
+        if spec is None:
+            hint = difflib.get_close_matches(str(key), self._specs, n=1, cutoff=0.85)
+            more = f" (did you mean {hint[0]!r}?)" if hint else ""
+            path = str(key).replace(".", "/")
+            raise KeyError(f"sysctl: cannot stat /proc/sys/{path}: No such file or directory"
+                           f"{more} [profile {self.os!r}]")
+        return spec
+
+    def __getitem__(self, key: str) -> Any:
+        self._spec(key)
+        if key == "net.ipv4.ip_local_reserved_ports":
+            return format_port_list(self._values[key])
+        return self._values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        new = self._spec(key).parse(value, key)
+        self._cross_check(key, new)
+        self._values[key] = new
+        if key.startswith("netsh.ipv4.dynamicport.tcp."):
+            self._values["net.ipv4.ip_local_port_range"] = self.ephemeral_range()
+
+    def __delitem__(self, key: str) -> None:
+        self._values[key] = self._spec(key).default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._specs))
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def _cross_check(self, key: str, new: Any) -> None:
+        # Linux net/ipv4/sysctl_net_ipv4.c ipv4_local_port_range / ipv4_privileged_ports.
+        if key == "net.ipv4.ip_local_port_range":
+            low, high = new
+            unpriv = self._values["net.ipv4.ip_unprivileged_port_start"]
+            if not 1 <= low <= high <= 65535:
+                raise ValueError(
+                    f"sysctl: setting key \"{key}\": Invalid argument (Linux refuses "
+                    f"{low} {high}: need 1 <= low <= high <= 65535; see ip-sysctl.rst)")
+            if self.os == "linux" and low < unpriv:
+                raise ValueError(
+                    f"sysctl: setting key \"{key}\": Invalid argument (Linux refuses a "
+                    f"range starting at {low}, below ip_unprivileged_port_start={unpriv}: "
+                    "ephemeral ports must not overlap privileged ports; see ip-sysctl.rst)")
+        elif key == "net.ipv4.ip_unprivileged_port_start" and self.os == "linux":
+            low = self._values["net.ipv4.ip_local_port_range"][0]
+            if new > low:
+                raise ValueError(
+                    f"sysctl: setting key \"{key}\": Invalid argument ({new} would make "
+                    f"ephemeral ports from {low} privileged; lower ip_local_port_range first)")
+        elif key == "netsh.ipv4.dynamicport.tcp.start":
+            self._check_netsh(new, self._values["netsh.ipv4.dynamicport.tcp.num"])
+        elif key == "netsh.ipv4.dynamicport.tcp.num":
+            self._check_netsh(self._values["netsh.ipv4.dynamicport.tcp.start"], new)
+
+    # -- generic accessors used by the stack and the port allocator
+    def ephemeral_range(self) -> tuple[int, int]:
+        """Inclusive (low, high) range for automatic (ephemeral) ports on this OS."""
+        v = self._values
+        if self.os == "windows":
+            start = v["netsh.ipv4.dynamicport.tcp.start"]
+            return start, start + v["netsh.ipv4.dynamicport.tcp.num"] - 1
+        if self.os in ("macos", "freebsd"):
+            # BSD in_pcb.c counts down when first > last; the set of ports is the same.
+            a, b = v["net.inet.ip.portrange.first"], v["net.inet.ip.portrange.last"]
+            return (a, b) if a <= b else (b, a)
+        return tuple(v["net.ipv4.ip_local_port_range"])  # type: ignore[return-value]
+
+    def ephemeral_range_name(self) -> str:
+        """How this OS names its range (for error messages): 'ip_local_port_range 32768-60999'."""
+        lo, hi = self.ephemeral_range()
+        if self.os == "windows":
+            return f"the netsh dynamic port range {lo}-{hi}"
+        if self.os in ("macos", "freebsd"):
+            return f"net.inet.ip.portrange.first..last {lo}-{hi}"
+        return f"ip_local_port_range {lo}-{hi}"
+
+    def reserved_ports(self) -> frozenset[int]:
+        """Ports automatic assignment must skip (Linux ip_local_reserved_ports)."""
+        return self._values["net.ipv4.ip_local_reserved_ports"]
+
+    def unprivileged_port_start(self) -> int:
+        """Lowest port an unprivileged process may bind (0 = no privileged ports)."""
+        if self.os == "freebsd":
+            return self._values["net.inet.ip.portrange.reservedhigh"] + 1
+        return self._values["net.ipv4.ip_unprivileged_port_start"]
+
+    # -- Windows netsh
+    @staticmethod
+    def _check_netsh(start: int, num: int) -> None:
+        if start < 1025 or num < 255 or start + num - 1 > 65535:
+            raise ValueError(
+                f"netsh int ipv4 set dynamicport tcp start={start} num={num}: The parameter "
+                "is incorrect. (netsh requires start >= 1025, num >= 255 and "
+                "start + num - 1 <= 65535)")
+
+    def netsh_set_dynamicport(self, *, start: int, num: int) -> None:
+        """Mirror ``netsh int ipv4 set dynamicport tcp start=10000 num=1000`` (Windows only)."""
+        if self.os != "windows":
+            raise ValueError(f"netsh is a Windows command; this host runs the {self.os!r} "
+                             "profile (set its portrange sysctls instead)")
+        start = _int(start, "start")
+        num = _int(num, "num")
+        self._check_netsh(start, num)
+        self._values["netsh.ipv4.dynamicport.tcp.start"] = start
+        self._values["netsh.ipv4.dynamicport.tcp.num"] = num
+        self._values["net.ipv4.ip_local_port_range"] = (start, start + num - 1)
+
+    def netsh_show_dynamicport(self) -> str:
+        """Text like ``netsh int ipv4 show dynamicport tcp``."""
+        if self.os != "windows":
+            raise ValueError(f"netsh is a Windows command; this host runs {self.os!r}")
+        v = self._values
+        return ("\nProtocol tcp Dynamic Port Range\n---------------------------------\n"
+                f"Start Port      : {v['netsh.ipv4.dynamicport.tcp.start']}\n"
+                f"Number of Ports : {v['netsh.ipv4.dynamicport.tcp.num']}\n")
+
+    # -- presentation
+    def copy(self) -> "Sysctl":
+        other = Sysctl(self.os)
+        other._values = dict(self._values)
+        return other
+
+    def doc(self, key: str) -> str:
+        """One-line meaning of *key*."""
+        return self._spec(key).doc
+
+    def __str__(self) -> str:
+        lines = []
+        for key in self:
+            value = self[key]
+            if isinstance(value, tuple):
+                value = "\t".join(map(str, value))
+            lines.append(f"{key} = {value}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        changed = {k: self[k] for k in self if self._values[k] != self._specs[k].default}
+        return f"Sysctl(os={self.os!r}, changed={changed!r})"
