@@ -1,9 +1,9 @@
 """Value types that travel between layers: TCP flags, options, segments, IP packets, 4-tuples.
 
 Theory of operation: the TCP core (`tcp.py`) and the stack (`stack.py`) speak `Segment`
-(the TCP header + payload) and `Packet` (a Segment inside an IPv4 header). They are frozen
-dataclasses, so a segment, once sent, can be put in a trace and drawn later without fear
-that someone changed it. Bytes exist only in `wire.py` (scapy). `FourTuple` is the key of
+(the TCP header + payload) and `Packet` (a Segment inside an IPv4 header). They are
+immutable named tuples (cheap to create: one is made per segment), so a segment, once sent,
+can be put in a trace and drawn later without fear that someone changed it. Bytes exist only in `wire.py` (scapy). `FourTuple` is the key of
 the demultiplexing tables (RFC 9293 §3.3.1: a connection is identified by the socket pair).
 
 The compact notation (tcpdump / packetdrill style) reads and writes segments in tests and
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Optional, Tuple
 
 from .seq import Seq
@@ -59,8 +58,7 @@ _LETTER_FLAGS = {"S": Flags.SYN, "F": Flags.FIN, "R": Flags.RST, "P": Flags.PSH,
                  "U": Flags.URG, "E": Flags.ECE, "W": Flags.CWR, ".": Flags.ACK}
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """TCP options a segment carries (RFC 9293 §3.2, RFC 7323, RFC 2018).
 
     ``ts`` is ``(TSval, TSecr)``; ``sack`` holds SACK blocks as ``(left, right)`` pairs.
@@ -113,8 +111,7 @@ class Options:
 NO_OPTIONS = Options()
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """A TCP segment: header fields + payload. ``window`` is the raw 16-bit header field."""
 
     sport: int
@@ -130,12 +127,8 @@ class Segment:
     @property
     def seg_len(self) -> int:
         """SEG.LEN of RFC 9293 §3.4: payload plus one for SYN and one for FIN."""
-        n = len(self.payload)
-        if self.flags & Flags.SYN:
-            n += 1
-        if self.flags & Flags.FIN:
-            n += 1
-        return n
+        f = int(self.flags)
+        return len(self.payload) + (f & 2) // 2 + (f & 1)    # SYN = 0x02, FIN = 0x01
 
     def __str__(self) -> str:
         s = self.seq
@@ -148,7 +141,8 @@ class Segment:
         return text
 
     def replace(self, **changes) -> "Segment":
-        return replace(self, **changes)
+        """A copy with some fields changed (segments are immutable)."""
+        return self._replace(**changes)
 
     @classmethod
     def parse(cls, text: str, sport: int = 0, dport: int = 0) -> "Segment":
@@ -214,8 +208,7 @@ class FourTuple(NamedTuple):
         return FourTuple(self.remote_ip, self.remote_port, self.local_ip, self.local_port)
 
 
-@dataclass(frozen=True)
-class Packet:
+class Packet(NamedTuple):
     """An IPv4 datagram carrying one TCP segment (RFC 791). Linux sets DF on TCP."""
 
     src: str

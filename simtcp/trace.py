@@ -4,8 +4,8 @@ Theory of operation: every layer appends `TraceRecord`s to the network's `Trace`
 happen — a packet put on a link (``send``), delivered to a host (``deliver``), dropped with a
 named reason (``drop``), a demultiplexing decision (``demux``), a TCP state change
 (``state``), a socket call (``call``) and notable stack events (``event``: retransmission
-timeouts, cookies, queue overflows). Records are frozen and hold only plain values and
-frozen segments, so the same seed gives an equal trace in both wire modes, and figures
+timeouts, cookies, queue overflows). Records are immutable named tuples holding only plain
+values and immutable segments, so the same seed gives an equal trace in both wire modes, and figures
 (`simtcp.viz`) can be drawn from the trace alone.
 
 Accounting rule ("nothing silently lost"): every ``send`` record's packet id ends in exactly
@@ -13,16 +13,14 @@ one ``deliver`` or ``drop`` record; `Trace.unaccounted()` lists the ones that do
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, List, Optional
+from typing import Any, Iterable, Iterator, List, NamedTuple, Optional
 
 from .segment import FourTuple, Packet
 
 KINDS = ("send", "deliver", "drop", "demux", "state", "call", "event")
 
 
-@dataclass(frozen=True)
-class TraceRecord:
+class TraceRecord(NamedTuple):
     """One thing that happened at virtual time ``time`` (seconds).
 
     kind     one of KINDS

@@ -1,0 +1,317 @@
+"""The message catalogue: every word a simtcp figure shows, in English and Japanese.
+
+Theory of operation: figures never contain literal label strings; they ask `t(key, lang)`.
+One flat dict maps a key to its "en" and "ja" text, so a missing translation is visible in
+one place (a test checks that every key has both languages) and a teacher can correct a
+wording without touching drawing code. Texts may hold `str.format` fields (``{port}``) that
+`t(..., port=80)` fills in.
+
+Japanese wording follows the terms Japanese networking textbooks use (e.g. 送信元ポート,
+確認応答番号, ウェルノウンポート). TCP state names stay as the RFC spells them in both
+languages — students meet them in `ss`/`netstat` output — and get a short Japanese gloss
+(`state_gloss.*`). Transition events keep RFC 9293 Figure 5's words in English
+(``rcv SYN / snd SYN,ACK``) and read as 「SYN受信 / SYN,ACK送信」 in Japanese.
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+LANGS = ("en", "ja")
+
+_C: Dict[str, Dict[str, str]] = {
+    # --- shared -----------------------------------------------------------------------
+    "time_ms": {"en": "time (ms)", "ja": "時間 (ms)"},
+    "time_s": {"en": "time (s)", "ja": "時間 (s)"},
+    "handshake": {"en": "3-way handshake", "ja": "3ウェイハンドシェイク"},
+    "client": {"en": "client", "ja": "クライアント"},
+    "server": {"en": "server", "ja": "サーバ"},
+    "attacker": {"en": "attacker", "ja": "攻撃者"},
+    "segment.syn": {"en": "SYN", "ja": "SYN"},
+    "segment.ack": {"en": "ACK", "ja": "ACK"},
+    "segment.data": {"en": "data", "ja": "データ"},
+    "segment.fin": {"en": "FIN", "ja": "FIN"},
+    "segment.rst": {"en": "RST", "ja": "RST"},
+    "segment.lost": {"en": "lost", "ja": "消失"},
+    "segment.retransmission": {"en": "retransmission", "ja": "再送"},
+    "bytes": {"en": "{n} bytes", "ja": "{n} バイト"},
+
+    # --- header diagram: titles ----------------------------------------------------------
+    "header.title": {"en": "One packet, field by field: {summary}",
+                     "ja": "1つのパケットを1フィールドずつ: {summary}"},
+    "header.ipv4": {"en": "IPv4 header (RFC 791), {n} bytes",
+                    "ja": "IPv4ヘッダ (RFC 791)  {n} バイト"},
+    "header.tcp": {"en": "TCP header (RFC 9293), {n} bytes",
+                   "ja": "TCPヘッダ (RFC 9293)  {n} バイト"},
+    "header.bit": {"en": "bit", "ja": "ビット"},
+    "header.payload": {"en": "followed by {n} bytes of data",
+                       "ja": "この後に {n} バイトのデータが続く"},
+    "header.no_payload": {"en": "no data (header only)", "ja": "データなし (ヘッダのみ)"},
+    "header.flag_set": {"en": "flag bit = 1", "ja": "フラグ = 1"},
+    "header.flag_clear": {"en": "flag bit = 0", "ja": "フラグ = 0"},
+    "header.part": {"en": "{name} (part {i} of {n})", "ja": "{name} ({i}/{n})"},
+
+    # --- IPv4 fields (RFC 791 §3.1; DSCP/ECN per RFC 2474 and RFC 3168) -------------------
+    "field.version": {"en": "Version", "ja": "バージョン"},
+    "field.ihl": {"en": "IHL", "ja": "ヘッダ長"},
+    "field.dscp": {"en": "DSCP", "ja": "DSCP"},
+    "field.ecn": {"en": "ECN", "ja": "ECN"},
+    "field.total_length": {"en": "Total Length", "ja": "パケット長"},
+    "field.identification": {"en": "Identification", "ja": "識別子"},
+    "field.flags": {"en": "Flags", "ja": "フラグ"},
+    "field.reserved_flag": {"en": "Rsv", "ja": "予約"},
+    "field.DF": {"en": "DF", "ja": "DF"},
+    "field.MF": {"en": "MF", "ja": "MF"},
+    "field.fragment_offset": {"en": "Fragment Offset", "ja": "フラグメントオフセット"},
+    "field.ttl": {"en": "Time to Live", "ja": "生存時間 (TTL)"},
+    "field.protocol": {"en": "Protocol", "ja": "プロトコル"},
+    "field.header_checksum": {"en": "Header Checksum", "ja": "ヘッダチェックサム"},
+    "field.src_addr": {"en": "Source Address", "ja": "送信元IPアドレス"},
+    "field.dst_addr": {"en": "Destination Address", "ja": "宛先IPアドレス"},
+    "field.ip_options": {"en": "IP Options", "ja": "IPオプション"},
+
+    # --- TCP fields (RFC 9293 §3.1 Figure 1) ----------------------------------------------
+    "field.sport": {"en": "Source Port", "ja": "送信元ポート"},
+    "field.dport": {"en": "Destination Port", "ja": "宛先ポート"},
+    "field.seq": {"en": "Sequence Number", "ja": "シーケンス番号"},
+    "field.ack": {"en": "Acknowledgment Number", "ja": "確認応答番号"},
+    "field.data_offset": {"en": "Data Offset", "ja": "データオフセット"},
+    "field.reserved": {"en": "Rsrvd", "ja": "予約"},
+    "field.window": {"en": "Window", "ja": "ウィンドウサイズ"},
+    "field.checksum": {"en": "Checksum", "ja": "チェックサム"},
+    "field.urgent": {"en": "Urgent Pointer", "ja": "緊急ポインタ"},
+    "field.options": {"en": "Options", "ja": "オプション"},
+    "field.padding": {"en": "Padding", "ja": "パディング"},
+
+    # --- TCP options (RFC 9293 §3.2, RFC 7323, RFC 2018) ---------------------------------
+    "option.mss": {"en": "MSS {value}", "ja": "MSS {value}"},
+    "option.sack_perm": {"en": "SACK permitted", "ja": "SACK許可"},
+    "option.timestamp": {"en": "Timestamps  TSval {val}  TSecr {ecr}",
+                         "ja": "タイムスタンプ  TSval {val}  TSecr {ecr}"},
+    "option.nop": {"en": "NOP", "ja": "NOP"},
+    "option.wscale": {"en": "Window Scale {value}", "ja": "ウィンドウスケール {value}"},
+    "option.eol": {"en": "End of List", "ja": "EOL (終端)"},
+    "option.sack": {"en": "SACK {blocks}", "ja": "SACK {blocks}"},
+    "option.unknown": {"en": "option kind {kind}", "ja": "オプション 種別 {kind}"},
+    # Short option names, for the parts of an option that wraps onto several rows.
+    "optname.mss": {"en": "MSS", "ja": "MSS"},
+    "optname.wscale": {"en": "Window Scale", "ja": "ウィンドウスケール"},
+    "optname.sack_perm": {"en": "SACK permitted", "ja": "SACK許可"},
+    "optname.timestamp": {"en": "Timestamps", "ja": "タイムスタンプ"},
+    "optname.sack": {"en": "SACK", "ja": "SACK"},
+    "optname.nop": {"en": "NOP", "ja": "NOP"},
+    "optname.eol": {"en": "End of List", "ja": "EOL"},
+    "optname.unknown": {"en": "option", "ja": "オプション"},
+
+    # --- port map (RFC 6335 §6) ------------------------------------------------------------
+    "portmap.title": {"en": "The TCP port number space", "ja": "TCPのポート番号空間"},
+    "portmap.full": {"en": "All ports 0–65535 (to scale)",
+                     "ja": "全ポート 0〜65535 (実際の比率)"},
+    "portmap.zoom": {"en": "Zoom: well-known ports 0–1023",
+                     "ja": "拡大: ウェルノウンポート 0〜1023"},
+    "portmap.xlabel": {"en": "port number", "ja": "ポート番号"},
+    "portmap.ephemeral_by_os": {"en": "ephemeral range used by each OS",
+                                "ja": "OSごとのエフェメラルポート範囲"},
+    "portmap.in_use": {"en": "port in use", "ja": "使用中のポート"},
+    "portmap.port0": {"en": "port 0:\nreserved", "ja": "ポート0:\n予約"},
+    "portmap.service": {"en": "well-known service", "ja": "代表的なサービス"},
+    "port.reserved": {"en": "Reserved", "ja": "予約"},
+    "port.system": {"en": "Well-known ports", "ja": "ウェルノウンポート"},
+    "port.user": {"en": "Registered ports", "ja": "登録済みポート"},
+    "port.dynamic": {"en": "Ephemeral ports (dynamic/private)",
+                     "ja": "エフェメラルポート (動的/プライベート)"},
+    "os.linux": {"en": "Linux", "ja": "Linux"},
+    "os.windows": {"en": "Windows", "ja": "Windows"},
+    "os.macos": {"en": "macOS", "ja": "macOS"},
+    "os.freebsd": {"en": "FreeBSD", "ja": "FreeBSD"},
+
+    # --- state diagram (RFC 9293 §3.3.2 Figure 5) ----------------------------------------
+    "states.title": {"en": "TCP connection states (RFC 9293, Figure 5)",
+                     "ja": "TCPの状態遷移図 (RFC 9293 図5)"},
+    "states.path": {"en": "transitions this connection took, in order",
+                    "ja": "この接続がたどった遷移 (番号は順序)"},
+    "states.other": {"en": "other transitions", "ja": "その他の遷移"},
+    "states.abort": {"en": "abort: RST or timeout → CLOSED",
+                     "ja": "中断: RST受信またはタイムアウト → CLOSED"},
+    "states.active_open": {"en": "active open (client)", "ja": "アクティブオープン (クライアント)"},
+    "states.passive_open": {"en": "passive open (server)", "ja": "パッシブオープン (サーバ)"},
+    "states.active_close": {"en": "active close", "ja": "アクティブクローズ"},
+    "states.passive_close": {"en": "passive close", "ja": "パッシブクローズ"},
+    "state_gloss.CLOSED": {"en": "", "ja": "接続なし"},
+    "state_gloss.LISTEN": {"en": "", "ja": "接続待ち受け"},
+    "state_gloss.SYN-SENT": {"en": "", "ja": "SYN送信済み"},
+    "state_gloss.SYN-RECEIVED": {"en": "", "ja": "SYN受信済み"},
+    "state_gloss.ESTABLISHED": {"en": "", "ja": "接続確立"},
+    "state_gloss.FIN-WAIT-1": {"en": "", "ja": "FIN待ち1"},
+    "state_gloss.FIN-WAIT-2": {"en": "", "ja": "FIN待ち2"},
+    "state_gloss.CLOSE-WAIT": {"en": "", "ja": "クローズ待ち"},
+    "state_gloss.CLOSING": {"en": "", "ja": "同時クローズ中"},
+    "state_gloss.LAST-ACK": {"en": "", "ja": "最後のACK待ち"},
+    "state_gloss.TIME-WAIT": {"en": "", "ja": "2MSL待ち"},
+
+    # Transition events, keyed by the exact event text of simtcp.states.TRANSITIONS.
+    # English keeps the RFC words; " / " separates the event from the action.
+    "event.passive OPEN": {"en": "passive OPEN", "ja": "パッシブオープン"},
+    "event.active OPEN / snd SYN": {"en": "active OPEN / snd SYN",
+                                    "ja": "アクティブオープン / SYN送信"},
+    "event.rcv SYN / snd SYN,ACK": {"en": "rcv SYN / snd SYN,ACK",
+                                    "ja": "SYN受信 / SYN,ACK送信"},
+    "event.SEND / snd SYN": {"en": "SEND / snd SYN", "ja": "SEND / SYN送信"},
+    "event.CLOSE": {"en": "CLOSE", "ja": "CLOSE"},
+    "event.rcv SYN,ACK / snd ACK": {"en": "rcv SYN,ACK / snd ACK",
+                                    "ja": "SYN,ACK受信 / ACK送信"},
+    "event.rcv SYN / snd SYN,ACK (simultaneous open)": {
+        "en": "rcv SYN / snd SYN,ACK (simultaneous open)",
+        "ja": "SYN受信 / SYN,ACK送信 (同時オープン)"},
+    "event.CLOSE, RST or timeout": {"en": "CLOSE, RST or timeout",
+                                    "ja": "CLOSE, RST受信, タイムアウト"},
+    "event.rcv ACK of SYN": {"en": "rcv ACK of SYN", "ja": "SYNへのACK受信"},
+    "event.CLOSE / snd FIN": {"en": "CLOSE / snd FIN", "ja": "CLOSE / FIN送信"},
+    "event.rcv RST (passive open)": {"en": "rcv RST (passive open)",
+                                     "ja": "RST受信 (パッシブオープン時)"},
+    "event.rcv RST or timeout": {"en": "rcv RST or timeout", "ja": "RST受信またはタイムアウト"},
+    "event.rcv FIN / snd ACK": {"en": "rcv FIN / snd ACK", "ja": "FIN受信 / ACK送信"},
+    "event.rcv ACK of FIN": {"en": "rcv ACK of FIN", "ja": "FINへのACK受信"},
+    "event.rcv FIN / snd ACK (simultaneous close)": {
+        "en": "rcv FIN / snd ACK (simultaneous close)",
+        "ja": "FIN受信 / ACK送信 (同時クローズ)"},
+    "event.rcv FIN,ACK / snd ACK": {"en": "rcv FIN,ACK / snd ACK",
+                                    "ja": "FIN,ACK受信 / ACK送信"},
+    "event.rcv RST": {"en": "rcv RST", "ja": "RST受信"},
+    "event.rcv ACK of FIN (or RST, timeout)": {
+        "en": "rcv ACK of FIN (or RST, timeout)",
+        "ja": "FINへのACK受信 (またはRST, タイムアウト)"},
+    "event.timeout = 2 MSL (or new SYN, RST)": {
+        "en": "timeout = 2 MSL (or new SYN, RST)",
+        "ja": "2MSL経過 (または新しいSYN, RST)"},
+
+    # --- ladder diagram (simtcp.viz.ladder) ------------------------------------------------
+    "ladder.title_conn": {"en": "Connection {a} ⇄ {b}", "ja": "コネクション {a} ⇄ {b}"},
+    "ladder.title_hosts": {"en": "TCP segments: {hosts}", "ja": "TCPセグメント: {hosts}"},
+    "ladder.lost": {"en": "lost: {reason}", "ja": "消失: {reason}"},
+    "ladder.discarded": {"en": "ignored: {reason}", "ja": "破棄: {reason}"},
+    "ladder.elided_data": {"en": "⋯ {n} more data segments, not shown ⋯",
+                           "ja": "⋯ データセグメント {n} 個を省略 ⋯"},
+    "ladder.elided_ack": {"en": "⋯ {n} more ACKs, not shown ⋯", "ja": "⋯ ACK {n} 個を省略 ⋯"},
+    "ladder.idle": {"en": "{dt} idle", "ja": "{dt} 経過"},
+    "ladder.legend_lost": {"en": "lost (× where it was dropped)", "ja": "消失 (× = 失われた位置)"},
+    "ladder.legend_rst": {"en": "reset (RST)", "ja": "リセット (RST)"},
+    "ladder.legend_break": {"en": "idle time compressed (axis times are true)",
+                            "ja": "待ち時間を圧縮 (軸の時刻は実際の値)"},
+    # drop reasons as simtcp.link / simtcp.stack name them
+    "drop.link loss": {"en": "link loss", "ja": "回線上で損失"},
+    "drop.no route to host": {"en": "no route to host", "ja": "宛先への経路なし"},
+    "drop.queue full": {"en": "queue full", "ja": "キューあふれ"},
+    "drop.SYN queue full": {"en": "SYN queue full", "ja": "SYNキューが満杯"},
+    "drop.accept queue full": {"en": "accept queue full", "ja": "acceptキューが満杯"},
+
+    # --- demultiplexing diagram (simtcp.viz.demux) -----------------------------------------
+    "demux.title": {"en": "One server port, many connections: the 4-tuple tells them apart",
+                    "ja": "1つのサーバポートに複数の接続: 区別するのは4つ組"},
+    "demux.port": {"en": "port {port}", "ja": "ポート {port}"},
+    "demux.listening": {"en": "listening socket", "ja": "待ち受けソケット"},
+    "demux.connected": {"en": "connection socket", "ja": "接続ソケット"},
+    "demux.ephemeral": {"en": "ephemeral port", "ja": "エフェメラルポート"},
+    "demux.table": {"en": "{host}: sockets on port {port} (like ss -tan)",
+                    "ja": "{host} のポート {port} のソケット (ss -tan 相当)"},
+    "demux.local": {"en": "Local Address:Port", "ja": "ローカル アドレス:ポート"},
+    "demux.peer": {"en": "Peer Address:Port", "ja": "相手 アドレス:ポート"},
+    "demux.state": {"en": "State", "ja": "状態"},
+    "demux.caption": {"en": "All connections use server port {port}: the port alone does not "
+                            "identify a connection — the 4-tuple (local address, local port, "
+                            "remote address, remote port) does.",
+                      "ja": "どの接続もサーバのポート {port} を使う。ポート番号だけでは接続を"
+                            "区別できず、4つ組 (ローカルアドレス, ローカルポート, "
+                            "リモートアドレス, リモートポート) で区別する。"},
+    "demux.more": {"en": "… and {n} more", "ja": "… ほか {n} 件"},
+
+    # --- SYN-flood dashboard (simtcp.viz.flood) -------------------------------------------
+    "flood.title": {"en": "SYN flood: {rate:g} SYN/s from {source}",
+                    "ja": "SYNフラッド: {source}から毎秒{rate:g}個のSYN"},
+    "flood.source.prefix": {"en": "spoofed {prefix}", "ja": "偽装した送信元 {prefix} "},
+    "flood.source.random": {"en": "random spoofed sources", "ja": "ランダムに偽装した送信元"},
+    "flood.source.single": {"en": "one real source ({ip})", "ja": "偽装なしの単一送信元 ({ip}) "},
+    "flood.source.list": {"en": "{n} spoofed addresses", "ja": "偽装アドレス{n}個"},
+    "flood.backlog": {"en": "backlog {n}", "ja": "バックログ {n}"},
+    "flood.flood_span": {"en": "SYN flood", "ja": "SYNフラッド"},
+    "flood.panel.queue": {"en": "Server's SYN queue: half-open connections (SYN-RECEIVED)",
+                          "ja": "サーバのSYNキュー: ハーフオープン接続 (SYN-RECEIVED)"},
+    "flood.syn_queue": {"en": "SYN queue (half-open)", "ja": "SYNキュー (ハーフオープン)"},
+    "flood.capacity": {"en": "capacity {n}", "ja": "上限 {n}"},
+    "flood.accept_queue": {"en": "accept queue (waiting for accept())",
+                           "ja": "acceptキュー (accept()待ち)"},
+    "flood.connections": {"en": "connections", "ja": "接続数"},
+    "flood.panel.rates": {"en": "SYNs arriving and what the server does with them",
+                          "ja": "届いたSYNとサーバの対応"},
+    "flood.per_second": {"en": "per second", "ja": "毎秒の個数"},
+    "flood.attack_syns": {"en": "attack SYNs sent", "ja": "攻撃SYN (送信)"},
+    "flood.cookies_sent": {"en": "SYN-ACKs with a SYN cookie", "ja": "SYNクッキー付きSYN-ACK"},
+    "flood.syn_dropped": {"en": "SYNs dropped (queue full)", "ja": "破棄したSYN (キュー満杯)"},
+    "flood.ratelimit_dropped": {"en": "SYNs dropped by the rate limit",
+                                "ja": "レート制限で破棄したSYN"},
+    "flood.synack_retrans": {"en": "SYN-ACK retransmissions", "ja": "SYN-ACK再送"},
+    "flood.panel.legit": {"en": "Legitimate clients ({n} connection attempts)",
+                          "ja": "正規クライアント (接続の試行 {n} 回)"},
+    "flood.success": {"en": "connected (%)", "ja": "接続成功率 (%)"},
+    "flood.success_line": {"en": "connected, attempts of the last {w:g} s",
+                           "ja": "接続成功率 (直近{w:g}秒の試行)"},
+    "flood.latency": {"en": "handshake (ms)", "ja": "ハンドシェイク (ms)"},
+    "flood.attempt_ok": {"en": "an attempt that connected\n(its handshake time)",
+                         "ja": "成功した試行\n(ハンドシェイク時間)"},
+    "flood.attempt_fail": {"en": "an attempt that failed", "ja": "失敗した試行"},
+    "flood.failed": {"en": "failed", "ja": "失敗"},
+    "flood.saturated": {"en": "queue full at {t:.2f} s", "ja": "{t:.2f}秒でキューが満杯"},
+    "flood.cookies_start": {"en": "SYN cookies from {t:.2f} s",
+                            "ja": "{t:.2f}秒からSYNクッキー"},
+    "flood.never_full": {"en": "queue never full", "ja": "キューは満杯にならない"},
+    "flood.footer": {"en": "during the flood {ok} of {n} legitimate attempts connected; "
+                           "SYN cookies sent {sent}, validated {valid}, failed {failed}",
+                     "ja": "フラッド中の正規の試行 {n} 回のうち {ok} 回が接続成功; "
+                           "SYNクッキー 送信 {sent} / 検証成功 {valid} / 検証失敗 {failed}"},
+    "flood.compare.title": {"en": "The same SYN flood against different defences",
+                            "ja": "同じSYNフラッドに対する防御の比較"},
+    "flood.compare.success": {"en": "Legitimate clients connected (%)",
+                              "ja": "正規クライアントの接続成功率 (%)"},
+    "flood.compare.queue": {"en": "SYN queue: half-open connections",
+                            "ja": "SYNキュー: ハーフオープン接続の数"},
+    "flood.label.cookies0": {"en": "SYN cookies off", "ja": "SYNクッキー無効"},
+    "flood.label.cookies1": {"en": "SYN cookies on", "ja": "SYNクッキー有効"},
+    "flood.label.cookies2": {"en": "SYN cookies always", "ja": "SYNクッキー常時"},
+    "flood.label.ratelimit": {"en": "{base}\n+ SYN limit {rate:g}/s per source",
+                              "ja": "{base}\n+ 送信元ごとのSYN制限 (毎秒{rate:g}個)"},
+}
+
+CATALOGUE = _C
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if simtcp has texts for it, else raise ValueError naming the choices."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; simtcp figures speak "
+                         + ", ".join(repr(x) for x in LANGS))
+    return lang
+
+
+def t(key: str, lang: str = "en", **fmt: object) -> str:
+    """The text for ``key`` in ``lang``, with ``{fields}`` filled from ``fmt``.
+
+    KeyError (naming the key) if the catalogue has no such key; ValueError if ``lang`` is
+    not one of "en", "ja"; KeyError naming the field if the text needs a ``fmt`` argument
+    that was not given.
+    """
+    check_lang(lang)
+    try:
+        text = _C[key][lang]
+    except KeyError:
+        raise KeyError(f"no text for key {key!r} in the simtcp figure catalogue "
+                       "(simtcp/viz/i18n.py)") from None
+    if not fmt:
+        return text
+    try:
+        return text.format(**fmt)
+    except KeyError as e:
+        raise KeyError(f"text {key!r} needs the argument {e.args[0]!r}") from None
+
+
+def has(key: str) -> bool:
+    """True if the catalogue has ``key`` (in every language, which a test enforces)."""
+    return key in _C
