@@ -1,0 +1,139 @@
+"""Small, deterministic scenarios that figures, notebooks and tests share.
+
+Theory of operation: each function builds a fresh `Network` with a fixed seed, drives it
+through the public socket API only, and returns the network (and the hosts involved), so
+its trace and capture can be drawn or inspected. They are the canonical pictures of the
+course: a handshake, a transfer with one loss, both kinds of close, a reset, a
+simultaneous open, many clients on one server port.
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+from .link import DropMatching
+from .sim import Network
+
+CLIENT_IP, SERVER_IP = "192.168.1.10", "192.168.1.20"
+
+
+def _pair(seed: int = 1, delay: float = 0.010, **link):
+    net = Network(seed=seed)
+    client = net.add_host("client", CLIENT_IP)
+    server = net.add_host("server", SERVER_IP)
+    wire = net.add_link(client, server, delay=delay, **link)
+    return net, client, server, wire
+
+
+def _listen(host, port: int = 80, backlog: int = 128):
+    s = host.socket()
+    s.bind(("0.0.0.0", port))
+    s.listen(backlog)
+    return s
+
+
+def handshake(seed: int = 1) -> Network:
+    """The three-way handshake and nothing else."""
+    net, client, server, _ = _pair(seed)
+    srv = _listen(server)
+    client.socket().connect((SERVER_IP, 80))
+    srv.accept()
+    net.run(until=net.now + 0.001)
+    return net
+
+
+def transfer_with_loss(seed: int = 1, segments: int = 6, lost: int = 2) -> Network:
+    """A handshake, ``segments`` data segments from the client of which number ``lost`` is
+    dropped once on the link (and retransmitted), and the close."""
+    net, client, server, link = _pair(seed)
+    count = []
+
+    def nth_data(p):
+        if p.src == CLIENT_IP and p.segment.payload:
+            count.append(p)
+            return len(count) == lost
+        return False
+
+    link.add_middlebox(DropMatching(nth_data, reason="link loss"))
+    srv = _listen(server)
+    cli = client.socket()
+    cli.setsockopt(6, 1, 1)                      # TCP_NODELAY: one segment per send
+    cli.connect((SERVER_IP, 80))
+    conn, _ = srv.accept()
+    for i in range(segments):
+        cli.sendall(f"segment {i}".encode() * 100)
+    got = 0
+    while got < segments * 900:
+        got += len(conn.recv(65536))
+    cli.close()
+    conn.recv(10)
+    conn.close()
+    net.run(until=net.now + 1)
+    return net
+
+
+def teardown(seed: int = 1, active: str = "client") -> Network:
+    """A connection closed first by ``active`` ("client" or "server"); the active closer
+    ends in TIME-WAIT, the other passes through CLOSE-WAIT and LAST-ACK."""
+    net, client, server, _ = _pair(seed)
+    srv = _listen(server)
+    cli = client.socket()
+    cli.connect((SERVER_IP, 80))
+    conn, _ = srv.accept()
+    first, second = (cli, conn) if active == "client" else (conn, cli)
+    first.close()
+    second.recv(10)
+    net.run(until=net.now + 0.05)
+    second.close()
+    net.run()
+    return net
+
+
+def rst_closed_port(seed: int = 1) -> Network:
+    """A SYN to a port nobody listens on, answered by <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>."""
+    net, client, _, _ = _pair(seed)
+    try:
+        client.socket().connect((SERVER_IP, 81))
+    except ConnectionRefusedError:
+        pass
+    return net
+
+
+def simultaneous_open(seed: int = 1) -> Network:
+    """Both ends connect to each other's bound port at the same instant (RFC 9293 §3.5)."""
+    net, client, server, _ = _pair(seed)
+    a, b = client.socket(), server.socket()
+    a.bind((CLIENT_IP, 7000))
+    b.bind((SERVER_IP, 8000))
+    a.setblocking(False)
+    b.setblocking(False)
+    a.connect_ex((SERVER_IP, 8000))
+    b.connect_ex((CLIENT_IP, 7000))
+    net.run(until=0.1)
+    return net
+
+
+def many_clients(n: int = 3, seed: int = 1) -> Tuple[Network, object]:
+    """``n`` clients connected to one server port 80 (for the demux picture)."""
+    net = Network(seed=seed)
+    server = net.add_host("server", SERVER_IP)
+    clients = [net.add_host(f"client{i + 1}", f"192.168.1.{11 + i}") for i in range(n)]
+    net.add_lan([server, *clients], delay=0.002)
+    srv = _listen(server)
+    for c in clients:
+        s = c.socket()
+        s.connect((SERVER_IP, 80))
+        srv.accept()
+    return net, server
+
+
+def cookie_handshake(seed: int = 1, timestamps: bool = True) -> Network:
+    """A handshake completed by a SYN cookie (``tcp_syncookies=2``: always send cookies):
+    the server keeps no SYN-RECEIVED state; the ACK alone creates the connection."""
+    net, client, server, _ = _pair(seed)
+    server.sysctl["net.ipv4.tcp_syncookies"] = 2
+    client.sysctl["net.ipv4.tcp_timestamps"] = int(timestamps)
+    srv = _listen(server)
+    client.socket().connect((SERVER_IP, 80))
+    srv.accept()
+    net.run(until=net.now + 0.001)
+    return net

@@ -1,0 +1,198 @@
+"""The course figure set: ``make figures`` / ``python -m simtcp figures`` regenerates figures/.
+
+Theory of operation: `FIGURES` lists each figure once — a file stem, a title and a one-line
+description in both languages, and a function ``make(lang) -> Figure`` that runs a small
+deterministic scenario (`simtcp.scenarios`) and draws it. `build_all` renders every figure
+in English and Japanese as SVG and PNG (byte-identical across runs: fixed seeds, and
+`style.save` strips dates) and writes figures/README.md, the index teachers browse.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, List, NamedTuple, Optional, Sequence
+
+from .. import scenarios
+from .style import save
+
+
+class FigureSpec(NamedTuple):
+    stem: str
+    title_en: str
+    title_ja: str
+    about_en: str
+    about_ja: str
+    make: Callable[[str], object]
+
+
+def _first_conn(net, host: str):
+    for r in net.trace:
+        if r.kind == "state" and r.host == host and r.conn is not None and r.conn.remote_port:
+            return r.conn
+    return None
+
+
+def _ladder(build: Callable, **kw):
+    def make(lang: str):
+        from .ladder import ladder
+        return ladder(build(), lang=lang, **kw)
+    return make
+
+
+def _state_diagram(lang: str):
+    from .statediagram import state_diagram
+    net = scenarios.teardown(active="client")
+    return state_diagram(net.trace.states("client", _first_conn(net, "client")), lang=lang)
+
+
+def _header(lang: str):
+    from .header import header_diagram
+    return header_diagram(scenarios.handshake().capture[0].bytes, lang=lang)
+
+
+def _portmap(lang: str):
+    from .portmap import port_space_map
+    return port_space_map(lang=lang)
+
+
+def _demux(lang: str):
+    from .demux import demux_diagram
+    net, server = scenarios.many_clients(3)
+    return demux_diagram(server, port=80, lang=lang)
+
+
+def _flood(defences: Sequence[dict], compare: bool):
+    def make(lang: str):
+        from ..tools.flood import run_flood_scenario
+        from .flood import compare_runs, flood_dashboard
+        runs = [run_flood_scenario(**d) for d in defences]
+        if compare:
+            return compare_runs(runs, lang=lang)
+        return flood_dashboard(runs[0], lang=lang)
+    return make
+
+
+FIGURES: List[FigureSpec] = [
+    FigureSpec("handshake", "Three-way handshake", "3ウェイハンドシェイク",
+               "SYN, SYN-ACK, ACK on a 10 ms link, with options and the states of both ends.",
+               "10 ms のリンク上の SYN・SYN-ACK・ACK。オプションと両端の状態遷移つき。",
+               _ladder(scenarios.handshake)),
+    FigureSpec("data_loss_retransmission", "Data with one loss and its retransmission",
+               "データ転送：1つの損失と再送",
+               "Six data segments; the second is lost on the link and retransmitted after "
+               "duplicate ACKs or the retransmission timeout.",
+               "6 個のデータセグメントのうち 2 番目がリンクで失われ、再送される様子。",
+               _ladder(scenarios.transfer_with_loss)),
+    FigureSpec("teardown_active_client", "Teardown: the client closes first",
+               "切断：クライアントが先に閉じる",
+               "FIN/ACK in both directions; the active closer waits in TIME-WAIT (60 s on Linux).",
+               "双方向の FIN/ACK。先に閉じた側が TIME-WAIT で待つ（Linux では 60 秒）。",
+               _ladder(lambda: scenarios.teardown(active="client"))),
+    FigureSpec("teardown_active_server", "Teardown: the server closes first",
+               "切断：サーバーが先に閉じる",
+               "Now the server is the active closer and ends in TIME-WAIT; the client passes "
+               "through CLOSE-WAIT and LAST-ACK.",
+               "今度はサーバーが先に閉じて TIME-WAIT に入り、クライアントは CLOSE-WAIT と "
+               "LAST-ACK を通る。",
+               _ladder(lambda: scenarios.teardown(active="server"))),
+    FigureSpec("rst_closed_port", "RST from a closed port", "閉じたポートからの RST",
+               "A SYN to a port nobody listens on is answered with RST,ACK seq=0 "
+               "ack=SEG.SEQ+1 (RFC 9293 §3.10.7.1).",
+               "誰も待ち受けていないポートへの SYN には RST,ACK（seq=0, ack=SEG.SEQ+1）が返る"
+               "（RFC 9293 §3.10.7.1）。",
+               _ladder(scenarios.rst_closed_port)),
+    FigureSpec("simultaneous_open", "Simultaneous open", "同時オープン",
+               "Both ends send a SYN at the same time; each goes SYN-SENT → SYN-RECEIVED → "
+               "ESTABLISHED (RFC 9293 Figure 8).",
+               "両端が同時に SYN を送り、それぞれ SYN-SENT → SYN-RECEIVED → ESTABLISHED と"
+               "遷移する（RFC 9293 図8）。",
+               _ladder(scenarios.simultaneous_open)),
+    FigureSpec("state_diagram", "TCP state diagram", "TCP の状態遷移図",
+               "RFC 9293 Figure 5 drawn from simtcp's transition table, with the path of an "
+               "actively closed client connection numbered.",
+               "simtcp の遷移表から描いた RFC 9293 図5。能動的に閉じたクライアント接続の経路に"
+               "番号をふってある。",
+               _state_diagram),
+    FigureSpec("header_syn", "The headers of a real SYN", "実際の SYN のヘッダー",
+               "IPv4 and TCP headers of the scapy-built SYN, field by field in the RFC's "
+               "32-bit rows, with its options.",
+               "scapy が組み立てた SYN の IPv4/TCP ヘッダーを RFC の 32 ビット行で、"
+               "オプションも含めて 1 フィールドずつ。",
+               _header),
+    FigureSpec("port_space", "The port number space", "ポート番号の空間",
+               "IANA's well-known, registered and dynamic ranges, common services, and the "
+               "ephemeral ranges of Linux, Windows, macOS and FreeBSD.",
+               "IANA のウェルノウン・登録済み・動的ポートの範囲、代表的なサービス、各 OS の"
+               "エフェメラルポート範囲。",
+               _portmap),
+    FigureSpec("demux", "Demultiplexing by 4-tuple", "4タプルによる多重分離",
+               "Three clients on one server port: the 4-tuple, not the port, tells the "
+               "connections apart.",
+               "1 つのサーバーポートに 3 つのクライアント。接続を区別するのはポートではなく "
+               "4タプル。",
+               _demux),
+    FigureSpec("syn_flood_no_cookies", "SYN flood without SYN cookies",
+               "SYN cookie なしの SYNフラッド",
+               "200 spoofed SYN/s fill the SYN queue of a backlog-128 listener; legitimate "
+               "clients fail.",
+               "毎秒 200 個の送信元偽装 SYN が backlog 128 の SYN キューを埋め、正規の"
+               "クライアントが接続できなくなる。",
+               _flood([dict(syncookies=0)], compare=False)),
+    FigureSpec("syn_flood_cookies", "SYN flood with SYN cookies", "SYN cookie ありの SYNフラッド",
+               "The same flood with tcp_syncookies=1: cookies are sent once the queue "
+               "overflows and legitimate clients get through.",
+               "同じ攻撃に tcp_syncookies=1 で対抗。キューがあふれると cookie が送られ、正規の"
+               "クライアントは接続できる。",
+               _flood([dict(syncookies=1)], compare=False)),
+    FigureSpec("syn_flood_defences", "SYN flood defences compared", "SYNフラッド対策の比較",
+               "No defence, SYN cookies, fewer SYN-ACK retries and per-source rate limiting, "
+               "side by side.",
+               "対策なし・SYN cookie・SYN-ACK 再送回数の削減・送信元ごとのレート制限を並べて比較。",
+               _flood([dict(syncookies=0), dict(syncookies=1),
+                       dict(syncookies=0, synack_retries=1),
+                       dict(syncookies=0, rate_limit=(10.0, 20))], compare=True)),
+    FigureSpec("syn_cookie_handshake", "A handshake completed by a SYN cookie",
+               "SYN cookie で完了するハンドシェイク",
+               "SYN → SYN-ACK whose sequence number is the cookie → ACK → ESTABLISHED, with no "
+               "half-open state kept.",
+               "SYN → シーケンス番号が cookie の SYN-ACK → ACK → ESTABLISHED。ハーフオープンの"
+               "状態は残らない。",
+               _ladder(scenarios.cookie_handshake)),
+]
+
+
+def build_all(outdir="figures", only: Optional[Sequence[str]] = None,
+              langs: Sequence[str] = ("en", "ja")) -> List[Path]:
+    """Render the figure set into ``outdir``/<lang>/<stem>.{svg,png}; returns the paths."""
+    import matplotlib.pyplot as plt
+    out = Path(outdir)
+    written: List[Path] = []
+    for spec in FIGURES:
+        if only and spec.stem not in only:
+            continue
+        for lang in langs:
+            (out / lang).mkdir(parents=True, exist_ok=True)
+            fig = spec.make(lang)
+            written.extend(Path(p) for p in save(fig, out / lang / spec.stem))
+            plt.close(fig)
+    if not only:
+        (out / "README.md").write_text(index_markdown(), encoding="utf-8")
+        written.append(out / "README.md")
+    return written
+
+
+def index_markdown() -> str:
+    lines = ["# simtcp course figures / 講義用の図", "",
+             "Regenerate with `make figures` (or `python -m simtcp figures`). Every figure exists "
+             "in English (`en/`) and Japanese (`ja/`), as SVG (for slides and print) and PNG. "
+             "They come from deterministic simulations, so regenerating gives the same files.",
+             "",
+             "`make figures`（または `python -m simtcp figures`）で再生成できます。すべての図に"
+             "英語版（`en/`）と日本語版（`ja/`）があり、SVG と PNG で出力されます。",
+             ""]
+    for spec in FIGURES:
+        lines += [f"## {spec.title_en} / {spec.title_ja}", "",
+                  f"{spec.about_en}", "", f"{spec.about_ja}", "",
+                  f"[en SVG](en/{spec.stem}.svg) · [ja SVG](ja/{spec.stem}.svg)", "",
+                  f'<img src="en/{spec.stem}.png" width="480"> '
+                  f'<img src="ja/{spec.stem}.png" width="480">', ""]
+    return "\n".join(lines)
