@@ -101,6 +101,11 @@ class Host(Node):
         from .tools.views import netstat
         return netstat(self, *args, **kwargs)
 
+    def netstat_s(self) -> str:
+        """Protocol statistics like ``netstat -s`` (the Tcp: and TcpExt: sections)."""
+        from .tools.views import netstat_s
+        return netstat_s(self)
+
     def lsof(self, *args, **kwargs):
         from .tools.views import lsof
         return lsof(self, *args, **kwargs)

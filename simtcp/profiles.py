@@ -311,6 +311,7 @@ class Sysctl(collections.abc.MutableMapping):
         self.os = name
         self._specs = _profile_specs(name)
         self._values: dict[str, Any] = {k: s.default for k, s in self._specs.items()}
+        self.version = 0                    # bumped on every change (lets readers cache)
 
     # -- mapping protocol
     def _spec(self, key: str) -> _Spec:
@@ -333,11 +334,13 @@ class Sysctl(collections.abc.MutableMapping):
         new = self._spec(key).parse(value, key)
         self._cross_check(key, new)
         self._values[key] = new
+        self.version += 1
         if key.startswith("netsh.ipv4.dynamicport.tcp."):
             self._values["net.ipv4.ip_local_port_range"] = self.ephemeral_range()
 
     def __delitem__(self, key: str) -> None:
         self._values[key] = self._spec(key).default
+        self.version += 1
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._specs))

@@ -62,7 +62,7 @@ class Socket:
         self.net = host.net
         self.stack = host.stack
         self.user = user
-        self.process = process or ("python" if user == "root" else f"python ({user})")
+        self.process = process or "python"
         self.pid = host._next_pid
         self.fd = host.new_fd()
         self.family, self.type, self.proto = family, type, proto
@@ -344,7 +344,8 @@ class Socket:
         laddr = self.local[0] if self.local and self.local[0] != WILDCARD else self._source_ip(ip)
         if self.local is None:
             lport = self.stack.allocator.connect_port(
-                laddr, ip, port, lambda p: not self.stack.port_in_use_for(laddr, p, ip, port))
+                laddr, ip, port, lambda p: not self.stack.port_in_use_for(laddr, p, ip, port),
+                busy=self.stack.busy_ports(laddr, ip, port))
         else:
             lport = self.local[1]
             existing = self.stack.conns.get(FourTuple(laddr, lport, ip, port))

@@ -18,6 +18,7 @@ the stack feeds them segments and timer wake-ups and transmits what they produce
 """
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 from collections import Counter, deque
@@ -73,6 +74,7 @@ class Stack:
         self.net = host.net
         self.conns: Dict[FourTuple, Connection] = {}
         self.by_port: Dict[int, set] = {}
+        self.by_dest: Dict[tuple, set] = {}      # (laddr, raddr, rport) -> local ports
         self.listeners: Dict[Tuple[str, int], Listener] = {}
         self.bindings: Dict[int, List["Socket"]] = {}
         self.owner: Dict[Connection, "Socket"] = {}
@@ -83,6 +85,7 @@ class Stack:
         self._secret = rng.getrandbits(128).to_bytes(16, "big")
         self._allocator = None
         self._cookies = None
+        self._config = None
 
     # --------------------------------------------------------------- helpers
     @property
@@ -90,7 +93,17 @@ class Stack:
         return self.host.sysctl
 
     def config(self) -> TcpConfig:
+        """A fresh TcpConfig from the sysctl table (cached until a sysctl changes)."""
         s = self.sysctl
+        cached = self._config
+        if cached is not None and cached[0] == s.version:
+            return copy.copy(cached[1])
+        cfg = self._config_from(s)
+        self._config = (s.version, cfg)
+        return copy.copy(cfg)
+
+    @staticmethod
+    def _config_from(s) -> TcpConfig:
         return TcpConfig(
             mss=s.get("simtcp.mss", 1460),
             window_scaling=bool(s.get("net.ipv4.tcp_window_scaling", 1)),
@@ -140,8 +153,10 @@ class Stack:
 
     # ------------------------------------------------------------ tables
     def add_conn(self, conn: Connection) -> None:
-        self.conns[conn.tuple] = conn
-        self.by_port.setdefault(conn.tuple.local_port, set()).add(conn.tuple)
+        t = conn.tuple
+        self.conns[t] = conn
+        self.by_port.setdefault(t.local_port, set()).add(t)
+        self.by_dest.setdefault((t.local_ip, t.remote_ip, t.remote_port), set()).add(t.local_port)
 
     def remove_conn(self, conn: Connection) -> None:
         t = conn.tuple
@@ -152,6 +167,12 @@ class Stack:
                 users.discard(t)
                 if not users:
                     del self.by_port[t.local_port]
+            dest = (t.local_ip, t.remote_ip, t.remote_port)
+            ports = self.by_dest.get(dest)
+            if ports is not None:
+                ports.discard(t.local_port)
+                if not ports:
+                    del self.by_dest[dest]
         self._armed.pop(conn, None)
         parent = self.parent.pop(conn, None)
         if parent is not None:
@@ -170,6 +191,14 @@ class Stack:
             return False
         # a TIME-WAIT 4-tuple may be taken over (open_connection replaces it)
         return not (conn.state is State.TIME_WAIT and self._tw_reusable(conn))
+
+    def busy_ports(self, laddr: str, raddr: str, rport: int):
+        """Local ports certainly unusable toward (raddr, rport) — a shortcut for the port
+        allocator's scan; None when TIME-WAIT reuse could make some of them usable."""
+        mode = self.sysctl.get("net.ipv4.tcp_tw_reuse", 2)
+        if mode == 1 or (mode == 2 and raddr.startswith("127.")):
+            return None
+        return self.by_dest.get((laddr, raddr, rport))
 
     def _tw_reusable(self, conn: Connection) -> bool:
         """tcp_twsk_unique(): timestamps seen, tcp_tw_reuse allows it, last one >= 1 s old."""
@@ -295,7 +324,6 @@ class Stack:
         listener.syn_queue[key] = conn
         self.owner[conn] = listener.sock
         conn.accept_syn(seg, now)
-        self.counters["PassiveOpens"] += 1
         self._after(conn)
 
     def _listen_drop(self, listener: Listener, packet: Packet, pkt_id: int, why: str,
@@ -387,7 +415,6 @@ class Stack:
         self.parent[conn] = listener
         conn.establish_from_cookie(seg, syn_opts, now)
         self.counters["SyncookiesRecv"] += 1
-        self.counters["PassiveOpens"] += 1
         listener.accept_queue.append(conn)
         if seg.payload or seg.flags & FIN:
             conn.receive(seg, now)
@@ -433,8 +460,10 @@ class Stack:
             if listener is not None and conn.tuple in listener.syn_queue:
                 del listener.syn_queue[conn.tuple]
                 listener.accept_queue.append(conn)
-            elif listener is None:
-                self.counters["ActiveOpens"] += 1
+            if conn.passive:
+                # Linux counts a passive open when the final ACK creates the child socket
+                # (tcp_create_openreq_child), an active one when the SYN is sent (tcp_connect)
+                self.counters["PassiveOpens"] += 1
         elif new == State.CLOSED.value:
             if old in ("SYN-SENT", "SYN-RECEIVED"):
                 self.counters["AttemptFails"] += 1
@@ -464,6 +493,7 @@ class Stack:
         conn = Connection(t, cfg, iss, self.ts_offset(t))
         self.add_conn(conn)
         self.owner[conn] = sock
+        self.counters["ActiveOpens"] += 1
         conn.open_active(self.net.now)
         self._after(conn)
         return conn

@@ -105,7 +105,7 @@ class Connection:
                  "retries", "first_tx", "cwnd", "ssthresh", "dupacks", "recover",
                  "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
-                 "rcv_ssthresh", "last_oow")
+                 "rcv_ssthresh", "last_oow", "eof_read")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -160,6 +160,7 @@ class Connection:
         # (tcp_grow_window): rcv_ssthresh is that growing clamp.
         self.rcv_ssthresh = min(65535 // config.mss * config.mss, config.rcvbuf)
         self.last_oow: Optional[float] = None
+        self.eof_read = False               # the application saw recv() return b""
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -383,6 +384,8 @@ class Connection:
         self._now = now
         data = bytes(self.rcvq[:n])
         del self.rcvq[:n]
+        if not data and self.eof and n:
+            self.eof_read = True
         if data and self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
             # Window update when the window opens by at least min(MSS, buffer/2)
             # (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2)

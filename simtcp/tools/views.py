@@ -1,0 +1,630 @@
+"""Operator views of a simulated host: ``ss``, ``netstat``, ``netstat -s`` and ``lsof``.
+
+Theory of operation: each view reads the host's stack the way the real tool reads the
+kernel, then lays the rows out with the real tool's own formatting rules, so a student can
+put the simulated output next to a real terminal and see the same thing:
+
+* ``ss`` (iproute2, misc/ss.c) asks sock_diag: listeners first, then the established
+  hash, which also holds SYN-RECV request sockets and TIME-WAIT sockets. Its column engine
+  (``render_calc_width``/``render``) measures every field, right-aligns the address and
+  left-aligns the port around the ``:``, and pads; we port that engine. Piped output (what
+  a notebook shows) keeps the measured widths; ``width=N`` emulates a terminal of N
+  columns, where ss spreads the spare room over the columns and wraps.
+* ``netstat`` (net-tools) reads /proc/net/tcp and prints fixed printf columns.
+* ``lsof`` walks /proc/PID/fd, so it only sees sockets a process still holds: no
+  TIME-WAIT, no SYN-RECV request, no child waiting in the accept queue, nothing orphaned
+  by close().
+
+Recv-Q/Send-Q follow Linux's definitions (net/ipv4/tcp_diag.c tcp_diag_get_info(), and
+get_tcp4_sock() in net/ipv4/tcp_ipv4.c for /proc/net/tcp):
+
+* listener, ss: Recv-Q = accept-queue length (sk_ack_backlog), Send-Q = the backlog
+  (sk_max_ack_backlog); netstat shows Recv-Q = accept queue but Send-Q = 0 there.
+* connection: Recv-Q = rcv_nxt - copied_seq: bytes received and not yet read, **plus 1 for
+  a FIN the application has not read** (recv() returning b"" consumes it; close() does not),
+  which is why a leaked CLOSE-WAIT socket shows Recv-Q 1. Whether EOF was read comes from
+  ``Connection.eof_read`` if the core keeps it, else from the trace's recv() call records.
+  Send-Q = write_seq - snd_una:
+  unacknowledged *and* unsent bytes, plus 1 while our SYN or FIN is unacknowledged (so
+  SYN-SENT shows Send-Q 1, LAST-ACK shows 1).
+* SYN-RECV request sockets and TIME-WAIT sockets report 0 and 0 (inet_req_diag_fill,
+  inet_twsk_diag_fill).
+
+Row order: the kernel walks its hash tables, so real order looks random. We print the
+listeners first (as the kernel does), sorted by port then address, then every other socket
+sorted by local address, local port, peer address, peer port. lsof sorts by PID then FD,
+as the real one does.
+"""
+from __future__ import annotations
+
+import functools
+import html
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
+
+from ..states import State
+
+try:  # service names for numeric=False (IANA registry)
+    from ..ports import service_name as _service_name
+except ImportError:  # pragma: no cover - ports.py is optional for the views
+    _service_name = None
+
+S = State
+WILDCARD = "0.0.0.0"
+FIELDS = ("state", "recv_q", "send_q", "local_ip", "local_port", "peer_ip", "peer_port",
+          "process", "pid", "fd", "user", "inode")
+
+# net-tools netstat.c tcp_state[] (lsof's Linux dialect prints the same names)
+NETSTAT_NAMES = {S.ESTABLISHED: "ESTABLISHED", S.SYN_SENT: "SYN_SENT", S.SYN_RECEIVED: "SYN_RECV",
+                 S.FIN_WAIT_1: "FIN_WAIT1", S.FIN_WAIT_2: "FIN_WAIT2", S.TIME_WAIT: "TIME_WAIT",
+                 S.CLOSED: "CLOSE", S.CLOSE_WAIT: "CLOSE_WAIT", S.LAST_ACK: "LAST_ACK",
+                 S.LISTEN: "LISTEN", S.CLOSING: "CLOSING"}
+
+# ss state filter words (misc/ss.c scan_state(): sstate_namel[] plus the groups)
+_ALL = frozenset(State)
+SS_STATE_WORDS: Dict[str, frozenset] = {
+    "established": frozenset({S.ESTABLISHED}), "syn-sent": frozenset({S.SYN_SENT}),
+    "syn-recv": frozenset({S.SYN_RECEIVED}), "syn-rcv": frozenset({S.SYN_RECEIVED}),
+    "fin-wait-1": frozenset({S.FIN_WAIT_1}), "fin-wait-2": frozenset({S.FIN_WAIT_2}),
+    "time-wait": frozenset({S.TIME_WAIT}), "closed": frozenset({S.CLOSED}),
+    "close": frozenset({S.CLOSED}), "unconnected": frozenset({S.CLOSED}),
+    "close-wait": frozenset({S.CLOSE_WAIT}), "last-ack": frozenset({S.LAST_ACK}),
+    "listening": frozenset({S.LISTEN}), "closing": frozenset({S.CLOSING}),
+    "all": _ALL,
+    "connected": _ALL - {S.CLOSED, S.LISTEN},
+    "synchronized": _ALL - {S.CLOSED, S.LISTEN, S.SYN_SENT},
+    "bucket": frozenset({S.SYN_RECEIVED, S.TIME_WAIT}),
+    "big": _ALL - {S.SYN_RECEIVED, S.TIME_WAIT},
+}
+_SS_WORD: Dict[State, str] = {}          # State -> the word ss's filter uses for it
+for _word, _set in SS_STATE_WORDS.items():
+    if len(_set) == 1:
+        _SS_WORD.setdefault(next(iter(_set)), _word)
+# ss with neither -a nor -l: SS_CONN, everything but LISTEN, CLOSE, TIME-WAIT and SYN-RECV
+SS_CONN = _ALL - {S.LISTEN, S.CLOSED, S.TIME_WAIT, S.SYN_RECEIVED}
+
+# colour hints for HTML (Okabe-Ito, colour-blind safe)
+_COLOURS = {S.LISTEN: "#0072B2", S.ESTABLISHED: "#009E73", S.SYN_SENT: "#E69F00",
+            S.SYN_RECEIVED: "#E69F00", S.FIN_WAIT_1: "#CC79A7", S.FIN_WAIT_2: "#CC79A7",
+            S.CLOSING: "#CC79A7", S.CLOSE_WAIT: "#D55E00", S.LAST_ACK: "#D55E00",
+            S.TIME_WAIT: "#999999", S.CLOSED: "#999999"}
+
+
+def parse_states(value) -> frozenset:
+    """A set of `State` from what a caller may write: ``"established"``, ``"time-wait"``,
+    ``"listening"``, a group (``"connected"``, ``"synchronized"``, ``"bucket"``, ``"big"``,
+    ``"all"``), a `State`, an RFC name (``"SYN-RECEIVED"``), an ss name (``"ESTAB"``), a netstat
+    name (``"TIME_WAIT"``), or an iterable of those."""
+    if isinstance(value, State):
+        return frozenset({value})
+    if isinstance(value, str):
+        word = value.strip()
+        low = word.lower()
+        if low in SS_STATE_WORDS:
+            return SS_STATE_WORDS[low]
+        for st in State:
+            if word.upper() in (st.value, st.ss_name, NETSTAT_NAMES[st], st.name):
+                return frozenset({st})
+        raise ValueError(f"unknown TCP state {value!r}: use an ss state word "
+                         f"({', '.join(SS_STATE_WORDS)}), a simtcp.State, or a name as ss, "
+                         "netstat or RFC 9293 print it (ESTAB, TIME_WAIT, SYN-RECEIVED)")
+    try:
+        items = list(value)
+    except TypeError:
+        raise ValueError(f"state must be a name, a simtcp.State or a list of them, "
+                         f"not {value!r}") from None
+    out: frozenset = frozenset()
+    for item in items:
+        out |= parse_states(item)
+    return out
+
+
+# --------------------------------------------------------------------- the table
+class SocketTable:
+    """Rows of a socket view plus the real tool's text (``str``) and an HTML table.
+
+    ``rows`` are dicts with typed fields: ``state`` (`State`), ``recv_q``, ``send_q``
+    (int, or None where the tool shows no queues), ``local_ip``, ``local_port``,
+    ``peer_ip``, ``peer_port`` (``"0.0.0.0"``/0 for a listener's peer), ``process``,
+    ``pid``, ``fd``, ``user`` (None when no process holds the socket) and ``inode``.
+    """
+
+    def __init__(self, tool: str, command: str, rows: List[dict],
+                 render: Callable[[List[dict]], str], html_columns: Sequence[tuple],
+                 host_name: str = "", time: float = 0.0):
+        self.tool = tool
+        self.command = command
+        self.rows = list(rows)
+        self._render = render
+        self._html_columns = tuple(html_columns)
+        self.host_name = host_name
+        self.time = time
+
+    @property
+    def text(self) -> str:
+        """The output of the real tool, line for line (no final newline)."""
+        return self._render(self.rows)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def filter(self, **criteria) -> "SocketTable":
+        """Rows matching every criterion, as a new table rendered the same way.
+
+        A criterion is a value (equality), a list/tuple/set (membership) or a callable
+        (predicate). ``state`` accepts any spelling `parse_states` knows
+        (``filter(state="time-wait")``); ``port`` matches either side.
+        """
+        tests = []
+        for key, want in criteria.items():
+            if key == "state" and not callable(want):
+                states = parse_states(want)
+                tests.append(lambda r, s=states: r["state"] in s)
+            elif key == "port":
+                ports = set(want) if isinstance(want, (list, tuple, set, frozenset)) else {want}
+                tests.append(lambda r, p=ports: r["local_port"] in p or r["peer_port"] in p)
+            elif key in FIELDS:
+                tests.append(lambda r, k=key, w=want: _matches(r[k], w))
+            else:
+                raise ValueError(f"cannot filter on {key!r}: rows have the fields "
+                                 f"{', '.join(FIELDS)} (and 'port' means either side)")
+        rows = [r for r in self.rows if all(t(r) for t in tests)]
+        return SocketTable(self.tool, self.command, rows, self._render, self._html_columns,
+                           self.host_name, self.time)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        cell = "padding:0 0.7em 0 0;white-space:pre;text-align:{}"
+        head = "".join(f'<th style="{cell.format(a)}">{esc(h)}</th>'
+                       for h, a, _ in self._html_columns)
+        body = []
+        for r in self.rows:
+            tds = []
+            for h, align, fn in self._html_columns:
+                style = cell.format(align)
+                if h in ("State", "NAME"):
+                    style += f";color:{_COLOURS.get(r['state'], '#000')};font-weight:bold"
+                tds.append(f'<td style="{style}">{esc(str(fn(r)))}</td>')
+            body.append("<tr>" + "".join(tds) + "</tr>")
+        if not body:
+            note = ("no output: lsof prints nothing and exits 1 when no file matches"
+                    if self.tool == "lsof" else "no sockets match")
+            body.append(f'<tr><td colspan="{len(self._html_columns)}" '
+                        f'style="color:#777">({esc(note)})</td></tr>')
+        where = f"{self.host_name}, " if self.host_name else ""
+        return (f'<div style="font-family:monospace">'
+                f'<div style="color:#555">$ {esc(self.command)} '
+                f'<span style="color:#999">({esc(where)}t = {self.time:.6g} s)</span></div>'
+                f'<table style="font-family:monospace;border-collapse:collapse">'
+                f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _matches(value, want) -> bool:
+    if callable(want):
+        return bool(want(value))
+    return value in want if isinstance(want, (list, tuple, set, frozenset)) else value == want
+
+
+# ------------------------------------------------------------- reading the stack
+def _ip_key(ip: str) -> tuple:
+    return tuple(int(p) for p in ip.split("."))
+
+
+def _eof_reads(net) -> Dict:
+    """4-tuple -> last virtual time a recv() returned b"" at EOF, from the trace's call
+    records (used when the connection itself does not record that the FIN was read)."""
+    seen: Dict = {}
+    for r in getattr(net.trace, "records", ()):
+        if r.kind == "call" and r.reason == "0 bytes" and r.what.startswith("recv(") \
+                and r.what != "recv(0)" and r.conn is not None:
+            seen[r.conn] = r.time
+    return seen
+
+
+def _entries(host) -> List[dict]:
+    """Every socket the kernel would report, with Linux's queue values (module docstring);
+    listener entries carry ``backlog`` for the tools that show it."""
+    stack = host.stack
+    inodes = {id(s): 20000 + i for i, s in enumerate(host.sockets)}
+    out = []
+
+    def proc(sock) -> dict:
+        if sock is None:
+            return dict(process=None, pid=None, fd=None, user=None, inode=None)
+        return dict(process=sock.process, pid=sock.pid, fd=sock.fd, user=sock.user,
+                    inode=inodes.get(id(sock)))
+
+    for lst in stack.listeners.values():
+        sock = lst.sock if not lst.sock.closed else None
+        out.append(dict(state=S.LISTEN, listener=True, backlog=lst.backlog,
+                        recv_q=len(lst.accept_queue), send_q=0,
+                        local_ip=lst.ip, local_port=lst.port, peer_ip=WILDCARD, peer_port=0,
+                        **proc(sock)))
+    eof_reads = None
+    for t, conn in stack.conns.items():
+        st = conn.state
+        if st is S.CLOSED:
+            continue
+        owner = stack.owner.get(conn)
+        # only an accepted (or connecting) socket that is still open has an inode a
+        # process can hold: children in the listen queues and orphans have none
+        held = (owner is not None and not owner.closed and conn not in stack.parent
+                and owner.conn is conn)
+        request = st is S.SYN_RECEIVED and conn in stack.parent
+        if request or st is S.TIME_WAIT:
+            rq = sq = 0
+        else:
+            fin_unread = 0
+            if conn.eof:
+                flag = getattr(conn, "eof_read", None)
+                if flag is None and not conn.rcvq:
+                    if eof_reads is None:
+                        eof_reads = _eof_reads(host.net)
+                    flag = eof_reads.get(t, -1.0) >= (conn.established_at or 0.0)
+                fin_unread = 0 if (flag and not conn.rcvq) else 1
+            rq = len(conn.rcvq) + fin_unread
+            syn = 1 if st in (S.SYN_SENT, S.SYN_RECEIVED) else 0
+            fin = 1 if conn.fin_queued and st in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK) else 0
+            sq = len(conn.sndq) + syn + fin
+        out.append(dict(state=st, listener=False, recv_q=rq, send_q=sq,
+                        local_ip=t.local_ip, local_port=t.local_port,
+                        peer_ip=t.remote_ip, peer_port=t.remote_port,
+                        **proc(owner if held else None)))
+    out.sort(key=lambda e: (0, e["local_port"], _ip_key(e["local_ip"])) if e["listener"]
+             else (1, _ip_key(e["local_ip"]), e["local_port"], _ip_key(e["peer_ip"]),
+                   e["peer_port"]))
+    return out
+
+
+def _row(entry: dict, **override) -> dict:
+    row = {k: entry[k] for k in FIELDS}
+    row.update(override)
+    return row
+
+
+def _port_name(port: int, numeric: bool, skip_ephemeral=None) -> str:
+    if port == 0:
+        return "*"
+    if numeric or _service_name is None:
+        return str(port)
+    if skip_ephemeral is not None and skip_ephemeral[0] <= port <= skip_ephemeral[1]:
+        return str(port)
+    return _service_name(port) or str(port)
+
+
+# ------------------------------------------------------------------------- ss
+# misc/ss.c columns[]: (align, header, left delimiter). Netid is disabled for -t.
+_SS_COLUMNS = (("L", "Netid", ""), ("L", "State", " "), ("L", "Recv-Q", " "),
+               ("L", "Send-Q", " "), ("R", "Local Address:", " "), ("L", "Port", ""),
+               ("R", "Peer Address:", " "), ("L", "Port", ""), ("L", "Process", ""),
+               ("L", "", ""))
+
+
+def ss_layout(lines: List[List[str]], disabled: Sequence[bool],
+              width: Optional[int] = None) -> str:
+    """iproute2's column engine (misc/ss.c render_calc_width() and render()).
+
+    ``lines`` holds one token per column (disabled columns included, ignored). First pass:
+    a column is as wide as its longest token plus its left delimiter (not for the first
+    visible column). With ``width=None`` (stdout not a tty) that is all. On a terminal of
+    ``width`` columns the spare room is spread over the columns of each screen line — the
+    remainder to the last ones — and a column that does not fit starts a new line.
+    """
+    n = len(_SS_COLUMNS)
+    maxlen = [0] * n
+    for i, toks in enumerate(lines):
+        for c in range(n):
+            # a field is measured when it is flushed (field_flush()); the last data row's
+            # Process field is still unflushed when render() runs, so it never widens its
+            # column: with -p the last users:(...) just overflows (seen with iproute2 6.1)
+            if not disabled[c] and not (i and i == len(lines) - 1 and c == 8):
+                maxlen[c] = max(maxlen[c], len(toks[c]))
+    widths = [0] * n
+    first = True
+    screen = width if width is not None else 1 << 30
+    for c in range(n):
+        if disabled[c]:
+            continue
+        w = maxlen[c] + (len(_SS_COLUMNS[c][2]) if not first and maxlen[c] else 0)
+        widths[c] = min(w, screen)
+        if widths[c]:
+            first = False
+    if width is not None:
+        eol, length, linecols, c = -1, 0, 0, 0
+        while c < n:
+            if not widths[c]:
+                c += 1
+                continue
+            linecols += 1
+            length += widths[c]
+            last = not any(widths[c + 1:])
+            if not last and length < screen:
+                c += 1
+                continue
+            if length != screen:
+                if length > screen:          # screen width exceeded: go back one column
+                    length -= widths[c]
+                    c -= 1
+                    linecols -= 1
+                pad = screen - length
+                spacing, rem = divmod(pad, max(linecols, 1))
+                for t in range(c, eol, -1):
+                    if widths[t]:
+                        widths[t] += spacing + (1 if rem else 0)
+                        rem -= 1 if rem else 0
+            eol = c                      # the terminal itself wraps the line here
+            length = linecols = 0
+            c += 1
+    out = []
+    for toks in lines:
+        parts, started = [], False
+        for c in range(n):
+            if disabled[c]:
+                continue
+            align, _, ldelim = _SS_COLUMNS[c]
+            printed = 0
+            if started:                  # left delimiter only once the line has begun
+                parts.append(ldelim)
+                printed = len(ldelim)
+            started = True
+            tok = toks[c]
+            if align == "R" and widths[c]:
+                parts.append(" " * max(0, widths[c] - len(tok) - printed))
+                printed = max(printed, widths[c] - len(tok))
+            parts.append(tok)
+            printed += len(tok)
+            if align == "L" and widths[c] > printed:
+                parts.append(" " * (widths[c] - printed))
+        out.append("".join(parts))
+    return "\n".join(out)
+
+
+def ss(host, all: bool = True, listening: bool = False, numeric: bool = True,
+       processes: bool = False, state=None, port: Optional[int] = None,
+       width: Optional[int] = None) -> SocketTable:
+    """The socket table as ``ss -tan`` prints it (``-l``, ``-p``, ``state …`` and a port
+    filter as options).
+
+    ``all`` = ``-a``; without it ss hides LISTEN, TIME-WAIT and SYN-RECV. ``listening`` =
+    ``-l`` (wins over ``all``); ``state`` (any `parse_states` spelling) replaces both, like
+    ``ss state established`` — and with a single state ss drops the State column.
+    ``numeric=False`` prints service names (``0.0.0.0:http``) except for ephemeral ports,
+    as ss does. ``processes`` adds ``users:(("python",pid=1100,fd=3))``. ``port`` keeps
+    sockets whose local or peer port matches (``'( sport = :80 or dport = :80 )'``).
+    ``width=None`` is the layout of piped output; ``width=80`` that of an 80-column terminal.
+    """
+    if state is not None:
+        states = parse_states(state)
+    elif listening:
+        states = frozenset({S.LISTEN, S.CLOSED})
+    elif all:
+        states = _ALL
+    else:
+        states = SS_CONN
+    if not states:
+        raise ValueError("ss: no socket states to show with such filter.")
+    rows = [_row(e, send_q=e["backlog"]) if e["listener"] else _row(e) for e in _entries(host)
+            if e["state"] in states and (port is None or port in (e["local_port"], e["peer_port"]))]
+    show_state = len(states) > 1
+    eph = tuple(host.sysctl.get("net.ipv4.ip_local_port_range", (32768, 60999)))
+
+    def tokens(r: dict) -> List[str]:
+        users = (f' users:(("{r["process"]}",pid={r["pid"]},fd={r["fd"]}))'
+                 if processes and r["pid"] is not None else "")
+        return ["tcp", r["state"].ss_name, f"{r['recv_q']:<6d}", f"{r['send_q']:<6d}",
+                r["local_ip"] + ":", _port_name(r["local_port"], numeric, eph),
+                r["peer_ip"] + ":", _port_name(r["peer_port"], numeric, eph), users, ""]
+
+    disabled = [True, not show_state] + [False] * 8
+
+    def render(rs: List[dict]) -> str:
+        header = [c[1] for c in _SS_COLUMNS]
+        return ss_layout([header] + [tokens(r) for r in rs], disabled, width)
+
+    flags = "-t" + ("l" if listening and state is None else
+                    "a" if all and state is None else "") + ("n" if numeric else "") + \
+        ("p" if processes else "")
+    command = "ss " + flags
+    if state is not None:
+        for w in (state if isinstance(state, (list, tuple, set, frozenset)) else [state]):
+            words = ([w.lower()] if isinstance(w, str) and w.lower() in SS_STATE_WORDS else
+                     sorted(_SS_WORD[st] for st in parse_states(w)))
+            command += "".join(f" state {word}" for word in words)
+    if port is not None:
+        command += f" '( sport = :{port} or dport = :{port} )'"
+
+    def addr(ip_key: str, port_key: str) -> Callable[[dict], str]:
+        return lambda r: f"{r[ip_key]}:{_port_name(r[port_key], numeric, eph)}"
+
+    cols = ([("State", "left", lambda r: r["state"].ss_name)] if show_state else []) + [
+        ("Recv-Q", "right", lambda r: r["recv_q"]), ("Send-Q", "right", lambda r: r["send_q"]),
+        ("Local Address:Port", "left", addr("local_ip", "local_port")),
+        ("Peer Address:Port", "left", addr("peer_ip", "peer_port"))]
+    if processes:
+        cols.append(("Process", "left", lambda r: tokens(r)[8].strip()))
+    return SocketTable("ss", command, rows, render, cols, host.name, host.net.now)
+
+
+# -------------------------------------------------------------------- netstat
+def _netstat_addr(ip: str, port: int, numeric: bool) -> str:
+    """net-tools addr_do_one(): "ip:port", cut to 22 characters unless -W."""
+    sport = _port_name(port, numeric)
+    if len(ip) + len(sport) > 22:
+        plen = min(len(sport), 22 - 4)
+        return ip[:22 - plen] + ":" + sport[:plen]
+    return f"{ip}:{sport}"
+
+
+def _netstat_prog(r: dict) -> str:
+    # netstat -p: "PID/name" in a 20-byte buffer (PROGNAME_WIDTH), "-" without an inode
+    return f"{r['pid']}/{r['process']}"[:19] if r["pid"] is not None else "-"
+
+
+def netstat_text(rows: List[dict], title: str = "(servers and established)",
+                 numeric: bool = True, programs: bool = False) -> str:
+    """net-tools tcp_do_one(): printf("%-4s  %6ld %6ld %-*s %-*s %-11s") (+ " %-20s" for -p)."""
+    head = "Proto Recv-Q Send-Q Local Address           Foreign Address         State      "
+    if programs:
+        head += f" {'PID/Program name':<20}"
+    lines = ["Active Internet connections " + title, head]
+    for r in rows:
+        la = _netstat_addr(r["local_ip"], r["local_port"], numeric)
+        ra = _netstat_addr(r["peer_ip"], r["peer_port"], numeric)
+        line = (f"{'tcp':<4}  {r['recv_q']:6d} {r['send_q']:6d} {la:<23} {ra:<23} "
+                f"{NETSTAT_NAMES[r['state']]:<11}")
+        if programs:
+            line += f" {_netstat_prog(r):<20}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def netstat(host, all: bool = True, listening: bool = False, numeric: bool = True,
+            programs: bool = False) -> SocketTable:
+    """The TCP part of ``netstat -tan`` (``-l``, ``-p`` as options).
+
+    netstat reads /proc/net/tcp, where a listener's Send-Q is 0 (ss shows the backlog
+    there) and its Recv-Q is the accept-queue length. Without ``all``, ``listening`` picks
+    sockets whose foreign port is 0 (servers), otherwise the rest.
+    """
+    rows = [_row(e, send_q=0) if e["listener"] else _row(e) for e in _entries(host)
+            if all or (e["peer_port"] == 0) == bool(listening)]
+    title = ("(servers and established)" if all else
+             "(only servers)" if listening else "(w/o servers)")
+    render = functools.partial(netstat_text, title=title, numeric=numeric, programs=programs)
+    flags = "-t" + ("a" if all else "l" if listening else "") + ("n" if numeric else "") + \
+        ("p" if programs else "")
+    cols = [("Proto", "left", lambda r: "tcp"), ("Recv-Q", "right", lambda r: r["recv_q"]),
+            ("Send-Q", "right", lambda r: r["send_q"]), ("Local Address", "left",
+             lambda r: _netstat_addr(r["local_ip"], r["local_port"], numeric)),
+            ("Foreign Address", "left", lambda r: _netstat_addr(r["peer_ip"], r["peer_port"],
+                                                                numeric)),
+            ("State", "left", lambda r: NETSTAT_NAMES[r["state"]])]
+    if programs:
+        cols.append(("PID/Program name", "left", _netstat_prog))
+    return SocketTable("netstat", "netstat " + flags, rows, render, cols, host.name,
+                       host.net.now)
+
+
+# net-tools statistics.c wording; Tcp: lines always print, TcpExt: lines only when non-zero
+_TCP_LINES = (("ActiveOpens", "{} active connection openings"),
+              ("PassiveOpens", "{} passive connection openings"),
+              ("AttemptFails", "{} failed connection attempts"),
+              ("EstabResets", "{} connection resets received"),
+              ("CurrEstab", "{} connections established"),
+              ("InSegs", "{} segments received"),
+              ("OutSegs", "{} segments sent out"),
+              ("RetransSegs", "{} segments retransmitted"),
+              ("InErrs", "{} bad segments received"),
+              ("OutRsts", "{} resets sent"))
+# in the order of /proc/net/netstat (net/ipv4/proc.c snmp4_net_list)
+_TCPEXT_LINES = (("SyncookiesSent", "{} SYN cookies sent"),
+                 ("SyncookiesRecv", "{} SYN cookies received"),
+                 ("SyncookiesFailed", "{} invalid SYN cookies received"),
+                 ("EmbryonicRsts", "{} resets received for embryonic SYN_RECV sockets"),
+                 ("TW", "{} TCP sockets finished time wait in fast timer"),
+                 ("DelayedACKs", "{} delayed acks sent"),
+                 ("ListenOverflows", "{} times the listen queue of a socket overflowed"),
+                 ("ListenDrops", "{} SYNs to LISTEN sockets dropped"))
+
+
+def netstat_s(host) -> str:
+    """``netstat -s``, its ``Tcp:`` section and ``TcpExt:`` lines, from ``host.counters``.
+
+    CurrEstab counts connections in ESTABLISHED now (Linux tcp_set_state() increments on
+    entering ESTABLISHED and decrements on leaving it, CLOSE-WAIT included). InErrs ("bad
+    segments received") sums the TCP-level drops counted as ``"InErrors: <reason>"`` (bad
+    TCP checksum, data offset or option); InCsumErrors is the checksum part. TcpExt counters
+    without known wording print as ``Name: value``, as netstat does.
+    """
+    c = host.counters
+    tcp_errs = {k: v for k, v in c.items() if k.startswith("InErrors: ") and "TCP" in k}
+    values = dict(c)
+    values["CurrEstab"] = sum(1 for conn in host.stack.conns.values()
+                              if conn.state is S.ESTABLISHED)
+    values["InErrs"] = c.get("InErrs", 0) + sum(tcp_errs.values())
+    csum = c.get("InCsumErrors", 0) + c.get("InErrors: bad TCP checksum", 0)
+    lines = ["Tcp:"]
+    lines += ["    " + text.format(values.get(key, 0)) for key, text in _TCP_LINES]
+    if csum:
+        lines.append(f"    InCsumErrors: {csum}")
+    lines.append("TcpExt:")
+    known = {k for k, _ in _TCP_LINES} | {k for k, _ in _TCPEXT_LINES} | {"InCsumErrors"}
+    lines += ["    " + text.format(c[key]) for key, text in _TCPEXT_LINES if c.get(key)]
+    lines += [f"    {k}: {v}" for k, v in sorted(c.items())
+              if v and k not in known and ": " not in k and " " not in k]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------- lsof
+def _lsof_name(r: dict, numeric: bool) -> str:
+    """lsof printinaddr(): "*" for INADDR_ANY, "local->foreign", then the TCP state."""
+    def ep(ip: str, p: int) -> str:
+        return ("*" if ip == WILDCARD else ip) + ":" + _port_name(p, numeric)
+    text = ep(r["local_ip"], r["local_port"])
+    if r["state"] is not S.LISTEN:
+        text += "->" + ep(r["peer_ip"], r["peer_port"])
+    return f"{text} ({NETSTAT_NAMES[r['state']]})"
+
+
+def _lsof_fd(r: dict) -> str:
+    # the Linux dialect formats a descriptor "%4d" (hex from 10000), then the access mode
+    # 'u' (read and write) and the lock character ' '
+    return (f"{r['fd']:4d}" if r["fd"] < 10000 else f"{r['fd']:X}") + "u "
+
+
+def lsof_text(rows: List[dict], numeric: bool = True) -> str:
+    """lsof print_file(): widths measured on a first pass; COMMAND is cut at 9 characters
+    (CMDL); the FD title is printed in FdColW - 2. No rows, no output (not even a header)."""
+    if not rows:
+        return ""
+    cmd_w = max([7] + [min(len(r["process"]), 9) for r in rows])
+    pid_w = max([3] + [len(str(r["pid"])) for r in rows])
+    user_w = max([4] + [len(r["user"]) for r in rows])
+    fd_w = max([2] + [len(_lsof_fd(r)) for r in rows])
+    dev_w = max([6] + [len(str(r["inode"])) for r in rows])
+    lines = [f"{'COMMAND':<{cmd_w}} {'PID':>{pid_w}} {'USER':>{user_w}} "
+             f"{'FD':>{fd_w - 2}}   {'TYPE':>4} {'DEVICE':>{dev_w}} {'SIZE/OFF':>8} "
+             f"{'NODE':>4} NAME"]
+    for r in rows:
+        lines.append(f"{r['process'][:cmd_w]:<{cmd_w}} {r['pid']:>{pid_w}} "
+                     f"{r['user'][:user_w]:>{user_w}} {_lsof_fd(r):>{fd_w}} {'IPv4':>4} "
+                     f"{r['inode']:>{dev_w}} {'0t0':>8} {'TCP':>4} {_lsof_name(r, numeric)}")
+    return "\n".join(lines)
+
+
+def lsof(host, port: Optional[int] = None, user: Optional[str] = None,
+         numeric: bool = True) -> SocketTable:
+    """Open TCP sockets of the host's processes, like ``lsof -nP -iTCP`` (``-i :80``,
+    ``-a -u alice`` as ``port``/``user``; both given means both must match).
+
+    lsof finds sockets through /proc/PID/fd, so only sockets a process still holds appear:
+    listeners, connecting and accepted sockets. TIME-WAIT and SYN-RECV entries, children
+    still in the accept queue and connections orphaned by close() have no file descriptor
+    and are absent (ss and netstat show them). A wildcard address prints as ``*``. With no
+    match lsof prints nothing at all (and exits 1): ``str()`` is then ``""``.
+    ``numeric=False`` (no ``-P``) prints service names.
+    """
+    rows = sorted((_row(e, recv_q=None, send_q=None) for e in _entries(host)
+                   if e["pid"] is not None and (user is None or e["user"] == user)
+                   and (port is None or port in (e["local_port"], e["peer_port"]))),
+                  key=lambda r: (r["pid"], r["fd"]))
+    render = functools.partial(lsof_text, numeric=numeric)
+    command = "lsof " + ("-nP " if numeric else "-n ") + "-iTCP" + \
+        (f":{port}" if port is not None else "") + (f" -a -u {user}" if user else "")
+    cols = [("COMMAND", "left", lambda r: r["process"][:9]), ("PID", "right", lambda r: r["pid"]),
+            ("USER", "left", lambda r: r["user"]), ("FD", "right", lambda r: _lsof_fd(r).strip()),
+            ("TYPE", "left", lambda r: "IPv4"), ("DEVICE", "right", lambda r: r["inode"]),
+            ("SIZE/OFF", "right", lambda r: "0t0"), ("NODE", "left", lambda r: "TCP"),
+            ("NAME", "left", lambda r: _lsof_name(r, numeric))]
+    return SocketTable("lsof", command, rows, render, cols, host.name, host.net.now)
