@@ -105,7 +105,7 @@ class Connection:
                  "retries", "first_tx", "cwnd", "ssthresh", "dupacks", "recover",
                  "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
-                 "rcv_ssthresh", "last_oow", "eof_read")
+                 "rcv_ssthresh", "last_oow", "eof_read", "sacked")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -161,6 +161,7 @@ class Connection:
         self.rcv_ssthresh = min(65535 // config.mss * config.mss, config.rcvbuf)
         self.last_oow: Optional[float] = None
         self.eof_read = False               # the application saw recv() return b""
+        self.sacked: List[Tuple[Seq, Seq]] = []   # SACK scoreboard: ranges the peer holds
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -452,6 +453,12 @@ class Connection:
             room = wnd - offset
             if avail > 0:
                 size = min(avail, mss)
+                if self.sacked and self.snd_nxt < self.snd_max:
+                    # retransmitting: skip what the receiver already holds (RFC 6675 §5)
+                    skip, size = self._sack_clip(size)
+                    if skip is not None:
+                        self.snd_nxt = skip if skip < self.snd_max else self.snd_max
+                        continue
                 if room < size:
                     if room <= 0 or room < mss and room < avail:
                         if offset == 0 and "persist" not in self.timers:
@@ -474,6 +481,35 @@ class Connection:
             if self.fin_queued and self.fin_seq is None:
                 self._send_data(now, FIN | ACK, b"")
             break
+
+    def _sack_clip(self, size: int):
+        """(end of the SACKed block SND.NXT sits in, or None; size cut at the next block)."""
+        nxt = self.snd_nxt
+        for start, end in self.sacked:
+            if start <= nxt < end:
+                return end, 0
+            gap = start.diff(nxt)
+            if 0 < gap < size:
+                size = gap
+        return None, size
+
+    def _note_sack(self, blocks) -> None:
+        """Merge the peer's SACK blocks into the scoreboard (RFC 2018 §4)."""
+        una, top = self.snd_una, self.snd_max
+        ranges = [(s, e) for s, e in self.sacked if e > una]
+        for left, right in blocks:
+            left, right = Seq(left), Seq(right)
+            if una < right <= top and left < right:
+                ranges.append((left if left > una else una, right))
+        ranges.sort(key=lambda r: r[0].diff(una))
+        merged: List[Tuple[Seq, Seq]] = []
+        for start, end in ranges:
+            if merged and start <= merged[-1][1]:
+                if end > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((start, end))
+        self.sacked = merged
 
     def _send_data(self, now: float, flags: int, payload: bytes) -> None:
         seq = self.snd_nxt
@@ -771,6 +807,8 @@ class Connection:
         elif acked == 0 and not seg.payload and not int(seg.flags) & FIN and window == self.snd_wnd \
                 and self.snd_una != self.snd_max and self.state.synchronized:
             self._on_dupack(now)
+        if self.sack_ok and (seg.options.sack or self.sacked):
+            self._note_sack(seg.options.sack)         # after SND.UNA moved: prune below it
         # window update (SND.WL1/SND.WL2 rule)
         if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
             if window > 0 and self.snd_wnd == 0:
@@ -828,6 +866,10 @@ class Connection:
 
     def _retransmit_head(self, now: float, reason: str) -> None:
         size = min(self.eff_mss, len(self.sndq))
+        for start, _end in self.sacked:               # stop at the first SACKed block
+            gap = start.diff(self.snd_una)
+            if 0 < gap < size:
+                size = gap
         payload = bytes(self.sndq[:size])
         flags = ACK
         if self.fin_seq is not None and self.snd_una + size == self.fin_seq and size < self.eff_mss:
