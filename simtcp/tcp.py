@@ -658,18 +658,8 @@ class Connection:
         self.rcv_nxt = seg.seq + 1
         self._negotiate(seg.options)
         if f & ACK:
-            self.snd_una = seg.ack
-            self.snd_wnd = seg.window   # window in a SYN is never scaled (RFC 7323 §2.2)
-            self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             self.rcv_adv = self.rcv_nxt + self.syn_window()
-            self.timers.pop("rto", None)
-            if self.retries == 0:
-                self._rtt_sample(now - self.first_tx)
-            else:
-                self.rto = self.cfg.rto_initial
-            self.retries = 0
-            self.cwnd = self.cfg.init_cwnd * self.eff_mss
-            self._set_state(State.ESTABLISHED)
+            self._our_syn_acked(seg, seg.window, now)  # a SYN's window is never scaled (RFC 7323 §2.2)
             self._send_ack("handshake completes", "RFC 9293 §3.10.7.3")
             self._output(now)
         else:
@@ -677,6 +667,21 @@ class Connection:
             self._set_state(State.SYN_RECEIVED)
             self.syn_options = self._syn_options(now, seg.options)
             self._send_synack(now, "simultaneous open", "RFC 9293 §3.10.7.3")
+
+    def _our_syn_acked(self, seg: Segment, window: int, now: float) -> None:
+        """The peer acknowledged our SYN: ESTABLISHED. The handshake gives the first RTT
+        sample unless the SYN was retransmitted (Karn); IW10 starts the congestion window."""
+        self.snd_una = seg.ack
+        self.snd_wnd = window
+        self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+        self.timers.pop("rto", None)
+        if self.retries == 0:
+            self._rtt_sample(now - self.first_tx)
+        else:
+            self.rto = self.cfg.rto_initial
+        self.retries = 0
+        self.cwnd = self.cfg.init_cwnd * self.eff_mss
+        self._set_state(State.ESTABLISHED)
 
     def _acceptable(self, seg: Segment) -> bool:
         """First check of RFC 9293 §3.10.7.4: is any of the segment inside the window?
@@ -752,17 +757,7 @@ class Connection:
             return
         if st is State.SYN_RECEIVED:
             if self.snd_una < seg.ack <= self.snd_nxt:
-                self.snd_una = seg.ack
-                self.snd_wnd = seg.window << self.snd_wscale
-                self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
-                self.timers.pop("rto", None)
-                if self.retries == 0:
-                    self._rtt_sample(now - self.first_tx)
-                else:
-                    self.rto = self.cfg.rto_initial
-                self.retries = 0
-                self.cwnd = self.cfg.init_cwnd * self.eff_mss
-                self._set_state(State.ESTABLISHED)
+                self._our_syn_acked(seg, seg.window << self.snd_wscale, now)
                 st = self.state
             else:
                 self._send_rst_for(seg, "unacceptable ACK in SYN-RECEIVED", "RFC 9293 §3.10.7.4")
