@@ -147,6 +147,6 @@ class Peer(Node):
             if hop is None:
                 net.drop(link.name, pkt_id, None, "no route to host")
                 return pkt_id
-            net.schedule(net.now + link.delay, hop.receive, pkt_id, data, link)
+            net.deliver_later(net.now + link.delay, hop, pkt_id, data, link)
             return pkt_id
         return self.transmit(packet, reason, "", data)

@@ -162,7 +162,7 @@ class Link:
         for extra, p in deliveries:
             payload = data if (p is packet and data is not None) else (
                 net.encode(p) if data is not None else p)
-            net.schedule(depart + self.delay + extra, hop.receive, pkt_id, payload, self)
+            net.deliver_later(depart + self.delay + extra, hop, pkt_id, payload, self)
 
 
 class Lan(Link):

@@ -151,6 +151,7 @@ class Network:
         self.nodes: Dict[str, Node] = {}
         self.links: List[Link] = []
         self.drops: Dict[str, int] = {}
+        self.in_flight = 0               # packets on a wire right now (sent, not yet arrived)
 
     # --------------------------------------------------------------- topology
     def _register(self, node: Node) -> Node:
@@ -259,6 +260,15 @@ class Network:
         return "ok"
 
     # ----------------------------------------------------------------- packets
+    def deliver_later(self, at: float, node: Node, pkt_id: int, payload, link) -> None:
+        """Schedule a packet's arrival at ``node``; until then it counts as in flight."""
+        self.in_flight += 1
+        self.schedule(at, self._arrive, node, pkt_id, payload, link)
+
+    def _arrive(self, node: Node, pkt_id: int, payload, link) -> None:
+        self.in_flight -= 1
+        node.receive(pkt_id, payload, link)
+
     def new_packet_id(self) -> int:
         self._next_pkt += 1
         return self._next_pkt

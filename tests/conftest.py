@@ -20,11 +20,30 @@ def pair():
 
 
 def accounting_ok(net) -> bool:
-    """Every packet sent was delivered or dropped with a reason (nothing silently lost)."""
-    sends = [r for r in net.trace if r.kind == "send"]
+    """Every packet sent was delivered, dropped with a reason, or is still on a wire."""
+    sends = sum(1 for r in net.trace if r.kind == "send")
     ends = [r for r in net.trace if r.kind in ("deliver", "drop")]
-    return not net.trace.unaccounted() and len(sends) == len(ends) and all(
-        r.reason for r in net.trace if r.kind == "drop")
+    return (sends == len(ends) + net.in_flight
+            and len(net.trace.unaccounted()) == net.in_flight
+            and all(r.reason for r in ends if r.kind == "drop"))
+
+
+@pytest.fixture(autouse=True)
+def every_network_accounts_for_its_packets(monkeypatch):
+    """In every test, each Network's trace must account for every packet it sent:
+    sent = delivered + dropped (with a reason) + still in flight."""
+    nets = []
+    original = simtcp.sim.Network.__init__
+
+    def tracking_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        nets.append(self)
+
+    monkeypatch.setattr(simtcp.sim.Network, "__init__", tracking_init)
+    yield
+    for net in nets:
+        if net.trace.enabled and len(net.trace):
+            assert accounting_ok(net), f"packets unaccounted for in {net!r}"
 
 
 IN_CI = os.environ.get("CI") == "true"
