@@ -896,7 +896,8 @@ class Connection:
             return
         self.rcvq += data
         self.rcv_nxt = self.rcv_nxt + len(data)
-        if self.rcv_ssthresh < self.cfg.rcvbuf:      # tcp_grow_window(): 2 * advmss
+        if self.rcv_ssthresh < self.cfg.rcvbuf and len(data) >= self.eff_mss:
+            # tcp_grow_window(): full segments (good payload/overhead ratio) open it by 2*advmss
             self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self.cfg.mss, self.cfg.rcvbuf)
         filled = self._drain_ooo()
         self.unacked_segs += 1
