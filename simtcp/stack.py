@@ -437,7 +437,7 @@ class Stack:
                 self.counters["OutRsts"] += 1
             # the sender's TCB right after sending: (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)
             tcb = (int(conn.snd_una), int(conn.snd_nxt), int(conn.rcv_nxt), conn.snd_wnd,
-                   conn.rcv_wnd)
+                   conn.last_rcv_wnd)         # RCV.WND = the window we advertise
             self.send(Packet(t.local_ip, t.remote_ip, out.segment), out.reason, out.rfc, t,
                       (("tcb", tcb),))
         for ev in conn.take_events():

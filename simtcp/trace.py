@@ -33,7 +33,8 @@ class TraceRecord(NamedTuple):
     old      previous state (``state`` records)
     reason   why: drop reason, the cause of a send (e.g. "retransmission"), call result
     rfc      the rule followed, e.g. "RFC 9293 §3.10.7.4"
-    detail   extra plain values (tuple of (key, value) pairs)
+    detail   extra plain values (tuple of (key, value) pairs); send records from a connection
+             carry ("tcb", (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)) after sending
     """
 
     time: float

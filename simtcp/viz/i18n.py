@@ -192,6 +192,8 @@ _C: Dict[str, Dict[str, str]] = {
     "ladder.elided_data": {"en": "⋯ {n} more data segments, not shown ⋯",
                            "ja": "⋯ データセグメント {n} 個を省略 ⋯"},
     "ladder.elided_ack": {"en": "⋯ {n} more ACKs, not shown ⋯", "ja": "⋯ ACK {n} 個を省略 ⋯"},
+    "ladder.until": {"en": "(sent until {t} ms)", "ja": "({t} ms まで送信)"},
+    "ladder.tcb": {"en": "TCB right after each send", "ja": "各送信の直後のTCB"},
     "ladder.idle": {"en": "{dt} idle", "ja": "{dt} 経過"},
     "ladder.legend_lost": {"en": "lost (× where it was dropped)", "ja": "消失 (× = 失われた位置)"},
     "ladder.legend_rst": {"en": "reset (RST)", "ja": "リセット (RST)"},
@@ -203,6 +205,11 @@ _C: Dict[str, Dict[str, str]] = {
     "drop.queue full": {"en": "queue full", "ja": "キューあふれ"},
     "drop.SYN queue full": {"en": "SYN queue full", "ja": "SYNキューが満杯"},
     "drop.accept queue full": {"en": "accept queue full", "ja": "acceptキューが満杯"},
+    # reasons simtcp.stack gives for a RST
+    "reason.no socket: reset": {"en": "no socket: reset",
+                                "ja": "該当するソケットなし: リセット"},
+    "reason.ACK to a listener: reset": {"en": "ACK to a listener: reset",
+                                        "ja": "待ち受けソケットへのACK: リセット"},
 
     # --- demultiplexing diagram (simtcp.viz.demux) -----------------------------------------
     "demux.title": {"en": "One server port, many connections: the 4-tuple tells them apart",
@@ -211,6 +218,9 @@ _C: Dict[str, Dict[str, str]] = {
     "demux.listening": {"en": "listening socket", "ja": "待ち受けソケット"},
     "demux.connected": {"en": "connection socket", "ja": "接続ソケット"},
     "demux.ephemeral": {"en": "ephemeral port", "ja": "エフェメラルポート"},
+    "demux.clients_title": {"en": "clients", "ja": "クライアント"},
+    "demux.clients": {"en": "one ephemeral port per connection",
+                      "ja": "接続ごとにエフェメラルポート"},
     "demux.table": {"en": "{host}: sockets on port {port} (like ss -tan)",
                     "ja": "{host} のポート {port} のソケット (ss -tan 相当)"},
     "demux.local": {"en": "Local Address:Port", "ja": "ローカル アドレス:ポート"},

@@ -1,0 +1,664 @@
+"""Ladder (sequence) diagrams: every TCP segment as an arrow between two host lifelines.
+
+Theory of operation: `ladder_rows()` (simtcp.viz.ladder_data) turns the trace into rows —
+one per segment, relative sequence numbers, state changes. `ladder()` lays them out in
+inches, so text sizes and distances are exact:
+
+* Vertical axis — a piecewise map of time. Records at the same virtual instant (a burst
+  of ten segments leaves at one instant when links have no bandwidth limit) get separate
+  *rows* ROW inches apart, so their arrows are parallel and their labels never share a
+  line; a segment sent in reply to one that just arrived leaves from the same point (the
+  textbook "bounce"). Between instants the gap is proportional to elapsed time (one
+  typical one-way delay ≈ h_d inches), but an idle gap longer than IDLE one-way delays
+  (TIME-WAIT's 60 s, an RTO backoff) is cut to a fixed height and marked "≈". Tick labels
+  always show true virtual times; a bracket on the axis groups the rows of one instant.
+* Labels — rotated along their arrow. Each candidate position (along the arrow × above or
+  below, then smaller type) is an oriented rectangle; the first one that hits no placed
+  label or ×, crosses no other arrow and keeps clear of other labels wins
+  (separating-axis test). Labels get a faint white backing so an unavoidable crossing
+  stays readable. Widths come from TextToPath (unhinted outlines), which is what the SVG
+  (text as paths) shows and what the 150-dpi PNG matches.
+* Long transfers — over ``max_arrows`` segments, the middle of each run of ordinary
+  data/ACK segments becomes one grey dotted summary arrow ("⋯ 8 more data segments ⋯");
+  SYN, FIN, RST, losses and retransmissions are never elided.
+
+Only `simtcp.viz` imports matplotlib; figures are `Figure` objects (no pyplot).
+"""
+from __future__ import annotations
+
+import math
+from statistics import median
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.patches import Polygon
+from matplotlib.textpath import TextToPath
+
+from . import style
+from .i18n import check_lang, has, t
+from .ladder_data import EPS, _check_filters, _elide, _rows, _source, ladder_rows
+
+__all__ = ["ladder", "ladder_rows"]
+
+ROW = 0.28          # inches between two rows of one instant (an 11 pt label + air)
+IDLE = 2.5          # gaps longer than this many one-way delays are compressed ("≈")
+INK = style.ROLE_COLORS["ink"]
+TCB_FIELDS = ("SND.UNA", "SND.NXT", "RCV.NXT", "SND.WND", "RCV.WND")
+
+
+# ------------------------------------------------------------------ geometry helpers
+def _overlap(P: Sequence[Tuple[float, float]], Q: Sequence[Tuple[float, float]]) -> bool:
+    """Do two convex polygons (or segments) intersect? Separating-axis theorem."""
+    for poly in (P, Q):
+        n = len(poly)
+        for k in range(n if n > 2 else 1):
+            (x1, y1), (x2, y2) = poly[k], poly[(k + 1) % n]
+            ax_, ay_ = y1 - y2, x2 - x1
+            pp = [ax_ * x + ay_ * y for x, y in P]
+            qq = [ax_ * x + ay_ * y for x, y in Q]
+            if max(pp) < min(qq) - 1e-12 or max(qq) < min(pp) - 1e-12:
+                return False
+    return True
+
+
+def _bbox(poly):
+    xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+class _Obstacles:
+    def __init__(self):
+        self.items: List[Tuple[str, tuple, list]] = []
+
+    def add(self, kind: str, poly: list) -> None:
+        self.items.append((kind, _bbox(poly), poly))
+
+    def hits(self, poly: list, kind: str, skip=None) -> int:
+        bx = _bbox(poly)
+        n = 0
+        for k, b, q in self.items:
+            if k != kind or q is skip or b[0] > bx[2] or b[2] < bx[0] or b[1] > bx[3] \
+                    or b[3] < bx[1]:
+                continue
+            n += _overlap(poly, q)
+        return n
+
+
+def _fmt_ms(sec: float) -> str:
+    ms = sec * 1000.0
+    if abs(ms - round(ms)) < 1e-6:
+        return str(int(round(ms)))
+    return f"{ms:.3f}".rstrip("0").rstrip(".")
+
+
+def _fmt_dt(sec: float) -> str:
+    return f"{sec:.3g} s" if sec >= 1 else f"{sec * 1000:.3g} ms"
+
+
+def _drop_reason(reason: str, lang: str) -> str:
+    return t("drop." + reason, lang) if has("drop." + reason) else reason
+
+
+def _state_text(state: str, lang: str) -> str:
+    key = "state_gloss." + state
+    gloss = t(key, lang) if has(key) else ""
+    return f"{state}  {gloss}" if gloss else state
+
+
+# ------------------------------------------------------------------ drawing
+PART_GAP = 0.07     # inches between the parts of one label
+LABEL_OFF = 0.03    # inches between an arrow and its label
+
+
+class _Inst:
+    __slots__ = ("t", "events", "nrows", "y0", "y_last")
+
+    def __init__(self, t):
+        self.t, self.events, self.nrows, self.y0, self.y_last = t, [], 1, 0.0, 0.0
+
+
+class _Ladder:
+    """One ladder figure; all coordinates are inches from the top-left corner."""
+
+    def __init__(self, rows, lang, tcb, title):
+        self.segs = [r for r in rows if r["type"] in ("segment", "elided")]
+        self.lang, self.tcb = lang, tcb
+        self.fs = style.FONT_SIZES
+        # unhinted outlines: the widths SVG (text as paths) and 150-dpi PNG both show
+        self.ttp = TextToPath()
+        self.lanes: List[str] = []
+        for r in self.segs:
+            for h in (r["sender"], r["receiver"]):
+                if h not in self.lanes:
+                    self.lanes.append(h)
+        if len(self.lanes) < 2:
+            raise ValueError(f"a ladder needs two lifelines, but every segment in view stays "
+                             f"on {self.lanes[0]!r}")
+        peers: Dict[str, set] = {h: set() for h in self.lanes}
+        for r in self.segs:
+            peers[r["sender"]].add(r["receiver"])
+            peers[r["receiver"]].add(r["sender"])
+        hub = max(self.lanes, key=lambda h: len(peers[h]))
+        if len(peers[hub]) > 1:            # a server with many clients: on the right, once
+            self.lanes.remove(hub)
+            self.lanes.append(hub)
+        self.colors = self.lane_colors(hub if len(peers[hub]) > 1 else None)
+        if title is None:
+            pairs_ = {frozenset({r["tuple"][:2], r["tuple"][2:]}) for r in self.segs}
+            if len(pairs_) == 1:
+                a = self.segs[0]["tuple"]
+                title = t("ladder.title_conn", lang, a=f"{a[0]}:{a[1]}", b=f"{a[2]}:{a[3]}")
+            else:
+                title = t("ladder.title_hosts", lang, hosts=", ".join(self.lanes))
+        self.title = title
+        self.states = [r for r in rows if r["type"] == "state" and r["host"] in self.lanes]
+        pairs: Dict[str, set] = {h: set() for h in self.lanes}
+        self.addr: Dict[str, set] = {h: set() for h in self.lanes}
+        for r in self.segs:
+            tp = r["tuple"]
+            pairs[r["sender"]].add((tp[1], tp[3]))
+            pairs[r["receiver"]].add((tp[3], tp[1]))
+            self.addr[r["sender"]].add((tp[0], tp[1]))
+            self.addr[r["receiver"]].add((tp[2], tp[3]))
+        self.multi = {h: len(p) > 1 for h, p in pairs.items()}
+
+    # -- measuring -----------------------------------------------------------------------
+    def width(self, text: str, size: float, bold: bool = False, mono: bool = False) -> float:
+        # Japanese "bold" is a stroked regular face (style.strong): measure it regular
+        bold = bold and self.lang != "ja"
+        prop = FontProperties(size=size, weight="bold" if bold else "normal",
+                              family="DejaVu Sans Mono" if mono else None)
+        return self.ttp.get_text_width_height_descent(text, prop, ismath=False)[0] / 72
+
+    def text(self, x, y, s, size, color=INK, bold=False, bg=None, **kw):
+        extra = style.strong(self.lang, color) if bold else {}
+        if bg is not None:
+            kw["bbox"] = dict(boxstyle="square,pad=0.12", fc=bg, ec="none",
+                              alpha=1.0 if bg != "white" else 0.85)
+        kw.setdefault("ha", "center")
+        kw.setdefault("va", "center")
+        return self.ax.text(x, y, s, fontsize=size, color=color, parse_math=False,
+                            rotation_mode="anchor", **extra, **kw)
+
+    def state_label(self, st) -> str:
+        s = _state_text(st["state"], self.lang)
+        return f"{s}  :{st['conn'].local_port}" if self.multi[st["host"]] else s
+
+    def subtitle(self, h: str) -> str:
+        addrs = sorted(self.addr[h])
+        if len(addrs) == 1:
+            return f"{addrs[0][0]}:{addrs[0][1]}"
+        return ", ".join(sorted({a[0] for a in addrs}))
+
+    def lane_colors(self, hub: Optional[str]) -> Dict[str, str]:
+        """Role colours for hosts named client/server/attacker (and a hub: the server
+        colour); other hosts take the next Okabe–Ito hue nobody uses yet."""
+        out = {h: style.color(h) for h in self.lanes if h in ("client", "server", "attacker")}
+        if hub is not None and hub not in out and style.color("server") not in out.values():
+            out[hub] = style.color("server")
+        # not orange / sky blue: those are the SYN and ACK arrows
+        free = [style.OKABE_ITO["blue"], style.OKABE_ITO["reddish_purple"], "#555555",
+                style.OKABE_ITO["bluish_green"], style.OKABE_ITO["vermillion"]]
+        for h in self.lanes:
+            if h not in out:
+                pick = [c for c in free if c not in out.values()] or free
+                out[h] = pick[0]
+        return out
+
+    # -- vertical layout -------------------------------------------------------------------
+    def events(self) -> List[_Inst]:
+        ev = []
+        for r in self.segs:
+            ev.append((r["index"], r["t_send"], r["sender"], "send", r))
+            if r["t_arrive"] is not None:
+                ev.append((r["end_index"], r["t_arrive"], r["receiver"], "arrive", r))
+            elif r["drop_where"] == r["receiver"] and r["t_drop"] is not None:
+                ev.append((r["end_index"], r["t_drop"], r["receiver"], "arrive", r))
+        ev += [(s["index"], s["time"], s["host"], "state", s) for s in self.states]
+        ev.sort(key=lambda e: (e[1], e[0]))
+        insts: List[_Inst] = []
+        for e in ev:
+            if not insts or e[1] > insts[-1].t + EPS:
+                insts.append(_Inst(e[1]))
+            insts[-1].events.append(e)
+        self.row_of: Dict[tuple, float] = {}
+        for inst in insts:
+            cur: Dict[Optional[str], int] = {}
+            last: Dict[str, str] = {}
+            with_state = set()
+            for idx, _t, lane, typ, ref in inst.events:
+                if typ == "arrive":
+                    cur[lane] = cur.get(lane, -1) + 1
+                    row, last[lane] = cur[lane], "arrive"
+                elif typ == "send":
+                    if last.get(lane) == "arrive":      # a reply leaves where the cause landed
+                        row, last[lane] = cur[lane], "bounce"
+                    else:
+                        cur[lane] = cur.get(lane, -1) + 1
+                        row, last[lane] = cur[lane], "send"
+                else:
+                    row = max(cur.get(lane, -1), 0)
+                    if (lane, row) in with_state:
+                        row += 1
+                    cur[lane] = row
+                    with_state.add((lane, row))
+                self.row_of[(typ, idx)] = row
+            inst.nrows = max(cur.values(), default=0) + 1
+        return insts
+
+    def gap(self, dt: float) -> Tuple[float, bool]:
+        lin = self.h_d * dt / self.d
+        if dt > IDLE * self.d and lin > 1.2 * self.h_d:
+            return max(0.75, 0.9 * self.h_d), True
+        return max(ROW, lin), False
+
+    def layout_y(self, top: float) -> None:
+        delays = [r["t_arrive"] - r["t_send"] for r in self.segs if r["t_arrive"] is not None]
+        self.d = max(median(delays), 1e-4) if delays else 0.010
+        n = len(self.segs)
+        self.h_d = 1.35 if n <= 4 else 0.85 if n <= 8 else 0.75 if n <= 16 else 0.6
+        self.insts = self.events()
+        self.breaks: List[Tuple[float, float, float]] = []
+        y, prev = top, None
+        for inst in self.insts:
+            if prev is not None:
+                g, brk = self.gap(inst.t - prev.t)
+                y = prev.y_last + g
+                if brk:
+                    self.breaks.append((prev.y_last, y, inst.t - prev.t))
+            inst.y0, inst.y_last = y, y + (inst.nrows - 1) * ROW
+            prev = inst
+        self.y_at: Dict[tuple, float] = {}
+        for inst in self.insts:
+            for idx, _t, _lane, typ, _ref in inst.events:
+                self.y_at[(typ, idx)] = inst.y0 + self.row_of[(typ, idx)] * ROW
+
+    def y_of(self, tm: float) -> float:
+        prev = None
+        for inst in self.insts:
+            if abs(inst.t - tm) <= EPS:
+                return inst.y0
+            if inst.t > tm:
+                if prev is None:
+                    return inst.y0
+                f = (tm - prev.t) / (inst.t - prev.t)
+                return prev.y_last + f * (inst.y0 - prev.y_last)
+            prev = inst
+        return prev.y_last + min(self.h_d * (tm - prev.t) / self.d, 1.5 * self.h_d)
+
+    # -- arrows ----------------------------------------------------------------------------
+    def geometry(self) -> None:
+        X = self.X
+        self.geo: Dict[int, dict] = {}
+        siblings: Dict[tuple, List[Tuple[float, float]]] = {}
+        for r in self.segs:
+            x0, y0 = X[r["sender"]], self.y_at[("send", r["index"])]
+            x1 = X[r["receiver"]]
+            arr = self.y_at.get(("arrive", r["end_index"]))
+            g = {"p0": (x0, y0), "p1": None, "cross": None, "head": True}
+            if arr is not None:
+                g["p1"] = (x1, arr)
+                if r["t_arrive"] is None:                     # dropped on arrival at the host
+                    g["cross"], g["head"] = 0.94, False
+                elif r["discarded"]:
+                    g["cross"] = 0.9
+                if r["t_arrive"] is not None:
+                    key = (r["sender"], r["receiver"], round(r["t_send"], 9))
+                    siblings.setdefault(key, []).append((y0, arr - y0))
+            self.geo[r["index"]] = g
+        for r in self.segs:
+            g = self.geo[r["index"]]
+            if g["p1"] is not None:
+                continue
+            x0, y0 = g["p0"]
+            sib = siblings.get((r["sender"], r["receiver"], round(r["t_send"], 9)))
+            if sib:
+                dy = min(sib, key=lambda s: abs(s[0] - y0))[1]
+            else:
+                dy = self.y_of(r["t_send"] + self.d) - self.y_of(r["t_send"])
+            dy = max(dy, 2 * ROW)
+            frac = 0.5
+            if r["t_drop"] is not None and r["t_drop"] > r["t_send"] + EPS:
+                frac = min(max((r["t_drop"] - r["t_send"]) / self.d, 0.15), 0.85)
+            g["p1"], g["cross"], g["head"] = (X[r["receiver"]], y0 + dy), frac, False
+
+    def draw_arrow(self, r: dict, g: dict) -> None:
+        (x0, y0), (x1, y1) = g["p0"], g["p1"]
+        f = g["cross"] if g["cross"] is not None and not g["head"] else 1.0
+        ex, ey = x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+        kind = r["base_kind"]
+        colour = style.color(kind)
+        ls, lw = "solid", 1.8 if kind == "data" else 1.6
+        if r["retrans"]:
+            colour, ls = style.color("retransmission"), style.ROLE_LINESTYLES["retransmission"]
+        if r["type"] == "elided":
+            colour, ls, lw = "#9A9A9A", (0, (0.5, 2.5)), 2.8
+        if r["lost"]:
+            colour, ls = style.color("lost"), style.ROLE_LINESTYLES["lost"]
+        if kind == "rst":
+            lw = 2.6
+            colour = style.color("rst") if not r["lost"] else colour
+        L = math.hypot(ex - x0, ey - y0)
+        ux, uy = (ex - x0) / L, (ey - y0) / L
+        hl, hw = 0.15, 0.055
+        sx, sy = (ex - ux * hl, ey - uy * hl) if g["head"] else (ex, ey)
+        gid = f"segment-{r['pkt_id']}"
+        self.ax.add_line(Line2D([x0, sx], [y0, sy], color=colour, lw=lw, ls=ls, zorder=3,
+                                solid_capstyle="butt", gid=gid))
+        if g["head"]:
+            nx, ny = -uy, ux
+            self.ax.add_patch(Polygon([(ex, ey), (sx + nx * hw, sy + ny * hw),
+                                       (sx - nx * hw, sy - ny * hw)], closed=True, fc=colour,
+                                      ec=colour, lw=0.5, zorder=3, gid=gid + "-head"))
+        self.obst.add("shaft", [(x0, y0), (ex, ey)])
+        if g["cross"] is not None:
+            cx, cy = x0 + g["cross"] * (x1 - x0), y0 + g["cross"] * (y1 - y0)
+            self.ax.plot([cx], [cy], marker="x", ms=13, mew=3.2, color=style.color("rst"),
+                         zorder=6, gid=f"lost-{r['pkt_id']}")
+            s = 0.09                  # a label must never hide the ×: a hard obstacle
+            self.obst.add("label", [(cx - s, cy - s), (cx + s, cy - s), (cx + s, cy + s),
+                                    (cx - s, cy + s)])
+
+    def parts(self, r: dict) -> List[tuple]:
+        """(text, colour, bold, background) pieces of one arrow's label, left to right."""
+        rst = r["base_kind"] == "rst"
+        if r["type"] == "elided":
+            text = t("ladder.elided_" + r["base_kind"], self.lang, n=r["n"])
+            if r["t_last"] > r["t_send"] + EPS:
+                text += " " + t("ladder.until", self.lang, t=_fmt_ms(r["t_last"]))
+            return [(text, "#555555", False, "white")]
+        out = []
+        if r["retrans"]:
+            out.append((t("segment.retransmission", self.lang), INK, True,
+                        style.TINTS["orange"]))
+        out.append((r["head"], style.color("rst") if rst else INK, True, "white"))
+        out.append((r["text"], style.color("rst") if rst else INK, False, "white"))
+        if rst and r["reason"]:                   # why a reset was sent is the lesson
+            why = t("reason." + r["reason"], self.lang) if has("reason." + r["reason"]) \
+                else r["reason"]
+            out.append((f"({why})", style.color("rst"), False, "white"))
+        if r["lost"]:
+            out.append((t("ladder.lost", self.lang,
+                          reason=_drop_reason(r["drop_reason"], self.lang)),
+                        style.color("rst"), True, "white"))
+        elif r["discarded"]:
+            out.append((t("ladder.discarded", self.lang,
+                          reason=_drop_reason(r["discarded"], self.lang)),
+                        style.color("rst"), True, "white"))
+        return out
+
+    def _rect(self, mx, my, u, n, w, h):
+        return [(mx + a * u[0] * w / 2 + b * n[0] * h / 2, my + a * u[1] * w / 2 + b * n[1] * h / 2)
+                for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+
+    def place_label(self, r: dict, g: dict) -> None:
+        """Put the label along its arrow where it hits no label and crosses no arrow."""
+        (x0, y0), (x1, y1) = g["p0"], g["p1"]
+        L = math.hypot(x1 - x0, y1 - y0)
+        ux, uy = (x1 - x0) / L, (y1 - y0) / L
+        if ux < 0:
+            ux, uy = -ux, -uy
+        u, n = (ux, uy), (uy, -ux)                        # n: unit normal pointing up the page
+        parts = self.parts(r)
+        lo, hi = min(x0, x1) + 0.1, max(x0, x1) - 0.1
+        pref = g["cross"] / 2 if g["cross"] is not None and not g["head"] else 0.5
+        best = None
+        for rank, size in enumerate((self.fs["small"], self.fs["tiny"], 9)):
+            ws = [self.width(p[0], size, p[2]) for p in parts]
+            w = sum(ws) + PART_GAP * (len(parts) - 1)
+            h = size * 1.3 / 72
+            ext = w / 2 * ux + h * abs(n[0])
+            fa, fb = sorted(((lo + ext - x0) / (x1 - x0), (hi - ext - x0) / (x1 - x0)))
+            if fa > fb:
+                fa = fb = 0.5
+            fracs = sorted({min(max(pref, fa), fb)} | {fa + (fb - fa) * k / 8 for k in range(9)},
+                           key=lambda f: abs(f - pref))
+            for side in (1, -1):
+                for order, f in enumerate(fracs):
+                    cx, cy = x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+                    off = side * (LABEL_OFF + h / 2)
+                    mx, my = cx + n[0] * off, cy + n[1] * off
+                    poly = self._rect(mx, my, u, n, w, h)
+                    xs = [p[0] for p in poly]
+                    out = (min(xs) < lo - 1e-6) + (max(xs) > hi + 1e-6)
+                    # clearance: a label right next to another reads as one line of text
+                    halo = self._rect(mx, my, u, n, w + 0.6, h + 0.06)
+                    score = (out, self.obst.hits(poly, "label"), self.obst.hits(poly, "shaft"),
+                             self.obst.hits(halo, "label"), rank, side == -1, order)
+                    if best is None or score < best[0]:
+                        best = (score, poly, mx, my, size, ws, w)
+            if best[0][:4] == (0, 0, 0, 0):
+                break
+        _score, poly, mx, my, size, ws, w = best
+        self.obst.add("label", poly)
+        angle = -math.degrees(math.atan2(uy, ux))
+        px, py = mx - ux * w / 2, my - uy * w / 2
+        for k, ((s, colour, bold, bg), wi) in enumerate(zip(parts, ws)):
+            self.text(px + ux * wi / 2, py + uy * wi / 2, s, size, colour, bold, bg,
+                      rotation=angle, zorder=5, gid=f"label-{r['pkt_id']}-{k}")
+            px, py = px + ux * (wi + PART_GAP), py + uy * (wi + PART_GAP)
+
+    # -- the whole figure ----------------------------------------------------------------
+    def tcb_cells(self, r: dict) -> List[str]:
+        return ["–" if v is None else str(v) for v in r["tcb"]]
+
+    def draw(self, ax=None):
+        fs, lang, lanes = self.fs, self.lang, self.lanes
+        # horizontal: time axis | tcb | states | lane … lane | states | tcb
+        st_w = {h: 0.0 for h in lanes}
+        for s in self.states:
+            st_w[s["host"]] = max(st_w[s["host"]],
+                                  self.width(self.state_label(s), fs["tiny"]) + 0.32)
+        tcb_cols: List[float] = []
+        if self.tcb:
+            cells = [self.tcb_cells(r) for r in self.segs if r["tcb"] is not None]
+            tcb_cols = [max([self.width(c[k], fs["tiny"], mono=True) for c in cells]
+                            + [self.width(TCB_FIELDS[k], fs["tiny"])]) + 0.16
+                        for k in range(5)]
+        tcb_w = sum(tcb_cols) + (0.1 if tcb_cols else 0.0)
+        top = 0.15 + (0.55 if self.title else 0.0) + 0.8 + (0.4 if tcb_cols else 0.0) + 0.25
+        self.layout_y(top)
+        tick_w = max(self.width(_fmt_ms(i.t), fs["small"]) for i in self.insts)
+        x_axis = 0.15 + 0.35 + tick_w + 0.12
+        label_w = []
+        for r in self.segs:
+            ps = self.parts(r)
+            label_w.append(sum(self.width(p[0], fs["small"], p[2]) for p in ps)
+                           + PART_GAP * (len(ps) - 1))
+        span = max(5.0, max(label_w) * 1.12 + 0.5)
+        mids = sum(st_w[h] for h in lanes[1:-1])
+        fig_w = None
+        if ax is not None:
+            pos = ax.get_position()
+            fig_w = pos.width * ax.figure.get_figwidth()
+        head_w = {h: max(self.width(x, fs["body"]) for x in (h, self.subtitle(h))) / 2 + 0.15
+                  for h in lanes}
+        left = max(x_axis + 0.15 + tcb_w + st_w[lanes[0]], head_w[lanes[0]] + 0.15)
+        right = max(st_w[lanes[-1]] + tcb_w + 0.2, head_w[lanes[-1]] + 0.15)
+        W = left + span * (len(lanes) - 1) + mids + right
+        target = fig_w if fig_w is not None else style.SLIDE_SIZE[0]
+        if W < target:
+            span += (target - W) / (len(lanes) - 1)
+            W = target
+        self.X, x = {}, left
+        for h in lanes:
+            x += st_w[h] if h not in (lanes[0], lanes[-1]) else 0.0
+            self.X[h] = x
+            x += span
+        self.geometry()
+        ys = [y for g in self.geo.values() for y in (g["p0"][1], g["p1"][1])]
+        bottom = max(ys + [i.y_last for i in self.insts]) + 0.35
+        specials = self.legend_items()
+        H = bottom + (0.55 if specials else 0.0) + 0.15
+        if ax is None:
+            fig = style.figure(W, H)
+            ax = fig.add_axes([0, 0, 1, 1])
+        else:
+            fig = ax.figure
+        self.ax, self.obst = ax, _Obstacles()
+        ax.set_xlim(0, W)
+        ax.set_ylim(H, 0)
+        ax.set_aspect("equal", adjustable="box")
+        ax.axis("off")
+        # title and lifelines
+        y = 0.15
+        if self.title:
+            self.text(W / 2, y + 0.25, self.title, fs["subtitle"], bold=True)
+            y += 0.55
+        head_y = y + 0.38
+        for i, h in enumerate(lanes):
+            colour = self.colors[h]
+            sub = self.subtitle(h)
+            tint = style.TINTS.get(next((k for k, v in style.OKABE_ITO.items() if v == colour),
+                                        "grey"), style.TINTS["grey"])
+            self.text(self.X[h], head_y, f"{h}\n{sub}", fs["body"], INK, gid=f"host-{h}",
+                      bbox=dict(boxstyle="round,pad=0.35", fc=tint, ec=colour, lw=1.5),
+                      zorder=4, linespacing=1.3)
+            ax.add_line(Line2D([self.X[h]] * 2, [head_y + 0.4, bottom], color=colour, lw=2.5,
+                               zorder=1, solid_capstyle="butt", gid=f"lifeline-{h}"))
+        if tcb_cols:
+            self.draw_tcb_head(tcb_cols, st_w, head_y + 0.62)
+        self.draw_axis(x_axis, top, bottom)
+        # states beside the lifelines: outer side; middle lanes (clients of a hub drawn on
+        # the right) have their own arrows on the right, so their states go left
+        for s in self.states:
+            h = s["host"]
+            yy = self.y_at[("state", s["index"])]
+            on_left = h != lanes[-1]
+            xx = self.X[h] + (-0.14 if on_left else 0.14)
+            try:
+                fc = style.state_color(s["state"])
+            except ValueError:
+                fc = style.TINTS["grey"]
+            txt = self.state_label(s)
+            self.text(xx, yy, txt, fs["tiny"], INK, ha="right" if on_left else "left", zorder=4,
+                      bbox=dict(boxstyle="round,pad=0.25", fc=fc, ec="#555555", lw=0.8),
+                      gid=f"state-{h}-{s['index']}")
+            if h not in (lanes[0], lanes[-1]):
+                w = self.width(txt, fs["tiny"]) + 0.1
+                self.obst.add("label", [(xx - w, yy - 0.13), (xx, yy - 0.13), (xx, yy + 0.13),
+                                        (xx - w, yy + 0.13)])
+        for r in self.segs:
+            self.draw_arrow(r, self.geo[r["index"]])
+        first = sorted(self.segs, key=lambda r: (r["base_kind"] in ("data", "ack")
+                                                 and not r["lost"] and not r["retrans"],
+                                                 r["index"]))
+        for r in first:
+            self.place_label(r, self.geo[r["index"]])
+        if tcb_cols:
+            self.draw_tcb_values(tcb_cols, st_w)
+        if specials:
+            ax.legend(*zip(*specials), loc="upper center", bbox_to_anchor=(W / 2, bottom + 0.05),
+                      bbox_transform=ax.transData, ncol=len(specials), frameon=False,
+                      fontsize=fs["small"], handlelength=3.2, columnspacing=2.0)
+        return fig
+
+    def draw_axis(self, x_axis: float, top: float, bottom: float) -> None:
+        fs, ax = self.fs, self.ax
+        grey = "#666666"
+        ax.add_line(Line2D([x_axis] * 2, [top - 0.15, bottom], color=grey, lw=1.0, zorder=1))
+        self.text(0.15 + 0.12, (top + bottom) / 2, t("time_ms", self.lang) + "  →",
+                  fs["label"], grey, rotation=-90)
+        last = -1.0
+        for inst in self.insts:
+            if inst.nrows > 1:          # one instant, several rows: a bracket on the axis
+                xb = x_axis + 0.08
+                ax.add_line(Line2D([x_axis, xb, xb, x_axis], [inst.y0, inst.y0, inst.y_last,
+                                                             inst.y_last], color="#999999", lw=1))
+            ax.add_line(Line2D([x_axis - 0.07, x_axis], [inst.y0] * 2, color=grey, lw=1.0))
+            if inst.y0 - last >= 0.22:
+                self.text(x_axis - 0.1, inst.y0, _fmt_ms(inst.t), fs["small"], INK, ha="right")
+                last = inst.y0
+        for ya, yb, dt in self.breaks:
+            ym = (ya + yb) / 2
+            for x in [x_axis] + [self.X[h] for h in self.lanes]:
+                self.text(x, ym, "≈", 20, INK, bg="white", zorder=7)
+            self.text(x_axis + 0.14, ym, t("ladder.idle", self.lang, dt=_fmt_dt(dt)),
+                      fs["tiny"], grey, ha="left", zorder=7)
+
+    def tcb_x(self, cols: List[float], st_w, h: str) -> List[float]:
+        """Right edges of the TCB columns beside lane ``h`` (outer side)."""
+        if h == self.lanes[0]:
+            x = self.X[h] - st_w[h] - 0.1 - sum(cols)
+        else:
+            x = self.X[h] + st_w[h] + 0.1
+        out = []
+        for c in cols:
+            x += c
+            out.append(x)
+        return out
+
+    def draw_tcb_head(self, cols, st_w, y: float) -> None:
+        for h in (self.lanes[0], self.lanes[-1]):
+            xs = self.tcb_x(cols, st_w, h)
+            for k, x in enumerate(xs):
+                self.text(x - 0.06, y, TCB_FIELDS[k], self.fs["tiny"], "#444444", ha="right",
+                          bold=True)
+            x0 = xs[0] - cols[0]
+            self.ax.add_line(Line2D([x0, xs[-1]], [y + 0.15] * 2, color="#999999", lw=0.8))
+            self.text(x0 + 0.05 if h == self.lanes[0] else xs[-1] - 0.05, y - 0.27,
+                      t("ladder.tcb", self.lang), self.fs["tiny"], "#444444",
+                      ha="left" if h == self.lanes[0] else "right")
+
+    def draw_tcb_values(self, cols, st_w) -> None:
+        for r in self.segs:
+            h = r["sender"]
+            if r["tcb"] is None or h not in (self.lanes[0], self.lanes[-1]):
+                continue
+            y = self.y_at[("send", r["index"])]
+            for x, v in zip(self.tcb_x(cols, st_w, h), self.tcb_cells(r)):
+                self.text(x - 0.06, y, v, self.fs["tiny"], INK, ha="right",
+                          family="DejaVu Sans Mono", gid=f"tcb-{r['pkt_id']}")
+
+    def legend_items(self) -> List[tuple]:
+        lang, items = self.lang, []
+        if any(r["lost"] for r in self.segs):
+            items.append((Line2D([0, 1], [0, 0], color=style.color("lost"), lw=1.6,
+                                 ls=style.ROLE_LINESTYLES["lost"], marker="x", ms=9, mew=2.5,
+                                 mec=style.color("rst"), markevery=[1]),
+                          t("ladder.legend_lost", lang)))
+        if any(r["retrans"] for r in self.segs):
+            items.append((Line2D([], [], color=style.color("retransmission"), lw=1.6,
+                                 ls=style.ROLE_LINESTYLES["retransmission"]),
+                          t("segment.retransmission", lang)))
+        if any(r["base_kind"] == "rst" for r in self.segs):
+            items.append((Line2D([], [], color=style.color("rst"), lw=2.6),
+                          t("ladder.legend_rst", lang)))
+        if self.breaks:
+            items.append((Line2D([], [], ls="none", marker=r"$\approx$", ms=14, color=INK),
+                          t("ladder.legend_break", lang)))
+        return items
+
+
+def ladder(source, *, conn=None, hosts=None, t0=None, t1=None, relative=True, tcb=False,
+           lang="en", max_arrows=40, title=None, ax=None):
+    """Draw a ladder (sequence) diagram of the segments in a Network's trace (or a Trace).
+
+    One lifeline per host (left: the sender of the first segment in view), time flowing
+    down in virtual ms; one arrow per segment from its send to its delivery, labelled like
+    a textbook (``SYN seq=0 win=64240 <mss 1460,sackOK,ts,wscale 7>``); sequence numbers
+    relative to each direction's ISN unless ``relative=False``. Lost segments end in a red
+    × with the drop reason; retransmissions are dotted and tagged; RSTs are red and bold;
+    state changes are boxed beside the lifelines. ``tcb=True`` adds the sender's TCB after
+    each send (SND.UNA SND.NXT RCV.NXT SND.WND RCV.WND, relative like the labels).
+    Filters as in `ladder_rows`. Above ``max_arrows`` segments the middle of each run of
+    ordinary data/ACK segments is elided into one band. ``title=None`` makes one from the
+    endpoints; ``title=""`` draws none. Returns a `matplotlib.figure.Figure` (sized to the
+    content, 12.8 in wide at least — one 1280×720 slide width), or draws into ``ax``.
+    """
+    check_lang(lang)
+    trace, net = _source(source)
+    conn, hosts = _check_filters(conn, hosts, t0, t1)
+    rows = _rows(trace, net, conn, hosts, t0, t1, relative)
+    segs = [r for r in rows if r["type"] == "segment"]
+    if not segs:
+        n = sum(1 for r in trace.records if r.kind == "send")
+        raise ValueError(f"nothing to draw: no segment matches conn={conn}, hosts={hosts}, "
+                         f"t0={t0}, t1={t1} (the trace has {n} send records)")
+    kept, summaries = _elide(segs, max_arrows)
+    keep = {id(r) for r in kept}
+    rows = sorted([r for r in rows if r["type"] != "segment" or id(r) in keep] + summaries,
+                  key=lambda r: r["index"])
+    with style.use_style(lang):
+        return _Ladder(rows, lang, tcb, title).draw(ax)
