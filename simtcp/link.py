@@ -13,7 +13,8 @@ entries duplicate it; a changed packet is rewritten (NAT). The payload on a link
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, List, NamedTuple, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
 from .segment import Packet
 
@@ -21,10 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .sim import Network, Node
 
 
-class Dropped(NamedTuple):
-    """What a middlebox returns to drop a packet, with the reason the trace shows."""
+@dataclass(frozen=True)
+class Dropped:
+    """A middlebox verdict: the packet is dropped, and ``reason`` says why (goes in the trace)."""
 
     reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 Middlebox = Callable[[Packet, float], Union[List, Dropped]]

@@ -37,6 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import Hashable, Iterable, List, Optional, Tuple, Union
 
+from .link import Dropped     # the one middlebox verdict type, shared with links
 from .segment import Flags, Packet
 
 __all__ = ["Dropped", "TokenBucket", "HashLimit", "SynRateLimit", "parse_rate", "format_rate",
@@ -56,14 +57,6 @@ HASHLIMIT_EXPIRE = 10.0        # xt_hashlimit default --hashlimit-htable-expire 
 LIMIT_BURST = 5                # XT_LIMIT_BURST / XT_HASHLIMIT_BURST default
 
 
-@dataclass(frozen=True)
-class Dropped:
-    """A middlebox verdict: the packet is dropped, and ``reason`` says why (goes in the trace)."""
-
-    reason: str
-
-    def __str__(self) -> str:
-        return self.reason
 
 
 def parse_rate(rate: Union[str, float, int]) -> float:

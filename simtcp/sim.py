@@ -83,8 +83,9 @@ class Node:
         """Put a packet on the wire toward its destination; returns its packet id."""
         net = self.net
         pkt_id = net.new_packet_id()
-        net.trace.add(TraceRecord(net.now, "send", self.name, packet, pkt_id, conn,
-                                  reason=reason, rfc=rfc, detail=detail))
+        if net.trace.enabled:
+            net.trace.add(TraceRecord(net.now, "send", self.name, packet, pkt_id, conn,
+                                      reason=reason, rfc=rfc, detail=detail))
         link, hop = self.route(packet.dst)
         if link is None:
             net.drop(self.name, pkt_id, packet, "no route to host",
@@ -115,7 +116,8 @@ class Node:
                      f"{packet.dst} is not an address of {self.name}")
             self.count_drop("no route to host")
             return
-        net.trace.add(TraceRecord(net.now, "deliver", self.name, packet, pkt_id))
+        if net.trace.enabled:
+            net.trace.add(TraceRecord(net.now, "deliver", self.name, packet, pkt_id))
         self.deliver(packet, pkt_id)
 
     def count_drop(self, reason: str) -> None:
@@ -279,8 +281,9 @@ class Network:
     def drop(self, where: str, pkt_id: int, packet: Optional[Packet], reason: str,
              detail: str = "") -> None:
         self.drops[reason] = self.drops.get(reason, 0) + 1
-        self.trace.add(TraceRecord(self.now, "drop", where, packet, pkt_id, reason=reason,
-                                   detail=(("detail", detail),) if detail else ()))
+        if self.trace.enabled:
+            self.trace.add(TraceRecord(self.now, "drop", where, packet, pkt_id, reason=reason,
+                                       detail=(("detail", detail),) if detail else ()))
 
     # ------------------------------------------------------------------ views
     @property

@@ -85,6 +85,8 @@ class Socket:
 
     # ------------------------------------------------------------- helpers
     def _call(self, name: str, *args, result: str = "") -> None:
+        if not self.net.trace.enabled:
+            return
         self.stack._record("call", f"{name}({', '.join(map(repr, args))})",
                            conn=self.conn.tuple if self.conn else None, reason=result)
 

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from .segment import Flags, FourTuple, NO_OPTIONS, Options, Packet, Segment
 from .seq import Seq
 from .states import State
-from .tcp import Connection, TcpConfig
+from .tcp import (Connection, TcpConfig, initial_window, negotiate, reset_for,
+                  synack_options)
 from .trace import TraceRecord
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SYN, ACK, FIN, RST = Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST
 _SYN, _ACK, _RST = int(SYN), int(ACK), int(RST)
+_SYNACK = SYN | ACK
 WILDCARD = "0.0.0.0"
 COOKIE_VALID = 120.0     # TCP_SYNCOOKIE_VALID: 2 minutes after the last overflow
 
@@ -148,6 +150,8 @@ class Stack:
 
     def _record(self, kind: str, what: str, packet=None, pkt_id=None, conn=None, reason="",
                 rfc="", old="", detail=()) -> None:
+        if not self.net.trace.enabled:
+            return
         self.net.trace.add(TraceRecord(self.net.now, kind, self.host.name, packet, pkt_id, conn,
                                        what, old, reason, rfc, detail))
 
@@ -257,13 +261,9 @@ class Stack:
     def reset_no_socket(self, packet: Packet) -> None:
         """RFC 9293 §3.10.7.1 (CLOSED): ACK set → <SEQ=SEG.ACK><CTL=RST>; otherwise
         <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Never reply to a RST."""
-        seg = packet.segment
-        if seg.flags & RST:
+        rst = reset_for(packet.segment)
+        if rst is None:
             return
-        if seg.flags & ACK:
-            rst = Segment(seg.dport, seg.sport, seg.ack, Seq(0), RST, 0)
-        else:
-            rst = Segment(seg.dport, seg.sport, Seq(0), seg.seq + seg.seg_len, RST | ACK, 0)
         self.counters["OutRsts"] += 1
         self.send(Packet(packet.dst, packet.src, rst), "no socket: reset", "RFC 9293 §3.10.7.1")
 
@@ -271,18 +271,17 @@ class Stack:
                       iss: Optional[int] = None) -> None:
         """RFC 9293 §3.10.7.2 (LISTEN) with Linux's tcp_conn_request() checks."""
         seg = packet.segment
-        f = seg.flags
-        if f & RST:
+        f = int(seg.flags)
+        if f & _RST:
             return                                       # first: ignore a RST
-        if f & ACK:
-            if not f & SYN and self._cookie_ack(listener, packet, pkt_id):
+        if f & _ACK:
+            if not f & _SYN and self._cookie_ack(listener, packet, pkt_id):
                 return
             self.counters["OutRsts"] += 1                # second: any ACK → RST
-            rst = Segment(seg.dport, seg.sport, seg.ack, Seq(0), RST, 0)
-            self.send(Packet(packet.dst, packet.src, rst), "ACK to a listener: reset",
+            self.send(Packet(packet.dst, packet.src, reset_for(seg)), "ACK to a listener: reset",
                       "RFC 9293 §3.10.7.2")
             return
-        if not f & SYN:
+        if not f & _SYN:
             return
         now = self.net.now
         mode = self.sysctl.get("net.ipv4.tcp_syncookies", 1)
@@ -355,24 +354,22 @@ class Stack:
         from .syncookies import encode_ts_options
         seg = packet.segment
         now = self.net.now
-        key = packet.four_tuple()
+        listener.last_overflow = now         # cookie_init_sequence() → tcp_synq_overflow()
         cfg = self.config()
-        isn, mss = self.cookies.make(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
-                                     seg.options.mss or 536, now)
-        probe = Connection(key, cfg, isn, self.ts_offset(key))
-        probe._negotiate(seg.options)
-        if probe.ts_ok:
+        isn, _mss = self.cookies.make(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
+                                      seg.options.mss or 536, now)
+        n = negotiate(cfg, seg.options)
+        peer = seg.options
+        if n.ts_ok:
             # wscale and SACK travel in the low 6 bits of TSval (cookie_init_timestamp)
-            tsval = encode_ts_options(probe._tsval(now),
-                                      probe.rcv_wscale if seg.options.wscale is not None else None,
-                                      probe.sack_ok, False)
-            opts = Options(mss=cfg.mss, sack_perm=probe.sack_ok,
-                           ts=(tsval, seg.options.ts[0]),
-                           wscale=probe.rcv_wscale if seg.options.wscale is not None else None)
+            clock = (int(now * 1000) + self.ts_offset(packet.four_tuple())) & 0xFFFFFFFF
+            tsval = encode_ts_options(clock, n.rcv_wscale if peer.wscale is not None else None,
+                                      n.sack_ok, False)
+            opts = synack_options(cfg, n, peer, tsval)
         else:
             opts = Options(mss=cfg.mss)     # no timestamps: wscale and SACK are lost
-        synack = Segment(seg.dport, seg.sport, Seq(isn), seg.seq + 1, SYN | ACK,
-                         probe._initial_window(), opts)
+        synack = Segment(seg.dport, seg.sport, Seq(isn), seg.seq + 1, _SYNACK,
+                         initial_window(cfg, n.ts_ok), opts)
         self.counters["SyncookiesSent"] += 1
         self.send(Packet(packet.dst, packet.src, synack), "SYN cookie", "Linux syncookies.c")
 
@@ -381,8 +378,10 @@ class Stack:
         from .syncookies import decode_ts_options
         mode = self.sysctl.get("net.ipv4.tcp_syncookies", 1)
         now = self.net.now
+        # tcp_synq_no_recent_overflow(): cookies are checked only within 2 minutes of the
+        # last overflow (every cookie sent refreshes it, so mode 2 keeps it fresh too)
         recent = listener.last_overflow is not None and now - listener.last_overflow < COOKIE_VALID
-        if not mode or not (mode == 2 or recent):
+        if not mode or not recent:
             return False
         seg = packet.segment
         mss = self.cookies.check(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
@@ -431,8 +430,10 @@ class Stack:
         """Transmit what a connection produced, trace its events, keep tables and timers."""
         t = conn.tuple
         for out in conn.take_segments():
-            if out.reason.startswith("retransmission") or "retransmit" in out.reason:
+            if "retransmi" in out.reason:
                 self.counters["RetransSegs"] += 1
+                if int(out.segment.flags) & _SYN:
+                    self.counters["TCPSynRetrans"] += 1
             if int(out.segment.flags) & _RST:
                 self.counters["OutRsts"] += 1
             # the sender's TCB right after sending: (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)
@@ -464,6 +465,9 @@ class Stack:
                 # Linux counts a passive open when the final ACK creates the child socket
                 # (tcp_create_openreq_child), an active one when the SYN is sent (tcp_connect)
                 self.counters["PassiveOpens"] += 1
+        elif new == State.LISTEN.value and old == State.SYN_RECEIVED.value:
+            self.counters["AttemptFails"] += 1        # tcp_check_req(): embryonic reset
+            self.counters["EmbryonicRsts"] += 1
         elif new == State.CLOSED.value:
             if old in ("SYN-SENT", "SYN-RECEIVED"):
                 self.counters["AttemptFails"] += 1
@@ -474,8 +478,25 @@ class Stack:
         if self._armed.get(conn) != at:
             return                               # stale wake-up: a newer one is armed
         del self._armed[conn]
+        listener = self.parent.get(conn)
+        if listener is not None and conn.state is State.SYN_RECEIVED:
+            conn.cfg.synack_retries = self._synack_limit(listener)
         conn.on_timer(self.net.now)
         self._after(conn)
+
+    def _synack_limit(self, listener: Listener) -> int:
+        """SYN-ACK retries for a request right now (Linux reqsk_timer_handler): when the SYN
+        queue is more than half full, old requests get fewer retries (down to 2) unless young
+        ones (never timed out) make up enough of it — "reserve half of room for young
+        embrions; and abort old ones without pity"."""
+        retries = self.sysctl.get("net.ipv4.tcp_synack_retries", 5)
+        qlen = len(listener.syn_queue)
+        if qlen * 2 > max(8, listener.backlog):
+            young = 2 * sum(1 for c in listener.syn_queue.values() if c.retries == 0)
+            while retries > 2 and qlen >= young:
+                retries -= 1
+                young <<= 1
+        return retries
 
     # ----------------------------------------------------------- sockets
     def open_connection(self, t: FourTuple, sock: "Socket") -> Connection:

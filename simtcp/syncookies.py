@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import socket as _socket
 import math
 import random
 import struct
@@ -128,6 +129,11 @@ def mss_index(mss: Optional[int]) -> int:
 
 
 def _addr_bytes(addr: Addr, what: str) -> bytes:
+    if type(addr) is str and addr.count(".") == 3:
+        try:                                      # the common case, in C
+            return _socket.inet_aton(addr)
+        except OSError:
+            pass
     try:
         return ipaddress.IPv4Address(addr).packed
     except (ipaddress.AddressValueError, ValueError, TypeError):

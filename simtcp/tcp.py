@@ -80,6 +80,56 @@ class Event(NamedTuple):
     rfc: str = ""
 
 
+class Negotiated(NamedTuple):
+    """What the SYN exchange settled (RFC 9293 §3.7.1, RFC 7323, RFC 2018)."""
+
+    snd_mss: int
+    snd_wscale: int
+    rcv_wscale: int
+    sack_ok: bool
+    ts_ok: bool
+
+
+def negotiate(cfg: TcpConfig, peer: Options) -> Negotiated:
+    """Options agreed from the peer's SYN and our configuration."""
+    # RFC 9293 §3.7.1: no MSS option means 536; we never send more than we offer either
+    snd_mss = min(peer.mss if peer.mss else 536, cfg.mss)
+    if peer.wscale is not None and cfg.window_scaling:
+        scales = (min(peer.wscale, 14), cfg.wscale)      # RFC 7323 §2.3: at most 14
+    else:
+        scales = (0, 0)
+    return Negotiated(snd_mss, scales[0], scales[1], bool(peer.sack_perm and cfg.sack),
+                      peer.ts is not None and bool(cfg.timestamps))
+
+
+def initial_window(cfg: TcpConfig, ts_ok: bool) -> int:
+    """tcp_select_initial_window(): a whole number of segments within 65535 (no scaling in a
+    SYN, RFC 7323 §2.2): 64240 = 44*1460, or 65160 = 45*1448 with timestamps."""
+    mss = cfg.mss - (TS_OPTION_LEN if ts_ok else 0)
+    return min(65535 // mss * mss, cfg.rcvbuf)
+
+
+def synack_options(cfg: TcpConfig, n: Negotiated, peer: Options, tsval: int) -> Options:
+    """Options of a SYN-ACK, in Linux's order (MSS, SACK-permitted, TS, NOP, WScale): only
+    what the peer offered too; an options-less SYN gets an MSS-only SYN-ACK."""
+    return Options(mss=cfg.mss, sack_perm=n.sack_ok,
+                   ts=(tsval, peer.ts[0]) if n.ts_ok else None,
+                   wscale=n.rcv_wscale if peer.wscale is not None and cfg.window_scaling
+                   else None)
+
+
+def reset_for(seg: Segment) -> Optional[Segment]:
+    """The RST answering ``seg`` when no connection wants it (RFC 9293 §3.10.7.1): ACK set →
+    <SEQ=SEG.ACK><CTL=RST>; otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; never a RST
+    for a RST. 20-byte header, no options, window 0 (as Linux sends it)."""
+    f = int(seg.flags)
+    if f & RST:
+        return None
+    if f & ACK:
+        return Segment(seg.dport, seg.sport, seg.ack, Seq(0), FLAG_VALUES[RST], 0)
+    return Segment(seg.dport, seg.sport, Seq(0), seg.seq + seg.seg_len, FLAG_VALUES[RST | ACK], 0)
+
+
 def model_timeout(boundary: int, rto_base: float, rto_max: float = TCP_RTO_MAX_FOR_MODEL) -> float:
     """Linux tcp_model_timeout(): how long `boundary` exponential backoffs take.
 
@@ -281,29 +331,16 @@ class Connection:
             return Options(mss=cfg.mss, sack_perm=cfg.sack,
                            ts=(self._tsval(now), 0) if cfg.timestamps else None,
                            wscale=cfg.wscale if cfg.window_scaling else None)
-        return Options(mss=cfg.mss, sack_perm=self.sack_ok,
-                       ts=(self._tsval(now), self.ts_recent) if self.ts_ok else None,
-                       wscale=self.rcv_wscale if peer.wscale is not None and cfg.window_scaling
-                       else None)
+        n = Negotiated(self.snd_mss, self.snd_wscale, self.rcv_wscale, self.sack_ok, self.ts_ok)
+        return synack_options(cfg, n, peer, self._tsval(now))
 
     def _initial_window(self) -> int:
-        # tcp_select_initial_window(): a whole number of segments within 65535 (no scaling in
-        # a SYN, RFC 7323 §2.2): 64240 = 44*1460, or 65160 = 45*1448 with timestamps.
-        mss = self.cfg.mss - (TS_OPTION_LEN if self.ts_ok else 0)
-        return min(65535 // mss * mss, self.cfg.rcvbuf)
+        return initial_window(self.cfg, self.ts_ok)
 
     def _negotiate(self, peer: Options) -> None:
-        cfg = self.cfg
         self.peer_mss_opt = peer.mss
-        # RFC 9293 §3.7.1: no MSS option means 536; we never send more than we offer either
-        self.snd_mss = min(peer.mss if peer.mss else 536, cfg.mss)
-        if peer.wscale is not None and cfg.window_scaling:
-            self.snd_wscale = min(peer.wscale, 14)   # RFC 7323 §2.3: at most 14
-            self.rcv_wscale = cfg.wscale
-        else:
-            self.snd_wscale = self.rcv_wscale = 0
-        self.sack_ok = peer.sack_perm and cfg.sack
-        self.ts_ok = peer.ts is not None and cfg.timestamps
+        (self.snd_mss, self.snd_wscale, self.rcv_wscale, self.sack_ok,
+         self.ts_ok) = negotiate(self.cfg, peer)
         if self.ts_ok:
             self.ts_recent = peer.ts[0]
 
@@ -725,19 +762,25 @@ class Connection:
             if not f & RST and not self._oow_limited(seg, now):
                 self._send_ack("unacceptable segment", "RFC 9293 §3.10.7.4")
             return
+        embryonic = st is State.SYN_RECEIVED and self.passive
+        if embryonic and f & (RST | SYN):
+            # Linux tcp_check_req(): a request dies on any in-window RST or new SYN (no RFC
+            # 5961 challenge for requests); a SYN is answered with a reset
+            if not f & RST:
+                rst = reset_for(seg)
+                self._out.append(Out(rst, "SYN in SYN-RECEIVED: reset", "Linux tcp_check_req()"))
+            self._set_state(State.LISTEN, "RST in SYN-RECEIVED: back to LISTEN" if f & RST
+                            else "new SYN in SYN-RECEIVED: request reset")
+            return
         # second: RST (RFC 5961 §3.2: only an exact match resets)
         if f & RST:
             if seg.seq != self.rcv_nxt:
                 if not self._oow_limited(seg, now):
                     self._send_ack("challenge ACK for in-window RST", "RFC 5961 §3.2")
                 return
-            if st is State.SYN_RECEIVED:
-                if self.passive:
-                    # the listener stays; this request is simply forgotten (Linux drops it)
-                    self._set_state(State.LISTEN, "RST in SYN-RECEIVED: back to LISTEN")
-                else:
-                    self.error = _errno.ECONNREFUSED
-                    self._set_state(State.CLOSED, "connection refused (RST)")
+            if st is State.SYN_RECEIVED:          # (active open: simultaneous open refused)
+                self.error = _errno.ECONNREFUSED
+                self._set_state(State.CLOSED, "connection refused (RST)")
                 return
             if st in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSE_WAIT):
                 self.error = _errno.ECONNRESET

@@ -51,7 +51,7 @@ def run_label(run, lang: str = "en") -> str:
     check_lang(lang)
     base = t(f"flood.label.cookies{run.settings['syncookies']}", lang)
     if run.limiter is not None:
-        return t("flood.label.ratelimit", lang, base=base, rate=run.limiter.box.limiter.rate)
+        return t("flood.label.ratelimit", lang, base=base, rate=run.limiter.limiter.rate)
     return base
 
 
