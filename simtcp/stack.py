@@ -94,15 +94,14 @@ class Stack:
     def sysctl(self):
         return self.host.sysctl
 
-    def config(self) -> TcpConfig:
-        """A fresh TcpConfig from the sysctl table (cached until a sysctl changes)."""
+    def config(self, shared: bool = False) -> TcpConfig:
+        """A fresh TcpConfig from the sysctl table (cached until a sysctl changes);
+        ``shared=True`` returns the cached one itself, for callers that only read it."""
         s = self.sysctl
         cached = self._config
-        if cached is not None and cached[0] == s.version:
-            return copy.copy(cached[1])
-        cfg = self._config_from(s)
-        self._config = (s.version, cfg)
-        return copy.copy(cfg)
+        if cached is None or cached[0] != s.version:
+            cached = self._config = (s.version, self._config_from(s))
+        return cached[1] if shared else copy.copy(cached[1])
 
     @staticmethod
     def _config_from(s) -> TcpConfig:
@@ -355,7 +354,7 @@ class Stack:
         seg = packet.segment
         now = self.net.now
         listener.last_overflow = now         # cookie_init_sequence() → tcp_synq_overflow()
-        cfg = self.config()
+        cfg = self.config(shared=True)
         isn, _mss = self.cookies.make(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
                                       seg.options.mss or 536, now)
         n = negotiate(cfg, seg.options)

@@ -65,6 +65,8 @@ def _check_target(target) -> Tuple[str, int]:
 
 # --------------------------------------------------------------------------- the flooder
 
+_SYNACK = int(Flags.SYN | Flags.ACK)
+
 class SynFlood:
     """Raw SYNs from ``attacker`` to ``target`` at ``rate`` per second for ``duration`` s.
 
@@ -342,7 +344,7 @@ class _ServerTap:
         host.transmit, host.deliver = self._transmit, self._deliver
 
     def _transmit(self, packet, reason="", *args, **kw):
-        if packet.segment.flags & (Flags.SYN | Flags.ACK) == Flags.SYN | Flags.ACK:
+        if int(packet.segment.flags) & _SYNACK == _SYNACK:
             if reason == "SYN cookie":
                 self.cookies += 1
                 if self.first_cookie_at is None:
