@@ -43,8 +43,9 @@ class Host(Node):
         self.sysctl = Sysctl(os)
         self.stack = Stack(self)
         self.sockets: list = []
-        self._next_fd = 3
-        self._next_pid = 1000 + len(net.nodes) * 100
+        self._pids: dict = {}                  # (process name, user) -> pid
+        self._next_fd: dict = {}               # pid -> next free file descriptor
+        self._pid_base = 1000 + len(net.nodes) * 100
 
     # ---------------------------------------------------------------- sockets
     def socket(self, family: int = 2, type: int = 1, proto: int = 0, *, user: str = "root",
@@ -57,9 +58,16 @@ class Host(Node):
         from .socket import Socket
         return Socket(self, family, type, proto, user=user, process=process)
 
-    def new_fd(self) -> int:
-        fd = self._next_fd
-        self._next_fd += 1
+    def pid_of(self, process: str, user: str) -> int:
+        """The simulated process id of a (program, user): one process per pair."""
+        if (process, user) not in self._pids:
+            self._pids[(process, user)] = self._pid_base + len(self._pids)
+        return self._pids[(process, user)]
+
+    def new_fd(self, pid: int) -> int:
+        """Next file descriptor of process ``pid`` (0-2 are stdin/stdout/stderr)."""
+        fd = self._next_fd.get(pid, 3)
+        self._next_fd[pid] = fd + 1
         return fd
 
     # ----------------------------------------------------------------- packets

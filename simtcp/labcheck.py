@@ -36,8 +36,8 @@ def check(name: str, got: Any, expected: Any, why: str = "", lang: str = "en",
           compare: Optional[Callable[[Any, Any], bool]] = None) -> None:
     """Check one answer. ``compare(got, expected)`` overrides equality (e.g. a tolerance)."""
     if got is None or got is Ellipsis:
-        raise LabCheckError(_msg(lang, "missing", name=name)
-                            + ("\n" + _msg(lang, "why", why=why) if why else ""))
+        # no "why" here: it often contains the answer, and the student has not tried yet
+        raise LabCheckError(_msg(lang, "missing", name=name))
     ok = compare(got, expected) if compare else got == expected
     if not ok:
         text = _msg(lang, "wrong", name=name, got=got, expected=expected)

@@ -63,8 +63,8 @@ class Socket:
         self.stack = host.stack
         self.user = user
         self.process = process or "python"
-        self.pid = host._next_pid
-        self.fd = host.new_fd()
+        self.pid = host.pid_of(self.process, user)
+        self.fd = host.new_fd(self.pid)
         self.family, self.type, self.proto = family, type, proto
         self.local: Optional[Tuple[str, int]] = _local
         self.bound_explicitly = False
@@ -295,7 +295,6 @@ class Socket:
         t = conn.tuple
         child = Socket(self.host, user=self.user, process=self.process, _conn=conn,
                        _local=(t.local_ip, t.local_port))
-        child.pid = self.pid
         self.stack.bindings.setdefault(t.local_port, [])
         self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")
         return child, (t.remote_ip, t.remote_port)
@@ -423,7 +422,7 @@ class Socket:
             raise self._conn_error("send")
         n = conn.send(data, self.net.now)
         self.stack.kick(conn)
-        self._call("send", f"{len(data)} bytes", result=f"{n} queued")
+        self._call("send", len(data), result=f"{n} of {len(data)} bytes queued")
         return n
 
     def sendall(self, data: bytes) -> None:

@@ -115,8 +115,45 @@ def _width(s: str, size: float, mono: bool = False, bold: bool = False) -> float
 
 
 def _draw(host, port, rows, lang, ax):
+    """Layout left to right: clients | gap | server (port badge → one socket per 4-tuple) |
+    the socket table. Widths come from the text itself; the figure widens (never squeezes
+    text) when a 1280×720 slide is too narrow for long addresses."""
     fs = style.FONT_SIZES
-    W, H = style.SLIDE_SIZE
+    H = style.SLIDE_SIZE[1]
+    listeners = [r for r in rows if r["listener"]]
+    conns = [r for r in rows if not r["listener"]]
+    shown, hidden = conns[:MAX_ROWS], len(conns) - MAX_ROWS
+    for i, r in enumerate(shown):
+        r["color"] = style.OKABE_ITO[_CYCLE[i % len(_CYCLE)]]
+    sockets = listeners + shown
+    groups: dict = {}
+    for r in shown:
+        groups.setdefault(r["remote"][0], []).append(r)
+
+    # widths (inches) measured from the strings
+    fours = [f"({r['local'][0]}, {r['local'][1]}, {r['remote'][0]}, {r['remote'][1]})"
+             for r in sockets]
+    sock_w = max(_width(f, fs["tiny"], mono=True) for f in fours) + 0.25
+    cells = [(f"{r['local'][0]}:{r['local'][1]}", f"{r['remote'][0]}:{r['remote'][1]}",
+              r["state"]) for r in sockets]
+    heads = [t(k, lang) for k in ("demux.local", "demux.peer", "demux.state")]
+    col_w = [max([_width(c[k], fs["tiny"], mono=True) for c in cells]
+                 + [_width(heads[k], fs["tiny"], bold=lang == "en")]) + 0.25 for k in range(3)]
+    badge_w = max([_width(t("demux.port", lang, port=r["remote"][1]), fs["small"]) + 0.35
+                   for r in shown] or [1.2])
+    names = [g[0]["client"] for g in groups.values()] + list(groups)
+    client_w = max([badge_w + 0.3] + [_width(n, fs["small"], bold=lang == "en") + 0.3 for n in names]
+                   + [_width(t("demux.clients", lang), fs["tiny"]) + 0.05])
+    cx0 = 0.3
+    cx1 = cx0 + client_w
+    sx0 = cx1 + 1.3                               # the port badge sits on the server's edge
+    sock_x = sx0 + 1.05
+    sx1 = sock_x + sock_w + 0.15
+    tx = sx1 + 0.35
+    table_w = 0.25 + sum(col_w)
+    table_w = max(table_w, _width(t("demux.table", lang, host=host.name, port=port),
+                                  fs["small"], bold=lang == "en"))
+    W = max(style.SLIDE_SIZE[0], tx + table_w + 0.3)
     if ax is None:
         fig = style.figure(W, H)
         ax = fig.add_axes([0, 0, 1, 1])
@@ -128,31 +165,12 @@ def _draw(host, port, rows, lang, ax):
     ax.axis("off")
     _text(ax, W / 2, 0.38, t("demux.title", lang), fs["subtitle"], lang=lang, bold=True)
 
-    listeners = [r for r in rows if r["listener"]]
-    conns = [r for r in rows if not r["listener"]]
-    shown, hidden = conns[:MAX_ROWS], len(conns) - MAX_ROWS
-    for i, r in enumerate(shown):
-        r["color"] = style.OKABE_ITO[_CYCLE[i % len(_CYCLE)]]
-
     # --- server: one port badge fanning out to one socket per 4-tuple --------------------
     top, bottom = 1.0, 5.75
-    fours = [f"({r['local'][0]}, {r['local'][1]}, {r['remote'][0]}, {r['remote'][1]})"
-             for r in listeners + shown]
-    sock_w = max(_width(f, fs["tiny"], mono=True) for f in fours) + 0.25
-    cells = [(f"{r['local'][0]}:{r['local'][1]}", f"{r['remote'][0]}:{r['remote'][1]}",
-              r["state"]) for r in listeners + shown]
-    heads = [t(k, lang) for k in ("demux.local", "demux.peer", "demux.state")]
-    col_w = [max([_width(c[k], fs["tiny"], mono=True) for c in cells]
-                 + [_width(heads[k], fs["tiny"], bold=lang == "en")]) + 0.25 for k in range(3)]
-    tx = W - 0.2 - 0.25 - sum(col_w)            # the table hugs the right margin
-    sx1 = tx - 0.3
-    sock_x = sx1 - 0.12 - sock_w
-    sx0 = min(sock_x - 1.05, 4.35)
     _box(ax, sx0, top - 0.1, sx1 - sx0, bottom - top + 0.2, style.TINTS["bluish_green"] + "55",
          style.color("server"), lw=2, r=0.15, z=1)
     _text(ax, (sx0 + sx1) / 2 + 0.35, top + 0.14, f"{host.name}  {host.ip}", fs["body"],
           lang=lang, bold=True)
-    sockets = listeners + shown
     n = len(sockets)
     step = min(0.62, (bottom - top - 0.45) / max(n, 1))
     y0 = top + 0.45 + (bottom - top - 0.45 - step * n) / 2 + step / 2
@@ -160,46 +178,43 @@ def _draw(host, port, rows, lang, ax):
     px = sx0
     for k, r in enumerate(sockets):
         y = y0 + k * step
-        r["y"] = y
         if r["listener"]:
             fc, ec, col = style.TINTS["grey"], "#777777", "#777777"
         else:
             fc, ec, col = "white", r["color"], r["color"]
         _box(ax, sock_x, y - 0.25, sock_w, 0.5, fc, ec, lw=1.6)
-        four = fours[k]
         kind = t("demux.listening" if r["listener"] else "demux.connected", lang)
-        _text(ax, sock_x + 0.1, y - 0.1, four, fs["tiny"], lang=lang, ha="left",
+        _text(ax, sock_x + 0.1, y - 0.1, fours[k], fs["tiny"], lang=lang, ha="left",
               family="DejaVu Sans Mono")
         _text(ax, sock_x + 0.1, y + 0.13, f"{kind} · {r['state']}", fs["tiny"], col, lang,
               ha="left")
         ax.add_line(Line2D([px, sock_x], [py, y], color=col, lw=2.2 if not r["listener"]
                            else 1.4, ls="solid" if not r["listener"] else (0, (4, 3)), zorder=1.5))
-    # the port badge sits on the server's edge: every connection enters through it
     bw = max(0.84, _width(t("demux.port", lang, port=port), fs["body"], bold=lang == "en") + 0.3)
     _box(ax, px - bw / 2, py - 0.36, bw, 0.72, style.TINTS["yellow"], INK, lw=2, r=0.2, z=3)
     _text(ax, px, py, t("demux.port", lang, port=port), fs["body"], lang=lang, bold=True)
 
-    # --- clients: one box per address, one badge per ephemeral port -------------------------
-    groups: dict = {}
-    for r in shown:
-        groups.setdefault(r["remote"][0], []).append(r)
-    cx0, cx1 = 0.3, min(2.75, sx0 - 1.3)
-    heights = [0.55 + 0.42 * len(g) for g in groups.values()]
-    gap = max(0.15, (bottom - top - sum(heights)) / (len(heights) + 1)) if heights else 0
-    y = top + gap if heights else top
+    # --- clients: one box per address (name, address), one badge per ephemeral port --------
+    heights = [0.85 + 0.42 * len(g) for g in groups.values()]
+    gap = max(0.15, (bottom - top - 0.3 - sum(heights)) / (len(heights) + 1)) if heights else 0
+    y = top + 0.3 + gap
     for (ip, g), h in zip(groups.items(), heights):
         _box(ax, cx0, y, cx1 - cx0, h, style.TINTS["blue"] + "66", style.color("client"), lw=1.6)
-        _text(ax, cx0 + 0.12, y + 0.25, f"{g[0]['client']}  {ip}" if g[0]["client"] != ip else ip,
-              fs["small"], lang=lang, ha="left", bold=True)
+        name = g[0]["client"]
+        _text(ax, cx0 + 0.15, y + 0.22, name, fs["small"], lang=lang, ha="left", bold=True)
+        if name != ip:
+            _text(ax, cx0 + 0.15, y + 0.5, ip, fs["tiny"], "#333333", lang, ha="left")
         for j, r in enumerate(g):
-            by = y + 0.62 + 0.42 * j
-            _box(ax, cx1 - 1.45, by - 0.16, 1.55, 0.32, "white", r["color"], lw=1.8, z=3)
-            _text(ax, cx1 - 0.67, by, t("demux.port", lang, port=r["remote"][1]), fs["small"],
-                  r["color"], lang)
-            ax.add_line(Line2D([cx1 + 0.1, px], [by, py], color=r["color"], lw=2.2,
+            by = y + 0.9 + 0.42 * (j - 0.1) if name != ip else y + 0.62 + 0.42 * j
+            _box(ax, cx1 - 0.15 - badge_w, by - 0.16, badge_w, 0.32, "white", r["color"],
+                 lw=1.8, z=3)
+            _text(ax, cx1 - 0.15 - badge_w / 2, by, t("demux.port", lang, port=r["remote"][1]),
+                  fs["small"], r["color"], lang)
+            ax.add_line(Line2D([cx1 - 0.15, px], [by, py], color=r["color"], lw=2.2,
                                zorder=1.5))
         y += h + gap
-    _text(ax, cx0, top - 0.05, t("demux.clients_title", lang), fs["small"], lang=lang, ha="left", bold=True)
+    _text(ax, cx0, top - 0.05, t("demux.clients_title", lang), fs["small"], lang=lang, ha="left",
+          bold=True)
     _text(ax, cx0, top + 0.2, t("demux.clients", lang), fs["tiny"], "#444444", lang, ha="left")
 
     # --- the table --------------------------------------------------------------------------
@@ -209,20 +224,20 @@ def _draw(host, port, rows, lang, ax):
     hy = top + 0.6
     for x, head in zip(cols, heads):
         _text(ax, x, hy, head, fs["tiny"], "#444444", lang, ha="left", bold=True)
-    ax.add_line(Line2D([tx, W - 0.25], [hy + 0.2] * 2, color="#999999", lw=0.8))
+    ax.add_line(Line2D([tx, tx + table_w], [hy + 0.2] * 2, color="#999999", lw=0.8))
     ty, rstep = hy + 0.5, min(0.42, (bottom + 0.3 - hy - 0.5) / max(len(sockets) + 1, 1))
-    for r in sockets:
+    for k, r in enumerate(sockets):
         col = r.get("color", "#777777")
         ax.add_line(Line2D([tx + 0.04, tx + 0.14], [ty, ty], color=col, lw=6,
                            solid_capstyle="butt"))
-        for x, c in zip(cols, cells[sockets.index(r)]):
+        for x, c in zip(cols, cells[k]):
             _text(ax, x, ty, c, fs["tiny"], lang=lang, ha="left", family="DejaVu Sans Mono")
         ty += rstep
     if hidden > 0:
         _text(ax, cols[0], ty, t("demux.more", lang, n=hidden), fs["tiny"], "#555555", lang,
               ha="left")
     caption = t("demux.caption", lang, port=port)
-    width = 120 if lang == "en" else 62
+    width = int(120 * W / 12.8) if lang == "en" else int(62 * W / 12.8)
     _text(ax, W / 2, H - 0.62, "\n".join(textwrap.wrap(caption, width)), fs["small"], INK, lang,
           linespacing=1.4)
     return fig

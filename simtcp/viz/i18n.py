@@ -213,7 +213,7 @@ _C: Dict[str, Dict[str, str]] = {
 
     # --- demultiplexing diagram (simtcp.viz.demux) -----------------------------------------
     "demux.title": {"en": "One server port, many connections: the 4-tuple tells them apart",
-                    "ja": "1つのサーバポートに複数の接続: 区別するのは4つ組"},
+                    "ja": "1つのサーバポートに複数の接続: 区別するのは4タプル"},
     "demux.port": {"en": "port {port}", "ja": "ポート {port}"},
     "demux.listening": {"en": "listening socket", "ja": "待ち受けソケット"},
     "demux.connected": {"en": "connection socket", "ja": "接続ソケット"},
@@ -230,7 +230,7 @@ _C: Dict[str, Dict[str, str]] = {
                             "identify a connection — the 4-tuple (local address, local port, "
                             "remote address, remote port) does.",
                       "ja": "どの接続もサーバのポート {port} を使う。ポート番号だけでは接続を"
-                            "区別できず、4つ組 (ローカルアドレス, ローカルポート, "
+                            "区別できず、4タプル (ローカルアドレス, ローカルポート, "
                             "リモートアドレス, リモートポート) で区別する。"},
     "demux.more": {"en": "… and {n} more", "ja": "… ほか {n} 件"},
 

@@ -138,6 +138,8 @@ def _rows(trace: Trace, net, conn, hosts, t0, t1, relative) -> List[dict]:
         if conn is not None and p.four_tuple() not in (conn, conn.reversed()):
             continue
         end_i, end = ends.get(r.pkt_id, (None, None))
+        if end is None:
+            continue        # still in flight when the picture was taken: not (yet) an arrow
         receiver = end.host if end is not None and end.kind == "deliver" else name(p.dst)
         if hosts is not None:
             inside = (r.host in hosts) + (receiver in hosts)

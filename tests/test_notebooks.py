@@ -1,0 +1,244 @@
+"""The lab notebooks: they run, they are shaped like labs, and their checks can fail.
+
+Picks up every notebook in notebooks/en and notebooks/ja (labs added later are tested with
+no change here). Conventions checked (see notebooks/README.md, "For notebook authors"):
+
+* stored without outputs; kernelspec python3; every cell has a stable id;
+* the first code cell imports simtcp and says ``%matplotlib inline``;
+* a "Learning goals" / "学習目標" section near the top and a "Summary" / "まとめ" section;
+* at least two exercises, each three adjacent code cells tagged exercise, solution, check;
+* executed as stored (solutions in), every cell runs and every check prints its ✓;
+* the student copy (solutions removed by simtcp.notebooks) fails in EVERY check cell with a
+  LabCheckError and in no other cell — so a check really tests the student's answer.
+
+Executing ~20 notebooks twice dominates this file's run time, so each notebook is executed
+at most once per version (cached per module) and two kernels run side by side.
+"""
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from simtcp.notebooks import (CHECK_TAG, EXERCISE_TAG, SOLUTION_TAG, find_notebooks,
+                              make_student_version, make_student_versions, run_notebook)
+
+ROOT = Path(__file__).resolve().parent.parent
+NB_DIR = ROOT / "notebooks"
+LANGS = ("en", "ja")
+NOTEBOOKS = [p for lang in LANGS for p in sorted((NB_DIR / lang).glob("*.ipynb"))]
+IDS = [f"{p.parent.name}/{p.name}" for p in NOTEBOOKS]
+CELL_TIMEOUT = 60          # seconds per cell (nbclient)
+AIM = 30.0                 # seconds per notebook: warn above (2-core CI machine)
+WORKERS = 2                # kernels executing at once
+
+GOALS = {"en": "learning goals", "ja": "学習目標"}
+CHECK_CALL = re.compile(r"\b(labcheck\.)?check(_true)?\(")
+SUMMARY = {"en": "summary", "ja": "まとめ"}
+
+
+def tags(cell) -> set:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def triples(nb) -> list:
+    """(exercise, solution, check) cell triples: three adjacent code cells with those tags."""
+    cells = nb.cells
+    out = []
+    for i in range(len(cells) - 2):
+        a, b, c = cells[i:i + 3]
+        if (EXERCISE_TAG in tags(a) and SOLUTION_TAG in tags(b) and CHECK_TAG in tags(c)
+                and all(x.cell_type == "code" for x in (a, b, c))):
+            out.append((a, b, c))
+    return out
+
+
+def errors(cell) -> list:
+    return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def text_of(cell) -> str:
+    parts = []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream":
+            parts.append(o.get("text", ""))
+        elif "data" in o:
+            parts.append(o["data"].get("text/plain", ""))
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------ execution (cached)
+class _Runs:
+    """Executes notebooks (as stored, and as student copies) once each, two at a time."""
+
+    def __init__(self, needed) -> None:
+        self.results: dict = {}
+        self.needed = needed          # (path, version) in the order the selected tests ask
+
+    def _one(self, key):
+        path, version = key
+        start = time.perf_counter()        # wall clock is fine here: tests, not simtcp/
+        try:
+            if version == "full":
+                nb = run_notebook(path, timeout=CELL_TIMEOUT)
+            else:
+                nb = run_notebook(path, timeout=CELL_TIMEOUT, allow_errors=True,
+                                  nb=make_student_version(read(path)))
+            return nb, None, time.perf_counter() - start
+        except Exception as exc:          # reported by the test that asks for this run
+            return None, exc, time.perf_counter() - start
+
+    def get(self, path: Path, version: str):
+        key = (path, version)
+        if key not in self.results:
+            # Run this notebook together with the next ones the selected tests will ask for.
+            todo = [key] + [k for k in self.needed
+                            if k not in self.results and k != key][:WORKERS - 1]
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                for k, res in zip(todo, pool.map(self._one, todo)):
+                    self.results[k] = res
+        return self.results[key]
+
+
+@pytest.fixture(scope="module")
+def runs(request):
+    versions = {"test_notebook_runs_and_checks_pass": "full",
+                "test_student_version_checks_fail": "student"}
+    needed = [(item.callspec.params["path"], versions[item.originalname])
+              for item in request.session.items
+              if getattr(item, "originalname", None) in versions and hasattr(item, "callspec")]
+    r = _Runs(needed)
+    yield r
+    # Report the run times on the terminal (outside pytest's output capture).
+    rep = request.config.pluginmanager.get_plugin("terminalreporter")
+    capman = request.config.pluginmanager.get_plugin("capturemanager")
+    if rep is None or capman is None or not r.results:
+        return
+    with capman.global_and_fixture_disabled():
+        rep.write_line("")
+        rep.write_line(f"notebook run times (wall clock, {WORKERS} kernels at once):")
+        for (path, version), (_, exc, secs) in sorted(r.results.items(),
+                                                      key=lambda kv: (str(kv[0][0]), kv[0][1])):
+            flag = "  FAILED" if exc else ""
+            rep.write_line(f"  {path.parent.name}/{path.name:<32} {version:<8} "
+                           f"{secs:6.1f} s{flag}")
+
+
+# ------------------------------------------------------------------------ the tests
+def test_notebooks_exist():
+    assert NOTEBOOKS, f"no notebooks found in {NB_DIR}/en or {NB_DIR}/ja"
+
+
+def test_en_and_ja_have_the_same_notebooks():
+    en = sorted(p.name for p in (NB_DIR / "en").glob("*.ipynb"))
+    ja = sorted(p.name for p in (NB_DIR / "ja").glob("*.ipynb"))
+    assert en == ja, (f"only in en: {sorted(set(en) - set(ja))}; "
+                      f"only in ja: {sorted(set(ja) - set(en))}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stored_without_outputs(path):
+    nb = read(path)
+    dirty = [c.get("id") for c in nb.cells if c.cell_type == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: cells stored with outputs or execution counts: {dirty}"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    ids = [c.get("id") for c in nb.cells]
+    assert all(ids) and len(set(ids)) == len(ids), f"{path.name}: missing or repeated cell ids"
+    nbformat.validate(nb)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_lab_structure(path):
+    nb = read(path)
+    lang = path.parent.name
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and "import simtcp" in code[0].source and "%matplotlib inline" in code[0].source, \
+        f"{path.name}: the first code cell must `import simtcp` and say `%matplotlib inline`"
+    heads = [line.strip().lstrip("#").strip().lower()
+             for c in nb.cells if c.cell_type == "markdown"
+             for line in c.source.splitlines() if line.startswith("#")]
+    assert any(h.startswith(GOALS[lang]) for h in heads), \
+        f"{path.name}: no '## {GOALS[lang]}' heading"
+    first_code = nb.cells.index(code[0])
+    assert any(GOALS[lang] in c.source.lower() for c in nb.cells[:first_code]
+               if c.cell_type == "markdown"), f"{path.name}: learning goals must come first"
+    assert any(h.startswith(SUMMARY[lang]) for h in heads), \
+        f"{path.name}: no '## {SUMMARY[lang]}' heading"
+    found = triples(nb)
+    assert len(found) >= 2, f"{path.name}: {len(found)} exercise/solution/check triples, need 2"
+    for ex, sol, chk in found:
+        assert "None" in ex.source or "..." in ex.source, \
+            f"{path.name} {ex.id}: the exercise cell should hold a placeholder (None)"
+        assert CHECK_CALL.search(chk.source), \
+            f"{path.name} {chk.id}: the check cell must call simtcp.labcheck's check()/check_true()"
+    tagged = [c for c in nb.cells if tags(c) & {EXERCISE_TAG, SOLUTION_TAG, CHECK_TAG}]
+    assert len(tagged) == 3 * len(found), \
+        f"{path.name}: a cell tagged exercise/solution/check is not in a complete triple"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_and_checks_pass(path, runs):
+    nb, exc, secs = runs.get(path, "full")
+    if exc is not None:
+        pytest.fail(f"{path.parent.name}/{path.name} failed after {secs:.1f} s:\n{exc}")
+    # timing is reported, not asserted (performance goals live in bench/, not in tests)
+    if secs > AIM:
+        warnings.warn(f"{path.parent.name}/{path.name} took {secs:.1f} s; aim for < {AIM:.0f} s")
+    for _, _, chk in triples(nb):
+        assert "✓" in text_of(chk), f"{path.name} {chk.id}: the check did not confirm the " \
+                                    f"solution:\n{text_of(chk)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_version_checks_fail(path, runs):
+    nb, exc, secs = runs.get(path, "student")
+    if exc is not None:
+        pytest.fail(f"student copy of {path.name} could not be executed:\n{exc}")
+    assert not [c for c in nb.cells if SOLUTION_TAG in tags(c)]
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        errs = errors(cell)
+        if CHECK_TAG in tags(cell):
+            assert errs and errs[0]["ename"] == "LabCheckError", \
+                f"{path.name} {cell.id}: with the solution removed this check must raise " \
+                f"LabCheckError, got {[e['ename'] for e in errs] or 'no error'}"
+        else:
+            assert not errs, (f"{path.name} {cell.id}: fails without the solutions "
+                              f"({errs[0]['ename']}: {errs[0]['evalue']}); only check cells "
+                              "may depend on an answer")
+
+
+def test_make_student_versions(tmp_path):
+    src = tmp_path / "nbs"
+    (src / "en").mkdir(parents=True)
+    (src / "ja").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = None", metadata={"tags": [EXERCISE_TAG]}),
+                nbformat.v4.new_code_cell("x = 1", metadata={"tags": [SOLUTION_TAG]}),
+                nbformat.v4.new_code_cell("assert x == 1", metadata={"tags": [CHECK_TAG]})]
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="ok")]
+    for lang in ("en", "ja"):
+        nbformat.write(nb, src / lang / "01_x.ipynb")
+    (src / "en" / ".ipynb_checkpoints").mkdir()
+    nbformat.write(nb, src / "en" / ".ipynb_checkpoints" / "01_x-checkpoint.ipynb")
+    out = tmp_path / "student"
+    written = make_student_versions(src, out)
+    assert written == [out / "en" / "01_x.ipynb", out / "ja" / "01_x.ipynb"]
+    copy = read(written[0])
+    assert [c.source for c in copy.cells] == ["x = None", "assert x == 1"]
+    assert copy.cells[1].outputs == []
+    assert read(src / "en" / "01_x.ipynb").cells[1].source == "x = 1"   # source untouched
+    with pytest.raises(ValueError):
+        make_student_versions(src, src / "student")
+    assert find_notebooks(src) == [src / "en" / "01_x.ipynb", src / "ja" / "01_x.ipynb"]
