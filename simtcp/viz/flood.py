@@ -50,13 +50,19 @@ def run_label(run, lang: str = "en") -> str:
     """A short name for a run's defence: "SYN cookies off", "… + SYN limit 10/s per source"."""
     check_lang(lang)
     base = t(f"flood.label.cookies{run.settings['syncookies']}", lang)
+    for key, name in (("synack_retries", "tcp_synack_retries"),
+                      ("tcp_max_syn_backlog", "tcp_max_syn_backlog")):
+        if run.settings.get(key) is not None:
+            base += f"\n+ {name}={run.settings[key]}"
+    if run.settings.get("backlog") not in (None, 128):
+        base += f"\n+ backlog {run.settings['backlog']}"
     if run.limiter is not None:
         return t("flood.label.ratelimit", lang, base=base, rate=run.limiter.limiter.rate)
     return base
 
 
 def _defence_line(run, lang: str) -> str:
-    parts = [run_label(run, lang).replace("\n", " ")
+    parts = [t(f"flood.label.cookies{run.settings['syncookies']}", lang)
              + f" (tcp_syncookies={run.settings['syncookies']})",
              t("flood.backlog", lang, n=run.settings["backlog"])]
     for key in ("tcp_max_syn_backlog", "synack_retries"):
