@@ -76,36 +76,30 @@ class Options(NamedTuple):
         return bool(self.mss is not None or self.wscale is not None or self.sack_perm
                     or self.ts is not None or self.sack or self.extra)
 
-    def __str__(self) -> str:
-        """tcpdump's option list: ``mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7``."""
+    def _parts(self, textbook: bool) -> list:
         parts = []
         if self.mss is not None:
             parts.append(f"mss {self.mss}")
         if self.sack_perm:
             parts.append("sackOK")
         if self.ts is not None:
-            parts.append(f"TS val {self.ts[0]} ecr {self.ts[1]}")
+            parts.append("ts" if textbook else f"TS val {self.ts[0]} ecr {self.ts[1]}")
         if self.wscale is not None:
-            parts.append(f"nop,wscale {self.wscale}")
+            parts.append(f"wscale {self.wscale}" if textbook else f"nop,wscale {self.wscale}")
         if self.sack:
-            parts.append("sack " + " ".join(f"{l}:{r}" for l, r in self.sack))
-        parts.extend(f"{k} {v}" for k, v in self.extra)
-        return ",".join(parts)
+            sep = "-" if textbook else ":"
+            parts.append("sack " + " ".join(f"{l}{sep}{r}" for l, r in self.sack))
+        if not textbook:
+            parts.extend(f"{k} {v}" for k, v in self.extra)
+        return parts
+
+    def __str__(self) -> str:
+        """tcpdump's option list: ``mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7``."""
+        return ",".join(self._parts(textbook=False))
 
     def short(self) -> str:
         """Textbook label: ``mss 1460,sackOK,ts,wscale 7``."""
-        parts = []
-        if self.mss is not None:
-            parts.append(f"mss {self.mss}")
-        if self.sack_perm:
-            parts.append("sackOK")
-        if self.ts is not None:
-            parts.append("ts")
-        if self.wscale is not None:
-            parts.append(f"wscale {self.wscale}")
-        if self.sack:
-            parts.append("sack " + " ".join(f"{l}-{r}" for l, r in self.sack))
-        return ",".join(parts)
+        return ",".join(self._parts(textbook=True))
 
 
 NO_OPTIONS = Options()

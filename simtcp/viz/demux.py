@@ -154,14 +154,7 @@ def _draw(host, port, rows, lang, ax):
     table_w = max(table_w, _width(t("demux.table", lang, host=host.name, port=port),
                                   fs["small"], bold=lang == "en"))
     W = max(style.SLIDE_SIZE[0], tx + table_w + 0.3)
-    if ax is None:
-        fig = style.figure(W, H)
-        ax = fig.add_axes([0, 0, 1, 1])
-    else:
-        fig = ax.figure
-    ax.set_xlim(0, W)
-    ax.set_ylim(H, 0)
-    ax.set_aspect("equal", adjustable="box")
+    fig, ax = style.canvas(ax, W, H, y_down=True)
     ax.axis("off")
     _text(ax, W / 2, 0.38, t("demux.title", lang), fs["subtitle"], lang=lang, bold=True)
 

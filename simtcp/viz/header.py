@@ -373,13 +373,7 @@ def header_diagram(data: bytes, lang: str = "en", ax=None):
               + _block_height(ip)[2] + _block_height(tcp)[2])
 
     with style.use_style(lang):
-        if ax is None:
-            fig = style.figure(width, height)
-            ax = fig.add_axes((0, 0, 1, 1))
-        fig = ax.figure
-        ax.set_xlim(0, width)
-        ax.set_ylim(height, 0)        # y grows downward, like the RFC's ASCII art
-        ax.set_aspect("equal")
+        fig, ax = style.canvas(ax, width, height, y_down=True)   # like the RFC's ASCII art
         ax.set_axis_off()
         # Text is in points, the layout in inches: in a smaller Axes, shrink the text too.
         box = ax.get_position()

@@ -328,13 +328,7 @@ def state_diagram(path: Optional[Sequence[StateLike]] = None, lang: str = "en", 
     stub_pt = S["tiny"] - 1
 
     with style.use_style(lang):
-        if ax is None:
-            fig = style.figure(W, H)
-            ax = fig.add_axes((0, 0, 1, 1))
-        fig = ax.figure
-        ax.set_xlim(0, W)
-        ax.set_ylim(0, H)
-        ax.set_aspect("equal")
+        fig, ax = style.canvas(ax, W, H)
         # Text is in points, the layout in inches: in a smaller Axes, shrink the text too.
         box = ax.get_position()
         k = min(1.0, box.width * fig.get_figwidth() / W, box.height * fig.get_figheight() / H)

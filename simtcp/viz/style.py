@@ -239,6 +239,19 @@ def figure(width: float = SLIDE_SIZE[0], height: float = SLIDE_SIZE[1]) -> Figur
     return SimFigure(figsize=(width, height), dpi=100, facecolor="white")
 
 
+def canvas(ax, width: float, height: float, y_down: bool = False):
+    """(fig, ax) for a diagram drawn in inch coordinates on a ``width`` × ``height`` area:
+    a new slide-style figure when ``ax`` is None, else the given axes. ``y_down`` puts y = 0
+    at the top, like the RFCs' ASCII art and ladder diagrams."""
+    if ax is None:
+        fig = figure(width, height)
+        ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim((height, 0) if y_down else (0, height))
+    ax.set_aspect("equal")
+    return ax.figure, ax
+
+
 def save(fig: Figure, path_without_ext: str | os.PathLike) -> Tuple[str, str]:
     """Write ``<path>.svg`` and ``<path>.png``; return the two file names.
 
