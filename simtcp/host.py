@@ -44,7 +44,7 @@ class Host(Node):
         self.stack = Stack(self)
         self.sockets: list = []
         self._pids: dict = {}                  # (process name, user) -> pid
-        self._next_fd: dict = {}               # pid -> next free file descriptor
+        self._fds: dict = {}                   # pid -> file descriptors in use
         self._pid_base = 1000 + len(net.nodes) * 100
 
     # ---------------------------------------------------------------- sockets
@@ -65,10 +65,17 @@ class Host(Node):
         return self._pids[(process, user)]
 
     def new_fd(self, pid: int) -> int:
-        """Next file descriptor of process ``pid`` (0-2 are stdin/stdout/stderr)."""
-        fd = self._next_fd.get(pid, 3)
-        self._next_fd[pid] = fd + 1
+        """The lowest free file descriptor of process ``pid``, as POSIX requires (0-2 are
+        stdin, stdout and stderr)."""
+        used = self._fds.setdefault(pid, set())
+        fd = 3
+        while fd in used:
+            fd += 1
+        used.add(fd)
         return fd
+
+    def release_fd(self, pid: int, fd: int) -> None:
+        self._fds.get(pid, set()).discard(fd)
 
     # ----------------------------------------------------------------- packets
     def deliver(self, packet: Packet, pkt_id: int) -> None:

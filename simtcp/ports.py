@@ -204,9 +204,17 @@ def _index(proto: str) -> tuple[dict[int, ServiceEntry], dict[str, int]]:
     return _CACHE[key]  # type: ignore[return-value]
 
 
+# Ports IANA assigned twice, where the first row is not the name people (and /etc/services)
+# use: 465/tcp lists "urd" first, but RFC 8314 made 465 "submissions" (mail over TLS).
+_COMMON_NAME = {("tcp", 465): "submissions"}
+
+
 def service_name(port: int, proto: str = "tcp") -> str | None:
     """IANA service name for *port* (``22 -> "ssh"``), or None when unassigned/unknown."""
     check_port(port)
+    common = _COMMON_NAME.get((proto.lower(), port))
+    if common is not None:
+        return common
     e = _index(proto.lower())[0].get(port)
     return e.name if e is not None and e.name else None
 

@@ -387,8 +387,9 @@ class Socket:
                                           "port (RFC 9293 §3.10.7.1)")
         if conn.error == errno.ETIMEDOUT:
             return TimeoutError(errno.ETIMEDOUT, f"Connection timed out: no answer from {where} "
-                                f"after {conn.retries} retransmissions "
-                                f"(net.ipv4.tcp_syn_retries / tcp_retries2), at t={self.net.now:g} s")
+                                f"after {conn.retries} retransmissions; t={self.net.now:g} s. "
+                                "Linux gives up when the time that tcp_syn_retries (or, for data, "
+                                "tcp_retries2) exponential backoffs would take has passed")
         if conn.error == errno.ECONNRESET:
             return ConnectionResetError(errno.ECONNRESET, f"Connection reset by peer: {where} "
                                         "sent a RST")
@@ -460,6 +461,7 @@ class Socket:
         if self.closed:
             return
         self.closed = True
+        self.host.release_fd(self.pid, self.fd)
         if self.listener is not None:
             self.stack.close_listener(self.listener)
             self.stack._record("state", "CLOSED", old="LISTEN",

@@ -209,7 +209,7 @@ class Stack:
         loopback = conn.tuple.remote_ip.startswith("127.")
         if not conn.ts_ok or mode == 0 or (mode == 2 and not loopback):
             return False
-        return self.net.now - (conn.established_at or 0.0) >= 1.0
+        return self.net.now - conn.ts_recent_time >= 1.0    # tw_ts_recent_stamp + 1 s
 
     # ------------------------------------------------------------- input
     def input(self, packet: Packet, pkt_id: int) -> None:

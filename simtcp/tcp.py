@@ -155,7 +155,7 @@ class Connection:
                  "retries", "first_tx", "cwnd", "ssthresh", "dupacks", "recover",
                  "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
-                 "rcv_ssthresh", "last_oow", "eof_read", "sacked")
+                 "rcv_ssthresh", "last_oow", "eof_read", "sacked", "ts_recent_time")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -212,6 +212,7 @@ class Connection:
         self.last_oow: Optional[float] = None
         self.eof_read = False               # the application saw recv() return b""
         self.sacked: List[Tuple[Seq, Seq]] = []   # SACK scoreboard: ranges the peer holds
+        self.ts_recent_time = 0.0           # when TS.Recent was last updated (RFC 7323 §5.5)
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -751,6 +752,7 @@ class Connection:
             return
         if seg.options.ts is not None and self.ts_ok and seg.seq <= self.rcv_nxt:
             self.ts_recent = seg.options.ts[0]      # RFC 7323 §4.3
+            self.ts_recent_time = now
         # simultaneous open, RFC 9293 Figure 8 line 6: the peer's SYN,ACK repeats the SYN we
         # already took; treat it as the ACK of our SYN (Linux tcp_validate_incoming)
         if (st is State.SYN_RECEIVED and not self.passive and f & SYN and f & ACK

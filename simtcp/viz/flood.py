@@ -55,7 +55,7 @@ def run_label(run, lang: str = "en") -> str:
         if run.settings.get(key) is not None:
             base += f"\n+ {name}={run.settings[key]}"
     if run.settings.get("backlog") not in (None, 128):
-        base += f"\n+ backlog {run.settings['backlog']}"
+        base += "\n+ " + t("flood.backlog", lang, n=run.settings["backlog"])
     if run.limiter is not None:
         return t("flood.label.ratelimit", lang, base=base, rate=run.limiter.limiter.rate)
     return base
@@ -288,8 +288,11 @@ def compare_runs(runs: Sequence, labels: Optional[Sequence[str]] = None, lang: s
         f = runs[0].flood
         fig.text(0.075, 0.965, t("flood.compare.title", lang), ha="left", va="top",
                  fontsize=S["title"], **style.strong(lang))
+        backlogs = {r.settings["backlog"] for r in runs}
+        common = (",  " + t("flood.backlog", lang, n=runs[0].settings["backlog"])
+                  if len(backlogs) == 1 else "")       # else each label names its backlog
         fig.text(0.075, 0.905, t("flood.title", lang, rate=f.rate, source=_source(runs[0], lang))
-                 + ",  " + t("flood.backlog", lang, n=runs[0].settings["backlog"]),
+                 + common,
                  ha="left", va="top", fontsize=S["subtitle"], color=ink)
         for a in (top, bottom):
             _shade_flood(a, runs[0])
