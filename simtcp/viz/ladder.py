@@ -574,8 +574,9 @@ class _Ladder:
             ym = (ya + yb) / 2
             for x in [x_axis] + [self.X[h] for h in self.lanes]:
                 self.text(x, ym, "≈", 20, INK, bg="white", zorder=7)
+            # above the lanes' "≈" marks (a lane close to the axis must not cover it)
             self.text(x_axis + 0.14, ym, t("ladder.idle", self.lang, dt=_fmt_dt(dt)),
-                      fs["tiny"], grey, ha="left", zorder=7)
+                      fs["tiny"], grey, ha="left", bg="white", zorder=8)
 
     def tcb_x(self, cols: List[float], st_w, h: str) -> List[float]:
         """Right edges of the TCB columns beside lane ``h`` (outer side)."""

@@ -229,8 +229,9 @@ def port_space_map(lang: str = "en", os_ranges: Union[bool, Mapping[str, Tuple[i
             fax.spines[side].set_visible(False)
         fax.spines["bottom"].set_position(("axes", 0))
         fax.set_yticks([])
-        ticks = [0, 10000, 32768, 49152, 60999, 65535] if ranges else [0, 1024, 16384,
-                                                                         32768, 49152, 65535]
+        # (1024 is named on the band; as a tick it would collide with 0 on this scale)
+        ticks = [0, 10000, 32768, 49152, 60999, 65535] if ranges else [0, 16384, 32768,
+                                                                         49152, 65535]
         fax.set_xticks([tk + 0.5 for tk in ticks])
         fax.set_xticklabels([str(tk) for tk in ticks])
         fax.set_xlabel(t("portmap.xlabel", lang))
@@ -258,7 +259,7 @@ def port_space_map(lang: str = "en", os_ranges: Union[bool, Mapping[str, Tuple[i
 
         # OS ephemeral ranges: one bar per OS under the band, IANA's boundary as a guide.
         rh = row / full_h
-        y = -0.35 / full_h
+        y = -0.35 / full_h if ranges else 0.0     # no OS bars: callouts start at the band
         if ranges:
             fax.text(65536, y + 0.05 / full_h, t("portmap.ephemeral_by_os", lang),
                      ha="right", va="bottom", fontsize=S["small"], color="#333333")
