@@ -11,6 +11,8 @@ from __future__ import annotations
 MOD = 1 << 32
 _MASK = MOD - 1
 _HALF = 1 << 31
+_sub = int.__sub__          # plain int arithmetic on Seq values (no recursion, no Seq())
+_add = int.__add__
 
 
 class Seq(int):
@@ -22,36 +24,39 @@ class Seq(int):
         return int.__new__(cls, int(value) & _MASK)
 
     def __add__(self, other: int) -> "Seq":
-        return Seq(int(self) + int(other))
+        return int.__new__(Seq, _add(self, other) & _MASK)
 
     __radd__ = __add__
 
     def __sub__(self, other: int):
         """``seq - seq`` → signed distance (int); ``seq - int`` → Seq."""
         if isinstance(other, Seq):
-            d = (int(self) - int(other)) & _MASK
+            d = _sub(self, other) & _MASK
             return d - MOD if d >= _HALF else d
-        return Seq(int(self) - int(other))
+        return int.__new__(Seq, _sub(self, other) & _MASK)
 
     def diff(self, other: int) -> int:
         """Signed distance ``self - other`` in sequence space."""
-        d = (int(self) - int(other)) & _MASK
+        d = _sub(self, other) & _MASK
         return d - MOD if d >= _HALF else d
 
+    # Comparisons inline the signed-difference test (they are on every segment's hot path):
+    # d = (self - other) mod 2**32 is "negative" when d >= 2**31.
     def __lt__(self, other: int) -> bool:  # type: ignore[override]
-        return self.diff(other) < 0
+        return (_sub(self, other) & _MASK) >= _HALF
 
     def __le__(self, other: int) -> bool:  # type: ignore[override]
-        return self.diff(other) <= 0
+        d = _sub(self, other) & _MASK
+        return d == 0 or d >= _HALF
 
     def __gt__(self, other: int) -> bool:  # type: ignore[override]
-        return self.diff(other) > 0
+        return 0 < (_sub(self, other) & _MASK) < _HALF
 
     def __ge__(self, other: int) -> bool:  # type: ignore[override]
-        return self.diff(other) >= 0
+        return (_sub(self, other) & _MASK) < _HALF
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, int) and (int(self) - int(other)) & _MASK == 0
+        return isinstance(other, int) and _sub(self, other) & _MASK == 0
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
