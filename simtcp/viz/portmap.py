@@ -150,13 +150,16 @@ def port_space_map(lang: str = "en", os_ranges: Union[bool, Mapping[str, Tuple[i
     ``os_ranges``: True for the Linux, Windows, macOS and FreeBSD defaults (from the OS
     profiles), False for none, or ``{"label": (first, last)}`` — e.g. a host's changed
     ``ip_local_port_range``. ``services``: SeedPort objects (default: the course's seed
-    list), ``{port: name}``, ``(port, name)`` pairs or bare port numbers. ``in_use``: ports
+    list), ``{port: name}``, ``(port, name)`` pairs or bare port numbers. ``in_use``: a Host (its ports in use now) or ports
     to tick (for example the source ports a run allocated). With ``ax`` the map is drawn
     inside that Axes' area (the Axes itself is hidden).
     """
     check_lang(lang)
     svc = _services(services)
     ranges = _os_ranges(os_ranges)
+    if hasattr(in_use, "stack"):        # a Host: the local ports its sockets hold right now
+        st = in_use.stack
+        in_use = {port for _ip, port in st.listeners} | set(st.by_port) | set(st.bindings)
     used = sorted({int(p) for p in (in_use or ())})
     for p in used:
         classify(p)
@@ -215,7 +218,7 @@ def port_space_map(lang: str = "en", os_ranges: Union[bool, Mapping[str, Tuple[i
                   knee=1.0 + 0.25 * (y_lab - 1.0))
         for p in used:
             if p < 1024:
-                zax.add_line(Line2D([p + 0.5] * 2, [0, 0.4], color=mark, linewidth=2.0,
+                zax.add_line(Line2D([p + 0.5] * 2, [0, 0.3], color=mark, linewidth=2.0,
                                     gid=f"in-use-{p}"))
 
         # --- full band 0–65535 with OS bars ----------------------------------------------
@@ -254,7 +257,7 @@ def port_space_map(lang: str = "en", os_ranges: Union[bool, Mapping[str, Tuple[i
                                            linewidth=1.0, linestyle=(0, (4, 3))))
         for p in used:
             if p >= 1024:     # the zoomed band shows the others legibly
-                fax.add_line(Line2D([p + 0.5] * 2, [0, 0.4], color=mark, linewidth=2.0,
+                fax.add_line(Line2D([p + 0.5] * 2, [0, 0.16], color=mark, linewidth=2.0,
                                     gid=f"in-use-{p}"))
 
         # OS ephemeral ranges: one bar per OS under the band, IANA's boundary as a guide.
