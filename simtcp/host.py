@@ -11,6 +11,7 @@ and tests use it as a scripted packetdrill-style peer.
 """
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from typing import List, Optional, Sequence, Union
 
@@ -44,7 +45,7 @@ class Host(Node):
         self.stack = Stack(self)
         self.sockets: list = []
         self._pids: dict = {}                  # (process name, user) -> pid
-        self._fds: dict = {}                   # pid -> file descriptors in use
+        self._fds: dict = {}                   # pid -> [next unused fd, heap of freed fds]
         self._pid_base = 1000 + len(net.nodes) * 100
 
     # ---------------------------------------------------------------- sockets
@@ -67,15 +68,16 @@ class Host(Node):
     def new_fd(self, pid: int) -> int:
         """The lowest free file descriptor of process ``pid``, as POSIX requires (0-2 are
         stdin, stdout and stderr)."""
-        used = self._fds.setdefault(pid, set())
-        fd = 3
-        while fd in used:
-            fd += 1
-        used.add(fd)
-        return fd
+        table = self._fds.setdefault(pid, [3, []])
+        if table[1]:
+            return heapq.heappop(table[1])   # the lowest closed one below the high-water mark
+        table[0] += 1
+        return table[0] - 1
 
     def release_fd(self, pid: int, fd: int) -> None:
-        self._fds.get(pid, set()).discard(fd)
+        table = self._fds.get(pid)
+        if table is not None:
+            heapq.heappush(table[1], fd)
 
     # ----------------------------------------------------------------- packets
     def deliver(self, packet: Packet, pkt_id: int) -> None:

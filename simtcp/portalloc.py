@@ -97,6 +97,8 @@ class PortAllocator:
                       for name in ("linux-port", "linux-perturb", "rfc-f", "rfc-g",
                                    "rfc-table", "windows")}
         self._perturb_delta: dict[int, int] = {}     # table_perturb[i] - initial value
+        self._full: dict = {}       # connect passes found entirely busy (see _linux_connect)
+        self._checked = 0
         self._alg3_next = 0                          # RFC 6056 §3.3.3 next_ephemeral
         self._alg4_table: list[int] | None = None
         self._alg5_next: int | None = None
@@ -149,7 +151,8 @@ class PortAllocator:
         reserved = self._skip(busy)
         alg = self.algorithm
         if alg == "linux":
-            port = self._linux_connect(low, high, reserved, laddr, raddr, rport, check)
+            port = self._linux_connect(low, high, reserved, laddr, raddr, rport, check,
+                                       busy if reserved is busy else None)
         else:
             port = self._generic(alg, low, high, reserved, (laddr, raddr, rport), check)
         if port is None:
@@ -180,7 +183,7 @@ class PortAllocator:
 
     # ------------------------------------------------------------------ Linux
     def _linux_connect(self, low: int, high: int, reserved: Container[int], laddr: str,
-                       raddr: str, rport: int, check: Check) -> int | None:
+                       raddr: str, rport: int, check: Check, busy=None) -> int | None:
         # net/ipv4/inet_hashtables.c __inet_hash_connect(), without IP_LOCAL_PORT_RANGE.
         port_offset = self._hash("linux-port", laddr, raddr, rport)   # secure_ipv4_port_ephemeral
         step = 2
@@ -193,7 +196,19 @@ class PortAllocator:
         offset = ((self._perturb(index) + (port_offset >> 32)) & _U32) % remaining
         offset &= ~1                                # first pass: parity of @low
         while True:
+            # A pass whose every candidate was in the caller's busy set stays full until
+            # the set loses a port: skip re-scanning it (same result, not quadratic time).
+            memo = None
+            if busy is not None and hasattr(busy, "serial"):
+                memo = (laddr, raddr, rport, low, high, offset & 1)
+                if self._full.get(memo) == (busy.serial, busy.removals):
+                    offset += 1
+                    if not (offset & 1 and remaining > 1):
+                        return None
+                    continue
             found, i = self._scan(low + offset, high, remaining, step, reserved, check)
+            if found is None and memo is not None and self._checked == 0:
+                self._full[memo] = (busy.serial, busy.removals)
             if found is not None:
                 # "add a little bit of randomness to the next source port"
                 i = max(i, self.rng.randrange(8) * 2)
@@ -215,7 +230,13 @@ class PortAllocator:
         candidates = itertools.chain(first, second)
         if reserved:                                # inet_is_local_reserved_port(): skip
             candidates = itertools.filterfalse(reserved.__contains__, candidates)
-        found = next(filter(check, candidates), None)
+        self._checked = 0
+
+        def counted(port: int) -> bool:
+            self._checked += 1
+            return check(port)
+
+        found = next(filter(counted, candidates), None)
         if found is None:
             self.last_probes += n
             return None, remaining

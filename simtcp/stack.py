@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import itertools
 import hashlib
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
@@ -40,6 +41,24 @@ _SYN, _ACK, _RST = int(SYN), int(ACK), int(RST)
 _SYNACK = SYN | ACK
 WILDCARD = "0.0.0.0"
 COOKIE_VALID = 120.0     # TCP_SYNCOOKIE_VALID: 2 minutes after the last overflow
+
+
+class PortSet(set):
+    """Local ports in use toward one destination. It counts removals and carries a serial
+    number, so the port allocator can remember "this pass was all busy" until a port is
+    freed (a shortcut that keeps exhausting a range linear, with the same ports chosen)."""
+
+    _serials = itertools.count(1)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.serial = next(PortSet._serials)
+        self.removals = 0
+
+    def discard(self, port: int) -> None:
+        if port in self:
+            self.removals += 1
+            super().discard(port)
 
 
 class Listener:
@@ -159,7 +178,11 @@ class Stack:
         t = conn.tuple
         self.conns[t] = conn
         self.by_port.setdefault(t.local_port, set()).add(t)
-        self.by_dest.setdefault((t.local_ip, t.remote_ip, t.remote_port), set()).add(t.local_port)
+        dest = (t.local_ip, t.remote_ip, t.remote_port)
+        ports = self.by_dest.get(dest)
+        if ports is None:
+            ports = self.by_dest[dest] = PortSet()
+        ports.add(t.local_port)
 
     def remove_conn(self, conn: Connection) -> None:
         t = conn.tuple

@@ -168,3 +168,30 @@ def test_allocated_ports_stay_in_range_and_4tuples_are_unique(dests, algorithm):
     tuples = [(s.local, s.conn.tuple.remote_ip, s.conn.tuple.remote_port)
               for s in client.sockets if s.conn is not None]
     assert len(tuples) == len(set(tuples))
+
+
+def test_the_busy_port_shortcut_chooses_exactly_the_ports_the_plain_scan_chooses(monkeypatch):
+    def exhaust(shortcut):
+        net, client, _ = lan(seed=7)
+        if not shortcut:
+            monkeypatch.setattr(client.stack, "busy_ports", lambda *a: None)
+        client.sysctl["net.ipv4.ip_local_port_range"] = "40000 40099"
+        ports = []
+        for i in range(120):
+            if i % 40 == 39:
+                net.run(until=net.now + 61)   # TIME-WAIT over: closed ports are free again
+            try:
+                s = open_conn(client, "10.0.0.10")
+            except OSError as e:
+                assert e.errno == errno.EADDRNOTAVAIL
+                ports.append("full")
+                continue
+            ports.append(s.local[1])
+            if i % 17 == 5:
+                s.close()                     # FIN exchange, then 60 s of TIME-WAIT
+        return ports
+
+    with_shortcut, plain = exhaust(True), exhaust(False)
+    assert with_shortcut == plain
+    used = [p for p in plain if p != "full"]
+    assert "full" in plain and len(used) > len(set(used))   # exhausted, and freed ports reused
