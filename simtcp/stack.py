@@ -385,7 +385,9 @@ class Stack:
         if n.ts_ok:
             # wscale and SACK travel in the low 6 bits of TSval (cookie_init_timestamp)
             clock = (int(now * 1000) + self.ts_offset(packet.four_tuple())) & 0xFFFFFFFF
-            tsval = encode_ts_options(clock, n.rcv_wscale if peer.wscale is not None else None,
+            # the *client's* window scale is what must survive (cookie_init_timestamp():
+            # ireq->snd_wscale); ours is a constant the server knows anyway
+            tsval = encode_ts_options(clock, n.snd_wscale if peer.wscale is not None else None,
                                       n.sack_ok, False)
             opts = synack_options(cfg, n, peer, tsval)
         else:

@@ -3,27 +3,49 @@ simulation; every bad packet is dropped and counted with a reason."""
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import simtcp
+from scapy.layers.inet import IP, TCP
+
 from simtcp import wire
 from simtcp.segment import Packet, Segment
 from conftest import accounting_ok
 
 
 def busy_network():
-    """A server with a listener, an established connection, a half-open one and a TIME-WAIT."""
+    """A server whose stack holds a connection in (nearly) every state: LISTEN, SYN-SENT,
+    SYN-RECEIVED, ESTABLISHED, CLOSE-WAIT, LAST-ACK, FIN-WAIT-2 and TIME-WAIT."""
     net = simtcp.Network(seed=9)
     c = net.add_host("c", "10.0.0.1")
     s = net.add_host("s", "10.0.0.2")
-    net.add_link(c, s, delay=0.001)
+    p = net.add_peer("10.0.0.9")                          # a hand-driven client that never ACKs
+    net.add_lan([c, s, p], delay=0.001)
     srv = s.socket()
     srv.bind(("", 80))
     srv.listen(8)
-    a = c.socket()
-    a.connect(("10.0.0.2", 80))
-    conn, _ = srv.accept()
-    b = c.socket()
-    b.connect(("10.0.0.2", 80))
-    srv.accept()[0].close()
-    b.close()
+    established = c.socket()
+    established.connect(("10.0.0.2", 80))
+    srv.accept()
+    tw = c.socket()
+    tw.connect(("10.0.0.2", 80))
+    srv.accept()[0].close()                               # server closes first ...
+    tw.close()                                            # ... and ends in TIME-WAIT
+    cw = c.socket()
+    cw.connect(("10.0.0.2", 80))
+    srv.accept()
+    cw.close()                                            # server side: CLOSE-WAIT
+    fw = c.socket()
+    fw.connect(("10.0.0.2", 80))
+    srv.accept()[0].close()                               # FIN-WAIT-2 (the client never closes)
+    for sport, fin in ((6001, False), (6002, True)):      # 6001: SYN-RECEIVED, 6002: LAST-ACK
+        p.send(IP(src="10.0.0.9", dst="10.0.0.2") / TCP(sport=sport, dport=80, flags="S", seq=9))
+    net.run(until=net.now + 0.01)
+    synack = [x for x in p.received if x[TCP].dport == 6002][0]
+    p.send(IP(src="10.0.0.9", dst="10.0.0.2") /
+           TCP(sport=6002, dport=80, flags="FA", seq=10, ack=synack[TCP].seq + 1))
+    net.run(until=net.now + 0.01)
+    srv.accept()[0].close()                               # CLOSE-WAIT -> LAST-ACK
+    out = s.socket()
+    out.setblocking(False)
+    out.connect_ex(("10.0.0.9", 7777))                    # SYN-SENT: the peer stays silent
     net.run(until=net.now + 0.1)
     return net, s
 
@@ -66,10 +88,20 @@ def test_mutated_packets_are_dropped_with_a_reason_or_handled(mutations):
        st.sampled_from([40000, 40001, 40002, 5555]), st.binary(max_size=30))
 def test_well_formed_segments_with_any_fields_never_crash(flags, seq, ack, win, sport, payload):
     net, s = busy_network()
-    for port in {sport} | {t.remote_port for t in s.stack.conns}:
-        seg = Segment.parse(f"{flags or '.'} 0:0(0)", sport=port, dport=80).replace(
+    targets = {(t.remote_ip, t.remote_port, t.local_port) for t in s.stack.conns}
+    targets.add(("10.0.0.1", sport, 80))
+    for src, port, dport in sorted(targets):
+        seg = Segment.parse(f"{flags or '.'} 0:0(0)", sport=port, dport=dport).replace(
             flags=simtcp.Flags(sum(simtcp.segment._LETTER_FLAGS[f] for f in set(flags))),
             seq=simtcp.Seq(seq), ack=simtcp.Seq(ack), window=win, payload=payload)
-        s.inject(Packet("10.0.0.1", "10.0.0.2", seg))
+        s.inject(Packet(src, "10.0.0.2", seg))
     net.run(until=net.now + 2)
     assert accounting_ok(net)
+
+
+def test_the_fuzzed_stack_really_has_connections_in_every_state():
+    net, s = busy_network()
+    states = {c.state.value for c in s.stack.conns.values()}
+    assert states >= {"SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK",
+                      "FIN-WAIT-2", "TIME-WAIT"}
+    assert s.stack.listeners

@@ -117,3 +117,39 @@ def test_tcp_abort_on_overflow_answers_the_final_ack_with_a_reset():
     rst = [p for p in peer.received if p[TCP].dport == 7003 and "R" in str(p[TCP].flags)]
     assert len(rst) == 1
     assert 7003 not in {t.remote_port for t in server.stack.conns}
+
+
+def cookie_connection(timestamps):
+    """A handshake against tcp_syncookies=2 from a peer; returns (SYN-ACK, server conn)."""
+    net, server, peer, lst = setup(128, cookies=2)
+    opts = [("MSS", 1460), ("SAckOK", b"")] + ([("Timestamp", (1000, 0))] if timestamps else []) \
+        + [("NOP", None), ("WScale", 5)]              # the client scales by 2**5
+    syn(peer, 8001, opts=opts)
+    net.run(until=0.01)
+    (synack,) = synack_to(peer, 8001)
+    ack_opts = [("NOP", None), ("NOP", None),
+                ("Timestamp", (1001, synack[TCP].options[2][1][0]))] if timestamps else []
+    peer.send(IP(src="10.0.0.9", dst="10.0.0.2") /
+              TCP(sport=8001, dport=80, flags="A", seq=1001, ack=synack[TCP].seq + 1,
+                  options=ack_opts))
+    net.run(until=0.02)
+    (conn,) = [c for t, c in server.stack.conns.items() if t.remote_port == 8001]
+    assert server.counters["SyncookiesRecv"] == 1 and not lst.syn_queue
+    return synack, conn
+
+
+def test_cookie_without_timestamps_loses_window_scaling_and_sack():
+    synack, conn = cookie_connection(timestamps=False)
+    assert [name for name, _ in synack[TCP].options] == ["MSS"]     # MSS-only SYN-ACK
+    assert conn.state.value == "ESTABLISHED"
+    assert conn.snd_wscale == 0 and not conn.sack_ok              # lost (FACTS §5)
+
+
+def test_cookie_with_timestamps_keeps_them_in_the_tsval_bits():
+    synack, conn = cookie_connection(timestamps=True)
+    names = [name for name, _ in synack[TCP].options]
+    assert names == ["MSS", "SAckOK", "Timestamp", "NOP", "WScale"]   # same as a normal one
+    tsval = synack[TCP].options[2][1][0]
+    assert tsval & 0x3F == 5 | 0x10                   # the client's wscale 5 + the SACK bit
+    assert conn.state.value == "ESTABLISHED"
+    assert conn.snd_wscale == 5 and conn.rcv_wscale == 7 and conn.sack_ok   # restored
