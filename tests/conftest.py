@@ -7,6 +7,13 @@ import pytest
 matplotlib.use("Agg")
 
 import simtcp  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# Property tests explore the same examples on every run (no flaky CI), without a database;
+# HYPOTHESIS_PROFILE=explore searches anew each time (for local bug hunting).
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture
