@@ -206,6 +206,8 @@ _C: Dict[str, Dict[str, str]] = {
     "drop.SYN queue full": {"en": "SYN queue full", "ja": "SYNキューが満杯"},
     "drop.accept queue full": {"en": "accept queue full", "ja": "acceptキューが満杯"},
     # reasons simtcp.stack gives for a RST
+    "reason.SYN cookie": {"en": "seq = SYN cookie, no state kept",
+                          "ja": "seq が SYN cookie、状態は保持しない"},
     "reason.no socket: reset": {"en": "no socket: reset",
                                 "ja": "該当するソケットなし: リセット"},
     "reason.ACK to a listener: reset": {"en": "ACK to a listener: reset",

@@ -374,10 +374,10 @@ class _Ladder:
                         style.TINTS["orange"]))
         out.append((r["head"], style.color("rst") if rst else INK, True, "white"))
         out.append((r["text"], style.color("rst") if rst else INK, False, "white"))
-        if rst and r["reason"]:                   # why a reset was sent is the lesson
+        if (rst or r["reason"] == "SYN cookie") and r["reason"]:   # why it was sent is the lesson
             why = t("reason." + r["reason"], self.lang) if has("reason." + r["reason"]) \
                 else r["reason"]
-            out.append((f"({why})", style.color("rst"), False, "white"))
+            out.append((f"({why})", style.color("rst") if rst else INK, False, "white"))
         if r["lost"]:
             out.append((t("ladder.lost", self.lang,
                           reason=_drop_reason(r["drop_reason"], self.lang)),
