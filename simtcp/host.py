@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 from . import wire
 from .segment import Packet

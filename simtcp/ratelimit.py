@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import collections
 import math
-from dataclasses import dataclass
 from typing import Hashable, Iterable, List, Optional, Tuple, Union
 
 from .link import Dropped     # the one middlebox verdict type, shared with links

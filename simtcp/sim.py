@@ -127,7 +127,8 @@ class Node:
         raise NotImplementedError
 
     def forward(self, pkt_id: int, packet: Packet, link) -> None:
-        raise NotImplementedError
+        """Routers (``forwarding = True``) override this; hosts and peers never forward."""
+        raise NotImplementedError(f"{type(self).__name__} {self.name} does not forward packets")
 
 
 class Network:

@@ -19,13 +19,12 @@ the stack feeds them segments and timer wake-ups and transmits what they produce
 from __future__ import annotations
 
 import copy
-import errno
 import itertools
 import hashlib
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from .segment import Flags, FourTuple, NO_OPTIONS, Options, Packet, Segment
+from .segment import Flags, FourTuple, Options, Packet, Segment
 from .seq import Seq
 from .states import State
 from .tcp import (Connection, TcpConfig, initial_window, negotiate, reset_for,

@@ -4,7 +4,6 @@ Outcomes follow FACTS §4 (listen queues: a Linux 6.x SYN queue holds backlog + 
 and §5 (SYN cookies: sent when the queue is full, valid for up to 2 minutes), and come out
 of the simulation — the flood tool only sends SYNs and counts.
 """
-import errno
 import gc
 import math
 import tracemalloc

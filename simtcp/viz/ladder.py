@@ -444,7 +444,7 @@ class _Ladder:
         return ["–" if v is None else str(v) for v in r["tcb"]]
 
     def draw(self, ax=None):
-        fs, lang, lanes = self.fs, self.lang, self.lanes
+        fs, lanes = self.fs, self.lanes
         # horizontal: time axis | tcb | states | lane … lane | states | tcb
         st_w = {h: 0.0 for h in lanes}
         for s in self.states:
