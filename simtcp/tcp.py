@@ -17,12 +17,13 @@ Reno-style (IW10 slow start, fast retransmit on three duplicate ACKs, cwnd = 1 M
 timeout); the receiver keeps out-of-order data and reports it with SACK blocks.
 
 Every state change goes through `_set_state`, which refuses a change that is not a row of
-`states.TRANSITIONS` and records the row's RFC section.
+`states.TRANSITIONS` and records the row's RFC section. This module is the state machine and
+the receiving half; sending, timers and loss recovery are in `tcpsend.Sender`, options and
+configuration in `tcpconfig`.
 """
 from __future__ import annotations
 
 import errno as _errno
-from dataclasses import dataclass
 from typing import List, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
@@ -31,35 +32,10 @@ from .states import State, transition
 
 # plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
-TS_OPTION_LEN = 12          # NOP,NOP,TS: Linux's mss_cache subtracts it (tcp_output.c)
-TCP_RTO_MAX_FOR_MODEL = 120.0
 
-
-@dataclass
-class TcpConfig:
-    """Per-connection knobs, filled by the stack from the host's sysctl table (Linux names)."""
-
-    mss: int = 1460                 # advertised MSS: MTU 1500 - 20 (IP) - 20 (TCP)
-    window_scaling: bool = True     # net.ipv4.tcp_window_scaling
-    wscale: int = 7                 # our shift (Linux derives it from tcp_rmem[2])
-    sack: bool = True               # net.ipv4.tcp_sack
-    timestamps: bool = True         # net.ipv4.tcp_timestamps
-    rcvbuf: int = 6291456           # receive buffer limit (tcp_rmem[2]; Linux autotunes up to it)
-    sndbuf: int = 4194304           # send buffer limit (tcp_wmem[2])
-    syn_retries: int = 6            # net.ipv4.tcp_syn_retries
-    synack_retries: int = 5         # net.ipv4.tcp_synack_retries
-    syn_linear_timeouts: int = 0    # net.ipv4.tcp_syn_linear_timeouts (6.16+ kernels: 4)
-    retries2: int = 15              # net.ipv4.tcp_retries2
-    rto_initial: float = 1.0        # TCP_TIMEOUT_INIT (include/net/tcp.h)
-    rto_min: float = 0.2            # TCP_RTO_MIN
-    rto_max: float = 120.0          # TCP_RTO_MAX
-    time_wait: float = 60.0         # TCP_TIMEWAIT_LEN (RFC 9293 would be 2*MSL = 240 s)
-    fin_timeout: float = 60.0       # net.ipv4.tcp_fin_timeout (orphaned FIN-WAIT-2)
-    delack: float = 0.04            # TCP_DELACK_MIN
-    quickacks: int = 16             # TCP_MAX_QUICKACKS at connection start
-    init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
-    nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
-    invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
+from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  # noqa: F401
+                        model_timeout, negotiate, reset_for, synack_options)
+from .tcpsend import Sender
 
 
 class Out(NamedTuple):
@@ -80,71 +56,7 @@ class Event(NamedTuple):
     rfc: str = ""
 
 
-class Negotiated(NamedTuple):
-    """What the SYN exchange settled (RFC 9293 §3.7.1, RFC 7323, RFC 2018)."""
-
-    snd_mss: int
-    snd_wscale: int
-    rcv_wscale: int
-    sack_ok: bool
-    ts_ok: bool
-
-
-def negotiate(cfg: TcpConfig, peer: Options) -> Negotiated:
-    """Options agreed from the peer's SYN and our configuration."""
-    # RFC 9293 §3.7.1: no MSS option means 536; we never send more than we offer either
-    snd_mss = min(peer.mss if peer.mss else 536, cfg.mss)
-    if peer.wscale is not None and cfg.window_scaling:
-        scales = (min(peer.wscale, 14), cfg.wscale)      # RFC 7323 §2.3: at most 14
-    else:
-        scales = (0, 0)
-    return Negotiated(snd_mss, scales[0], scales[1], bool(peer.sack_perm and cfg.sack),
-                      peer.ts is not None and bool(cfg.timestamps))
-
-
-def initial_window(cfg: TcpConfig, ts_ok: bool) -> int:
-    """tcp_select_initial_window(): a whole number of segments within 65535 (no scaling in a
-    SYN, RFC 7323 §2.2): 64240 = 44*1460, or 65160 = 45*1448 with timestamps."""
-    mss = cfg.mss - (TS_OPTION_LEN if ts_ok else 0)
-    return min(65535 // mss * mss, cfg.rcvbuf)
-
-
-def synack_options(cfg: TcpConfig, n: Negotiated, peer: Options, tsval: int) -> Options:
-    """Options of a SYN-ACK, in Linux's order (MSS, SACK-permitted, TS, NOP, WScale): only
-    what the peer offered too; an options-less SYN gets an MSS-only SYN-ACK."""
-    return Options(mss=cfg.mss, sack_perm=n.sack_ok,
-                   ts=(tsval, peer.ts[0]) if n.ts_ok else None,
-                   wscale=n.rcv_wscale if peer.wscale is not None and cfg.window_scaling
-                   else None)
-
-
-def reset_for(seg: Segment) -> Optional[Segment]:
-    """The RST answering ``seg`` when no connection wants it (RFC 9293 §3.10.7.1): ACK set →
-    <SEQ=SEG.ACK><CTL=RST>; otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; never a RST
-    for a RST. 20-byte header, no options, window 0 (as Linux sends it)."""
-    f = int(seg.flags)
-    if f & RST:
-        return None
-    if f & ACK:
-        return Segment(seg.dport, seg.sport, seg.ack, Seq(0), FLAG_VALUES[RST], 0)
-    return Segment(seg.dport, seg.sport, Seq(0), seg.seq + seg.seg_len, FLAG_VALUES[RST | ACK], 0)
-
-
-def model_timeout(boundary: int, rto_base: float, rto_max: float = TCP_RTO_MAX_FOR_MODEL) -> float:
-    """Linux tcp_model_timeout(): how long `boundary` exponential backoffs take.
-
-    With 6 SYN retries from 1 s: 1+2+4+8+16+32+64 = 127 s; with 15 data retries from
-    200 ms: about 924.6 s (net/ipv4/tcp_timer.c).
-    """
-    thresh = 0
-    while (rto_base * (2 << thresh)) <= rto_max:  # ilog2(rto_max / rto_base)
-        thresh += 1
-    if boundary <= thresh:
-        return ((2 << boundary) - 1) * rto_base
-    return ((2 << thresh) - 1) * rto_base + (boundary - thresh) * rto_max
-
-
-class Connection:
+class Connection(Sender):
     """One endpoint of a TCP connection (a TCB, RFC 9293 §3.3.1)."""
 
     __slots__ = ("tuple", "cfg", "state", "passive", "iss", "irs", "snd_una", "snd_nxt",
@@ -477,196 +389,6 @@ class Connection:
         if self.state is not State.CLOSED:
             self._set_state(State.CLOSED, reason)
 
-    # ------------------------------------------------------------ sending
-    def _output(self, now: float) -> None:
-        """Send what the windows allow (RFC 9293 §3.8.6; Nagle RFC 896; RFC 5681 cwnd)."""
-        if self.state not in (State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
-                              State.LAST_ACK, State.CLOSING):
-            return
-        mss = self.eff_mss
-        while True:
-            offset = self.snd_nxt - self.snd_una
-            avail = len(self.sndq) - offset
-            wnd = min(self.snd_wnd, self.cwnd)
-            room = wnd - offset
-            if avail > 0:
-                size = min(avail, mss)
-                if self.sacked and self.snd_nxt < self.snd_max:
-                    # retransmitting: skip what the receiver already holds (RFC 6675 §5)
-                    skip, size = self._sack_clip(size)
-                    if skip is not None:
-                        self.snd_nxt = skip if skip < self.snd_max else self.snd_max
-                        continue
-                if room < size:
-                    if room <= 0 or room < mss and room < avail:
-                        if offset == 0 and "persist" not in self.timers:
-                            # nothing in flight will bring an ACK: probe later (persist timer)
-                            self.timers["persist"] = now + self.rto
-                        break
-                    size = room
-                if (size < mss and not self.cfg.nodelay and not self.fin_queued
-                        and self.snd_sml > self.snd_una and self.snd_nxt >= self.snd_max):
-                    # Nagle with Minshall's rule (Linux tcp_nagle_check): a small segment
-                    # waits while an earlier small segment is unacknowledged (RFC 896)
-                    break
-                payload = bytes(self.sndq[offset:offset + size])
-                last = size == avail
-                flags = ACK | (PSH if last else 0)
-                if last and self.fin_queued and self.fin_seq is None:
-                    flags |= FIN           # piggyback the FIN on the last data (Linux)
-                self._send_data(now, flags, payload)
-                continue
-            if self.fin_queued and self.fin_seq is None:
-                self._send_data(now, FIN | ACK, b"")
-            break
-
-    def _sack_clip(self, size: int):
-        """(end of the SACKed block SND.NXT sits in, or None; size cut at the next block)."""
-        nxt = self.snd_nxt
-        for start, end in self.sacked:
-            if start <= nxt < end:
-                return end, 0
-            gap = start.diff(nxt)
-            if 0 < gap < size:
-                size = gap
-        return None, size
-
-    def _note_sack(self, blocks) -> None:
-        """Merge the peer's SACK blocks into the scoreboard (RFC 2018 §4)."""
-        una, top = self.snd_una, self.snd_max
-        ranges = [(s, e) for s, e in self.sacked if e > una]
-        for left, right in blocks:
-            left, right = Seq(left), Seq(right)
-            if una < right <= top and left < right:
-                ranges.append((left if left > una else una, right))
-        ranges.sort(key=lambda r: r[0].diff(una))
-        merged: List[Tuple[Seq, Seq]] = []
-        for start, end in ranges:
-            if merged and start <= merged[-1][1]:
-                if end > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], end)
-            else:
-                merged.append((start, end))
-        self.sacked = merged
-
-    def _send_data(self, now: float, flags: int, payload: bytes) -> None:
-        seq = self.snd_nxt
-        retrans = seq < self.snd_max
-        reason = "retransmission" if retrans else ("FIN" if flags & FIN and not payload else "data")
-        self._emit(flags, seq, payload, reason=reason,
-                   rfc="RFC 6298 §5" if retrans else "RFC 9293 §3.10.2")
-        length = len(payload) + (1 if flags & FIN else 0)
-        if flags & FIN:
-            self.fin_seq = seq + len(payload)
-        self.snd_nxt = seq + length
-        if len(payload) < self.eff_mss:
-            self.snd_sml = self.snd_nxt
-        if self.snd_nxt > self.snd_max:
-            self.snd_max = self.snd_nxt
-        if self.rtt_seq is None and not retrans:
-            self.rtt_seq, self.rtt_time = self.snd_nxt, now   # time this segment (Karn)
-        if "rto" not in self.timers:
-            self._arm_rto(now)
-
-    # ------------------------------------------------------------- timers
-    def on_timer(self, now: float) -> None:
-        self._now = now
-        t = self.timers
-        if t.get("timewait", now + 1) <= now:
-            t.pop("timewait")
-            self._set_state(State.CLOSED, "2MSL timer expired")
-            return
-        if t.get("finwait2", now + 1) <= now:
-            t.pop("finwait2")
-            self._set_state(State.CLOSED, "tcp_fin_timeout expired in FIN-WAIT-2")
-            return
-        if t.get("rto", now + 1) <= now:
-            t.pop("rto")
-            self._on_rto(now)
-        if t.get("persist", now + 1) <= now:
-            t.pop("persist")
-            if self.unsent > 0 and self.snd_una == self.snd_nxt:
-                if self.snd_wnd == 0:
-                    # zero-window probe: an old sequence number elicits an ACK (Linux
-                    # tcp_xmit_probe_skb; RFC 9293 §3.8.6.1)
-                    self._emit(ACK, self.snd_una - 1, reason="zero-window probe",
-                               rfc="RFC 9293 §3.8.6.1")
-                    self.timers["persist"] = now + min(self.rto * 2, self.cfg.rto_max)
-                else:
-                    # a window smaller than a segment: send what fits (Linux tcp_write_wakeup)
-                    size = min(self.snd_wnd, self.eff_mss, self.unsent)
-                    self._send_data(now, ACK | PSH, bytes(self.sndq[:size]))
-        if t.get("delack", now + 1) <= now:
-            t.pop("delack")
-            if self.state.synchronized and self.state is not State.TIME_WAIT:
-                self._send_ack("delayed ACK", "RFC 9293 §3.8.6.3")
-
-    def _on_rto(self, now: float) -> None:
-        cfg = self.cfg
-        st = self.state
-        if st in (State.SYN_SENT, State.SYN_RECEIVED):
-            if st is State.SYN_SENT:
-                limit = self.first_tx + model_timeout(cfg.syn_retries, cfg.rto_initial)
-                expired = now >= limit - 1e-9
-            else:
-                expired = self.retries >= cfg.synack_retries
-            if expired:
-                self.error = _errno.ETIMEDOUT
-                self._event("give up", f"no answer after {self.retries} retransmissions",
-                            "Linux tcp_write_timeout()")
-                self._set_state(State.CLOSED, "connection timed out")
-                return
-            self.retries += 1
-            # tcp_syn_linear_timeouts: the first N retries keep the initial RTO (6.16+)
-            if not (st is State.SYN_SENT and self.retries <= cfg.syn_linear_timeouts):
-                self.rto = min(self.rto * 2, cfg.rto_max)
-            if st is State.SYN_SENT:
-                self._send_syn(now, "SYN retransmission")
-                limit = self.first_tx + model_timeout(cfg.syn_retries, cfg.rto_initial)
-                self.timers["rto"] = min(self.timers["rto"], limit)
-            else:
-                self._send_synack(now, "SYN,ACK retransmission", "RFC 6298 §5")
-            self._event("retransmission timeout", f"retry {self.retries}, next RTO {self.rto:g} s",
-                        "RFC 6298 §5.5")
-            return
-        if self.snd_una == self.snd_nxt:
-            return
-        limit = self.first_tx + model_timeout(cfg.retries2, cfg.rto_min)
-        if self.retries >= cfg.retries2 and now >= limit:
-            self.error = _errno.ETIMEDOUT
-            self._event("give up", "tcp_retries2 exhausted", "Linux tcp_write_timeout()")
-            self._set_state(State.CLOSED, "connection timed out")
-            return
-        if self.retries == 0:
-            self.first_tx = now
-        self.retries += 1
-        # RFC 5681 §3.1: ssthresh = max(FlightSize/2, 2*SMSS); cwnd = 1 SMSS (loss window)
-        self.ssthresh = max(self.in_flight // 2, 2 * self.eff_mss)
-        self.cwnd = self.eff_mss
-        self.dupacks = 0
-        self.recover = self.snd_max
-        self.rto = min(self.rto * 2, cfg.rto_max)      # RFC 6298 §5.5: back off
-        self.rtt_seq = None                            # Karn: no sample from retransmissions
-        self._event("retransmission timeout", f"retry {self.retries}, next RTO {self.rto:g} s",
-                    "RFC 6298 §5.4-5.6")
-        # go back N: resend from SND.UNA (the FIN too, if it was lost)
-        self.snd_nxt = self.snd_una
-        if self.fin_seq is not None and self.fin_seq >= self.snd_una:
-            self.fin_seq = None
-        self._output(now)
-        if "rto" not in self.timers:
-            self._arm_rto(now)
-
-    def _rtt_sample(self, r: float) -> None:
-        """RFC 6298 §2 with Linux's floor: RTO = SRTT + max(4*RTTVAR, TCP_RTO_MIN)."""
-        if self.srtt is None:
-            self.srtt, self.rttvar = r, r / 2
-        else:
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
-            self.srtt = 0.875 * self.srtt + 0.125 * r
-        self.rto = min(max(self.srtt + max(4 * self.rttvar, self.cfg.rto_min), self.cfg.rto_min),
-                       self.cfg.rto_max)
-
     # ------------------------------------------------------------ arrivals
     def receive(self, seg: Segment, now: float) -> None:
         """Process one arriving segment (RFC 9293 §3.10.7)."""
@@ -868,60 +590,6 @@ class Connection:
             self._set_state(State.CLOSED, "ACK of our FIN")
             return False
         return True
-
-    def _on_new_ack(self, acked: int, now: float) -> None:
-        if self.rtt_seq is not None and self.snd_una >= self.rtt_seq:
-            self._rtt_sample(now - self.rtt_time)
-            self.rtt_seq = None
-        self.retries = 0
-        mss = self.eff_mss
-        if self.recover is not None and self.snd_una < self.recover and self.dupacks >= 3:
-            # NewReno partial ACK (RFC 6582 §3.2): resend the next hole at once
-            self._retransmit_head(now, "fast retransmit (partial ACK)")
-        else:
-            if self.dupacks >= 3:
-                self.cwnd = self.ssthresh         # leave fast recovery (RFC 5681 §3.2)
-            self.dupacks = 0
-            if self.recover is not None and self.snd_una >= self.recover:
-                self.recover = None
-            if self.cwnd < self.ssthresh:
-                self.cwnd += min(acked, mss)      # slow start (RFC 5681 §3.1, RFC 3465)
-            else:
-                self.cwnd += max(1, mss * mss // self.cwnd)
-        if self.snd_una == self.snd_max:
-            self.timers.pop("rto", None)
-        else:
-            self._arm_rto(now)                    # RFC 6298 §5.3
-
-    def _on_dupack(self, now: float) -> None:
-        self.dupacks += 1
-        if self.dupacks == 3 and (self.recover is None or self.snd_una >= self.recover):
-            # RFC 5681 §3.2 fast retransmit
-            self.ssthresh = max(self.in_flight // 2, 2 * self.eff_mss)
-            self.recover = self.snd_max
-            self._retransmit_head(now, "fast retransmit (3 duplicate ACKs)")
-            self.cwnd = self.ssthresh + 3 * self.eff_mss
-        elif self.dupacks > 3:
-            self.cwnd += self.eff_mss             # inflate during recovery
-
-    def _retransmit_head(self, now: float, reason: str) -> None:
-        size = min(self.eff_mss, len(self.sndq))
-        for start, _end in self.sacked:               # stop at the first SACKed block
-            gap = start.diff(self.snd_una)
-            if 0 < gap < size:
-                size = gap
-        payload = bytes(self.sndq[:size])
-        flags = ACK
-        if self.fin_seq is not None and self.snd_una + size == self.fin_seq and size < self.eff_mss:
-            flags |= FIN
-        if not payload and not flags & FIN:
-            if self.fin_seq is not None and self.snd_una == self.fin_seq:
-                flags |= FIN
-            else:
-                return
-        self._emit(flags, self.snd_una, payload, reason=reason, rfc="RFC 5681 §3.2")
-        self.rtt_seq = None
-        self._arm_rto(now)
 
     def _receive_data(self, seg: Segment, now: float) -> None:
         data = seg.payload

@@ -1,0 +1,111 @@
+"""What a TCP connection is configured with, and what its SYN exchange settles.
+
+Theory of operation: `TcpConfig` holds one connection's knobs, filled by the stack from the
+host's sysctl table (Linux names). The pure functions below answer the questions the
+handshake asks — which options were agreed (`negotiate`), which window a SYN may offer
+(`initial_window`), what a SYN-ACK carries (`synack_options`), what reset answers a segment
+nobody wants (`reset_for`) and how long Linux retries before giving up (`model_timeout`).
+They are shared by `tcp.Connection` and by the stack's stateless SYN-cookie path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Optional
+
+from .segment import FLAG_VALUES, Flags, Options, Segment
+from .seq import Seq
+
+SYN, ACK, RST = int(Flags.SYN), int(Flags.ACK), int(Flags.RST)
+TS_OPTION_LEN = 12          # NOP,NOP,TS: Linux's mss_cache subtracts it (tcp_output.c)
+TCP_RTO_MAX_FOR_MODEL = 120.0
+
+
+@dataclass
+class TcpConfig:
+    """Per-connection knobs, filled by the stack from the host's sysctl table (Linux names)."""
+
+    mss: int = 1460                 # advertised MSS: MTU 1500 - 20 (IP) - 20 (TCP)
+    window_scaling: bool = True     # net.ipv4.tcp_window_scaling
+    wscale: int = 7                 # our shift (Linux derives it from tcp_rmem[2])
+    sack: bool = True               # net.ipv4.tcp_sack
+    timestamps: bool = True         # net.ipv4.tcp_timestamps
+    rcvbuf: int = 6291456           # receive buffer limit (tcp_rmem[2]; Linux autotunes up to it)
+    sndbuf: int = 4194304           # send buffer limit (tcp_wmem[2])
+    syn_retries: int = 6            # net.ipv4.tcp_syn_retries
+    synack_retries: int = 5         # net.ipv4.tcp_synack_retries
+    syn_linear_timeouts: int = 0    # net.ipv4.tcp_syn_linear_timeouts (6.16+ kernels: 4)
+    retries2: int = 15              # net.ipv4.tcp_retries2
+    rto_initial: float = 1.0        # TCP_TIMEOUT_INIT (include/net/tcp.h)
+    rto_min: float = 0.2            # TCP_RTO_MIN
+    rto_max: float = 120.0          # TCP_RTO_MAX
+    time_wait: float = 60.0         # TCP_TIMEWAIT_LEN (RFC 9293 would be 2*MSL = 240 s)
+    fin_timeout: float = 60.0       # net.ipv4.tcp_fin_timeout (orphaned FIN-WAIT-2)
+    delack: float = 0.04            # TCP_DELACK_MIN
+    quickacks: int = 16             # TCP_MAX_QUICKACKS at connection start
+    init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
+    nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
+    invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
+
+
+class Negotiated(NamedTuple):
+    """What the SYN exchange settled (RFC 9293 §3.7.1, RFC 7323, RFC 2018)."""
+
+    snd_mss: int
+    snd_wscale: int
+    rcv_wscale: int
+    sack_ok: bool
+    ts_ok: bool
+
+
+def negotiate(cfg: TcpConfig, peer: Options) -> Negotiated:
+    """Options agreed from the peer's SYN and our configuration."""
+    # RFC 9293 §3.7.1: no MSS option means 536; we never send more than we offer either
+    snd_mss = min(peer.mss if peer.mss else 536, cfg.mss)
+    if peer.wscale is not None and cfg.window_scaling:
+        scales = (min(peer.wscale, 14), cfg.wscale)      # RFC 7323 §2.3: at most 14
+    else:
+        scales = (0, 0)
+    return Negotiated(snd_mss, scales[0], scales[1], bool(peer.sack_perm and cfg.sack),
+                      peer.ts is not None and bool(cfg.timestamps))
+
+
+def initial_window(cfg: TcpConfig, ts_ok: bool) -> int:
+    """tcp_select_initial_window(): a whole number of segments within 65535 (no scaling in a
+    SYN, RFC 7323 §2.2): 64240 = 44*1460, or 65160 = 45*1448 with timestamps."""
+    mss = cfg.mss - (TS_OPTION_LEN if ts_ok else 0)
+    return min(65535 // mss * mss, cfg.rcvbuf)
+
+
+def synack_options(cfg: TcpConfig, n: Negotiated, peer: Options, tsval: int) -> Options:
+    """Options of a SYN-ACK, in Linux's order (MSS, SACK-permitted, TS, NOP, WScale): only
+    what the peer offered too; an options-less SYN gets an MSS-only SYN-ACK."""
+    return Options(mss=cfg.mss, sack_perm=n.sack_ok,
+                   ts=(tsval, peer.ts[0]) if n.ts_ok else None,
+                   wscale=n.rcv_wscale if peer.wscale is not None and cfg.window_scaling
+                   else None)
+
+
+def reset_for(seg: Segment) -> Optional[Segment]:
+    """The RST answering ``seg`` when no connection wants it (RFC 9293 §3.10.7.1): ACK set →
+    <SEQ=SEG.ACK><CTL=RST>; otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; never a RST
+    for a RST. 20-byte header, no options, window 0 (as Linux sends it)."""
+    f = int(seg.flags)
+    if f & RST:
+        return None
+    if f & ACK:
+        return Segment(seg.dport, seg.sport, seg.ack, Seq(0), FLAG_VALUES[RST], 0)
+    return Segment(seg.dport, seg.sport, Seq(0), seg.seq + seg.seg_len, FLAG_VALUES[RST | ACK], 0)
+
+
+def model_timeout(boundary: int, rto_base: float, rto_max: float = TCP_RTO_MAX_FOR_MODEL) -> float:
+    """Linux tcp_model_timeout(): how long `boundary` exponential backoffs take.
+
+    With 6 SYN retries from 1 s: 1+2+4+8+16+32+64 = 127 s; with 15 data retries from
+    200 ms: about 924.6 s (net/ipv4/tcp_timer.c).
+    """
+    thresh = 0
+    while (rto_base * (2 << thresh)) <= rto_max:  # ilog2(rto_max / rto_base)
+        thresh += 1
+    if boundary <= thresh:
+        return ((2 << boundary) - 1) * rto_base
+    return ((2 << thresh) - 1) * rto_base + (boundary - thresh) * rto_max
