@@ -171,3 +171,21 @@ class Trace:
 
     def __str__(self) -> str:
         return self.text()
+
+    def _repr_html_(self, limit: int = 300) -> str:
+        """A table for Jupyter (the first ``limit`` records; ``print(trace)`` shows all)."""
+        import html
+        rows = []
+        for r in self.records[:limit]:
+            if r.packet is not None:
+                body = str(r.packet)
+            elif r.kind == "state":
+                body = f"{r.conn}  {r.old} → {r.what}"
+            else:
+                body = f"{r.what}" + (f" {r.conn}" if r.conn else "")
+            rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
+                f"{r.time * 1000:.3f}", r.host, r.kind, body, r.reason, r.rfc)) + "</tr>")
+        more = (f"<p>… {len(self.records) - limit} more records (print the trace to see all)</p>"
+                if len(self.records) > limit else "")
+        return ("<table style='font-family:monospace'><tr><th>ms</th><th>host</th><th>kind</th>"
+                "<th>what</th><th>why</th><th>rule</th></tr>" + "".join(rows) + "</table>" + more)

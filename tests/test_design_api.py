@@ -68,5 +68,5 @@ def test_notebook_facing_objects_render_html_and_text():
     net.add_link(a, b)
     s = b.socket(); s.bind(("", 80)); s.listen(1)  # noqa: E702
     a.socket().connect(("10.0.0.2", 80))
-    for obj in (net, net.capture, b.ss(), b.netstat(), b.lsof(port=80)):
+    for obj in (net, net.trace, net.capture, b.ss(), b.netstat(), b.lsof(port=80)):
         assert "<table" in obj._repr_html_() and str(obj)
