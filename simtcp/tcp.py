@@ -601,6 +601,14 @@ class Connection(Sender):
         if len(data) > room:              # trim beyond the window
             data = data[:max(room, 0)]
         if not data:
+            if skip > 0 and self.sack_ok:
+                # D-SACK (RFC 2883): the first SACK block reports the duplicate itself, so the
+                # sender learns its retransmission was unnecessary (Linux tcp_dsack_set)
+                dup = (int(seg.seq), int(seg.seq + min(skip, len(seg.payload))))
+                opts = self._data_options(now)
+                self._emit(ACK, self.snd_nxt, reason="duplicate data: D-SACK", rfc="RFC 2883 §4",
+                           options=opts._replace(sack=(dup,) + opts.sack[:2]))
+                return
             self._send_ack("duplicate data", "RFC 9293 §3.10.7.4")
             return
         if start != self.rcv_nxt:

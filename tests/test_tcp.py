@@ -284,3 +284,16 @@ def test_illegal_transition_is_refused():
     c = conn()
     with pytest.raises(ValueError, match="no transition"):
         c._set_state(State.TIME_WAIT)
+
+
+def test_old_duplicate_data_is_answered_with_a_dsack_block():
+    c = conn(timestamps=False)
+    c.open_active(0.0)
+    out(c)
+    inp(c, "S. 5000:5000(0) ack 1001 win 65535 <mss 1460,sackOK>")
+    out(c)
+    inp(c, "P. 5001:5101(100) ack 1001 win 512", 0.1)
+    out(c)
+    inp(c, "P. 5001:5101(100) ack 1001 win 512", 0.2)        # the same data again
+    (ack,) = out(c)
+    assert int(ack.ack) == 5101 and ack.options.sack[0] == (5001, 5101)   # RFC 2883 D-SACK
