@@ -51,6 +51,7 @@ class Node:
         self.ips: List[str] = [check_ip(ip) for ip in ips]
         self.links: List[Link] = []
         self.gateway: Optional[Node] = None
+        self._routes: dict = {}
 
     @property
     def ip(self) -> str:
@@ -61,7 +62,22 @@ class Node:
         return f"<{type(self).__name__} {self.name} {', '.join(self.ips)}>"
 
     def route(self, dst: str):
-        """(link, next hop) toward ``dst``, or (None, None)."""
+        """(link, next hop) toward ``dst``, or (None, None). Cached until the topology
+        changes (routes depend only on links and addresses)."""
+        cache = self._routes
+        stamp = (self.net.topology_version, self.gateway)
+        if cache.get(None) != stamp:
+            cache.clear()
+            cache[None] = stamp
+        hit = cache.get(dst)
+        if hit is None:
+            if len(cache) > 256:               # spoofed floods reach many addresses: stay small
+                cache.clear()
+                cache[None] = stamp
+            hit = cache[dst] = self._find_route(dst)
+        return hit
+
+    def _find_route(self, dst: str):
         for link in self.links:
             for n in link.nodes:
                 if n is not self and dst in n.ips:
@@ -84,7 +100,7 @@ class Node:
         net = self.net
         pkt_id = net.new_packet_id()
         if net.trace.enabled:
-            net.trace.add(TraceRecord(net.now, "send", self.name, packet, pkt_id, conn,
+            net.trace.records.append(TraceRecord(net.now, "send", self.name, packet, pkt_id, conn,
                                       reason=reason, rfc=rfc, detail=detail))
         link, hop = self.route(packet.dst)
         if link is None:
@@ -117,7 +133,7 @@ class Node:
             self.count_drop("no route to host")
             return
         if net.trace.enabled:
-            net.trace.add(TraceRecord(net.now, "deliver", self.name, packet, pkt_id))
+            net.trace.records.append(TraceRecord(net.now, "deliver", self.name, packet, pkt_id))
         self.deliver(packet, pkt_id)
 
     def count_drop(self, reason: str) -> None:
@@ -155,9 +171,11 @@ class Network:
         self.links: List[Link] = []
         self.drops: Dict[str, int] = {}
         self.in_flight = 0               # packets on a wire right now (sent, not yet arrived)
+        self.topology_version = object()
 
     # --------------------------------------------------------------- topology
     def _register(self, node: Node) -> Node:
+        self.topology_version = object()
         if node.name in self.nodes:
             raise ValueError(f"a node named {node.name!r} already exists")
         for ip in node.ips:
@@ -198,6 +216,7 @@ class Network:
         return self._attach(Lan(self, list(nodes), delay, loss, bandwidth, name))
 
     def _attach(self, link: Link) -> Link:
+        self.topology_version = object()       # invalidates every node's route cache
         for n in link.nodes:
             if n.net is not self:
                 raise ValueError(f"{n.name} belongs to another Network")

@@ -169,8 +169,8 @@ class Stack:
                 rfc="", old="", detail=()) -> None:
         if not self.net.trace.enabled:
             return
-        self.net.trace.add(TraceRecord(self.net.now, kind, self.host.name, packet, pkt_id, conn,
-                                       what, old, reason, rfc, detail))
+        self.net.trace.records.append(TraceRecord(self.net.now, kind, self.host.name, packet,
+                                                  pkt_id, conn, what, old, reason, rfc, detail))
 
     # ------------------------------------------------------------ tables
     def add_conn(self, conn: Connection) -> None:
