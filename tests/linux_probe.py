@@ -1,9 +1,11 @@
 """Runs INSIDE a private network namespace (tests/test_linux_oracle.py creates and deletes it).
 
 Creates tun0 (10.9.0.1/24), listens on 10.9.0.1:80, then for each probe read from stdin (one
-hex-encoded IPv4 packet per line, "from" 10.9.0.2) writes it into tun0 — the real Linux
-kernel receives it — and prints the IPv4/TCP packets the kernel sends back within a short,
-bounded wait, as one JSON list of hex strings per probe. No packet leaves the namespace.
+JSON object per line: "hex", an IPv4 packet "from" 10.9.0.2, and optionally "ack_isn" = k to
+set its ACK field to the kernel's ISN for that client port + k) writes it into tun0 — the
+real Linux kernel receives it — and prints the IPv4/TCP packets the kernel sends back within
+a short, bounded wait, as one JSON list of hex strings per probe. No packet leaves the
+namespace.
 """
 import fcntl
 import json
@@ -42,6 +44,21 @@ def replies(wait=0.3):
 
 
 replies(0.2)                                          # drain anything the setup caused
+isn = {}                                              # client port -> the kernel's ISN
 for line in sys.stdin:
-    os.write(fd, bytes.fromhex(line.strip()))
-    print(json.dumps(replies()), flush=True)
+    item = json.loads(line)
+    data = bytes.fromhex(item["hex"])
+    if item.get("ack_isn") is not None:               # acknowledge what the kernel chose
+        from simtcp import wire
+        pkt = wire.decode(data)
+        seg = pkt.segment
+        seg = seg.replace(ack=type(seg.ack)(isn[seg.sport] + item["ack_isn"]))
+        data = wire.encode(pkt._replace(segment=seg))
+    os.write(fd, data)
+    got = replies(item.get("wait", 0.3))
+    for h in got:
+        b = bytes.fromhex(h)
+        ihl = (b[0] & 15) * 4
+        if b[ihl + 13] & 0x12 == 0x12:                # a SYN-ACK: remember its ISN
+            isn[int.from_bytes(b[ihl + 2:ihl + 4], "big")] = int.from_bytes(b[ihl + 4:ihl + 8], "big")
+    print(json.dumps(got), flush=True)

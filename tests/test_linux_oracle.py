@@ -49,13 +49,15 @@ def probe_packets():
     return out
 
 
-def linux_answers(packets):
+def linux_answers(packets, ack_isn=None):
     ns = f"simtcp-oracle-{uuid.uuid4().hex[:8]}"
     try:
         made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, timeout=10)
         if made.returncode:
             pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
-        stdin = "".join(wire.encode(p).hex() + "\n" for p in packets.values())
+        ack_isn = ack_isn or {}
+        stdin = "".join(json.dumps({"hex": wire.encode(p).hex(), "ack_isn": ack_isn.get(n)})
+                        + "\n" for n, p in packets.items())
         run = subprocess.run(["ip", "netns", "exec", ns, sys.executable,
                               str(HERE / "linux_probe.py")], input=stdin, text=True,
                              capture_output=True, timeout=60)
@@ -67,7 +69,9 @@ def linux_answers(packets):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
-def simtcp_answers(packets):
+def simtcp_answers(packets, ack_isn=None):
+    ack_isn = ack_isn or {}
+    isn = {}
     net = simtcp.Network(seed=1)
     server = net.add_host("server", "10.9.0.1")
     peer = net.add_peer("10.9.0.2")
@@ -78,9 +82,15 @@ def simtcp_answers(packets):
     out = {}
     for name, p in packets.items():
         before = len(peer.packets)
+        if ack_isn.get(name) is not None:
+            seg = p.segment
+            p = p._replace(segment=seg.replace(ack=simtcp.Seq(isn[seg.sport] + ack_isn[name])))
         peer.send(p)
-        net.run(until=net.now + 0.1)
+        net.run(until=net.now + 0.3)                  # the same pace as the kernel probe
         out[name] = peer.packets[before:]
+        for a in out[name]:
+            if a.segment.flags == simtcp.Flags.SYN | simtcp.Flags.ACK:
+                isn[a.segment.dport] = int(a.segment.seq)
     return out
 
 
@@ -93,7 +103,7 @@ def shape(probe: Packet, answers):
         res.append({
             "flags": seg.flags.names,
             "seq": "SEG.ACK" if int(seg.seq) == int(q.ack) and q.ack else
-                   ("0" if int(seg.seq) == 0 else "ISN"),
+                   ("0" if int(seg.seq) == 0 else "ISN-relative"),
             "ack": (int(seg.ack) - int(q.seq)) % 2**32 if seg.flags & simtcp.Flags.ACK else None,
             "window": seg.window if seg.flags & simtcp.Flags.RST or seg.flags & simtcp.Flags.SYN
             else "-",
@@ -114,3 +124,38 @@ def test_simtcp_answers_like_the_linux_kernel():
     assert linux["closed RST"] == []
     synack = linux["listener SYN, full options"][0].segment
     assert synack.flags == simtcp.Flags.SYN | simtcp.Flags.ACK and synack.window == 65160
+
+
+def established_probes():
+    """A handshake without timestamps, data, then RFC 5961's cases on the live connection."""
+    def pkt(text):
+        return Packet("10.9.0.2", "10.9.0.1", Segment.parse(text, sport=41000, dport=80))
+    syn = pkt("S 3000:3000(0) win 64240 <mss 1460,sackOK,nop,wscale 7>")
+    packets = {
+        "SYN": syn,
+        "ACK (handshake)": pkt(". 3001:3001(0) ack 1 win 502"),
+        "data": pkt("P. 3001:3006(5) ack 1 win 502"),
+        "RST in window, not RCV.NXT": pkt("R 3106:3106(0) win 0"),
+        "RST exactly at RCV.NXT": pkt("R 3006:3006(0) win 0"),
+        "data after the reset": pkt("P. 3006:3011(5) ack 1 win 502"),
+    }
+    ack_isn = {"ACK (handshake)": 1, "data": 1, "data after the reset": 1}
+    return packets, ack_isn
+
+
+def test_an_established_connection_answers_like_the_linux_kernel():
+    packets, ack_isn = established_probes()
+    linux, ours = linux_answers(packets, ack_isn), simtcp_answers(packets, ack_isn)
+    for name, probe in packets.items():
+        mine = [{k: v for k, v in d.items() if k != "window" or "SYN" in d["flags"]}
+                for d in shape(probe, ours[name])]
+        kernel = [{k: v for k, v in d.items() if k != "window" or "SYN" in d["flags"]}
+                  for d in shape(probe, linux[name])]
+        assert mine == kernel, name
+    # what the comparison shows (FACTS §10, RFC 5961): data is ACKed at once, an in-window
+    # RST that is not exactly at RCV.NXT gets a challenge ACK, an exact one resets, and data
+    # for the reset connection gets a RST
+    assert [s.segment.flags.names for s in linux["data"]] == ["ACK"]
+    assert [s.segment.flags.names for s in linux["RST in window, not RCV.NXT"]] == ["ACK"]
+    assert linux["RST exactly at RCV.NXT"] == []
+    assert [s.segment.flags.names for s in linux["data after the reset"]] == ["RST"]
