@@ -33,8 +33,11 @@ def demo(pcap: str = "figures/demo.pcap") -> int:
     srv.listen(128)
     cli = client.socket()
     cli.connect(("192.168.1.20", 80))
+    t_connect = net.now
     conn, addr = srv.accept()
-    print(f"connected: {addr[0]}:{addr[1]} -> 192.168.1.20:80 at t = {net.now * 1000:.1f} ms\n")
+    print(f"{addr[0]}:{addr[1]} -> 192.168.1.20:80: connect() returned at "
+          f"{t_connect * 1000:.1f} ms, accept() at {net.now * 1000:.1f} ms (when the final "
+          "ACK arrived)\n")
     cli.setsockopt(simtcp.socket.IPPROTO_TCP, simtcp.socket.TCP_NODELAY, 1)
     for i in range(4):
         cli.sendall(f"GET /part{i} HTTP/1.1\r\n".encode())
