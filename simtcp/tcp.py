@@ -622,8 +622,9 @@ class Connection(Sender):
             self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self.cfg.mss, self.cfg.rcvbuf)
         filled = self._drain_ooo()
         self.unacked_segs += 1
-        if int(seg.flags) & FIN and seg.seq + len(seg.payload) == self.rcv_nxt:
-            return  # the ACK of the FIN (eighth step) acknowledges this data too
+        if (int(seg.flags) & FIN and seg.seq + len(seg.payload) == self.rcv_nxt) or \
+                (self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt):
+            return  # the FIN is next in order: its ACK (eighth step) covers this data too
         if filled or self.quickacks > 0 or self.unacked_segs >= 2 or self.ooo:
             if self.quickacks > 0:
                 self.quickacks -= 1
