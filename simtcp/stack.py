@@ -106,6 +106,7 @@ class Stack:
         self._allocator = None
         self._cookies = None
         self._config = None
+        self._ip_ids: Dict[Connection, int] = {}     # next IPv4 Identification per socket
 
     # --------------------------------------------------------------- helpers
     @property
@@ -199,6 +200,7 @@ class Stack:
                 if not ports:
                     del self.by_dest[dest]
         self._armed.pop(conn, None)
+        self._ip_ids.pop(conn, None)
         parent = self.parent.pop(conn, None)
         if parent is not None:
             parent.syn_queue.pop(t, None)
@@ -462,7 +464,8 @@ class Stack:
             # the sender's TCB right after sending: (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)
             tcb = (int(conn.snd_una), int(conn.snd_nxt), int(conn.rcv_nxt), conn.snd_wnd,
                    conn.last_rcv_wnd)         # RCV.WND = the window we advertise
-            self.send(Packet(t.local_ip, t.remote_ip, out.segment), out.reason, out.rfc, t,
+            self.send(Packet(t.local_ip, t.remote_ip, out.segment, ident=self._ip_id(conn, out)),
+                      out.reason, out.rfc, t,
                       (("tcb", tcb),))
         for ev in conn.take_events():
             self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason, rfc=ev.rfc)
@@ -477,6 +480,19 @@ class Stack:
             if armed is None or deadline < armed:
                 self._armed[conn] = deadline
                 self.net.schedule(deadline, self._fire, conn, deadline)
+
+    def _ip_id(self, conn: Connection, out) -> int:
+        """IPv4 Identification of a segment, as Linux ip_select_ident_segs() picks it for DF
+        packets: a per-socket counter from a random start; 0 for resets and for what a
+        request socket (SYN-RECEIVED on a listener) sends, which has no full socket yet."""
+        if int(out.segment.flags) & _RST or (conn.passive and conn.state is State.SYN_RECEIVED):
+            return 0
+        ids = self._ip_ids
+        if conn not in ids:
+            ids[conn] = self._hash("ipid", *conn.tuple) & 0xFFFF   # get_random_u16()
+        ident = ids[conn]
+        ids[conn] = (ident + 1) & 0xFFFF
+        return ident
 
     def _on_state(self, conn: Connection, old: str, new: str) -> None:
         if new == State.ESTABLISHED.value:

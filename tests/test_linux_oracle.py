@@ -110,7 +110,10 @@ def shape(probe: Packet, answers):
             "options": [k for k, v in (("mss", o.mss), ("sackOK", o.sack_perm), ("ts", o.ts),
                                        ("wscale", o.wscale)) if v],
             "mss": o.mss, "ts_echo": o.ts[1] if o.ts else None,
-            "df": a.df, "ident": a.ident if seg.flags & simtcp.Flags.RST else "-",
+            # IP id: 0 for resets and for a listener's SYN-ACK (no full socket yet); a
+            # connection's own segments count up from a random start (not compared)
+            "df": a.df, "ident": a.ident if seg.flags & (simtcp.Flags.RST | simtcp.Flags.SYN)
+            else "-",
         })
     return res
 

@@ -268,3 +268,23 @@ def test_small_receive_buffer_closes_the_window_and_persist_probes_reopen_it(pai
     while len(got) < 20000:
         got += conn.recv(4096)
     assert got == b"z" * 20000
+
+
+def test_ip_identification_like_linux(pair):
+    """ip_select_ident_segs(): DF segments of a socket count up from a random start; a
+    listener's SYN-ACK (request socket) and resets carry 0."""
+    net, client, server = pair
+    srv = listen(server)
+    cli = client.socket()
+    cli.connect(("192.168.1.20", 80))
+    conn, _ = srv.accept()
+    cli.sendall(b"abc")
+    conn.recv(10)
+    client.socket().connect_ex(("192.168.1.20", 81))      # answered by a RST
+    net.run(until=net.now + 0.1)
+    sent = [r.packet for r in net.trace.filter(kind="send")]
+    c_ids = [p.ident for p in sent if p.src == "192.168.1.10" and p.segment.dport == 80]
+    assert c_ids == list(range(c_ids[0], c_ids[0] + len(c_ids))) and len(c_ids) >= 3
+    synack = [p for p in sent if p.segment.flags == Flags.SYN | Flags.ACK][0]
+    rst = [p for p in sent if p.segment.flags & Flags.RST][0]
+    assert synack.ident == 0 and rst.ident == 0 and all(p.df for p in sent)
