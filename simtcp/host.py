@@ -22,7 +22,7 @@ from .stack import Stack
 from .trace import TraceRecord
 
 
-def _to_packet(net, pkt) -> tuple:
+def _to_packet(pkt) -> tuple:
     """(Packet or None, bytes or None) from a scapy packet, bytes or a simtcp Packet."""
     if isinstance(pkt, Packet):
         return pkt, None
@@ -94,7 +94,7 @@ class Host(Node):
         or a simtcp `Packet`. Returns the packet id used in the trace and capture.
         """
         net = self.net
-        packet, data = _to_packet(net, pkt)
+        packet, data = _to_packet(pkt)
         pkt_id = net.new_packet_id()
         net.trace.add(TraceRecord(net.now, "send", "(inject)", packet, pkt_id,
                                   reason="injected", detail=(("to", self.name),)))
@@ -147,7 +147,7 @@ class Peer(Node):
 
     def send(self, pkt, reason: str = "sent by peer") -> int:
         """Send a scapy packet, raw bytes or a simtcp Packet exactly as given."""
-        packet, data = _to_packet(self.net, pkt)
+        packet, data = _to_packet(pkt)
         if packet is None:
             # undecodable (e.g. a deliberately wrong checksum): send the bytes as they are
             link = self.links[0] if self.links else None

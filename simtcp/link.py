@@ -42,17 +42,7 @@ def options_length(packet: Packet) -> int:
     o = packet.segment.options
     if not o:
         return 0
-    n = 0
-    if o.mss is not None:
-        n += 4
-    if o.ts is not None:
-        n += 12                    # TS (10) + two NOPs, or SACK-permitted (2) + TS (10)
-    elif o.sack_perm:
-        n += 4                     # NOP, NOP, SACK-permitted
-    if o.wscale is not None:
-        n += 4                     # NOP, WScale
-    if o.sack:
-        n += 4 + 8 * len(o.sack)   # NOP, NOP, SACK blocks
+    n = o.known_length()
     for kind, value in o.extra:
         n += 2 + (len(value) if isinstance(value, (bytes, bytearray)) else 2)
     return (n + 3) & ~3

@@ -76,6 +76,21 @@ class Options(NamedTuple):
         return bool(self.mss is not None or self.wscale is not None or self.sack_perm
                     or self.ts is not None or self.sack or self.extra)
 
+    def known_length(self) -> int:
+        """Bytes the options simtcp interprets take in Linux's layout (tcp_options_write()):
+        MSS 4; SACK-permitted + TS 12, or NOP,NOP,TS 12, or NOP,NOP,SACK-permitted 4;
+        NOP,WScale 4; NOP,NOP + 8 per SACK block. Always a multiple of 4."""
+        n = 4 if self.mss is not None else 0
+        if self.ts is not None:
+            n += 12
+        elif self.sack_perm:
+            n += 4
+        if self.wscale is not None:
+            n += 4
+        if self.sack:
+            n += 4 + 8 * len(self.sack)
+        return n
+
     def _parts(self, textbook: bool) -> list:
         parts = []
         if self.mss is not None:

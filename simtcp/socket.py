@@ -342,7 +342,9 @@ class Socket:
         if port == 0:
             raise OSError(errno.ECONNREFUSED, "Connection refused: port 0 is reserved and "
                           "nothing can listen on it")
-        laddr = self.local[0] if self.local and self.local[0] != WILDCARD else self._source_ip(ip)
+        # source address: the bound one, else the host's primary address (simtcp hosts route
+        # every destination through their links without per-interface source selection)
+        laddr = self.local[0] if self.local and self.local[0] != WILDCARD else self.host.ip
         if self.local is None:
             lport = self.stack.allocator.connect_port(
                 laddr, ip, port, lambda p: not self.stack.port_in_use_for(laddr, p, ip, port),
@@ -362,13 +364,6 @@ class Socket:
         self._call("connect", (ip, port), result=f"from {laddr}:{lport}")
         self.conn = self.stack.open_connection(t, self)
         return False
-
-    def _source_ip(self, dst: str) -> str:
-        for link in self.host.links:
-            for node in link.nodes:
-                if dst in node.ips:
-                    return self.host.ip
-        return self.host.ip
 
     def _wait_connected(self) -> None:
         conn = self.conn

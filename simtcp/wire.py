@@ -185,21 +185,6 @@ def _check_extra(item: object) -> None:
             f"(253, b'\\x01\\x02') for a kind scapy does not know")
 
 
-def _known_options_len(o: Options) -> int:
-    n = 0
-    if o.mss is not None:
-        n += 4
-    if o.ts is not None:
-        n += 12
-    elif o.sack_perm:
-        n += 4
-    if o.wscale is not None:
-        n += 4
-    if o.sack:
-        n += 4 + 8 * len(o.sack)
-    return n
-
-
 def _ip4(addr: str, which: str) -> bytes:
     # inet_pton accepts only a dotted quad; scapy would treat anything else as a host name
     # and ask DNS — a simulator must never do that.
@@ -223,7 +208,7 @@ def encode(packet: Packet) -> bytes:
     opts = tcp_option_list(seg)
     o = seg.options
     optlen = (len(_OPTFIELD.i2m(None, opts)) if o.extra
-              else _known_options_len(o)) if opts else 0
+              else o.known_length()) if opts else 0
     if optlen > 40:
         raise ValueError(f"TCP options take {optlen} bytes but a TCP header has room for 40 "
                          f"(data offset is 4 bits: at most 15 words, 5 of them fixed); "
