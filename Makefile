@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_segments.py
 	$(PY) bench/bench_ports.py
 	$(PY) bench/bench_flood.py
+	$(PY) bench/bench_connections.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

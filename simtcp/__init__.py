@@ -19,9 +19,10 @@ from .seq import Seq
 from .sim import Network
 from .socket import SimulationIdleError, Socket
 from .states import State, TRANSITIONS
+from .sweep import SweepResult, sweep
 from .trace import Trace, TraceRecord
 
 __version__ = "0.1.0"
 __all__ = ["Network", "Socket", "SimulationIdleError", "Segment", "Packet", "Options", "Flags",
            "FourTuple", "Seq", "State", "TRANSITIONS", "Trace", "TraceRecord", "Link", "Lan",
-           "Dropped"]
+           "Dropped", "sweep", "SweepResult"]
