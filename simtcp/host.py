@@ -44,6 +44,7 @@ class Host(Node):
         self.sysctl = Sysctl(os)
         self.stack = Stack(self)
         self.sockets: list = []
+        self.services: list = []               # programs started with start_service()
         self._pids: dict = {}                  # (process name, user) -> pid
         self._fds: dict = {}                   # pid -> [next unused fd, heap of freed fds]
         self._pid_base = 1000 + len(net.nodes) * 100
@@ -58,6 +59,19 @@ class Host(Node):
         """
         from .socket import Socket
         return Socket(self, family, type, proto, user=user, process=process)
+
+    def start_service(self, kind: str, port: Optional[int] = None, **options):
+        """Start a small server program: "http", "ssh", "smtp", "ftp", "pop3", "imap",
+        "telnet", "mysql", "vnc", "rdp" (see simtcp.services) on its default port or ``port``.
+        It runs as its own process and user (``ss -p`` and ``lsof`` show it)."""
+        from .services import start_service
+        return start_service(self, kind, port, **options)
+
+    def sh(self, line: str, stdin=None):
+        """Run a command line as on this host's shell: ``host.sh("ss -tulnp")`` returns the
+        text the real command prints (see simtcp.shell for the programs it knows)."""
+        from .shell import run
+        return run(self, line, stdin)
 
     def pid_of(self, process: str, user: str) -> int:
         """The simulated process id of a (program, user): one process per pair."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import errno
 import socket as _pysocket
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from .segment import FourTuple
 from .stack import Listener, WILDCARD
@@ -79,9 +79,16 @@ class Socket:
         self._timeout: Optional[float] = None
         self._blocking = True
         self._shut_rd = False
+        self.on_ready: Optional[Callable[["Socket"], None]] = None   # see Stack.wake
+        self._wake_pending = False
         host.sockets.append(self)
         if _conn is not None:
             self.stack.owner[_conn] = self
+
+    def _ready(self) -> None:
+        self._wake_pending = False
+        if self.on_ready is not None and not self.closed:
+            self.on_ready(self)
 
     # ------------------------------------------------------------- helpers
     def _call(self, name: str, *args, result: str = "") -> None:

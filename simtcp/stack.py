@@ -471,6 +471,7 @@ class Stack:
             self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason, rfc=ev.rfc)
             if ev.kind == "state":
                 self._on_state(conn, ev.old, ev.what)
+        self.wake(self.owner.get(conn))
         if conn.state is State.CLOSED or (conn.passive and conn.state is State.LISTEN):
             self.remove_conn(conn)
             return
@@ -557,6 +558,14 @@ class Stack:
         conn.open_active(self.net.now)
         self._after(conn)
         return conn
+
+    def wake(self, sock) -> None:
+        """Tell a socket's program that something may have changed (data, a connection in
+        the accept queue, a close) — the simulation's epoll: the callback runs as its own
+        event at the current instant, at most once per instant, never inside the stack."""
+        if sock is not None and sock.on_ready is not None and not sock._wake_pending:
+            sock._wake_pending = True
+            self.net.schedule(self.net.now, sock._ready)
 
     def kick(self, conn: Connection) -> None:
         """After a socket call changed a connection: transmit and re-arm."""
