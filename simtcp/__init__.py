@@ -26,3 +26,9 @@ __version__ = "0.1.0"
 __all__ = ["Network", "Socket", "SimulationIdleError", "Segment", "Packet", "Options", "Flags",
            "FourTuple", "Seq", "State", "TRANSITIONS", "Trace", "TraceRecord", "Link", "Lan",
            "Dropped", "sweep", "SweepResult"]
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext simtcp`` registers the ``%sim`` / ``%%sim`` magics (simtcp.magics)."""
+    from .magics import load_ipython_extension as load
+    load(ipython)
