@@ -17,6 +17,9 @@ import subprocess
 import sys
 import time
 
+from simtcp import wire   # imported before any probe: importing scapy takes long enough under
+                          # load for the kernel's 1 s SYN-ACK timer to fire mid-handshake
+
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
 
 fd = os.open("/dev/net/tun", os.O_RDWR)
@@ -53,7 +56,6 @@ for line in sys.stdin:
     item = json.loads(line)
     data = bytes.fromhex(item["hex"])
     if item.get("ack_isn") is not None:               # acknowledge what the kernel chose
-        from simtcp import wire
         pkt = wire.decode(data)
         seg = pkt.segment
         seg = seg.replace(ack=type(seg.ack)(isn[seg.sport] + item["ack_isn"]))
