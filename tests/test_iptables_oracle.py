@@ -137,6 +137,10 @@ def _netns_run(commands):
     if made.returncode:
         pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
     try:
+        probe = subprocess.run(["ip", "netns", "exec", ns, "iptables", "-S"],
+                               capture_output=True, text=True, timeout=20)
+        if probe.returncode:
+            pytest.skip(f"iptables does not work in a namespace here: {probe.stderr.strip()}")
         out = []
         for cmd in commands:
             argv = ["ip", "netns", "exec", ns] + (shlex.split(cmd) if cmd.startswith("iptables")
