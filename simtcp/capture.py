@@ -138,25 +138,37 @@ class CapturedPacket:
         return " ".join(parts)
 
 
+def _is_ints(value, count=None) -> bool:
+    return (isinstance(value, tuple) and (count is None or len(value) == count)
+            and all(isinstance(v, int) for v in value))
+
+
 def tcpdump_options(segment) -> str:
-    """tcpdump's rendering of the options as they lie on the wire, NOPs included."""
+    """tcpdump's rendering of the options as they lie on the wire, NOPs included. An option
+    of a known kind with the wrong length (kept as scapy shows it) is printed the way
+    tcpdump's print-tcp.c does: ``TS[bad opt]``, ``sack invalid sack``; never an error."""
     out = []
     for name, value in _wire().tcp_option_list(segment):
         if name == "MSS":
-            out.append(f"mss {value}")
+            out.append(f"mss {value}" if isinstance(value, int) else "mss[bad opt]")
         elif name == "NOP":
             out.append("nop")
         elif name == "EOL":
             out.append("eol")
         elif name == "SAckOK":
-            out.append("sackOK")
+            out.append("sackOK" if value in (b"", None) else "sackOK[bad opt]")
         elif name == "Timestamp":
-            out.append(f"TS val {value[0]} ecr {value[1]}")
+            out.append(f"TS val {value[0]} ecr {value[1]}" if _is_ints(value, 2)
+                       else "TS[bad opt]")
         elif name == "WScale":
-            out.append(f"wscale {value}")
+            out.append(f"wscale {value}" if isinstance(value, int) else "wscale[bad opt]")
         elif name == "SAck":
-            blocks = "".join(f"{{{value[i]}:{value[i + 1]}}}" for i in range(0, len(value), 2))
-            out.append(f"sack {len(value) // 2} {blocks}")
+            if _is_ints(value) and len(value) % 2 == 0:
+                blocks = "".join(f"{{{value[i]}:{value[i + 1]}}}"
+                                 for i in range(0, len(value), 2))
+                out.append(f"sack {len(value) // 2} {blocks}")
+            else:
+                out.append("sack invalid sack")
         elif isinstance(name, int):
             out.append(f"unknown-{name} 0x{bytes(value).hex()}")
         else:

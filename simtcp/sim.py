@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
+import math
 import random
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 from . import wire
 from .capture import Capture
+from .errors import STALL_HORIZON, SimulationStalledError
 from .link import Lan, Link
 from .segment import Packet
 from .trace import Trace, TraceRecord
@@ -172,6 +174,8 @@ class Network:
         self.drops: Dict[str, int] = {}
         self.in_flight = 0               # packets on a wire right now (sent, not yet arrived)
         self.topology_version = object()
+        # blocking calls and run() give up after this much virtual time (simtcp.errors)
+        self.stall_horizon = STALL_HORIZON
 
     # --------------------------------------------------------------- topology
     def _register(self, node: Node) -> Node:
@@ -229,6 +233,12 @@ class Network:
 
     # ------------------------------------------------------------------ events
     def schedule(self, at: float, callback: Callable, *args) -> None:
+        """Run ``callback(*args)`` at virtual time ``at`` (never earlier than now). The clock
+        only moves forward to finite times: a NaN or infinite time is refused here, before
+        it could reach the heap and poison every later comparison."""
+        if not math.isfinite(at):
+            raise ValueError(f"cannot schedule an event at virtual time {at!r}: times must "
+                             "be finite numbers of seconds")
         if at < self.now:
             at = self.now
         heapq.heappush(self._heap, (at, self._n, callback, args))
@@ -253,31 +263,59 @@ class Network:
     def next_event_time(self) -> Optional[float]:
         return self._heap[0][0] if self._heap else None
 
+    def _advance(self, to: float) -> None:
+        """Move the clock forward to ``to`` with nothing happening in between."""
+        if not math.isfinite(to):
+            raise ValueError(f"virtual time cannot move to {to!r}")
+        if to > self.now:
+            self.now = to
+
     def run(self, until: Optional[float] = None, max_events: Optional[int] = None) -> float:
-        """Run until idle, or until virtual time ``until`` (then ``now == until``)."""
+        """Run until idle, or until virtual time ``until`` (then ``now == until``).
+
+        Without ``until``, a network that never goes idle (a zero-window peer answering
+        probes for ever, keepalives) raises `SimulationStalledError` once
+        ``stall_horizon`` seconds of virtual time have passed, instead of running for ever.
+        """
+        if until is not None and (isinstance(until, bool) or not isinstance(until, (int, float))
+                                  or not math.isfinite(until)):
+            raise ValueError(f"run(until=...) needs a finite virtual time in seconds, "
+                             f"got {until!r}")
+        horizon = self.now + self.stall_horizon if until is None else None
         n = 0
         heap = self._heap
         while heap:
             if until is not None and heap[0][0] > until:
                 break
+            if horizon is not None and heap[0][0] > horizon:
+                self._advance(horizon)
+                raise SimulationStalledError(
+                    f"run() did not reach an idle network within {self.stall_horizon:g} s of "
+                    f"virtual time (stall_horizon); something keeps re-arming timers, e.g. a "
+                    f"peer holding a zero window. Use run(until=...) to run for a set time.")
             if max_events is not None and n >= max_events:
                 return self.now
             self.step()
             n += 1
-        if until is not None and until > self.now:
-            self.now = until
+        if until is not None:
+            self._advance(until)
         return self.now
 
     def run_until(self, predicate: Callable[[], bool], timeout: Optional[float] = None) -> str:
-        """Step until ``predicate()`` is true. Returns "ok", "idle" or "timeout"."""
-        deadline = None if timeout is None else self.now + timeout
+        """Step until ``predicate()`` is true. Returns "ok", "idle", "timeout" or, without a
+        timeout (or one longer than ``stall_horizon``), "stalled" once ``stall_horizon``
+        seconds of virtual time passed in vain."""
+        if timeout is None or timeout > self.stall_horizon:
+            deadline, late = self.now + self.stall_horizon, "stalled"
+        else:
+            deadline, late = self.now + timeout, "timeout"
         heap = self._heap
         while not predicate():
             if not heap:
                 return "idle"
-            if deadline is not None and heap[0][0] > deadline:
-                self.now = deadline
-                return "timeout"
+            if heap[0][0] > deadline:
+                self._advance(deadline)
+                return late
             self.step()
         return "ok"
 

@@ -13,6 +13,7 @@ ECONNREFUSED, ETIMEDOUT, ECONNRESET, ENOTCONN, EISCONN, EINVAL, EBADF, EPIPE.
 from __future__ import annotations
 
 import errno
+import math
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
 
@@ -27,13 +28,13 @@ SO_REUSEADDR = _pysocket.SO_REUSEADDR
 SO_REUSEPORT = getattr(_pysocket, "SO_REUSEPORT", 15)
 IPPROTO_TCP = _pysocket.IPPROTO_TCP
 TCP_NODELAY = _pysocket.TCP_NODELAY
+TCP_USER_TIMEOUT = getattr(_pysocket, "TCP_USER_TIMEOUT", 18)
 SO_RCVBUF = _pysocket.SO_RCVBUF
 SO_SNDBUF = _pysocket.SO_SNDBUF
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 
 
-class SimulationIdleError(TimeoutError):
-    """A blocking call can never complete: the simulated network has nothing left to do."""
+from .errors import SimulationIdleError, SimulationStalledError  # noqa: E402,F401
 
 
 def _check_port(port, call: str) -> int:
@@ -44,6 +45,31 @@ def _check_port(port, call: str) -> int:
         raise OverflowError(f"{call}(): port must be 0-65535. A TCP port is a 16-bit field "
                             f"of the header, so {port} does not fit.")
     return port
+
+
+def _check_timeout(value):
+    """Python's socket rules for a timeout (Modules/socketmodule.c socket_parse_timeout):
+    None blocks; a NaN is ValueError, a negative number "Timeout value out of range", a
+    number too large for time_t OverflowError, anything not a number TypeError."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        pass
+    elif hasattr(value, "__index__") or hasattr(value, "__float__"):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an "
+                            "integer") from None
+    else:
+        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
+    if math.isnan(value):
+        raise ValueError("Invalid value NaN (not a number)")
+    if value < 0:
+        raise ValueError("Timeout value out of range")
+    if value > 2 ** 63 / 1e9:          # _PyTime_FromSecondsObject: beyond time_t
+        raise OverflowError("timestamp out of range for platform time_t")
+    return value
 
 
 class Socket:
@@ -71,6 +97,7 @@ class Socket:
         self.reuseaddr = False
         self.reuseport = False
         self.nodelay = False
+        self.user_timeout_ms = 0
         self.rcvbuf: Optional[int] = None
         self.sndbuf: Optional[int] = None
         self.listener: Optional[Listener] = None
@@ -136,8 +163,14 @@ class Socket:
         start = self.net.now
         outcome = self.net.run_until(predicate, self._timeout)
         if outcome == "idle" and self._timeout is not None:
-            self.net.now = start + self._timeout     # nothing happens until the timeout
+            self.net._advance(start + self._timeout)  # nothing happens until the timeout
             outcome = "timeout"
+        if outcome == "stalled":
+            raise SimulationStalledError(
+                f"{call}() gave up after {self.net.stall_horizon:g} s of virtual time "
+                f"(Network.stall_horizon) waiting for {what}: the network keeps running "
+                f"timers but nothing completes the call (a real socket would block for ever). "
+                f"Use settimeout() to choose how long to wait.")
         if outcome == "timeout":
             raise TimeoutError(f"timed out: {call}() waited {self._timeout:g} s of virtual "
                                f"time for {what}")
@@ -165,6 +198,15 @@ class Socket:
             self.nodelay = bool(value)
             if self.conn is not None:
                 self.conn.cfg.nodelay = self.nodelay
+        elif level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:
+            # Linux do_tcp_setsockopt(): milliseconds, negative is EINVAL; it bounds how long
+            # unacknowledged data or unanswered window probes may last (tcp_timer.c)
+            if int(value) < 0:
+                raise OSError(errno.EINVAL, "Invalid argument: TCP_USER_TIMEOUT is a number "
+                              "of milliseconds >= 0")
+            self.user_timeout_ms = int(value)
+            if self.conn is not None:
+                self.conn.cfg.user_timeout = self.user_timeout_ms / 1000
         elif level == SOL_SOCKET and option in (SO_RCVBUF, SO_SNDBUF):
             # Linux doubles the value for bookkeeping and offers about half as window;
             # simtcp uses the value itself as the space (simpler to teach flow control with).
@@ -189,6 +231,8 @@ class Socket:
             return int(self.reuseport)
         if level == IPPROTO_TCP and option == TCP_NODELAY:
             return int(self.nodelay)
+        if level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:
+            return self.user_timeout_ms
         if level == SOL_SOCKET and option == SO_RCVBUF:
             return self.rcvbuf or (self.conn.cfg.rcvbuf if self.conn else 131072)
         if level == SOL_SOCKET and option == SO_SNDBUF:
@@ -204,8 +248,7 @@ class Socket:
 
     def settimeout(self, value: Optional[float]) -> None:
         """Timeout in seconds of *virtual* time (None = block, 0 = non-blocking)."""
-        if value is not None and value < 0:
-            raise ValueError("Timeout value out of range")
+        value = _check_timeout(value)
         self._timeout = value
         self._blocking = value != 0
 

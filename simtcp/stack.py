@@ -133,6 +133,8 @@ class Stack:
             synack_retries=s.get("net.ipv4.tcp_synack_retries", 5),
             syn_linear_timeouts=s.get("net.ipv4.tcp_syn_linear_timeouts", 0),
             retries2=s.get("net.ipv4.tcp_retries2", 15),
+            orphan_retries=s.get("net.ipv4.tcp_orphan_retries", 0),
+            min_snd_mss=s.get("net.ipv4.tcp_min_snd_mss", 48),
             time_wait=float(s.get("simtcp.time_wait_seconds", 60)),
             fin_timeout=float(s.get("net.ipv4.tcp_fin_timeout", 60)),
         )
@@ -339,6 +341,7 @@ class Stack:
         cfg = self.config()
         cfg.rcvbuf = listener.sock.rcvbuf or cfg.rcvbuf    # children inherit SO_RCVBUF
         cfg.sndbuf = listener.sock.sndbuf or cfg.sndbuf
+        cfg.user_timeout = listener.sock.user_timeout_ms / 1000   # inherited (sk_clone)
         conn = Connection(key, cfg, iss if iss is not None else self.isn(key),
                           self.ts_offset(key))
         self.add_conn(conn)
@@ -542,6 +545,7 @@ class Stack:
     def open_connection(self, t: FourTuple, sock: "Socket") -> Connection:
         cfg = self.config()
         cfg.nodelay = sock.nodelay
+        cfg.user_timeout = sock.user_timeout_ms / 1000
         cfg.rcvbuf = sock.rcvbuf or cfg.rcvbuf
         cfg.sndbuf = sock.sndbuf or cfg.sndbuf
         iss = self.isn(t)

@@ -67,7 +67,8 @@ class Connection(Sender):
                  "retries", "first_tx", "cwnd", "ssthresh", "dupacks", "recover",
                  "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
-                 "rcv_ssthresh", "last_oow", "eof_read", "sacked", "ts_recent_time")
+                 "rcv_ssthresh", "last_oow", "eof_read", "sacked", "ts_recent_time",
+                 "probes_out", "probe_backoff", "probes_tstamp")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -125,6 +126,9 @@ class Connection(Sender):
         self.eof_read = False               # the application saw recv() return b""
         self.sacked: List[Tuple[Seq, Seq]] = []   # SACK scoreboard: ranges the peer holds
         self.ts_recent_time = 0.0           # when TS.Recent was last updated (RFC 7323 §5.5)
+        self.probes_out = 0                 # zero-window probes unanswered (icsk_probes_out)
+        self.probe_backoff = 0              # persist timer backoff (icsk_backoff)
+        self.probes_tstamp: Optional[float] = None   # first probe of this episode
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -559,6 +563,8 @@ class Connection(Sender):
             self._send_ack("ACK for data not yet sent", "RFC 9293 §3.10.7.4")
             return False
         acked = ack.diff(self.snd_una)
+        if acked >= 0:
+            self.probes_out = 0        # Linux tcp_ack(): "something worked"
         window = seg.window << self.snd_wscale
         if acked > 0:
             del self.sndq[:min(acked, len(self.sndq))]
@@ -574,9 +580,12 @@ class Connection(Sender):
         # window update (SND.WL1/SND.WL2 rule)
         if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
             if window > 0 and self.snd_wnd == 0:
-                self.timers.pop("persist", None)
+                self.timers.pop("persist", None)       # tcp_ack_probe(): the window opened
+                self.probe_backoff, self.probes_tstamp = 0, None
             self.snd_wnd = window
             self.snd_wl1, self.snd_wl2 = seg.seq, ack
+        if "persist" in self.timers:
+            self._ack_probe(now)
         st = self.state
         fin_acked = self.fin_seq is not None and ack > self.fin_seq
         if st is State.FIN_WAIT_1 and fin_acked:

@@ -45,6 +45,9 @@ class TcpConfig:
     init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
     nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
     invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
+    min_snd_mss: int = 48           # net.ipv4.tcp_min_snd_mss (TCP_MIN_SND_MSS, include/net/tcp.h)
+    orphan_retries: int = 0         # net.ipv4.tcp_orphan_retries (0 means 8, tcp_orphan_retries())
+    user_timeout: float = 0.0       # TCP_USER_TIMEOUT in seconds (0: off)
 
 
 class Negotiated(NamedTuple):
@@ -59,8 +62,11 @@ class Negotiated(NamedTuple):
 
 def negotiate(cfg: TcpConfig, peer: Options) -> Negotiated:
     """Options agreed from the peer's SYN and our configuration."""
-    # RFC 9293 §3.7.1: no MSS option means 536; we never send more than we offer either
-    snd_mss = min(peer.mss if peer.mss else 536, cfg.mss)
+    # RFC 9293 §3.7.1: no MSS option means 536 (Linux also ignores an MSS of 0); we never
+    # send more than we offer either. Linux __tcp_mtu_to_mss() then raises it to at least
+    # tcp_min_snd_mss (48), so a peer announcing MSS 1..47 cannot make us send segments of
+    # almost no payload (CVE-2019-11479, include/net/tcp.h TCP_MIN_SND_MSS).
+    snd_mss = max(min(peer.mss if peer.mss else 536, cfg.mss), cfg.min_snd_mss)
     if peer.wscale is not None and cfg.window_scaling:
         scales = (min(peer.wscale, 14), cfg.wscale)      # RFC 7323 §2.3: at most 14
     else:
@@ -95,6 +101,15 @@ def reset_for(seg: Segment) -> Optional[Segment]:
     if f & ACK:
         return Segment(seg.dport, seg.sport, seg.ack, Seq(0), FLAG_VALUES[RST], 0)
     return Segment(seg.dport, seg.sport, Seq(0), seg.seq + seg.seg_len, FLAG_VALUES[RST | ACK], 0)
+
+
+def orphan_retries(cfg: TcpConfig, alive: bool) -> int:
+    """Linux tcp_orphan_retries(): the sysctl, but 0 means 8 while the RTO is below
+    TCP_RTO_MAX ("alive"), and 0 once it reached it (net/ipv4/tcp_timer.c)."""
+    retries = cfg.orphan_retries
+    if retries == 0 and alive:
+        retries = 8
+    return retries
 
 
 def model_timeout(boundary: int, rto_base: float, rto_max: float = TCP_RTO_MAX_FOR_MODEL) -> float:

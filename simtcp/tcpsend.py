@@ -17,7 +17,7 @@ from typing import List, Tuple
 from .segment import Flags
 from .seq import Seq
 from .states import State
-from .tcpconfig import model_timeout
+from .tcpconfig import model_timeout, orphan_retries
 
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
@@ -33,6 +33,8 @@ class Sender:
                               State.LAST_ACK, State.CLOSING):
             return
         mss = self.eff_mss
+        if mss <= 0:
+            return          # cannot happen (tcp_min_snd_mss); never emit empty data segments
         while True:
             offset = self.snd_nxt - self.snd_una
             avail = len(self.sndq) - offset
@@ -49,8 +51,9 @@ class Sender:
                 if room < size:
                     if room <= 0 or room < mss and room < avail:
                         if offset == 0 and "persist" not in self.timers:
-                            # nothing in flight will bring an ACK: probe later (persist timer)
-                            self.timers["persist"] = now + self.rto
+                            # nothing in flight will bring an ACK: probe later (persist
+                            # timer; Linux tcp_check_probe_timer(): tcp_probe0_base())
+                            self.timers["persist"] = now + max(self.rto, self.cfg.rto_min)
                         break
                     size = room
                 if (size < mss and not self.cfg.nodelay and not self.fin_queued
@@ -58,6 +61,8 @@ class Sender:
                     # Nagle with Minshall's rule (Linux tcp_nagle_check): a small segment
                     # waits while an earlier small segment is unacknowledged (RFC 896)
                     break
+                if size <= 0:
+                    break   # a zero-length data segment would loop for ever
                 payload = bytes(self.sndq[offset:offset + size])
                 last = size == avail
                 flags = ACK | (PSH if last else 0)
@@ -133,21 +138,89 @@ class Sender:
             self._on_rto(now)
         if t.get("persist", now + 1) <= now:
             t.pop("persist")
-            if self.unsent > 0 and self.snd_una == self.snd_nxt:
-                if self.snd_wnd == 0:
-                    # zero-window probe: an old sequence number elicits an ACK (Linux
-                    # tcp_xmit_probe_skb; RFC 9293 §3.8.6.1)
-                    self._emit(ACK, self.snd_una - 1, reason="zero-window probe",
-                               rfc="RFC 9293 §3.8.6.1")
-                    self.timers["persist"] = now + min(self.rto * 2, self.cfg.rto_max)
-                else:
-                    # a window smaller than a segment: send what fits (Linux tcp_write_wakeup)
-                    size = min(self.snd_wnd, self.eff_mss, self.unsent)
-                    self._send_data(now, ACK | PSH, bytes(self.sndq[:size]))
+            self._probe_timer(now)
+            if self.state is State.CLOSED:
+                return
         if t.get("delack", now + 1) <= now:
             t.pop("delack")
             if self.state.synchronized and self.state is not State.TIME_WAIT:
                 self._send_ack("delayed ACK", "RFC 9293 §3.8.6.3")
+
+    # ------------------------------------------------------------ persist timer
+    def _probe0_when(self) -> float:
+        """Linux tcp_probe0_when(): max(RTO, TCP_RTO_MIN) doubled per backoff, at most
+        TCP_RTO_MAX (include/net/tcp.h)."""
+        base = max(self.rto, self.cfg.rto_min)
+        return min(base * (1 << self.probe_backoff), self.cfg.rto_max)
+
+    def _probe_timer(self, now: float) -> None:
+        """The persist timer fired (Linux tcp_probe_timer(), net/ipv4/tcp_timer.c).
+
+        RFC 1122 §4.2.2.17: a sender stays open as long as the receiver answers its probes
+        (every ACK resets ``probes_out``). It gives up (ETIMEDOUT) when tcp_retries2 probes
+        in a row went unanswered, when TCP_USER_TIMEOUT passed since the first probe, or —
+        for a close()d socket — after tcp_orphan_retries backoffs once the interval reached
+        TCP_RTO_MAX."""
+        cfg = self.cfg
+        if self.snd_nxt != self.snd_una or self.unsent <= 0:
+            self.probes_out, self.probes_tstamp = 0, None
+            return
+        give_up = False
+        if self.probes_tstamp is None:
+            self.probes_tstamp = now
+        elif cfg.user_timeout and now - self.probes_tstamp >= cfg.user_timeout - 1e-9:
+            give_up = True
+        max_probes = cfg.retries2
+        if self.orphan and not give_up:
+            alive = min(self.rto * (1 << self.probe_backoff), cfg.rto_max) < cfg.rto_max
+            max_probes = orphan_retries(cfg, alive)
+            give_up = not alive and self.probe_backoff >= max_probes
+        if give_up or self.probes_out >= max_probes:
+            self.error = _errno.ETIMEDOUT
+            self._event("give up", f"{self.probes_out} zero-window probes unanswered",
+                        "Linux tcp_probe_timer()")
+            self._set_state(State.CLOSED, "connection timed out (persist timer)")
+            return
+        self._send_probe0(now)
+
+    def _send_probe0(self, now: float) -> None:
+        """Linux tcp_send_probe0(): probe, then back off the next probe exponentially."""
+        cfg = self.cfg
+        if self.snd_wnd == 0:
+            # zero-window probe: an old sequence number elicits an ACK (Linux
+            # tcp_xmit_probe_skb; RFC 9293 §3.8.6.1)
+            self._emit(ACK, self.snd_una - 1, reason="zero-window probe",
+                       rfc="RFC 9293 §3.8.6.1")
+        else:
+            # a window smaller than a segment: send what fits (Linux tcp_write_wakeup)
+            size = min(self.snd_wnd, self.eff_mss, self.unsent)
+            self._send_data(now, ACK | PSH, bytes(self.sndq[:size]))
+        if self.snd_nxt != self.snd_una or self.unsent <= 0:
+            self.probes_out = self.probe_backoff = 0   # data is out: the RTO takes over
+            self.probes_tstamp = None
+            return
+        self.probes_out += 1
+        if self.probe_backoff < cfg.retries2:
+            self.probe_backoff += 1
+        self.timers["persist"] = now + self._clamp_probe0(now, self._probe0_when())
+
+    def _clamp_probe0(self, now: float, when: float) -> float:
+        """Linux tcp_clamp_probe0_to_user_timeout(): never wait past TCP_USER_TIMEOUT."""
+        if not self.cfg.user_timeout or self.probes_tstamp is None:
+            return when
+        remaining = self.cfg.user_timeout - (now - self.probes_tstamp)
+        return min(max(remaining, 0.002), when)     # TCP_TIMEOUT_MIN: 2 jiffies
+
+    def _ack_probe(self, now: float) -> None:
+        """Linux tcp_ack_probe(): an ACK while we probe a closed window. If the window now
+        admits data, stop probing; otherwise re-arm the persist timer from now."""
+        if self.snd_nxt != self.snd_una or self.unsent <= 0 or "persist" not in self.timers:
+            return
+        if self.snd_wnd > 0:
+            self.probe_backoff, self.probes_tstamp = 0, None
+            self.timers.pop("persist", None)
+        else:
+            self.timers["persist"] = now + self._clamp_probe0(now, self._probe0_when())
 
     def _on_rto(self, now: float) -> None:
         cfg = self.cfg
@@ -179,8 +252,15 @@ class Sender:
             return
         if self.snd_una == self.snd_nxt:
             return
-        limit = self.first_tx + model_timeout(cfg.retries2, cfg.rto_min)
-        if self.retries >= cfg.retries2 and now >= limit:
+        # Linux tcp_write_timeout(): with TCP_USER_TIMEOUT the give-up is that many seconds
+        # after the first retransmission, instead of tcp_retries2's modelled time
+        if cfg.user_timeout:
+            limit = self.first_tx + cfg.user_timeout
+            expired = self.retries > 0 and now >= limit - 1e-9
+        else:
+            limit = self.first_tx + model_timeout(cfg.retries2, cfg.rto_min)
+            expired = self.retries >= cfg.retries2 and now >= limit
+        if expired:
             self.error = _errno.ETIMEDOUT
             self._event("give up", "tcp_retries2 exhausted", "Linux tcp_write_timeout()")
             self._set_state(State.CLOSED, "connection timed out")
@@ -204,6 +284,8 @@ class Sender:
         self._output(now)
         if "rto" not in self.timers:
             self._arm_rto(now)
+        if cfg.user_timeout:      # tcp_clamp_rto_to_user_timeout()
+            self.timers["rto"] = min(self.timers["rto"], max(limit, now + 0.002))
 
     def _rtt_sample(self, r: float) -> None:
         """RFC 6298 §2 with Linux's floor: RTO = SRTT + max(4*RTTVAR, TCP_RTO_MIN)."""

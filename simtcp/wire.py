@@ -62,7 +62,7 @@ __all__ = ["DecodeError", "REASONS", "encode", "decode", "to_scapy", "from_scapy
 #: uses them as drop reasons in the trace.
 REASONS = ("truncated", "not IPv4", "bad IP header length", "bad IP total length",
            "bad IP checksum", "not TCP", "IP fragment", "bad TCP data offset",
-           "bad TCP checksum", "bad TCP option")
+           "bad TCP checksum")
 
 
 class DecodeError(ValueError):
@@ -312,9 +312,12 @@ def decode(data: bytes) -> Packet:
 
 
 def _parse_options(raw: bytes) -> Options:
-    """TCP options (RFC 9293 §3.2). Structural errors raise "bad TCP option"; a known kind
-    with an unexpected length is kept in ``extra`` the way scapy shows it (Linux ignores
-    such an option; it does not drop the segment — tcp_parse_options())."""
+    """TCP options (RFC 9293 §3.2), read the way Linux tcp_parse_options() reads them
+    (net/ipv4/tcp_input.c): EOL ends the list; a structurally broken option — no length
+    byte, a length below 2 ("silly options") or one running past the header ("don't parse
+    partial options") — ends parsing, keeping what was read before it, and the segment is
+    still processed. A known kind with an unexpected length is not interpreted (Linux
+    ignores it) and is kept in ``extra`` the way scapy shows it."""
     mss = wscale = ts = None
     sack_perm = False
     sack: tuple = ()
@@ -328,11 +331,10 @@ def _parse_options(raw: bytes) -> Options:
             i += 1
             continue
         if i + 1 >= end:
-            raise DecodeError("bad TCP option", f"kind {kind} has no length byte")
+            break          # no length byte: Linux stops ("if (length < 2) return")
         olen = raw[i + 1]
         if olen < 2 or i + olen > end:
-            raise DecodeError("bad TCP option", f"kind {kind} with length {olen} at offset "
-                                                f"{i} of {end} option bytes")
+            break          # silly or partial option: Linux stops parsing here
         body = raw[i + 2:i + olen]
         if kind == 2 and olen == 4 and mss is None:
             mss = int.from_bytes(body, "big")
@@ -352,13 +354,14 @@ def _parse_options(raw: bytes) -> Options:
 
 
 def _scapy_option(raw: bytes) -> tuple:
-    """One option as scapy's own parser shows it, e.g. ``('UTO', 30)`` or ``(253, b'..')``."""
+    """One option as scapy's own parser shows it, e.g. ``('UTO', 30)`` or ``(253, b'..')``;
+    ``(kind, body bytes)`` if scapy cannot parse it (it must never escape decode())."""
     try:
         parsed = _OPTFIELD.m2i(None, raw)
-    except Exception as e:  # noqa: BLE001 - a scapy parser bug must not escape decode()
-        raise DecodeError("bad TCP option", f"scapy could not parse {raw!r}: {e}") from None
+    except Exception:  # noqa: BLE001 - a scapy parser bug must not escape decode()
+        parsed = ()
     if len(parsed) != 1:
-        raise DecodeError("bad TCP option", f"{raw!r}")
+        return (raw[0], bytes(raw[2:]))
     return tuple(parsed[0])
 
 

@@ -234,7 +234,7 @@ def options_from_scapy(opts) -> Options:
     return Options(extra=tuple(extra), **kw)
 
 
-def assert_equals_scapy_view(data: bytes, p: Packet) -> None:
+def assert_equals_scapy_view(data: bytes, p: Packet, options: bool = True) -> None:
     ip = IP(data)
     tcp = ip[TCP]
     s = p.segment
@@ -244,7 +244,8 @@ def assert_equals_scapy_view(data: bytes, p: Packet) -> None:
            (tcp.sport, tcp.dport, tcp.seq, tcp.ack, int(tcp.flags) & 0xFF, tcp.window,
             tcp.urgptr)
     assert s.payload == bytes(tcp.payload)
-    assert s.options == options_from_scapy(tcp.options)
+    if options:
+        assert s.options == options_from_scapy(tcp.options)
 
 
 @settings(max_examples=150, deadline=None)
@@ -323,9 +324,6 @@ def edit(offset: int, value: bytes, fix=True) -> bytes:
     (edit(32, b"\x40"), "bad TCP data offset"),
     (edit(32, b"\xf0"), "bad TCP data offset"),
     (edit(41, b"\x00", fix=False), "bad TCP checksum"),
-    (edit(40, b"\x08\x00"), "bad TCP option"),  # option length 0
-    (edit(40, b"\x08\x2a"), "bad TCP option"),  # runs past the header
-    (edit(40, b"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x08"), "bad TCP option"),
 ])
 def test_malformed_input_reason(data, reason):
     with pytest.raises(DecodeError) as e:
@@ -333,6 +331,22 @@ def test_malformed_input_reason(data, reason):
     assert e.value.reason == reason
     assert reason in wire.REASONS
     assert isinstance(e.value, ValueError)
+
+
+@pytest.mark.parametrize("options, kept", [
+    (b"\x08\x00", ()),                                          # option length 0
+    (b"\x08\x2a", ()),                                          # runs past the header
+    (b"\x01" * 11 + b"\x08", ()),                               # no length byte
+    (b"\x03\x03\x07\x08\x01" + b"\x01" * 7, ("wscale",)),       # good option, then silly one
+])
+def test_structurally_malformed_option_ends_parsing_like_linux(options, kept):
+    # Linux tcp_parse_options(): a silly or partial option ends the option list; what was
+    # read before it counts and the segment itself is still processed (not dropped)
+    p = decode(edit(40, options))
+    o = p.segment.options
+    assert (o.wscale is not None) == ("wscale" in kept)
+    assert o.ts is None and not o.extra
+    assert p.segment.payload == decode(GOOD).segment.payload
 
 
 def test_ip_options_are_skipped():
@@ -379,7 +393,36 @@ def test_mutated_packets_decode_like_scapy_or_raise_decode_error(p, changes, cut
         return
     event("decoded")
     total = int.from_bytes(data[2:4], "big")
+    ihl = (data[0] & 0x0F) * 4
+    doff = (data[ihl + 12] >> 4) * 4
+    raw = data[ihl + 20:ihl + doff]
+    prefix = well_formed_prefix(raw)
+    if prefix != raw:
+        event("malformed options: parsing stops")
+        # Linux tcp_parse_options() stops at the broken option; scapy reads the prefix alike
+        from scapy.layers.inet import TCPOptionsField
+        assert got.segment.options == options_from_scapy(
+            TCPOptionsField("options", b"").m2i(None, prefix))
+        assert_equals_scapy_view(data[:total], got, options=False)
+        return
     assert_equals_scapy_view(data[:total], got)
+
+
+def well_formed_prefix(raw: bytes) -> bytes:
+    """The options Linux reads before a structural error (an independent walk of RFC 9293
+    §3.2's kind/length layout): up to EOL, a missing length byte, a length < 2 or one that
+    runs past the end."""
+    i = 0
+    while i < len(raw):
+        if raw[i] == 0:
+            return raw
+        if raw[i] == 1:
+            i += 1
+            continue
+        if i + 1 >= len(raw) or raw[i + 1] < 2 or i + raw[i + 1] > len(raw):
+            return raw[:i]
+        i += raw[i + 1]
+    return raw
 
 
 # ---------------------------------------------------------------------------------------
