@@ -1,5 +1,6 @@
 # Everything starts from a fresh machine with Python 3.11+ and make: the first target that
-# needs it creates .venv and installs simtcp with its pinned dependencies.
+# needs it creates .venv and installs simtcp with its lab and test extras, at the exact
+# versions in constraints.txt (pyproject.toml states only compatible ranges).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -7,10 +8,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test figures lab student bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
 	touch $(STAMP)
 
 demo: $(STAMP)
