@@ -13,6 +13,7 @@ every step can be drawn (see simtcp.viz). Quick start::
     cli = client.socket(); cli.connect(("192.168.1.20", 80))
     conn, addr = srv.accept()
 """
+from . import _platform  # noqa: F401  (first: fills Pyodide's socket gaps; see its docstring)
 from .link import Dropped, Lan, Link
 from .segment import Flags, FourTuple, Options, Packet, Segment
 from .seq import Seq
