@@ -26,10 +26,8 @@ The function must be importable by the worker (defined at module level; with the
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 Params = Union[Mapping[str, Sequence[Any]], Sequence[Mapping[str, Any]], None]
@@ -106,6 +104,10 @@ def _default_executor(workers: Optional[int]):
     platform cannot start processes (Pyodide)."""
     if sys.platform == "emscripten":
         return None
+    # Imported here: Pyodide's standard library has no _multiprocessing, so importing
+    # multiprocessing at module level would break `import simtcp` in the browser.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx)
