@@ -15,6 +15,7 @@ every step can be drawn (see simtcp.viz). Quick start::
 """
 from . import _platform  # noqa: F401  (first: fills Pyodide's socket gaps; see its docstring)
 from .link import Dropped, Lan, Link
+from .reasons import DemuxRule, DropReason, EventKind, SendCause, StateCause
 from .segment import Flags, FourTuple, Options, Packet, Segment
 from .seq import Seq
 from .sim import Network
@@ -26,7 +27,8 @@ from .trace import Trace, TraceRecord
 __version__ = "0.1.0"
 __all__ = ["Network", "Socket", "SimulationIdleError", "Segment", "Packet", "Options", "Flags",
            "FourTuple", "Seq", "State", "TRANSITIONS", "Trace", "TraceRecord", "Link", "Lan",
-           "Dropped", "sweep", "SweepResult"]
+           "Dropped", "sweep", "SweepResult", "DropReason", "SendCause", "StateCause",
+           "EventKind", "DemuxRule"]
 
 
 def load_ipython_extension(ipython):

@@ -12,6 +12,7 @@ def demo(pcap: str = "figures/demo.pcap") -> int:
     """Handshake, a few data segments with one lost and retransmitted, and the close."""
     import simtcp
     from simtcp.link import DropMatching
+    from simtcp.reasons import DropReason
 
     net = simtcp.Network(seed=1)
     client = net.add_host("client", "192.168.1.10", os="linux")
@@ -26,7 +27,7 @@ def demo(pcap: str = "figures/demo.pcap") -> int:
             return len(seen) == 2
         return False
 
-    link.add_middlebox(DropMatching(second_data_segment, reason="link loss (demo)"))
+    link.add_middlebox(DropMatching(second_data_segment, reason=DropReason.LINK_LOSS))
 
     srv = server.socket()
     srv.bind(("0.0.0.0", 80))
@@ -62,7 +63,7 @@ def demo(pcap: str = "figures/demo.pcap") -> int:
     out = Path(pcap)
     out.parent.mkdir(parents=True, exist_ok=True)
     net.capture.write_pcap(out)
-    lost = net.trace.drop_reasons()
+    lost = {reason.text: n for reason, n in net.trace.drop_reasons().items()}
     print(f"\n{len(net.capture)} packets captured, dropped: {lost or 'none'}; "
           f"virtual time {net.now:.3f} s")
     print(f"pcap written to {out} (open it in Wireshark, or: tshark -r {out})")

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import List, Optional, Sequence
 
 from . import wire
+from .reasons import DropReason, SendCause
 from .segment import Packet
 from .sim import Node
 from .stack import Stack
@@ -97,8 +98,14 @@ class Host(Node):
     def deliver(self, packet: Packet, pkt_id: int) -> None:
         self.stack.input(packet, pkt_id)
 
-    def count_drop(self, reason: str) -> None:
-        self.stack.counters[f"InErrors: {reason}"] += 1
+    def count_drop(self, reason: DropReason) -> None:
+        """Count a packet this host discarded: per reason in ``stack.in_errors``, and in the
+        MIB counters Linux tcp_v4_rcv() bumps (InErrs; InCsumErrors for a bad checksum)."""
+        self.stack.in_errors[reason] += 1
+        if reason.tcp_error:
+            self.stack.counters["InErrs"] += 1
+        if reason.checksum_error:
+            self.stack.counters["InCsumErrors"] += 1
 
     def inject(self, pkt) -> int:
         """Hand this host a packet as if it had arrived on a link.
@@ -111,7 +118,7 @@ class Host(Node):
         packet, data = _to_packet(pkt)
         pkt_id = net.new_packet_id()
         net.trace.add(TraceRecord(net.now, "send", "(inject)", packet, pkt_id,
-                                  reason="injected", detail=(("to", self.name),)))
+                                  reason=SendCause.INJECTED, detail=(("to", self.name),)))
         if net.capture_enabled:
             net.capture.append(net.now, "inject", pkt_id, packet, data)
         self.receive(pkt_id, data if data is not None else packet, None)
@@ -159,7 +166,7 @@ class Peer(Node):
         if self.on_receive is not None:
             self.on_receive(self, packet)
 
-    def send(self, pkt, reason: str = "sent by peer") -> int:
+    def send(self, pkt, reason: SendCause = SendCause.PEER) -> int:
         """Send a scapy packet, raw bytes or a simtcp Packet exactly as given."""
         packet, data = _to_packet(pkt)
         if packet is None:
@@ -169,14 +176,14 @@ class Peer(Node):
             pkt_id = net.new_packet_id()
             net.trace.add(TraceRecord(net.now, "send", self.name, None, pkt_id, reason=reason))
             if link is None:
-                net.drop(self.name, pkt_id, None, "no route to host")
+                net.drop(self.name, pkt_id, None, DropReason.NO_ROUTE)
                 return pkt_id
             dst_ip = ".".join(str(b) for b in data[16:20]) if len(data) >= 20 else ""
             if net.capture_enabled:
                 net.capture.append(net.now, link.name, pkt_id, None, data)
             hop = link.next_hop(self, dst_ip)
             if hop is None:
-                net.drop(link.name, pkt_id, None, "no route to host")
+                net.drop(link.name, pkt_id, None, DropReason.NO_ROUTE)
                 return pkt_id
             net.deliver_later(net.now + link.delay, hop, pkt_id, data, link)
             return pkt_id

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
+from .reasons import DropReason, as_reason
 from .segment import Packet
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,12 +25,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class Dropped:
-    """A middlebox verdict: the packet is dropped, and ``reason`` says why (goes in the trace)."""
+    """A middlebox verdict: the packet is dropped; ``reason`` (a `DropReason`) says why and
+    ``detail`` adds free text for people (both go in the trace)."""
 
-    reason: str
+    reason: DropReason
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", as_reason(self.reason, DropReason))
 
     def __str__(self) -> str:
-        return self.reason
+        return f"{self.reason.text}: {self.detail}" if self.detail else self.reason.text
 
 
 Middlebox = Callable[[Packet, float], Union[List, Dropped]]
@@ -57,8 +63,9 @@ class DropMatching:
     you choose (the demo loses exactly one data segment this way)."""
 
     def __init__(self, predicate: Callable[[Packet], bool], count: int = 1,
-                 reason: str = "lost on purpose"):
-        self.predicate, self.count, self.reason = predicate, count, reason
+                 reason: DropReason = DropReason.LOST_ON_PURPOSE):
+        self.predicate, self.count = predicate, count
+        self.reason = as_reason(reason, DropReason)
         self.name = "DropMatching"
 
     def __call__(self, packet: Packet, now: float):
@@ -119,7 +126,7 @@ class Link:
         if hop is None:
             hop = self.next_hop(sender, packet.dst)
         if hop is None:
-            net.drop(self.name, pkt_id, packet, "no route to host",
+            net.drop(self.name, pkt_id, packet, DropReason.NO_ROUTE,
                      "nobody on this segment owns the destination address (ARP fails)")
             return
         deliveries = [(0.0, packet)]
@@ -128,10 +135,11 @@ class Link:
             for extra, p in deliveries:
                 result = box(p, now)
                 if isinstance(result, Dropped):
-                    net.drop(self.name, pkt_id, p, result.reason)
+                    net.drop(self.name, pkt_id, p, result.reason, result.detail)
                     continue
                 if not result:
-                    net.drop(self.name, pkt_id, p, f"dropped by {getattr(box, 'name', type(box).__name__)}")
+                    net.drop(self.name, pkt_id, p, DropReason.MIDDLEBOX,
+                             f"dropped by {getattr(box, 'name', type(box).__name__)}")
                     continue
                 nxt.extend((extra + d, q) for d, q in result)
             deliveries = nxt
@@ -139,7 +147,7 @@ class Link:
             return
         if self.loss and net.rng.random() < self.loss and (self.loss_filter is None
                                                            or self.loss_filter(packet)):
-            net.drop(self.name, pkt_id, packet, "link loss", f"random loss p={self.loss:g}")
+            net.drop(self.name, pkt_id, packet, DropReason.LINK_LOSS, f"random loss p={self.loss:g}")
             return
         depart = now
         if self.bandwidth:
@@ -149,7 +157,7 @@ class Link:
             if self.queue_limit is not None and start > now:
                 queued = (start - now) * self.bandwidth / 8 / max(size, 1)
                 if queued >= self.queue_limit:
-                    net.drop(self.name, pkt_id, packet, "queue full",
+                    net.drop(self.name, pkt_id, packet, DropReason.QUEUE_FULL,
                              f"{self.queue_limit} packets already wait for the wire")
                     return
             depart = start + size * 8 / self.bandwidth

@@ -36,6 +36,7 @@ import collections
 import math
 from typing import Hashable, Iterable, List, Optional, Tuple, Union
 
+from .reasons import DropReason
 from .link import Dropped     # the one middlebox verdict type, shared with links
 from .segment import Flags, Packet
 
@@ -333,7 +334,7 @@ class SynRateLimit:
     ``SynRateLimit(limiter, ports=None)``: ``limiter`` is a `TokenBucket` or `HashLimit`;
     ``ports`` limits the rule to those destination ports (an int or an iterable; None = all).
     Called as ``mb(packet, now)`` it returns ``[(0.0, packet)]`` (pass, unchanged, no extra
-    delay) or ``Dropped("rate limit: SYN from 10.0.0.5 over 10/s")``. Non-SYN segments and
+    delay) or ``Dropped(DropReason.RATE_LIMIT, "SYN from 10.0.0.5 over 10/s")``. Non-SYN segments and
     SYNs to other ports pass without touching the limiter.
 
     Counters: ``passed`` (all packets let through), ``dropped`` (SYNs dropped),
@@ -368,7 +369,7 @@ class SynRateLimit:
             if why is not None:
                 self.dropped += 1
                 self.drops_by_source[packet.src] += 1
-                return Dropped(f"rate limit: SYN {why}")
+                return Dropped(DropReason.RATE_LIMIT, f"SYN {why}")
             self.syns_passed += 1
         self.passed += 1
         return [(0.0, packet)]

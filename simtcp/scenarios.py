@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Tuple
 
 from .link import DropMatching
+from .reasons import DropReason
 from .sim import Network
 
 CLIENT_IP, SERVER_IP = "192.168.1.10", "192.168.1.20"
@@ -53,7 +54,7 @@ def transfer_with_loss(seed: int = 1, segments: int = 6, lost: int = 2) -> Netwo
             return len(count) == lost
         return False
 
-    link.add_middlebox(DropMatching(nth_data, reason="link loss"))
+    link.add_middlebox(DropMatching(nth_data, reason=DropReason.LINK_LOSS))
     srv = _listen(server)
     cli = client.socket()
     cli.setsockopt(6, 1, 1)                      # TCP_NODELAY: one segment per send

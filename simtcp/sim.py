@@ -28,6 +28,7 @@ from .capture import Capture
 from .errors import STALL_HORIZON, SimulationStalledError
 from .link import Lan, Link
 from .segment import Packet
+from .reasons import DropReason
 from .trace import Trace, TraceRecord
 
 WIRE_MODES = ("bytes", "fast")
@@ -96,7 +97,7 @@ class Node:
             return self.links[0], self.links[0].peer_of(self)
         return None, None
 
-    def transmit(self, packet: Packet, reason: str = "", rfc: str = "",
+    def transmit(self, packet: Packet, reason: object = "", rfc: str = "",
                  data: Optional[bytes] = None, conn=None, detail: tuple = ()) -> int:
         """Put a packet on the wire toward its destination; returns its packet id."""
         net = self.net
@@ -106,7 +107,7 @@ class Node:
                                       reason=reason, rfc=rfc, detail=detail))
         link, hop = self.route(packet.dst)
         if link is None:
-            net.drop(self.name, pkt_id, packet, "no route to host",
+            net.drop(self.name, pkt_id, packet, DropReason.NO_ROUTE,
                      f"{self.name} has no route to {packet.dst}")
             return pkt_id
         if data is None and net.wire == "bytes":
@@ -130,15 +131,15 @@ class Node:
             if self.forwarding:
                 self.forward(pkt_id, packet, link)
                 return
-            net.drop(self.name, pkt_id, packet, "no route to host",
+            net.drop(self.name, pkt_id, packet, DropReason.NO_ROUTE,
                      f"{packet.dst} is not an address of {self.name}")
-            self.count_drop("no route to host")
+            self.count_drop(DropReason.NO_ROUTE)
             return
         if net.trace.enabled:
             net.trace.records.append(TraceRecord(net.now, "deliver", self.name, packet, pkt_id))
         self.deliver(packet, pkt_id)
 
-    def count_drop(self, reason: str) -> None:
+    def count_drop(self, reason: DropReason) -> None:
         pass
 
     def deliver(self, packet: Packet, pkt_id: int) -> None:
@@ -336,8 +337,12 @@ class Network:
     def encode(self, packet: Packet) -> bytes:
         return wire.encode(packet)
 
-    def drop(self, where: str, pkt_id: int, packet: Optional[Packet], reason: str,
+    def drop(self, where: str, pkt_id: int, packet: Optional[Packet], reason: DropReason,
              detail: str = "") -> None:
+        """Record the end of packet ``pkt_id``: dropped at ``where`` for ``reason`` (a
+        `DropReason` member; ``detail`` is free text for people)."""
+        if not isinstance(reason, DropReason):
+            raise TypeError(f"drop reason must be a DropReason member, got {reason!r}")
         self.drops[reason] = self.drops.get(reason, 0) + 1
         if self.trace.enabled:
             self.trace.add(TraceRecord(self.now, "drop", where, packet, pkt_id, reason=reason,

@@ -17,6 +17,7 @@ import math
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
 
+from .reasons import StateCause
 from .segment import FourTuple
 from .stack import Listener, WILDCARD
 from .states import State
@@ -118,11 +119,18 @@ class Socket:
             self.on_ready(self)
 
     # ------------------------------------------------------------- helpers
-    def _call(self, name: str, *args, result: str = "") -> None:
+    def _call(self, name: str, *args, result: str = "", returned=None) -> None:
+        """A ``call`` trace record: ``what`` and ``reason`` are display text (the call and
+        its result); code reads the typed values in the detail: ("call", name),
+        ("args", args) and ("returned", value) when the call returns one."""
         if not self.net.trace.enabled:
             return
+        detail = (("call", name), ("args", args))
+        if returned is not None:
+            detail += (("returned", returned),)
         self.stack._record("call", f"{name}({', '.join(map(repr, args))})",
-                           conn=self.conn.tuple if self.conn else None, reason=result)
+                           conn=self.conn.tuple if self.conn else None, reason=result,
+                           detail=detail)
 
     def _check_open(self, call: str) -> None:
         if self.closed:
@@ -329,7 +337,8 @@ class Socket:
         self.listener = lst
         self.stack.listeners[(ip, port)] = lst
         self.stack._record("state", "LISTEN", old="CLOSED", conn=FourTuple(ip, port, WILDCARD, 0),
-                           reason=f"passive OPEN, backlog {backlog}", rfc="RFC 9293 §3.10.1")
+                           reason=StateCause.PASSIVE_OPEN, rfc="RFC 9293 §3.10.1",
+                           detail=(("backlog", backlog),))
         self._call("listen", backlog)
 
     def accept(self):
@@ -488,7 +497,7 @@ class Socket:
             raise self._conn_error("recv")
         data = conn.recv(bufsize, self.net.now)
         self.stack.kick(conn)
-        self._call("recv", bufsize, result=f"{len(data)} bytes")
+        self._call("recv", bufsize, result=f"{len(data)} bytes", returned=len(data))
         return data
 
     def shutdown(self, how: int) -> None:
@@ -511,7 +520,7 @@ class Socket:
             self.stack.close_listener(self.listener)
             self.stack._record("state", "CLOSED", old="LISTEN",
                                conn=FourTuple(self.listener.ip, self.listener.port, WILDCARD, 0),
-                               reason="close() on the listener", rfc="RFC 9293 §3.10.4")
+                               reason=StateCause.LISTENER_CLOSE, rfc="RFC 9293 §3.10.4")
         elif self.conn is not None:
             self.conn.close(self.net.now)
             self.stack.kick(self.conn)

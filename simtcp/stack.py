@@ -25,6 +25,7 @@ from collections import Counter, deque
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from .segment import Flags, FourTuple, Options, Packet, Segment
+from .reasons import DemuxRule, EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
 from .tcp import (Connection, TcpConfig, initial_window, negotiate, reset_for,
@@ -100,6 +101,7 @@ class Stack:
         self.owner: Dict[Connection, "Socket"] = {}
         self.parent: Dict[Connection, Listener] = {}
         self.counters: Counter = Counter()
+        self.in_errors: Counter = Counter()          # DropReason -> packets discarded here
         self._armed: Dict[Connection, float] = {}
         rng = self.net.rng
         self._secret = rng.getrandbits(128).to_bytes(16, "big")
@@ -245,19 +247,20 @@ class Stack:
         self.counters["InSegs"] += 1
         conn = self.conns.get(key)
         if conn is not None:
-            self._record("demux", "4-tuple match", packet, pkt_id, key,
-                         reason=f"established table: {conn.state}", rfc="RFC 9293 §3.3.1")
+            self._record("demux", DemuxRule.ESTABLISHED, packet, pkt_id, key,
+                         reason=DemuxRule.ESTABLISHED_TABLE, rfc="RFC 9293 §3.3.1",
+                         detail=(("state", conn.state),))
             f = int(seg.flags)
             if conn.state is State.TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
                 listener = self._find_listener(key.local_ip, key.local_port)
                 if listener is not None and seg.seq > conn.rcv_nxt:
                     # Linux tcp_timewait_state_process(): TCP_TW_SYN - a new incarnation
                     iss = int(conn.snd_nxt + 65537)
-                    conn.abort(self.net.now, "new SYN reuses the TIME-WAIT 4-tuple")
+                    conn.abort(self.net.now, StateCause.TIME_WAIT_NEW_SYN)
                     self._after(conn)
-                    self._record("demux", f"listener {listener.ip}:{listener.port}", packet,
-                                 pkt_id, key, reason="TIME-WAIT replaced by a new connection",
-                                 rfc="RFC 6191")
+                    self._record("demux", DemuxRule.LISTENER, packet, pkt_id, key,
+                                 reason=DemuxRule.TIME_WAIT_REPLACED, rfc="RFC 6191",
+                                 detail=(("listener", (listener.ip, listener.port)),))
                     self._listen_input(listener, packet, pkt_id, iss=iss)
                     return
             listener = self.parent.get(conn)
@@ -270,13 +273,14 @@ class Stack:
             return
         listener = self._find_listener(packet.dst, seg.dport)
         if listener is not None:
-            self._record("demux", f"listener {listener.ip}:{listener.port}", packet, pkt_id, key,
-                         reason="specific address" if listener.ip != WILDCARD else "wildcard address",
-                         rfc="RFC 9293 §3.10.7.2")
+            self._record("demux", DemuxRule.LISTENER, packet, pkt_id, key,
+                         reason=DemuxRule.SPECIFIC_ADDRESS if listener.ip != WILDCARD
+                         else DemuxRule.WILDCARD_ADDRESS, rfc="RFC 9293 §3.10.7.2",
+                         detail=(("listener", (listener.ip, listener.port)),))
             self._listen_input(listener, packet, pkt_id)
             return
-        self._record("demux", "no socket", packet, pkt_id, key,
-                     reason="no RST for a RST" if seg.flags & RST else "reply with RST",
+        self._record("demux", DemuxRule.NO_SOCKET, packet, pkt_id, key,
+                     reason=DemuxRule.NO_RST_FOR_RST if seg.flags & RST else DemuxRule.REPLY_RST,
                      rfc="RFC 9293 §3.10.7.1")
         self.reset_no_socket(packet)
 
@@ -290,7 +294,7 @@ class Stack:
         if rst is None:
             return
         self.counters["OutRsts"] += 1
-        self.send(Packet(packet.dst, packet.src, rst), "no socket: reset", "RFC 9293 §3.10.7.1")
+        self.send(Packet(packet.dst, packet.src, rst), SendCause.NO_SOCKET_RESET, "RFC 9293 §3.10.7.1")
 
     def _listen_input(self, listener: Listener, packet: Packet, pkt_id: int,
                       iss: Optional[int] = None) -> None:
@@ -303,7 +307,7 @@ class Stack:
             if not f & _SYN and self._cookie_ack(listener, packet, pkt_id):
                 return
             self.counters["OutRsts"] += 1                # second: any ACK → RST
-            self.send(Packet(packet.dst, packet.src, reset_for(seg)), "ACK to a listener: reset",
+            self.send(Packet(packet.dst, packet.src, reset_for(seg)), SendCause.LISTENER_ACK_RESET,
                       "RFC 9293 §3.10.7.2")
             return
         if not f & _SYN:
@@ -318,21 +322,24 @@ class Stack:
                 want_cookie = True
                 if not listener.warned and mode == 1:
                     listener.warned = True
-                    self._record("event", f"Possible SYN flooding on port {listener.port}. "
-                                 "Sending cookies.", reason="SYN queue full",
-                                 rfc="Linux tcp_syn_flood_action()")
+                    self._record("event", EventKind.SYN_FLOOD_WARNING,
+                                 reason=EventKind.SYN_QUEUE_FULL,
+                                 rfc="Linux tcp_syn_flood_action()",
+                                 detail=(("port", listener.port),))
             else:
-                self._listen_drop(listener, packet, pkt_id, "SYN queue full", overflow=False)
+                self._listen_drop(listener, packet, pkt_id, EventKind.SYN_QUEUE_FULL,
+                                  overflow=False)
                 return
         if listener.accept_queue_full():
-            self._listen_drop(listener, packet, pkt_id, "accept queue full", overflow=True)
+            self._listen_drop(listener, packet, pkt_id, EventKind.ACCEPT_QUEUE_FULL,
+                              overflow=True)
             return
         if not want_cookie and mode == 0:
             # tcp_max_syn_backlog: with cookies off keep the last quarter for proven peers
             maxb = self.sysctl.get("net.ipv4.tcp_max_syn_backlog", 2048)
             if maxb - len(listener.syn_queue) < (maxb >> 2):
-                self._listen_drop(listener, packet, pkt_id, "tcp_max_syn_backlog: last quarter "
-                                  "reserved", overflow=False)
+                self._listen_drop(listener, packet, pkt_id, EventKind.SYN_BACKLOG_RESERVED,
+                                  overflow=False)
                 return
         key = packet.four_tuple()
         if want_cookie:
@@ -351,12 +358,12 @@ class Stack:
         conn.accept_syn(seg, now)
         self._after(conn)
 
-    def _listen_drop(self, listener: Listener, packet: Packet, pkt_id: int, why: str,
+    def _listen_drop(self, listener: Listener, packet: Packet, pkt_id: int, why: EventKind,
                      overflow: bool) -> None:
         if overflow:
             self.counters["ListenOverflows"] += 1
         self.counters["ListenDrops"] += 1
-        self._record("event", "SYN dropped", packet, pkt_id, packet.four_tuple(), reason=why,
+        self._record("event", EventKind.SYN_DROPPED, packet, pkt_id, packet.four_tuple(), reason=why,
                      rfc="Linux tcp_conn_request()")
 
     def _accept_overflow(self, listener: Listener, conn: Connection, packet: Packet,
@@ -366,13 +373,13 @@ class Stack:
         self.counters["ListenOverflows"] += 1
         self.counters["ListenDrops"] += 1
         if self.sysctl.get("net.ipv4.tcp_abort_on_overflow", 0):
-            self._record("event", "accept queue full: reset", packet, pkt_id, conn.tuple,
-                         reason="tcp_abort_on_overflow=1", rfc="Linux tcp_check_req()")
-            conn.abort(self.net.now, "accept queue full (tcp_abort_on_overflow=1)")
+            self._record("event", EventKind.ACCEPT_QUEUE_RESET, packet, pkt_id, conn.tuple,
+                         reason=EventKind.ABORT_ON_OVERFLOW, rfc="Linux tcp_check_req()")
+            conn.abort(self.net.now, StateCause.ACCEPT_QUEUE_ABORT)
             self._after(conn)
         else:
-            self._record("event", "accept queue full: ACK ignored", packet, pkt_id, conn.tuple,
-                         reason="tcp_abort_on_overflow=0", rfc="Linux tcp_check_req()")
+            self._record("event", EventKind.ACCEPT_QUEUE_IGNORED, packet, pkt_id, conn.tuple,
+                         reason=EventKind.NO_ABORT_ON_OVERFLOW, rfc="Linux tcp_check_req()")
 
     # ----------------------------------------------------------- cookies
     def _send_cookie(self, listener: Listener, packet: Packet) -> None:
@@ -399,7 +406,7 @@ class Stack:
         synack = Segment(seg.dport, seg.sport, Seq(isn), seg.seq + 1, _SYNACK,
                          initial_window(cfg, n.ts_ok), opts)
         self.counters["SyncookiesSent"] += 1
-        self.send(Packet(packet.dst, packet.src, synack), "SYN cookie", "Linux syncookies.c")
+        self.send(Packet(packet.dst, packet.src, synack), SendCause.SYN_COOKIE, "Linux syncookies.c")
 
     def _cookie_ack(self, listener: Listener, packet: Packet, pkt_id: int) -> bool:
         """Try to complete a handshake from a cookie in an ACK (Linux cookie_v4_check)."""
@@ -416,11 +423,12 @@ class Stack:
                                  int(seg.ack), now)
         if mss is None:
             self.counters["SyncookiesFailed"] += 1
-            self._record("event", "SYN cookie check failed", packet, pkt_id, packet.four_tuple(),
-                         reason="forged or stale cookie", rfc="Linux cookie_v4_check()")
+            self._record("event", EventKind.COOKIE_FAILED, packet, pkt_id, packet.four_tuple(),
+                         reason=EventKind.BAD_COOKIE, rfc="Linux cookie_v4_check()")
             return False
         if listener.accept_queue_full():
-            self._listen_drop(listener, packet, pkt_id, "accept queue full", overflow=True)
+            self._listen_drop(listener, packet, pkt_id, EventKind.ACCEPT_QUEUE_FULL,
+                              overflow=True)
             return True
         wscale, sack, ts = None, False, None
         if seg.options.ts is not None:
@@ -449,7 +457,7 @@ class Stack:
         return True
 
     # ------------------------------------------------------------- output
-    def send(self, packet: Packet, reason: str = "", rfc: str = "", conn=None,
+    def send(self, packet: Packet, reason: object = "", rfc: str = "", conn=None,
              detail: tuple = ()) -> None:
         self.counters["OutSegs"] += 1
         self.host.transmit(packet, reason, rfc, None, conn, detail)
@@ -458,7 +466,7 @@ class Stack:
         """Transmit what a connection produced, trace its events, keep tables and timers."""
         t = conn.tuple
         for out in conn.take_segments():
-            if "retransmi" in out.reason:
+            if out.reason.retransmission:
                 self.counters["RetransSegs"] += 1
                 if int(out.segment.flags) & _SYN:
                     self.counters["TCPSynRetrans"] += 1
@@ -471,7 +479,8 @@ class Stack:
                       out.reason, out.rfc, t,
                       (("tcb", tcb),))
         for ev in conn.take_events():
-            self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason, rfc=ev.rfc)
+            self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason, rfc=ev.rfc,
+                         detail=ev.detail)
             if ev.kind == "state":
                 self._on_state(conn, ev.old, ev.what)
         self.wake(self.owner.get(conn))
@@ -553,7 +562,7 @@ class Stack:
         if old is not None and old.state is State.TIME_WAIT:
             # tcp_twsk_unique(): the new incarnation starts above the old one's sequence space
             iss = int(old.snd_nxt + 65535 + 2)
-            old.abort(self.net.now, "TIME-WAIT reused by connect() (tcp_tw_reuse)")
+            old.abort(self.net.now, StateCause.TIME_WAIT_REUSED)
             self._after(old)
         conn = Connection(t, cfg, iss, self.ts_offset(t))
         self.add_conn(conn)
@@ -581,6 +590,6 @@ class Stack:
         self.listeners.pop((listener.ip, listener.port), None)
         now = self.net.now
         for conn in list(listener.syn_queue.values()) + list(listener.accept_queue):
-            conn.abort(now, "listener closed before accept()")
+            conn.abort(now, StateCause.LISTENER_CLOSED)
             self._after(conn)
         listener.state = State.CLOSED

@@ -27,6 +27,7 @@ import errno as _errno
 from typing import List, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
+from .reasons import EventKind, Reason, SendCause, StateCause
 from .seq import Seq
 from .states import State, transition
 
@@ -42,7 +43,7 @@ class Out(NamedTuple):
     """A segment to transmit, with why it was sent."""
 
     segment: Segment
-    reason: str
+    reason: Reason
     rfc: str
 
 
@@ -50,10 +51,11 @@ class Event(NamedTuple):
     """Something for the trace: a state change (kind "state") or a notable event."""
 
     kind: str
-    what: str
+    what: str                 # the new state's name, or an EventKind
     old: str = ""
-    reason: str = ""
+    reason: object = ""       # a Reason member, or a transition's words from states.py
     rfc: str = ""
+    detail: tuple = ()        # numbers an event carries, e.g. (("retry", 2),)
 
 
 class Connection(Sender):
@@ -169,7 +171,7 @@ class Connection(Sender):
         return f"<Connection {self.tuple} {self.state}>"
 
     # ------------------------------------------------------------ internals
-    def _set_state(self, new: State, why: str = "") -> None:
+    def _set_state(self, new: State, why: object = "") -> None:
         old = self.state
         row = transition(old, new)    # ValueError if RFC 9293 Figure 5 has no such edge
         self.state = new
@@ -179,8 +181,9 @@ class Connection(Sender):
         elif new is State.ESTABLISHED and self.established_at is None:
             self.established_at = self._now
 
-    def _event(self, what: str, reason: str = "", rfc: str = "") -> None:
-        self._events.append(Event("event", what, "", reason, rfc))
+    def _event(self, what: EventKind, reason: object = "", rfc: str = "",
+               detail: tuple = ()) -> None:
+        self._events.append(Event("event", what, "", reason, rfc, detail))
 
     def _tsval(self, now: float) -> int:
         # Linux: TSval is a millisecond clock plus a per-connection random offset (RFC 7323 §5.4)
@@ -197,7 +200,7 @@ class Connection(Sender):
         self.last_rcv_wnd = field << self.rcv_wscale
         return field
 
-    def _emit(self, flags: int, seq: Seq, payload: bytes = b"", reason: str = "",
+    def _emit(self, flags: int, seq: Seq, payload: bytes = b"", reason: object = "",
               rfc: str = "", options: Optional[Options] = None, ack: Optional[Seq] = None) -> None:
         now = self._now
         if options is None:
@@ -230,10 +233,10 @@ class Connection(Sender):
                 blocks.append((int(start), int(end)))
         return tuple(blocks[:limit])
 
-    def _send_ack(self, reason: str, rfc: str = "RFC 9293 §3.10.7.4") -> None:
+    def _send_ack(self, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.4") -> None:
         self._emit(ACK, self.snd_nxt, reason=reason, rfc=rfc)
 
-    def _send_rst_for(self, seg: Segment, reason: str, rfc: str) -> None:
+    def _send_rst_for(self, seg: Segment, reason: Reason, rfc: str) -> None:
         """<SEQ=SEG.ACK><CTL=RST> — the reply to an unacceptable ACK (RFC 9293 §3.10.7.3)."""
         self._emit(RST, seg.ack, reason=reason, rfc=rfc, options=NO_OPTIONS, ack=Seq(0))
 
@@ -268,13 +271,13 @@ class Connection(Sender):
         self.syn_options = self._syn_options(now)
         self._set_state(State.SYN_SENT)
         self.first_tx = now
-        self._send_syn(now, "active open")
+        self._send_syn(now, SendCause.ACTIVE_OPEN)
 
     def syn_window(self) -> int:
         """The window a SYN offers: whole MSS-sized segments within 65535 (64240 = 44*1460)."""
         return min(65535 // self.cfg.mss * self.cfg.mss, self.cfg.rcvbuf)
 
-    def _send_syn(self, now: float, reason: str) -> None:
+    def _send_syn(self, now: float, reason: SendCause) -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, Seq(0),
                       FLAG_VALUES[SYN], self.syn_window(), self.syn_options)
         self._out.append(Out(seg, reason, "RFC 9293 §3.10.1"))
@@ -295,9 +298,9 @@ class Connection(Sender):
         self._set_state(State.SYN_RECEIVED)
         self.first_tx = now
         self.syn_options = options or self._syn_options(now, syn.options)
-        self._send_synack(now, "SYN received on a listening socket")
+        self._send_synack(now, SendCause.SYNACK)
 
-    def _send_synack(self, now: float, reason: str, rfc: str = "RFC 9293 §3.10.7.2") -> None:
+    def _send_synack(self, now: float, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.2") -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, self.rcv_nxt,
                       FLAG_VALUES[SYN | ACK], self._initial_window(), self.syn_options)
         self.rcv_adv = self.rcv_nxt + seg.window
@@ -320,8 +323,8 @@ class Connection(Sender):
         self.snd_wl1, self.snd_wl2 = ack_seg.seq, ack_seg.ack
         self.rcv_adv = self.rcv_nxt + self._initial_window()
         self.cwnd = self.cfg.init_cwnd * self.eff_mss
-        self._set_state(State.SYN_RECEIVED, "valid SYN cookie in ACK")
-        self._set_state(State.ESTABLISHED, "ACK carried a valid SYN cookie")
+        self._set_state(State.SYN_RECEIVED, StateCause.COOKIE_ACK)
+        self._set_state(State.ESTABLISHED, StateCause.COOKIE_ESTABLISHED)
 
     # ----------------------------------------------------------- user calls
     def send(self, data: bytes, now: float) -> int:
@@ -346,7 +349,7 @@ class Connection(Sender):
             # (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2)
             grown = self.rcv_wnd - self.last_rcv_wnd
             if grown >= min(self.eff_mss, self.cfg.rcvbuf // 2) and self.last_rcv_wnd < self.eff_mss * 2:
-                self._send_ack("window update", "RFC 9293 §3.8.6.2.2")
+                self._send_ack(SendCause.WINDOW_UPDATE, "RFC 9293 §3.8.6.2.2")
         return data
 
     def close(self, now: float) -> None:
@@ -360,10 +363,10 @@ class Connection(Sender):
                 self._set_state(State.CLOSED)
             return
         if st is State.SYN_SENT:
-            self._set_state(State.CLOSED, "close() before the handshake completed")
+            self._set_state(State.CLOSED, StateCause.CLOSE_BEFORE_HANDSHAKE)
             return
         if self.rcvq and st in (State.ESTABLISHED, State.CLOSE_WAIT, State.SYN_RECEIVED):
-            self.abort(now, "close() with unread data")
+            self.abort(now, StateCause.CLOSE_UNREAD)
             return
         self.shutdown_write(now)
 
@@ -382,7 +385,7 @@ class Connection(Sender):
             return
         self._output(now)
 
-    def abort(self, now: float, reason: str = "abort") -> None:
+    def abort(self, now: float, reason: Reason = StateCause.ABORT) -> None:
         """Send <SEQ=SND.NXT><CTL=RST,ACK> and drop the TCB (RFC 9293 §3.10.5; Linux
         tcp_send_active_reset)."""
         self._now = now
@@ -409,12 +412,12 @@ class Connection(Sender):
         f = int(seg.flags)
         if f & ACK and (seg.ack <= self.iss or seg.ack > self.snd_nxt):
             if not f & RST:
-                self._send_rst_for(seg, "unacceptable ACK in SYN-SENT", "RFC 9293 §3.10.7.3")
+                self._send_rst_for(seg, SendCause.UNACCEPTABLE_ACK_SYN_SENT, "RFC 9293 §3.10.7.3")
             return
         if f & RST:
             if f & ACK:
                 self.error = _errno.ECONNREFUSED
-                self._set_state(State.CLOSED, "connection refused (RST)")
+                self._set_state(State.CLOSED, StateCause.REFUSED)
             return
         if not f & SYN:
             return
@@ -424,13 +427,13 @@ class Connection(Sender):
         if f & ACK:
             self.rcv_adv = self.rcv_nxt + self.syn_window()
             self._our_syn_acked(seg, seg.window, now)  # a SYN's window is never scaled (RFC 7323 §2.2)
-            self._send_ack("handshake completes", "RFC 9293 §3.10.7.3")
+            self._send_ack(SendCause.HANDSHAKE_ACK, "RFC 9293 §3.10.7.3")
             self._output(now)
         else:
             # simultaneous open: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
             self._set_state(State.SYN_RECEIVED)
             self.syn_options = self._syn_options(now, seg.options)
-            self._send_synack(now, "simultaneous open", "RFC 9293 §3.10.7.3")
+            self._send_synack(now, SendCause.SIMULTANEOUS_OPEN, "RFC 9293 §3.10.7.3")
 
     def _our_syn_acked(self, seg: Segment, window: int, now: float) -> None:
         """The peer acknowledged our SYN: ESTABLISHED. The handshake gives the first RTT
@@ -474,7 +477,7 @@ class Connection(Sender):
         st = self.state
         # SYN-RECEIVED seeing its SYN again: resend the SYN,ACK (Linux tcp_check_req)
         if st is State.SYN_RECEIVED and f & SYN and not f & ACK and seg.seq == self.irs:
-            self._send_synack(now, "duplicate SYN: retransmit SYN,ACK", "Linux tcp_check_req()")
+            self._send_synack(now, SendCause.DUPLICATE_SYN, "Linux tcp_check_req()")
             return
         if seg.options.ts is not None and self.ts_ok and seg.seq <= self.rcv_nxt:
             self.ts_recent = seg.options.ts[0]      # RFC 7323 §4.3
@@ -488,7 +491,7 @@ class Connection(Sender):
         # first: sequence number
         if not self._acceptable(seg):
             if not f & RST and not self._oow_limited(seg, now):
-                self._send_ack("unacceptable segment", "RFC 9293 §3.10.7.4")
+                self._send_ack(SendCause.UNACCEPTABLE, "RFC 9293 §3.10.7.4")
             return
         embryonic = st is State.SYN_RECEIVED and self.passive
         if embryonic and f & (RST | SYN):
@@ -496,32 +499,32 @@ class Connection(Sender):
             # 5961 challenge for requests); a SYN is answered with a reset
             if not f & RST:
                 rst = reset_for(seg)
-                self._out.append(Out(rst, "SYN in SYN-RECEIVED: reset", "Linux tcp_check_req()"))
-            self._set_state(State.LISTEN, "RST in SYN-RECEIVED: back to LISTEN" if f & RST
-                            else "new SYN in SYN-RECEIVED: request reset")
+                self._out.append(Out(rst, SendCause.SYN_IN_SYN_RECEIVED_RESET, "Linux tcp_check_req()"))
+            self._set_state(State.LISTEN, StateCause.RST_IN_SYN_RECEIVED if f & RST
+                            else StateCause.SYN_IN_SYN_RECEIVED)
             return
         # second: RST (RFC 5961 §3.2: only an exact match resets)
         if f & RST:
             if seg.seq != self.rcv_nxt:
                 if not self._oow_limited(seg, now):
-                    self._send_ack("challenge ACK for in-window RST", "RFC 5961 §3.2")
+                    self._send_ack(SendCause.CHALLENGE_ACK_RST, "RFC 5961 §3.2")
                 return
             if st is State.SYN_RECEIVED:          # (active open: simultaneous open refused)
                 self.error = _errno.ECONNREFUSED
-                self._set_state(State.CLOSED, "connection refused (RST)")
+                self._set_state(State.CLOSED, StateCause.REFUSED)
                 return
             if st in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSE_WAIT):
                 self.error = _errno.ECONNRESET
-            self._set_state(State.CLOSED, "connection reset by peer (RST)")
+            self._set_state(State.CLOSED, StateCause.RESET_BY_PEER)
             return
         # fourth: SYN in a synchronized state (RFC 5961 §4)
         if f & SYN:
             if self._oow_limited(seg, now):
                 return
             if st is State.TIME_WAIT:
-                self._send_ack("SYN in TIME-WAIT: ACK", "RFC 9293 §3.10.7.4")
+                self._send_ack(SendCause.TIME_WAIT_SYN, "RFC 9293 §3.10.7.4")
             else:
-                self._send_ack("challenge ACK for SYN", "RFC 5961 §4")
+                self._send_ack(SendCause.CHALLENGE_ACK_SYN, "RFC 5961 §4")
             return
         # fifth: ACK
         if not f & ACK:
@@ -531,7 +534,7 @@ class Connection(Sender):
                 self._our_syn_acked(seg, seg.window << self.snd_wscale, now)
                 st = self.state
             else:
-                self._send_rst_for(seg, "unacceptable ACK in SYN-RECEIVED", "RFC 9293 §3.10.7.4")
+                self._send_rst_for(seg, SendCause.UNACCEPTABLE_ACK_SYN_RECEIVED, "RFC 9293 §3.10.7.4")
                 return
         if not self._process_ack(seg, now):
             return
@@ -543,7 +546,7 @@ class Connection(Sender):
             if st in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
                 if self.orphan and st in (State.FIN_WAIT_1, State.FIN_WAIT_2):
                     # data for a closed socket: Linux resets (tcp_rcv_state_process)
-                    self.abort(now, "data received after close()")
+                    self.abort(now, StateCause.DATA_AFTER_CLOSE)
                     return
                 self._receive_data(seg, now)
         # eighth: FIN
@@ -553,14 +556,14 @@ class Connection(Sender):
             self._receive_fin(now)
         elif st is State.TIME_WAIT and f & FIN:
             self.timers["timewait"] = now + self.cfg.time_wait
-            self._send_ack("retransmitted FIN in TIME-WAIT: ACK, restart 2MSL", "RFC 9293 §3.10.7.4")
+            self._send_ack(SendCause.TIME_WAIT_FIN, "RFC 9293 §3.10.7.4")
         self._output(now)
 
     def _process_ack(self, seg: Segment, now: float) -> bool:
         """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
         ack = seg.ack
         if ack > self.snd_max:
-            self._send_ack("ACK for data not yet sent", "RFC 9293 §3.10.7.4")
+            self._send_ack(SendCause.ACK_UNSENT, "RFC 9293 §3.10.7.4")
             return False
         acked = ack.diff(self.snd_una)
         if acked >= 0:
@@ -596,7 +599,7 @@ class Connection(Sender):
             self._enter_time_wait(now)
             return False
         elif st is State.LAST_ACK and fin_acked:
-            self._set_state(State.CLOSED, "ACK of our FIN")
+            self._set_state(State.CLOSED, StateCause.ACK_OF_OUR_FIN)
             return False
         return True
 
@@ -615,14 +618,14 @@ class Connection(Sender):
                 # sender learns its retransmission was unnecessary (Linux tcp_dsack_set)
                 dup = (int(seg.seq), int(seg.seq + min(skip, len(seg.payload))))
                 opts = self._data_options(now)
-                self._emit(ACK, self.snd_nxt, reason="duplicate data: D-SACK", rfc="RFC 2883 §4",
+                self._emit(ACK, self.snd_nxt, reason=SendCause.DSACK, rfc="RFC 2883 §4",
                            options=opts._replace(sack=(dup,) + opts.sack[:2]))
                 return
-            self._send_ack("duplicate data", "RFC 9293 §3.10.7.4")
+            self._send_ack(SendCause.DUPLICATE_DATA, "RFC 9293 §3.10.7.4")
             return
         if start != self.rcv_nxt:
             self._store_ooo(start, data)
-            self._send_ack("out-of-order data: duplicate ACK", "RFC 5681 §4.2")
+            self._send_ack(SendCause.OUT_OF_ORDER, "RFC 5681 §4.2")
             return
         self.rcvq += data
         self.rcv_nxt = self.rcv_nxt + len(data)
@@ -637,7 +640,7 @@ class Connection(Sender):
         if filled or self.quickacks > 0 or self.unacked_segs >= 2 or self.ooo:
             if self.quickacks > 0:
                 self.quickacks -= 1
-            self._send_ack("ACK data", "RFC 9293 §3.10.7.4")
+            self._send_ack(SendCause.ACK_DATA, "RFC 9293 §3.10.7.4")
         elif "delack" not in self.timers:
             self.timers["delack"] = now + self.cfg.delack     # RFC 9293 §3.8.6.3
 
@@ -682,11 +685,11 @@ class Connection(Sender):
         elif st is State.FIN_WAIT_2:
             self._enter_time_wait(now, ack_first=True)
             return
-        self._send_ack("ACK of FIN", "RFC 9293 §3.10.7.4")
+        self._send_ack(SendCause.ACK_OF_FIN, "RFC 9293 §3.10.7.4")
 
     def _enter_time_wait(self, now: float, ack_first: bool = False) -> None:
         if ack_first:
-            self._send_ack("ACK of FIN", "RFC 9293 §3.10.7.4")
+            self._send_ack(SendCause.ACK_OF_FIN, "RFC 9293 §3.10.7.4")
         self._set_state(State.TIME_WAIT)
         self.timers.clear()
         self.timers["timewait"] = now + self.cfg.time_wait   # Linux TCP_TIMEWAIT_LEN

@@ -15,6 +15,7 @@ import errno as _errno
 from typing import List, Tuple
 
 from .segment import Flags
+from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
 from .tcpconfig import model_timeout, orphan_retries
@@ -106,7 +107,8 @@ class Sender:
     def _send_data(self, now: float, flags: int, payload: bytes) -> None:
         seq = self.snd_nxt
         retrans = seq < self.snd_max
-        reason = "retransmission" if retrans else ("FIN" if flags & FIN and not payload else "data")
+        reason = (SendCause.RETRANSMISSION if retrans
+                  else SendCause.FIN if flags & FIN and not payload else SendCause.DATA)
         self._emit(flags, seq, payload, reason=reason,
                    rfc="RFC 6298 §5" if retrans else "RFC 9293 §3.10.2")
         length = len(payload) + (1 if flags & FIN else 0)
@@ -127,11 +129,11 @@ class Sender:
         t = self.timers
         if t.get("timewait", now + 1) <= now:
             t.pop("timewait")
-            self._set_state(State.CLOSED, "2MSL timer expired")
+            self._set_state(State.CLOSED, StateCause.TIME_WAIT_EXPIRED)
             return
         if t.get("finwait2", now + 1) <= now:
             t.pop("finwait2")
-            self._set_state(State.CLOSED, "tcp_fin_timeout expired in FIN-WAIT-2")
+            self._set_state(State.CLOSED, StateCause.FIN_WAIT_2_TIMEOUT)
             return
         if t.get("rto", now + 1) <= now:
             t.pop("rto")
@@ -144,7 +146,7 @@ class Sender:
         if t.get("delack", now + 1) <= now:
             t.pop("delack")
             if self.state.synchronized and self.state is not State.TIME_WAIT:
-                self._send_ack("delayed ACK", "RFC 9293 §3.8.6.3")
+                self._send_ack(SendCause.DELAYED_ACK, "RFC 9293 §3.8.6.3")
 
     # ------------------------------------------------------------ persist timer
     def _probe0_when(self) -> float:
@@ -177,9 +179,9 @@ class Sender:
             give_up = not alive and self.probe_backoff >= max_probes
         if give_up or self.probes_out >= max_probes:
             self.error = _errno.ETIMEDOUT
-            self._event("give up", f"{self.probes_out} zero-window probes unanswered",
-                        "Linux tcp_probe_timer()")
-            self._set_state(State.CLOSED, "connection timed out (persist timer)")
+            self._event(EventKind.GIVE_UP, EventKind.PROBES_UNANSWERED,
+                        "Linux tcp_probe_timer()", (("probes", self.probes_out),))
+            self._set_state(State.CLOSED, StateCause.PERSIST_TIMED_OUT)
             return
         self._send_probe0(now)
 
@@ -189,7 +191,7 @@ class Sender:
         if self.snd_wnd == 0:
             # zero-window probe: an old sequence number elicits an ACK (Linux
             # tcp_xmit_probe_skb; RFC 9293 §3.8.6.1)
-            self._emit(ACK, self.snd_una - 1, reason="zero-window probe",
+            self._emit(ACK, self.snd_una - 1, reason=SendCause.ZERO_WINDOW_PROBE,
                        rfc="RFC 9293 §3.8.6.1")
         else:
             # a window smaller than a segment: send what fits (Linux tcp_write_wakeup)
@@ -233,22 +235,22 @@ class Sender:
                 expired = self.retries >= cfg.synack_retries
             if expired:
                 self.error = _errno.ETIMEDOUT
-                self._event("give up", f"no answer after {self.retries} retransmissions",
+                self._event(EventKind.GIVE_UP, EventKind.RETRIES_EXHAUSTED,
                             "Linux tcp_write_timeout()")
-                self._set_state(State.CLOSED, "connection timed out")
+                self._set_state(State.CLOSED, StateCause.TIMED_OUT)
                 return
             self.retries += 1
             # tcp_syn_linear_timeouts: the first N retries keep the initial RTO (6.16+)
             if not (st is State.SYN_SENT and self.retries <= cfg.syn_linear_timeouts):
                 self.rto = min(self.rto * 2, cfg.rto_max)
             if st is State.SYN_SENT:
-                self._send_syn(now, "SYN retransmission")
+                self._send_syn(now, SendCause.SYN_RETRANSMISSION)
                 limit = self.first_tx + model_timeout(cfg.syn_retries, cfg.rto_initial)
                 self.timers["rto"] = min(self.timers["rto"], limit)
             else:
-                self._send_synack(now, "SYN,ACK retransmission", "RFC 6298 §5")
-            self._event("retransmission timeout", f"retry {self.retries}, next RTO {self.rto:g} s",
-                        "RFC 6298 §5.5")
+                self._send_synack(now, SendCause.SYNACK_RETRANSMISSION, "RFC 6298 §5")
+            self._event(EventKind.RTO, "", "RFC 6298 §5.5",
+                        (("retry", self.retries), ("next_rto", self.rto)))
             return
         if self.snd_una == self.snd_nxt:
             return
@@ -262,8 +264,8 @@ class Sender:
             expired = self.retries >= cfg.retries2 and now >= limit
         if expired:
             self.error = _errno.ETIMEDOUT
-            self._event("give up", "tcp_retries2 exhausted", "Linux tcp_write_timeout()")
-            self._set_state(State.CLOSED, "connection timed out")
+            self._event(EventKind.GIVE_UP, EventKind.RETRIES2_EXHAUSTED, "Linux tcp_write_timeout()")
+            self._set_state(State.CLOSED, StateCause.TIMED_OUT)
             return
         if self.retries == 0:
             self.first_tx = now
@@ -275,8 +277,8 @@ class Sender:
         self.recover = self.snd_max
         self.rto = min(self.rto * 2, cfg.rto_max)      # RFC 6298 §5.5: back off
         self.rtt_seq = None                            # Karn: no sample from retransmissions
-        self._event("retransmission timeout", f"retry {self.retries}, next RTO {self.rto:g} s",
-                    "RFC 6298 §5.4-5.6")
+        self._event(EventKind.RTO, "", "RFC 6298 §5.4-5.6",
+                    (("retry", self.retries), ("next_rto", self.rto)))
         # go back N: resend from SND.UNA (the FIN too, if it was lost)
         self.snd_nxt = self.snd_una
         if self.fin_seq is not None and self.fin_seq >= self.snd_una:
@@ -305,7 +307,7 @@ class Sender:
         mss = self.eff_mss
         if self.recover is not None and self.snd_una < self.recover and self.dupacks >= 3:
             # NewReno partial ACK (RFC 6582 §3.2): resend the next hole at once
-            self._retransmit_head(now, "fast retransmit (partial ACK)")
+            self._retransmit_head(now, SendCause.FAST_RETRANSMIT_PARTIAL)
         else:
             if self.dupacks >= 3:
                 self.cwnd = self.ssthresh         # leave fast recovery (RFC 5681 §3.2)
@@ -327,12 +329,12 @@ class Sender:
             # RFC 5681 §3.2 fast retransmit
             self.ssthresh = max(self.in_flight // 2, 2 * self.eff_mss)
             self.recover = self.snd_max
-            self._retransmit_head(now, "fast retransmit (3 duplicate ACKs)")
+            self._retransmit_head(now, SendCause.FAST_RETRANSMIT)
             self.cwnd = self.ssthresh + 3 * self.eff_mss
         elif self.dupacks > 3:
             self.cwnd += self.eff_mss             # inflate during recovery
 
-    def _retransmit_head(self, now: float, reason: str) -> None:
+    def _retransmit_head(self, now: float, reason: "SendCause") -> None:
         size = min(self.eff_mss, len(self.sndq))
         for start, _end in self.sacked:               # stop at the first SACKed block
             gap = start.diff(self.snd_una)

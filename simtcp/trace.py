@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, List, NamedTuple, Optional
 
+from .reasons import SendCause, words
 from .segment import FourTuple, Packet
 
 KINDS = ("send", "deliver", "drop", "demux", "state", "call", "event")
@@ -28,10 +29,13 @@ class TraceRecord(NamedTuple):
     packet   the Packet for send/deliver/drop/demux records
     pkt_id   network-wide packet number, linking a send to its deliver/drop
     conn     the FourTuple of the connection concerned (local view), if any
-    what     short text: state name for ``state``, call name for ``call``, rule for ``demux``,
-             event name for ``event``
+    what     state name for ``state``; the call as text for ``call``; a `DemuxRule` for
+             ``demux``; an `EventKind` for ``event``
     old      previous state (``state`` records)
-    reason   why: drop reason, the cause of a send (e.g. "retransmission"), call result
+    reason   why, typed (`simtcp.reasons`): a `DropReason` for ``drop``, a `SendCause` (or
+             the `StateCause` of an abort) for ``send``, a `StateCause` or the RFC 9293
+             Figure 5 transition words for ``state``; for ``call`` the result as display
+             text (typed values are in the detail)
     rfc      the rule followed, e.g. "RFC 9293 §3.10.7.4"
     detail   extra plain values (tuple of (key, value) pairs); send records from a connection
              carry ("tcb", (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)) after sending
@@ -55,19 +59,29 @@ class TraceRecord(NamedTuple):
                 return v
         return default
 
+    @property
+    def what_text(self) -> str:
+        """``what`` as display text, with the numbers from the detail filled in."""
+        return words(self.what, **dict(self.detail))
+
+    @property
+    def reason_text(self) -> str:
+        """``reason`` as display text in the current language."""
+        return words(self.reason, **dict(self.detail))
+
     def __str__(self) -> str:
         t = f"{self.time * 1000:10.3f} ms  {self.host:<10} {self.kind:<7}"
         body = ""
         if self.kind in ("send", "deliver", "drop", "demux") and self.packet is not None:
             body = str(self.packet)
             if self.kind == "demux":
-                body = f"{self.what}: {body}"
+                body = f"{self.what_text}: {body}"
         elif self.kind == "state":
             body = f"{self.conn}  {self.old} -> {self.what}"
         else:
-            body = f"{self.what}" + (f" {self.conn}" if self.conn else "")
+            body = f"{self.what_text}" + (f" {self.conn}" if self.conn else "")
         if self.reason:
-            body += f"  [{self.reason}]"
+            body += f"  [{self.reason_text}]"
         if self.rfc:
             body += f"  ({self.rfc})"
         return f"{t} {body}"
@@ -122,6 +136,7 @@ class Trace:
         return [r for r in self.records if r.kind == "send" and r.pkt_id not in ended]
 
     def drop_reasons(self) -> dict:
+        """{DropReason: number of packets dropped for it}."""
         out: dict = {}
         for r in self.records:
             if r.kind == "drop":
@@ -156,8 +171,9 @@ class Trace:
                 if seg.options and seg.flags & 0x02:
                     text += f" <{seg.options.short()}>"
                 end = fate.get(r.pkt_id)
-                mark = "" if end is None or end.kind == "deliver" else f"  ✗ {end.reason}"
-                why = f"  ({r.reason})" if r.reason and r.reason not in ("data",) else ""
+                mark = "" if end is None or end.kind == "deliver" else f"  ✗ {end.reason_text}"
+                why = (f"  ({r.reason_text})" if r.reason and r.reason is not SendCause.DATA
+                       else "")
                 lines.append(f"{r.time * 1000:9.1f} ms  {r.host:>8} → "
                              f"{p.dst:<15} {text}{why}{mark}")
             elif states and r.kind == "state" and r.conn is not None and r.conn.remote_port:
@@ -182,9 +198,9 @@ class Trace:
             elif r.kind == "state":
                 body = f"{r.conn}  {r.old} → {r.what}"
             else:
-                body = f"{r.what}" + (f" {r.conn}" if r.conn else "")
+                body = f"{r.what_text}" + (f" {r.conn}" if r.conn else "")
             rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-                f"{r.time * 1000:.3f}", r.host, r.kind, body, r.reason, r.rfc)) + "</tr>")
+                f"{r.time * 1000:.3f}", r.host, r.kind, body, r.reason_text, r.rfc)) + "</tr>")
         more = (f"<p>… {len(self.records) - limit} more records (print the trace to see all)</p>"
                 if len(self.records) > limit else "")
         return ("<table style='font-family:monospace'><tr><th>ms</th><th>host</th><th>kind</th>"

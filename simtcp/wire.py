@@ -53,23 +53,24 @@ from scapy.packet import Packet as _ScapyPacket
 from scapy.packet import Raw
 
 from .segment import NO_OPTIONS, Flags, Options, Packet, Segment
+from .reasons import DropReason
 from .seq import Seq
 
 __all__ = ["DecodeError", "REASONS", "encode", "decode", "to_scapy", "from_scapy", "summary",
            "checksum_ok", "internet_checksum", "tcp_option_list"]
 
-#: Every `DecodeError.reason`, in the order decode checks them. Stable strings: the stack
-#: uses them as drop reasons in the trace.
-REASONS = ("truncated", "not IPv4", "bad IP header length", "bad IP total length",
-           "bad IP checksum", "not TCP", "IP fragment", "bad TCP data offset",
-           "bad TCP checksum")
+#: Every `DecodeError.reason`, in the order decode checks them (`DropReason` members: the
+#: stack uses them as drop reasons in the trace).
+REASONS = (DropReason.TRUNCATED, DropReason.NOT_IPV4, DropReason.BAD_IP_HEADER_LENGTH,
+           DropReason.BAD_IP_TOTAL_LENGTH, DropReason.BAD_IP_CHECKSUM, DropReason.NOT_TCP,
+           DropReason.IP_FRAGMENT, DropReason.BAD_TCP_DATA_OFFSET, DropReason.BAD_TCP_CHECKSUM)
 
 
 class DecodeError(ValueError):
     """Bytes that are not a well-formed IPv4/TCP datagram. ``reason`` is one of `REASONS`."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+    def __init__(self, reason: DropReason, detail: str = "") -> None:
+        super().__init__(f"{reason.english}: {detail}" if detail else reason.english)
         self.reason = reason
         self.detail = detail
 
@@ -265,39 +266,39 @@ def decode(data: bytes) -> Packet:
         try:
             data = bytes(data)
         except Exception:  # noqa: BLE001 - "never raises anything but DecodeError"
-            raise DecodeError("truncated", f"not bytes: {type(data).__name__}") from None
+            raise DecodeError(DropReason.TRUNCATED, f"not bytes: {type(data).__name__}") from None
     n = len(data)
     if n < 20:
-        raise DecodeError("truncated", f"{n} bytes, an IPv4 header needs 20")
+        raise DecodeError(DropReason.TRUNCATED, f"{n} bytes, an IPv4 header needs 20")
     vihl, _tos, total, ident, ffrag, ttl, proto, _ck, src4, dst4 = _IP_HDR.unpack_from(data)
     if vihl >> 4 != 4:
-        raise DecodeError("not IPv4", f"version {vihl >> 4}")
+        raise DecodeError(DropReason.NOT_IPV4, f"version {vihl >> 4}")
     ihl = (vihl & 0x0F) * 4
     if ihl < 20:
-        raise DecodeError("bad IP header length", f"IHL {ihl // 4} words, minimum is 5")
+        raise DecodeError(DropReason.BAD_IP_HEADER_LENGTH, f"IHL {ihl // 4} words, minimum is 5")
     if ihl > n:
-        raise DecodeError("truncated", f"IP header of {ihl} bytes in {n} bytes")
+        raise DecodeError(DropReason.TRUNCATED, f"IP header of {ihl} bytes in {n} bytes")
     if total < ihl:
-        raise DecodeError("bad IP total length", f"total length {total} < header {ihl}")
+        raise DecodeError(DropReason.BAD_IP_TOTAL_LENGTH, f"total length {total} < header {ihl}")
     if total > n:
-        raise DecodeError("truncated", f"IP total length {total} but {n} bytes")
+        raise DecodeError(DropReason.TRUNCATED, f"IP total length {total} but {n} bytes")
     if _ones_sum(data[:ihl]) != 0:
-        raise DecodeError("bad IP checksum")
+        raise DecodeError(DropReason.BAD_IP_CHECKSUM)
     if proto != 6:
-        raise DecodeError("not TCP", f"IP protocol {proto}")
+        raise DecodeError(DropReason.NOT_TCP, f"IP protocol {proto}")
     if ffrag & 0x3FFF:  # MF set or a fragment offset: RFC 791 §3.2
-        raise DecodeError("IP fragment", "simtcp does not reassemble IP fragments")
+        raise DecodeError(DropReason.IP_FRAGMENT, "simtcp does not reassemble IP fragments")
     seg = data[ihl:total]
     tlen = total - ihl
     if tlen < 20:
-        raise DecodeError("truncated", f"TCP header needs 20 bytes, {tlen} present")
+        raise DecodeError(DropReason.TRUNCATED, f"TCP header needs 20 bytes, {tlen} present")
     sport, dport, seq, ack, offres, flags, window, _tck, urgptr = _TCP_HDR.unpack_from(seg)
     doff = (offres >> 4) * 4
     if doff < 20 or doff > tlen:
-        raise DecodeError("bad TCP data offset", f"data offset {doff // 4} words in a "
+        raise DecodeError(DropReason.BAD_TCP_DATA_OFFSET, f"data offset {doff // 4} words in a "
                                                  f"{tlen}-byte segment")
     if (_pseudo_sum(src4, dst4, tlen) + _ones_sum(seg)) % 0xFFFF != 0:
-        raise DecodeError("bad TCP checksum")
+        raise DecodeError(DropReason.BAD_TCP_CHECKSUM)
     if doff == 20:
         options = NO_OPTIONS
     elif doff == 32 and seg[20:24] == _TS_ONLY:

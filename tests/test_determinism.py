@@ -1,5 +1,6 @@
 """Same seed → same trace and byte-identical pcap; both wire modes give the same trace."""
 import simtcp
+from simtcp.reasons import DropReason
 
 
 def lossy_transfer(seed, wire="bytes", size=60_000):
@@ -38,4 +39,4 @@ def test_fast_and_bytes_modes_give_identical_traces_and_pcaps():
     fast, slow = lossy_transfer(5, "fast"), lossy_transfer(5, "bytes")
     assert fast.trace.records == slow.trace.records
     assert fast.capture.pcap_bytes() == slow.capture.pcap_bytes()
-    assert fast.trace.drop_reasons().get("link loss")
+    assert fast.trace.drop_reasons().get(DropReason.LINK_LOSS)

@@ -17,6 +17,7 @@ from simtcp.seq import Seq
 from simtcp.tools.flood import Clients, SynFlood, run_flood_scenario
 
 from conftest import accounting_ok
+from simtcp.reasons import DropReason, SendCause, StateCause
 
 
 def failed_share(run, t0, t1):
@@ -62,7 +63,7 @@ def test_cookies_off_queue_saturates_stays_full_and_legit_clients_fail(off):
     to_spoofed = sum(1 for r in off.net.trace.filter(kind="send", host="server")
                      if r.packet.dst.startswith("10.99.") and r.packet.segment.flags.names == "SYN,ACK")
     assert m["synack_retrans"] > 0 and to_spoofed == 129 + m["synack_retrans"]
-    assert off.net.trace.drop_reasons() == {"no route to host": to_spoofed}
+    assert off.net.trace.drop_reasons() == {DropReason.NO_ROUTE: to_spoofed}
     assert accounting_ok(off.net)
 
 
@@ -95,7 +96,7 @@ def test_spoofed_sources_that_are_live_hosts_reset_and_free_the_queue():
     assert rsts >= 900
     # ...and the server dropped the request on that RST (§3.10.7.4: RST in SYN-RECEIVED)
     back = [r for r in live.net.trace if r.kind == "state" and r.host == "server"
-            and r.what == "LISTEN" and "RST" in r.reason]
+            and r.what == "LISTEN" and r.reason is StateCause.RST_IN_SYN_RECEIVED]
     assert len(back) >= 900
     assert not any(t.remote_ip.startswith("10.99.") for t in live.listener.syn_queue)
     assert live.clients.success_ratio() == 1.0
@@ -206,7 +207,7 @@ def _lan(seed=1):
 
 
 def _flood_sends(net):
-    return [r for r in net.trace if r.kind == "send" and r.reason == "SYN flood"]
+    return [r for r in net.trace if r.kind == "send" and r.reason is SendCause.SYN_FLOOD]
 
 
 def test_synflood_timing_count_options_and_sources():
@@ -228,7 +229,7 @@ def test_synflood_timing_count_options_and_sources():
     assert len({r.packet.segment.sport for r in sends}) > 45
     # nothing listens on port 80 here: every SYN got RST,ACK (FACTS §2), sent to nowhere
     assert server.counters["PassiveOpens"] == 0 and server.counters["OutRsts"] == 50
-    assert net.trace.drop_reasons() == {"no route to host": 50}
+    assert net.trace.drop_reasons() == {DropReason.NO_ROUTE: 50}
 
 
 def test_synflood_spoof_list_round_robin_none_and_random():

@@ -8,6 +8,7 @@ from scapy.layers.inet import IP, TCP
 from simtcp import wire
 from simtcp.segment import Packet, Segment
 from conftest import accounting_ok
+from simtcp.reasons import DropReason
 
 
 def busy_network():
@@ -79,7 +80,7 @@ def test_mutated_packets_are_dropped_with_a_reason_or_handled(mutations):
     ends = [r for r in last if r.kind in ("deliver", "drop")]
     assert len(ends) == 1
     if ends[0].kind == "drop":
-        assert ends[0].reason in wire.REASONS or ends[0].reason == "no route to host"
+        assert ends[0].reason in wire.REASONS or ends[0].reason is DropReason.NO_ROUTE
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

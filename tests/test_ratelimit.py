@@ -8,6 +8,7 @@ import pytest
 from simtcp.ratelimit import (Dropped, HashLimit, SynRateLimit, TokenBucket, format_rate,
                               is_syn, parse_rate)
 from simtcp.segment import Packet, Segment
+from simtcp.reasons import DropReason
 
 
 def pkt(text="S 0:0(0) win 64240", src="10.0.0.5", dst="10.0.0.2", sport=40000, dport=80):
@@ -151,7 +152,7 @@ def test_syn_over_the_limit_is_dropped_with_a_reason():
     syn = pkt()
     verdicts = [mb(syn, 0.0) for _ in range(21)]
     assert all(v == [(0.0, syn)] for v in verdicts[:20])
-    assert verdicts[20] == Dropped("rate limit: SYN from 10.0.0.5 over 10/s")
+    assert verdicts[20] == Dropped(DropReason.RATE_LIMIT, "SYN from 10.0.0.5 over 10/s")
     assert str(verdicts[20]) == "rate limit: SYN from 10.0.0.5 over 10/s"
     assert (mb.passed, mb.dropped, mb.syns_passed) == (20, 1, 20)
     assert mb.drops_by_source == {"10.0.0.5": 1}
@@ -183,7 +184,7 @@ def test_ecn_setup_syn_is_still_a_syn():
     mb = SynRateLimit(TokenBucket(1, 1))
     assert isinstance(mb(pkt("SEW 0:0(0) win 64240"), 0.0), list)
     assert mb(pkt("SEW 0:0(0) win 64240"), 0.0) == \
-        Dropped("rate limit: SYN from 10.0.0.5 (all sources together over 1/s)")
+        Dropped(DropReason.RATE_LIMIT, "SYN from 10.0.0.5 (all sources together over 1/s)")
 
 
 def test_ports_restrict_the_rule():
@@ -214,7 +215,9 @@ def test_str_reads_like_iptables():
 
 
 def test_dropped_is_a_frozen_value():
-    d = Dropped("x")
-    assert d == Dropped("x") and hash(d) == hash(Dropped("x"))
+    d = Dropped(DropReason.LINK_LOSS)
+    assert d == Dropped("link_loss") and hash(d) == hash(Dropped(DropReason.LINK_LOSS))
     with pytest.raises(dataclasses.FrozenInstanceError):
-        d.reason = "y"
+        d.reason = DropReason.QUEUE_FULL
+    with pytest.raises(ValueError, match="DropReason.LINK_LOSS"):
+        Dropped("link loss")          # display words are not a reason

@@ -38,7 +38,7 @@ def test_lossy_transfer_pcap_is_clean_and_retransmissions_match(tmp_path):
     ours = set()
     sends = {r.pkt_id: r for r in net.trace if r.kind == "send"}
     for i, cp in enumerate(net.capture, start=1):
-        if "retransmi" in sends[cp.pkt_id].reason:
+        if sends[cp.pkt_id].reason.retransmission:
             ours.add(i)
     assert ours, "the scenario should lose and retransmit something"
     assert flagged == ours

@@ -378,7 +378,7 @@ def _tcp_section(host):
             f"    {c['InSegs']} segments received",
             f"    {c['OutSegs']} segments sent out",
             f"    {c['RetransSegs']} segments retransmitted",
-            f"    {sum(v for k, v in c.items() if k.startswith('InErrors: ') and 'TCP' in k)}"
+            f"    {sum(n for r, n in host.stack.in_errors.items() if r.tcp_error)}"
             " bad segments received",
             f"    {c['OutRsts']} resets sent"]
 

@@ -10,6 +10,7 @@ from simtcp.segment import FourTuple
 from simtcp.viz import style
 from simtcp.viz.demux import demux_diagram, demux_rows
 from simtcp.viz.ladder import ladder, ladder_rows
+from simtcp.reasons import DropReason
 
 
 # ------------------------------------------------------------------ scenarios
@@ -181,7 +182,7 @@ def test_lost_segment_ends_in_a_cross_and_has_no_arrival():
     rows = segs(ladder_rows(net))
     lost = [r for r in rows if r["lost"]]
     assert lost, "seed 3 loses segments on this link"
-    assert all(r["t_arrive"] is None and r["kind"] == "lost" and r["drop_reason"] == "link loss"
+    assert all(r["t_arrive"] is None and r["kind"] == "lost" and r["drop_reason"] is DropReason.LINK_LOSS
                for r in lost)
     fig = ladder(net)
     crosses = set(gids(fig, "lost-"))

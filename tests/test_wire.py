@@ -15,6 +15,7 @@ from simtcp import wire
 from simtcp.segment import Flags, Options, Packet, Segment
 from simtcp.seq import Seq
 from simtcp.wire import DecodeError, decode, encode
+from simtcp.reasons import DropReason
 
 A, B = "192.168.1.10", "192.168.1.20"
 
@@ -273,7 +274,7 @@ def test_flipped_payload_byte_is_a_bad_tcp_checksum():
     data[-1] ^= 0x01
     with pytest.raises(DecodeError) as e:
         decode(bytes(data))
-    assert e.value.reason == "bad TCP checksum"
+    assert e.value.reason is DropReason.BAD_TCP_CHECKSUM
     assert wire.checksum_ok(bytes(data)) == (True, False)
 
 
@@ -282,7 +283,7 @@ def test_flipped_ttl_is_a_bad_ip_checksum():
     data[8] ^= 0x10
     with pytest.raises(DecodeError) as e:
         decode(bytes(data))
-    assert e.value.reason == "bad IP checksum"
+    assert e.value.reason is DropReason.BAD_IP_CHECKSUM
     assert wire.checksum_ok(bytes(data)) == (False, True)
 
 
@@ -309,26 +310,26 @@ def edit(offset: int, value: bytes, fix=True) -> bytes:
 
 
 @pytest.mark.parametrize("data, reason", [
-    (b"", "truncated"),
-    (GOOD[:19], "truncated"),
-    (GOOD[:-1], "truncated"),  # IP total length says one byte more
-    (edit(0, b"\x65"), "not IPv4"),
-    (edit(0, b"\x44"), "bad IP header length"),
-    (edit(0, b"\x4f"), "truncated"),  # 60-byte IP header, only a little more data
-    (edit(2, b"\x00\x10"), "bad IP total length"),
-    (edit(11, b"\x00", fix=False), "bad IP checksum"),
-    (edit(9, b"\x11"), "not TCP"),
-    (edit(6, b"\x20\x00"), "IP fragment"),  # MF
-    (edit(6, b"\x00\x10"), "IP fragment"),  # offset 16
-    (edit(2, b"\x00\x27"), "truncated"),  # TCP header cut to 19 bytes
-    (edit(32, b"\x40"), "bad TCP data offset"),
-    (edit(32, b"\xf0"), "bad TCP data offset"),
-    (edit(41, b"\x00", fix=False), "bad TCP checksum"),
+    (b"", DropReason.TRUNCATED),
+    (GOOD[:19], DropReason.TRUNCATED),
+    (GOOD[:-1], DropReason.TRUNCATED),  # IP total length says one byte more
+    (edit(0, b"\x65"), DropReason.NOT_IPV4),
+    (edit(0, b"\x44"), DropReason.BAD_IP_HEADER_LENGTH),
+    (edit(0, b"\x4f"), DropReason.TRUNCATED),  # 60-byte IP header, only a little more data
+    (edit(2, b"\x00\x10"), DropReason.BAD_IP_TOTAL_LENGTH),
+    (edit(11, b"\x00", fix=False), DropReason.BAD_IP_CHECKSUM),
+    (edit(9, b"\x11"), DropReason.NOT_TCP),
+    (edit(6, b"\x20\x00"), DropReason.IP_FRAGMENT),  # MF
+    (edit(6, b"\x00\x10"), DropReason.IP_FRAGMENT),  # offset 16
+    (edit(2, b"\x00\x27"), DropReason.TRUNCATED),  # TCP header cut to 19 bytes
+    (edit(32, b"\x40"), DropReason.BAD_TCP_DATA_OFFSET),
+    (edit(32, b"\xf0"), DropReason.BAD_TCP_DATA_OFFSET),
+    (edit(41, b"\x00", fix=False), DropReason.BAD_TCP_CHECKSUM),
 ])
 def test_malformed_input_reason(data, reason):
     with pytest.raises(DecodeError) as e:
         decode(data)
-    assert e.value.reason == reason
+    assert e.value.reason is reason
     assert reason in wire.REASONS
     assert isinstance(e.value, ValueError)
 

@@ -37,6 +37,7 @@ from statistics import median
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..segment import Flags, Options, Packet, Segment
+from ..reasons import Reason, SendCause
 from ..seq import Seq
 from ..states import State
 
@@ -71,7 +72,7 @@ class SynFlood:
     """Raw SYNs from ``attacker`` to ``target`` at ``rate`` per second for ``duration`` s.
 
     ``attacker`` is a Host or Peer; SYNs leave through its ``transmit`` (no socket, no
-    state — like ``hping3 -S``) with the trace reason "SYN flood". ``spoof`` picks each
+    state — like ``hping3 -S``) with the trace reason ``SendCause.SYN_FLOOD``. ``spoof`` picks each
     SYN's source address:
 
     * a prefix string (``"10.99.0.0/16"``): a random host address of it (network RNG);
@@ -150,7 +151,7 @@ class SynFlood:
         seg = Segment(rng.randint(1024, 65535), self.target[1], Seq(rng.getrandbits(32)),
                       Seq(0), Flags.SYN, self.window, opts)
         pkt = Packet(self._pick(), self.target[0], seg, ident=rng.getrandbits(16))
-        self.attacker.transmit(pkt, "SYN flood", "RFC 4987 §2")
+        self.attacker.transmit(pkt, SendCause.SYN_FLOOD, "RFC 4987 §2")
         self.sent += 1
         if self.sent < self.total:
             # absolute times, so 1/rate steps do not accumulate float error
@@ -345,11 +346,11 @@ class _ServerTap:
 
     def _transmit(self, packet, reason="", *args, **kw):
         if int(packet.segment.flags) & _SYNACK == _SYNACK:
-            if reason == "SYN cookie":
+            if reason is SendCause.SYN_COOKIE:
                 self.cookies += 1
                 if self.first_cookie_at is None:
                     self.first_cookie_at = self.host.net.now
-            elif "retransmi" in reason:
+            elif isinstance(reason, Reason) and reason.retransmission:
                 self.synack_retrans += 1
             else:
                 self.synacks += 1

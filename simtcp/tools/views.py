@@ -226,8 +226,8 @@ def _eof_reads(net) -> Dict:
     records (used when the connection itself does not record that the FIN was read)."""
     seen: Dict = {}
     for r in getattr(net.trace, "records", ()):
-        if r.kind == "call" and r.reason == "0 bytes" and r.what.startswith("recv(") \
-                and r.what != "recv(0)" and r.conn is not None:
+        if r.kind == "call" and r.get("call") == "recv" and r.get("returned") == 0 \
+                and r.get("args") != (0,) and r.conn is not None:
             seen[r.conn] = r.time
     return seen
 
@@ -543,17 +543,15 @@ def netstat_s(host) -> str:
 
     CurrEstab counts connections in ESTABLISHED now (Linux tcp_set_state() increments on
     entering ESTABLISHED and decrements on leaving it, CLOSE-WAIT included). InErrs ("bad
-    segments received") sums the TCP-level drops counted as ``"InErrors: <reason>"`` (bad
-    TCP checksum, data offset or option); InCsumErrors is the checksum part. TcpExt counters
+    segments received") counts the TCP-level drops (bad TCP checksum, data offset or option,
+    see `Host.count_drop`); InCsumErrors is the checksum part. TcpExt counters
     without known wording print as ``Name: value``, as netstat does.
     """
     c = host.counters
-    tcp_errs = {k: v for k, v in c.items() if k.startswith("InErrors: ") and "TCP" in k}
     values = dict(c)
     values["CurrEstab"] = sum(1 for conn in host.stack.conns.values()
                               if conn.state is S.ESTABLISHED)
-    values["InErrs"] = c.get("InErrs", 0) + sum(tcp_errs.values())
-    csum = c.get("InCsumErrors", 0) + c.get("InErrors: bad TCP checksum", 0)
+    csum = c.get("InCsumErrors", 0)
     lines = ["Tcp:"]
     lines += ["    " + text.format(values.get(key, 0)) for key, text in _TCP_LINES]
     if csum:

@@ -36,6 +36,7 @@ from matplotlib.patches import Polygon
 from matplotlib.textpath import TextToPath
 
 from . import style
+from ..reasons import Reason, SendCause
 from .i18n import check_lang, has, t
 from .ladder_data import EPS, _check_filters, _elide, _rows, _source, ladder_rows
 
@@ -96,8 +97,9 @@ def _fmt_dt(sec: float) -> str:
     return f"{sec:.3g} s" if sec >= 1 else f"{sec * 1000:.3g} ms"
 
 
-def _drop_reason(reason: str, lang: str) -> str:
-    return t("drop." + reason, lang) if has("drop." + reason) else reason
+def _why(reason, lang: str) -> str:
+    """A typed reason's words in the figure's language (plain text passes through)."""
+    return reason.label(lang) if isinstance(reason, Reason) else str(reason)
 
 
 def _state_text(state: str, lang: str) -> str:
@@ -374,17 +376,17 @@ class _Ladder:
                         style.TINTS["orange"]))
         out.append((r["head"], style.color("rst") if rst else INK, True, "white"))
         out.append((r["text"], style.color("rst") if rst else INK, False, "white"))
-        if (rst or r["reason"] == "SYN cookie") and r["reason"]:   # why it was sent is the lesson
-            why = t("reason." + r["reason"], self.lang) if has("reason." + r["reason"]) \
-                else r["reason"]
+        if r["reason"] is SendCause.SYN_COOKIE or (rst and r["reason"]):  # why: the lesson
+            why = (t("ladder.why_cookie", self.lang) if r["reason"] is SendCause.SYN_COOKIE
+                   else _why(r["reason"], self.lang))
             out.append((f"({why})", style.color("rst") if rst else INK, False, "white"))
         if r["lost"]:
             out.append((t("ladder.lost", self.lang,
-                          reason=_drop_reason(r["drop_reason"], self.lang)),
+                          reason=_why(r["drop_reason"], self.lang)),
                         style.color("rst"), True, "white"))
         elif r["discarded"]:
             out.append((t("ladder.discarded", self.lang,
-                          reason=_drop_reason(r["discarded"], self.lang)),
+                          reason=_why(r["discarded"], self.lang)),
                         style.color("rst"), True, "white"))
         return out
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 from statistics import median
 from typing import Dict, List, Tuple
 
+from ..reasons import EventKind, Reason
 from ..segment import Flags, FourTuple
 from ..trace import Trace
 
 EPS = 1e-9          # seconds: records closer than this are one instant
 MOD = 2 ** 32
-_DISCARD_EVENTS = ("SYN dropped", "accept queue full: ACK ignored")
 
 
 def _source(source) -> Tuple[Trace, object]:
@@ -113,7 +113,8 @@ def _rows(trace: Trace, net, conn, hosts, t0, t1, relative) -> List[dict]:
     for i, r in enumerate(recs):
         if r.kind in ("deliver", "drop") and r.pkt_id is not None:
             ends.setdefault(r.pkt_id, (i, r))
-        elif r.kind == "event" and r.pkt_id is not None and r.what in _DISCARD_EVENTS:
+        elif (r.kind == "event" and r.pkt_id is not None and isinstance(r.what, EventKind)
+              and r.what.discards_packet):
             notes.setdefault(r.pkt_id, r.reason or r.what)
         elif r.kind == "send" and r.packet is not None:
             p, s = r.packet, r.packet.segment
@@ -185,7 +186,7 @@ def _segment_row(i, r, receiver, end_i, end, note, base, peer) -> dict:
         blocks = " ".join(f"{rel(a, peer)}-{rel(b, peer)}" for a, b in s.options.sack)
         words.append(f"<sack {blocks}>")
     lost = end is None or end.kind == "drop"
-    retrans = "retransmi" in r.reason.lower()
+    retrans = isinstance(r.reason, Reason) and r.reason.retransmission
     bk = _base_kind(s.flags, n)
     tcb = r.get("tcb")
     if tcb is not None:
@@ -197,7 +198,7 @@ def _segment_row(i, r, receiver, end_i, end, note, base, peer) -> dict:
         "receiver": receiver, "t_send": r.time,
         "t_arrive": end.time if end is not None and end.kind == "deliver" else None,
         "t_drop": end.time if lost and end is not None else None,
-        "drop_reason": (end.reason if end is not None else "unaccounted") if lost else None,
+        "drop_reason": end.reason if lost and end is not None else None,
         "drop_where": end.host if lost and end is not None else None,
         "end_index": end_i, "discarded": note,
         "flags": s.flags.names, "head": s.flags.names, "text": " ".join(words),
@@ -238,7 +239,8 @@ def _elide(segs: List[dict], max_arrows: int) -> Tuple[List[dict], List[dict]]:
             for key in [k for k in open_runs if boundary or k[:2] == (r["sender"], r["receiver"])]:
                 runs.append(open_runs.pop(key))
             continue
-        key = (r["sender"], r["receiver"], r["base_kind"], "duplicate" in r["reason"])
+        dup = isinstance(r["reason"], Reason) and r["reason"].duplicate_ack
+        key = (r["sender"], r["receiver"], r["base_kind"], dup)
         run = open_runs.get(key)
         if run and r["t_send"] - segs[run[-1]]["t_send"] > d + EPS:   # a new round trip
             runs.append(open_runs.pop(key))
