@@ -120,6 +120,7 @@ class DropReason(Reason):
     LOST_ON_PURPOSE = "lost_on_purpose", "lost on purpose"
     MIDDLEBOX = "middlebox", "dropped by a middlebox"
     RATE_LIMIT = "rate_limit", "rate limit"
+    FIREWALL = "firewall", "dropped by a firewall rule"
 
     @property
     def tcp_error(self) -> bool:

@@ -208,6 +208,7 @@ _C: Dict[str, Dict[str, str]] = {
     "reason.lost_on_purpose": {"en": "lost on purpose", "ja": "意図的に破棄"},
     "reason.middlebox": {"en": "dropped by a middlebox", "ja": "中継装置が破棄"},
     "reason.rate_limit": {"en": "rate limit", "ja": "レート制限"},
+    "reason.firewall": {"en": "dropped by a firewall rule", "ja": "ファイアウォールのルールで破棄"},
     "reason.truncated": {"en": "truncated", "ja": "途中で切れたパケット"},
     "reason.not_ipv4": {"en": "not IPv4", "ja": "IPv4 ではない"},
     "reason.bad_ip_header_length": {"en": "bad IP header length", "ja": "不正な IP ヘッダ長"},
