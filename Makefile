@@ -6,12 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test figures lab student bench clean
+.PHONY: demo test figures lab student bench site site-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test,site]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -35,5 +35,11 @@ bench: $(STAMP)
 	$(PY) bench/bench_flood.py
 	$(PY) bench/bench_connections.py
 
+site: $(STAMP)
+	$(PY) -m web.build_site --output site
+
+site-test: $(STAMP)
+	SIMTCP_SITE_TESTS=1 $(PY) -m pytest -q tests/test_site.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache

@@ -72,7 +72,7 @@ def test_environment_yml_lists_the_constraint_pins_of_the_direct_dependencies():
 
 def test_make_installs_the_constrained_versions():
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"pip install .*-c constraints\.txt .*\.\[lab,test\]", makefile)
+    assert re.search(r"pip install .*-c constraints\.txt .*\.\[lab,test,site\]", makefile)
 
 
 def _run(*cmd, **kw):
