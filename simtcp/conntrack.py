@@ -40,8 +40,7 @@ from __future__ import annotations
 import enum
 import heapq
 import itertools
-from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from .fwmatch import CtState
 
@@ -127,8 +126,7 @@ ICMP_REPLY_TYPE = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
 _ICMP_QUERIES = frozenset({8, 13, 15, 17})
 
 
-@dataclass(frozen=True, slots=True)
-class CtTuple:
+class CtTuple(NamedTuple):
     """``struct nf_conntrack_tuple``: protocol, source and destination address and "port".
     For ICMP ``sport`` is the echo identifier and ``dport`` is ``type << 8 | code``."""
 
@@ -203,6 +201,8 @@ class ConntrackTable:
         self.count = 0
         self._heap: List[Tuple[float, int, Conn]] = []
         self._ids = itertools.count(1)
+        self._sys_cache: Dict[str, int] = {}
+        self._sys_version = None
         self.nat_secret = 0           # seeds the NAT address hash (set from the network RNG)
         # nf_nat_bysource: (proto, src, sport) of the original direction → source-NATed
         # entries, so a new flow from the same inside endpoint reuses its mapping
@@ -212,8 +212,16 @@ class ConntrackTable:
                       "early_drop": 0, "expired": 0}
 
     def _sys(self, name: str) -> int:
-        full = "net.netfilter." + name
-        return self.sysctl.get(full, CONNTRACK_SYSCTLS[full])
+        """A net.netfilter sysctl, cached until the sysctl table changes (its version)."""
+        version = getattr(self.sysctl, "version", None)
+        if version != self._sys_version or version is None:
+            self._sys_cache = {}
+            self._sys_version = version
+        value = self._sys_cache.get(name)
+        if value is None:
+            full = "net.netfilter." + name
+            value = self._sys_cache[name] = self.sysctl.get(full, CONNTRACK_SYSCTLS[full])
+        return value
 
     # ------------------------------------------------------------------ expiry
     def expire(self, now: float) -> int:
@@ -273,7 +281,9 @@ class ConntrackTable:
 
         A new entry is returned unconfirmed; call `confirm` when the packet leaves the node's
         last hook. ``entry`` is None for INVALID packets that belong to no entry."""
-        self.expire(now)
+        heap = self._heap
+        if heap and heap[0][0] <= now:
+            self.expire(now)
         hit = self.by_tuple.get(t)
         if hit is None:
             return self._new(t, tcp_flags, now)

@@ -29,8 +29,7 @@ import enum
 import functools
 import socket
 import struct
-from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 from . import ports as _ports
 
@@ -82,8 +81,7 @@ TCP_FLAG_BITS = {"FIN": 0x01, "SYN": 0x02, "RST": 0x04, "PSH": 0x08, "ACK": 0x10
                  "ALL": 0x3F, "NONE": 0}
 
 
-@dataclass(frozen=True, slots=True)
-class PacketView:
+class PacketView(NamedTuple):
     """What a netfilter rule can see of one IPv4 packet at one hook.
 
     ``proto`` is the IP protocol number (6 TCP, 17 UDP, 1 ICMP); ports are None for ICMP;

@@ -116,6 +116,36 @@ class Rule:
             return False
         return True
 
+    def prefilter(self) -> Tuple[int, bool, int, int, int, int, bool, bool, tuple]:
+        """A cheap necessary condition, for the traversal's fast path: (proto, proto_inv,
+        dport_lo, dport_hi, flags_mask, flags_comp, exact, ipcheck, matches). A packet failing the ``-p``
+        test, with a destination port outside [lo, hi], or whose TCP flags masked by
+        ``flags_mask`` differ from ``flags_comp`` cannot match; ``exact`` means passing the
+        prefilter *is* matching (a rule of only ``-p``, a plain ``--dport``/``--tcp-flags``);
+        ``ipcheck`` whether the rule tests addresses or interfaces at all."""
+        lo, hi = -1, 0xFFFF        # -1: also packets without ports (ICMP)
+        fmask = fcomp = 0
+        exact = not (self.src.plen or self.src.invert or self.dst.plen or self.dst.invert
+                     or self.in_iface or self.out_iface)
+        for m in self.matches:
+            if m.name in ("tcp", "udp") and m.sport is None:
+                if m.dport is not None:
+                    if m.dport[2]:
+                        exact = False
+                    else:
+                        lo, hi = m.dport[0], m.dport[1]
+                if m.flags is not None:
+                    if m.flags[2]:
+                        exact = False
+                    else:
+                        fmask, fcomp = m.flags[0], m.flags[1]
+            else:
+                exact = False
+        ipcheck = bool(self.src.plen or self.src.invert or self.dst.plen or self.dst.invert
+                       or self.in_iface or self.out_iface)
+        return (self.proto, self.proto_inv, lo, hi, fmask, fcomp, exact, ipcheck,
+                tuple(self.matches))
+
     def matches_packet(self, view: PacketView, env) -> bool:
         if not self.ip_matches(view):
             return False

@@ -25,11 +25,12 @@ the "which rule did this packet hit" walk.
 """
 from __future__ import annotations
 
+import bisect
 import copy
 import enum
 import shlex
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .fwmatch import IPT_VERSION, TRY_HELP, IptablesError, PacketView
 from .fwlist import RulesetViews
@@ -55,8 +56,7 @@ class Verdict(enum.Enum):
     NAT = "NAT"          # a DNAT/SNAT/MASQUERADE/REDIRECT target: translate, then accept
 
 
-@dataclass(frozen=True)
-class WalkStep:
+class WalkStep(NamedTuple):
     """One rule the packet was tested against: chain, 1-based rule number, whether it
     matched, and the rule's target name ("" when none)."""
 
@@ -66,8 +66,7 @@ class WalkStep:
     target: str
 
 
-@dataclass(frozen=True)
-class RuleVerdict:
+class RuleVerdict(NamedTuple):
     """The outcome of one traversal. ``rulenum`` is None when the chain policy decided;
     ``target`` is the deciding rule's target (for REJECT and NAT its options); ``hotdrop``
     marks a drop forced by a match (hashlimit table full)."""
@@ -105,6 +104,33 @@ class Chain:
     policy: Optional[str] = None            # ACCEPT/DROP for built-in chains
     policy_counters: List[int] = field(default_factory=lambda: [0, 0])
     rules: List[Rule] = field(default_factory=list)
+    compiled: Optional[list] = None          # [(rule, prefilter...)], rebuilt after changes
+
+    candidates_memo: Optional[dict] = None
+
+    def fast(self) -> list:
+        """The rules with their prefilters (`Rule.prefilter`), built on first use."""
+        if self.compiled is None:
+            self.compiled = [(r, *r.prefilter()) for r in self.rules]
+            self.candidates_memo = {}
+        return self.compiled
+
+    def candidates(self, proto: int, dport: int, flags: int) -> Tuple[int, ...]:
+        """Indices of the rules a packet of this protocol, destination port and TCP flags
+        can match (their prefilter passes), in order — memoised, bounded. Only a speed-up:
+        the other rules would fail their first tests anyway."""
+        rules = self.fast()
+        memo = self.candidates_memo
+        key = (proto, dport, flags)
+        got = memo.get(key)
+        if got is None:
+            if len(memo) >= 4096:
+                memo.clear()
+            got = memo[key] = tuple(
+                i for i, (_r, p, pinv, lo, hi, fm, fc, _x, _ip, _m) in enumerate(rules)
+                if not ((p and (proto == p) == pinv) or not lo <= dport <= hi
+                        or (flags & fm) != fc))
+        return got
 
 
 @dataclass
@@ -165,6 +191,10 @@ class Netfilter(RulesetViews):
     def hotdrop(self) -> None:
         self._hotdrop = True
 
+    def log_kernel(self, now: float, level: int, text: str) -> None:
+        """Append a line to the kernel log (LOG target, conntrack warnings)."""
+        self.kernel_log.append(KernelLogLine(now, level, text))
+
     def dmesg(self) -> str:
         """The kernel log as ``dmesg`` prints it."""
         return "\n".join(str(line) for line in self.kernel_log)
@@ -181,13 +211,36 @@ class Netfilter(RulesetViews):
         walk: List[WalkStep] = []
         idx = 0
         length = view.length
+        vproto = view.proto
+        vdport = view.dport if view.dport is not None else -1
+        vflags = view.tcp_flags
         while True:
-            rules = chain.rules
+            rules = chain.fast()
             returned = False
-            while idx < len(rules):
-                rule = rules[idx]
-                idx += 1
-                hit = rule.matches_packet(view, self)
+            if record:                       # the walk lists every rule tested
+                cand, pos, end = None, idx, len(rules)
+            else:
+                cand = chain.candidates(vproto, vdport, vflags)
+                pos, end = bisect.bisect_left(cand, idx) if idx else 0, len(cand)
+            while pos < end:
+                i = cand[pos] if cand is not None else pos
+                pos += 1
+                idx = i + 1
+                rule, proto, proto_inv, lo, hi, fmask, fcomp, exact, ipcheck, matches = rules[i]
+                # the protocol, destination-port and TCP-flag tests first (a rule failing
+                # them cannot match whatever else it says)
+                if (proto and (vproto == proto) == proto_inv) or not lo <= vdport <= hi \
+                        or (vflags & fmask) != fcomp:
+                    hit = False
+                elif exact:
+                    hit = True
+                else:                        # ip_packet_match, then each match in order
+                    hit = not ipcheck or rule.ip_matches(view)
+                    if hit:
+                        for m in matches:
+                            if not m.matches(view, self):
+                                hit = False
+                                break
                 if record:
                     walk.append(WalkStep(chain.name, idx, hit, rule.target_name()))
                 if self._hotdrop:
@@ -304,6 +357,8 @@ class Netfilter(RulesetViews):
         live = self.tables[table_name]
         work = copy.deepcopy(live)
         self._apply(work, cmd, cmd_args, rest)
+        for c in work.chains.values():
+            c.compiled = c.candidates_memo = None
         work.touched = True
         self.tables[table_name] = work
         self._bind(work)
@@ -541,6 +596,9 @@ class Netfilter(RulesetViews):
                 current.chains[tokens[1]].rules[-1].counters = rule_counters
         if current is not None:
             raise IptablesError(f"iptables-restore: COMMIT expected at line {lineno + 1}", 1)
+        for t in staged.values():
+            for c in t.chains.values():
+                c.compiled = c.candidates_memo = None
         self.tables = staged
         for t in staged.values():
             self._bind(t)

@@ -234,9 +234,17 @@ def _bsd_portrange(first: int, last: int, hifirst: int, hilast: int,
     }
 
 
+def _conntrack_specs() -> dict[str, _Spec]:
+    """net.netfilter.nf_conntrack_* (nf_conntrack-sysctl.rst), read by simtcp.conntrack."""
+    from .conntrack import CONNTRACK_SYSCTLS
+    return {k: _Spec(v, _choice(0, 1) if k.endswith("_loose") else _ranged(0, _INT_MAX),
+                     "connection tracking (netfilter)") for k, v in CONNTRACK_SYSCTLS.items()}
+
+
 def _profile_specs(os_name: str) -> dict[str, _Spec]:
     specs = _tcp_specs()
     if os_name == "linux":
+        specs.update(_conntrack_specs())
         return specs
     if os_name == "windows":
         # KB 929851: dynamic range 49152-65535 since Vista, shown by netsh as start/num.
