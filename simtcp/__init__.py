@@ -14,6 +14,7 @@ every step can be drawn (see simtcp.viz). Quick start::
     conn, addr = srv.accept()
 """
 from . import _platform  # noqa: F401  (first: fills Pyodide's socket gaps; see its docstring)
+from .cli import UsageError
 from .link import Dropped, Lan, Link
 from .reasons import DemuxRule, DropReason, EventKind, SendCause, StateCause
 from .segment import Flags, FourTuple, Options, Packet, Segment
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 __all__ = ["Network", "Socket", "SimulationIdleError", "Segment", "Packet", "Options", "Flags",
            "FourTuple", "Seq", "State", "TRANSITIONS", "Trace", "TraceRecord", "Link", "Lan",
            "Dropped", "sweep", "SweepResult", "DropReason", "SendCause", "StateCause",
-           "EventKind", "DemuxRule"]
+           "EventKind", "DemuxRule", "UsageError"]
 
 
 def load_ipython_extension(ipython):

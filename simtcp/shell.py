@@ -91,10 +91,14 @@ def run_script(host, text: str) -> List[Output]:
 
 # ------------------------------------------------------------ small built-in programs
 def _view(method: str, host, args: List[str]) -> Output:
+    from .cli import UsageError
     try:
-        return Output(str(getattr(host, method)(*args)), 0)
-    except (ValueError, TypeError) as e:        # the view's own usage error, worded like the tool
+        table = getattr(host, method)(*args)
+    except UsageError as e:                     # the tool's own message and exit status
+        return Output(str(e), e.status)
+    except (ValueError, TypeError) as e:
         return Output(str(e), 1)
+    return Output(str(table), getattr(table, "status", 0))
 
 
 def _view_ss(host, args, stdin=None) -> Output:
@@ -102,7 +106,12 @@ def _view_ss(host, args, stdin=None) -> Output:
 
 
 def _view_netstat(host, args, stdin=None) -> Output:
-    if args == ["-s"]:
+    from .cli import UsageError, parse_netstat
+    try:
+        opts = parse_netstat(args)
+    except UsageError as e:
+        return Output(str(e), e.status)
+    if opts.statistics:
         return Output(host.netstat_s(), 0)
     return _view("netstat", host, args)
 

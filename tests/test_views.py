@@ -319,7 +319,7 @@ def test_lsof_user_and_port_filters_and_empty_output():
 def test_rows_are_typed_and_filterable(sc):
     table = sc.server.ss(processes=True)
     est = table.rows[1]
-    assert est == {"state": State.ESTABLISHED, "recv_q": 11, "send_q": 0,
+    assert est == {"proto": "tcp", "state": State.ESTABLISHED, "recv_q": 11, "send_q": 0,
                    "local_ip": "192.168.1.20", "local_port": 80, "peer_ip": "192.168.1.10",
                    "peer_port": 40000, "process": "python", "pid": 1100, "fd": 4,
                    "user": "root", "inode": est["inode"]}
@@ -385,7 +385,10 @@ def _tcp_section(host):
 
 def test_netstat_s_tcp_section_and_no_zero_tcpext_lines(sc):
     text = netstat_s(sc.server)
-    assert text.split("\n") == _tcp_section(sc.server) + ["TcpExt:"]
+    assert text.split("\n") == _tcp_section(sc.server) + [
+        "Udp:", "    0 packets received", "    0 packets to unknown port received",
+        "    0 packet receive errors", "    0 packets sent", "    0 receive buffer errors",
+        "    0 send buffer errors", "TcpExt:"]
     assert sc.server.counters["InSegs"] > 0
     assert "    1 connections established" in text
 

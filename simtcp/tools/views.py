@@ -10,10 +10,14 @@ put the simulated output next to a real terminal and see the same thing:
   left-aligns the port around the ``:``, and pads; we port that engine. Piped output (what
   a notebook shows) keeps the measured widths; ``width=N`` emulates a terminal of N
   columns, where ss spreads the spare room over the columns and wraps.
-* ``netstat`` (net-tools) reads /proc/net/tcp and prints fixed printf columns.
+* ``netstat`` (net-tools) reads /proc/net/tcp and /proc/net/udp and prints fixed printf
+  columns (`simtcp.tools.netstat`).
 * ``lsof`` walks /proc/PID/fd, so it only sees sockets a process still holds: no
   TIME-WAIT, no SYN-RECV request, no child waiting in the accept queue, nothing orphaned
-  by close().
+  by close() (`simtcp.tools.lsof`).
+
+All three read one socket enumeration, `simtcp.diag` (Linux's sock_diag), and accept the
+real tools' command lines (`simtcp.cli`).
 
 Recv-Q/Send-Q follow Linux's definitions (net/ipv4/tcp_diag.c tcp_diag_get_info(), and
 get_tcp4_sock() in net/ipv4/tcp_ipv4.c for /proc/net/tcp):
@@ -41,6 +45,7 @@ import functools
 import html
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
+from ..cli import UsageError
 from ..states import State
 
 try:  # service names for numeric=False (IANA registry)
@@ -50,7 +55,7 @@ except ImportError:  # pragma: no cover - ports.py is optional for the views
 
 S = State
 WILDCARD = "0.0.0.0"
-FIELDS = ("state", "recv_q", "send_q", "local_ip", "local_port", "peer_ip", "peer_port",
+FIELDS = ("proto", "state", "recv_q", "send_q", "local_ip", "local_port", "peer_ip", "peer_port",
           "process", "pid", "fd", "user", "inode")
 
 # net-tools netstat.c tcp_state[] (lsof's Linux dialect prints the same names)
@@ -217,74 +222,10 @@ def _matches(value, want) -> bool:
 
 
 # ------------------------------------------------------------- reading the stack
-def _ip_key(ip: str) -> tuple:
-    return tuple(int(p) for p in ip.split("."))
-
-
-def _eof_reads(net) -> Dict:
-    """4-tuple -> last virtual time a recv() returned b"" at EOF, from the trace's call
-    records (used when the connection itself does not record that the FIN was read)."""
-    seen: Dict = {}
-    for r in getattr(net.trace, "records", ()):
-        if r.kind == "call" and r.get("call") == "recv" and r.get("returned") == 0 \
-                and r.get("args") != (0,) and r.conn is not None:
-            seen[r.conn] = r.time
-    return seen
-
-
-def _entries(host) -> List[dict]:
-    """Every socket the kernel would report, with Linux's queue values (module docstring);
-    listener entries carry ``backlog`` for the tools that show it."""
-    stack = host.stack
-    inodes = {id(s): 20000 + i for i, s in enumerate(host.sockets)}
-    out = []
-
-    def proc(sock) -> dict:
-        if sock is None:
-            return dict(process=None, pid=None, fd=None, user=None, inode=None)
-        return dict(process=sock.process, pid=sock.pid, fd=sock.fd, user=sock.user,
-                    inode=inodes.get(id(sock)))
-
-    for lst in stack.listeners.values():
-        sock = lst.sock if not lst.sock.closed else None
-        out.append(dict(state=S.LISTEN, listener=True, backlog=lst.backlog,
-                        recv_q=len(lst.accept_queue), send_q=0,
-                        local_ip=lst.ip, local_port=lst.port, peer_ip=WILDCARD, peer_port=0,
-                        **proc(sock)))
-    eof_reads = None
-    for t, conn in stack.conns.items():
-        st = conn.state
-        if st is S.CLOSED:
-            continue
-        owner = stack.owner.get(conn)
-        # only an accepted (or connecting) socket that is still open has an inode a
-        # process can hold: children in the listen queues and orphans have none
-        held = (owner is not None and not owner.closed and conn not in stack.parent
-                and owner.conn is conn)
-        request = st is S.SYN_RECEIVED and conn in stack.parent
-        if request or st is S.TIME_WAIT:
-            rq = sq = 0
-        else:
-            fin_unread = 0
-            if conn.eof:
-                flag = getattr(conn, "eof_read", None)
-                if flag is None and not conn.rcvq:
-                    if eof_reads is None:
-                        eof_reads = _eof_reads(host.net)
-                    flag = eof_reads.get(t, -1.0) >= (conn.established_at or 0.0)
-                fin_unread = 0 if (flag and not conn.rcvq) else 1
-            rq = len(conn.rcvq) + fin_unread
-            syn = 1 if st in (S.SYN_SENT, S.SYN_RECEIVED) else 0
-            fin = 1 if conn.fin_queued and st in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK) else 0
-            sq = len(conn.sndq) + syn + fin
-        out.append(dict(state=st, listener=False, recv_q=rq, send_q=sq,
-                        local_ip=t.local_ip, local_port=t.local_port,
-                        peer_ip=t.remote_ip, peer_port=t.remote_port,
-                        **proc(owner if held else None)))
-    out.sort(key=lambda e: (0, e["local_port"], _ip_key(e["local_ip"])) if e["listener"]
-             else (1, _ip_key(e["local_ip"]), e["local_port"], _ip_key(e["peer_ip"]),
-                   e["peer_port"]))
-    return out
+def _entries(host, protocols=("tcp",)) -> List[dict]:
+    """Rows of every socket sock_diag reports (`simtcp.diag`), for the given protocols."""
+    from ..diag import sockets
+    return [e.row() for e in sockets(host, protocols)]
 
 
 def _row(entry: dict, **override) -> dict:
@@ -312,12 +253,12 @@ _SS_COLUMNS = (("L", "Netid", ""), ("L", "State", " "), ("L", "Recv-Q", " "),
 
 
 def ss_layout(lines: List[List[str]], disabled: Sequence[bool],
-              width: Optional[int] = None) -> str:
+              width: Optional[int] = None, header: bool = True) -> str:
     """iproute2's column engine (misc/ss.c render_calc_width() and render()).
 
     ``lines`` holds one token per column (disabled columns included, ignored). First pass:
     a column is as wide as its longest token plus its left delimiter (not for the first
-    visible column). With ``width=None`` (stdout not a tty) that is all. On a terminal of
+    visible column; ``header=False`` for ``-H``, no title line). With ``width=None`` (stdout not a tty) that is all. On a terminal of
     ``width`` columns the spare room is spread over the columns of each screen line — the
     remainder to the last ones — and a column that does not fit starts a new line.
     """
@@ -328,7 +269,7 @@ def ss_layout(lines: List[List[str]], disabled: Sequence[bool],
             # a field is measured when it is flushed (field_flush()); the last data row's
             # Process field is still unflushed when render() runs, so it never widens its
             # column: with -p the last users:(...) just overflows (seen with iproute2 6.1)
-            if not disabled[c] and not (i and i == len(lines) - 1 and c == 8):
+            if not disabled[c] and not (i == len(lines) - 1 and (i or not header) and c == 8):
                 maxlen[c] = max(maxlen[c], len(toks[c]))
     widths = [0] * n
     first = True
@@ -390,51 +331,87 @@ def ss_layout(lines: List[List[str]], disabled: Sequence[bool],
     return "\n".join(out)
 
 
-def ss(host, all: bool = True, listening: bool = False, numeric: bool = True,
+def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = True,
        processes: bool = False, state=None, port: Optional[int] = None,
-       width: Optional[int] = None) -> SocketTable:
-    """The socket table as ``ss -tan`` prints it (``-l``, ``-p``, ``state …`` and a port
-    filter as options).
+       width: Optional[int] = None, protocols: Sequence[str] = ("tcp",)) -> SocketTable:
+    """The socket table as ``ss`` prints it.
 
-    ``all`` = ``-a``; without it ss hides LISTEN, TIME-WAIT and SYN-RECV. ``listening`` =
-    ``-l`` (wins over ``all``); ``state`` (any `parse_states` spelling) replaces both, like
-    ``ss state established`` — and with a single state ss drops the State column.
-    ``numeric=False`` prints service names (``0.0.0.0:http``) except for ephemeral ports,
-    as ss does. ``processes`` adds ``users:(("python",pid=1100,fd=3))``. ``port`` keeps
-    sockets whose local or peer port matches (``'( sport = :80 or dport = :80 )'``).
-    ``width=None`` is the layout of piped output; ``width=80`` that of an 80-column terminal.
+    Give the real command line — ``host.ss("-tuln")``, ``host.ss("-tan", "state",
+    "established")``, ``host.ss("-tan '( sport = :80 or dport = :80 )'")`` — and every flag
+    has its real effect (`simtcp.cli.parse_ss`; unknown or unmodelled flags raise
+    `simtcp.UsageError` with ss's own message). Without arguments it is ``ss -tan``, and
+    keywords set the same things: ``all`` = ``-a`` (without it ss hides LISTEN, UNCONN,
+    TIME-WAIT and SYN-RECV), ``listening`` = ``-l``, ``state`` (any `parse_states`
+    spelling) like ``state established`` — with a single state ss drops the State column —,
+    ``numeric=False`` prints service names except for ephemeral ports, ``processes`` adds
+    ``users:(("python",pid=1100,fd=3))``, ``port`` keeps sockets whose local or peer port
+    matches, ``protocols`` ``("tcp", "udp")`` for ``-tu`` (a Netid column appears when
+    more than one protocol is shown). ``width=None`` is the layout of piped output;
+    ``width=80`` that of an 80-column terminal.
     """
-    if state is not None:
-        states = parse_states(state)
-    elif listening:
-        states = frozenset({S.LISTEN, S.CLOSED})
-    elif all:
-        states = _ALL
+    header, match, expression = True, None, ""
+    if args:
+        from ..cli import parse_ss
+        o = parse_ss(args)
+        protocols, all, listening, numeric = o.protocols, o.all, o.listening, o.numeric
+        processes, header, match, expression = o.processes, o.header, o.match, o.expression
+        states = o.states
+        if states is None:
+            states = (_ALL if all else frozenset({S.LISTEN, S.CLOSED}) if listening
+                      else SS_CONN)
+        command = "ss " + " ".join(o.argv)
     else:
-        states = SS_CONN
+        if state is not None:
+            states = parse_states(state)
+        elif listening:
+            states = frozenset({S.LISTEN, S.CLOSED})
+        elif all:
+            states = _ALL
+        else:
+            states = SS_CONN
+        command = _ss_command(protocols, all, listening, numeric, processes, state, port)
     if not states:
-        raise ValueError("ss: no socket states to show with such filter.")
-    rows = [_row(e, send_q=e["backlog"]) if e["listener"] else _row(e) for e in _entries(host)
-            if e["state"] in states and (port is None or port in (e["local_port"], e["peer_port"]))]
+        raise UsageError("ss: no socket states to show with such filter.")
+    rows = [_row(e, send_q=e["backlog"]) if e["listener"] else _row(e)
+            for e in _entries(host, protocols)
+            if e["state"] in states and (port is None or port in (e["local_port"], e["peer_port"]))
+            and (match is None or match(e))]
     show_state = len(states) > 1
+    show_netid = len(protocols) > 1
     eph = tuple(host.sysctl.get("net.ipv4.ip_local_port_range", (32768, 60999)))
 
     def tokens(r: dict) -> List[str]:
         users = (f' users:(("{r["process"]}",pid={r["pid"]},fd={r["fd"]}))'
                  if processes and r["pid"] is not None else "")
-        return ["tcp", r["state"].ss_name, f"{r['recv_q']:<6d}", f"{r['send_q']:<6d}",
+        return [r["proto"], r["state"].ss_name, f"{r['recv_q']:<6d}", f"{r['send_q']:<6d}",
                 r["local_ip"] + ":", _port_name(r["local_port"], numeric, eph),
                 r["peer_ip"] + ":", _port_name(r["peer_port"], numeric, eph), users, ""]
 
-    disabled = [True, not show_state] + [False] * 8
+    disabled = [not show_netid, not show_state] + [False] * 8
 
     def render(rs: List[dict]) -> str:
-        header = [c[1] for c in _SS_COLUMNS]
-        return ss_layout([header] + [tokens(r) for r in rs], disabled, width)
+        head = [[c[1] for c in _SS_COLUMNS]] if header else []
+        lines = head + [tokens(r) for r in rs]
+        return ss_layout(lines, disabled, width, header=header) if lines else ""
 
-    flags = "-t" + ("l" if listening and state is None else
-                    "a" if all and state is None else "") + ("n" if numeric else "") + \
-        ("p" if processes else "")
+    def addr(ip_key: str, port_key: str) -> Callable[[dict], str]:
+        return lambda r: f"{r[ip_key]}:{_port_name(r[port_key], numeric, eph)}"
+
+    cols = (([("Netid", "left", lambda r: r["proto"])] if show_netid else [])
+            + ([("State", "left", lambda r: r["state"].ss_name)] if show_state else []) + [
+        ("Recv-Q", "right", lambda r: r["recv_q"]), ("Send-Q", "right", lambda r: r["send_q"]),
+        ("Local Address:Port", "left", addr("local_ip", "local_port")),
+        ("Peer Address:Port", "left", addr("peer_ip", "peer_port"))])
+    if processes:
+        cols.append(("Process", "left", lambda r: tokens(r)[8].strip()))
+    return SocketTable("ss", command, rows, render, cols, host.name, host.net.now)
+
+
+def _ss_command(protocols, all, listening, numeric, processes, state, port) -> str:
+    """The ss command line the keyword form stands for."""
+    flags = "-" + "".join(p[0] for p in ("tcp", "udp") if p in protocols) + \
+        ("l" if listening and state is None else "a" if all and state is None else "") + \
+        ("n" if numeric else "") + ("p" if processes else "")
     command = "ss " + flags
     if state is not None:
         for w in (state if isinstance(state, (list, tuple, set, frozenset)) else [state]):
@@ -443,186 +420,8 @@ def ss(host, all: bool = True, listening: bool = False, numeric: bool = True,
             command += "".join(f" state {word}" for word in words)
     if port is not None:
         command += f" '( sport = :{port} or dport = :{port} )'"
-
-    def addr(ip_key: str, port_key: str) -> Callable[[dict], str]:
-        return lambda r: f"{r[ip_key]}:{_port_name(r[port_key], numeric, eph)}"
-
-    cols = ([("State", "left", lambda r: r["state"].ss_name)] if show_state else []) + [
-        ("Recv-Q", "right", lambda r: r["recv_q"]), ("Send-Q", "right", lambda r: r["send_q"]),
-        ("Local Address:Port", "left", addr("local_ip", "local_port")),
-        ("Peer Address:Port", "left", addr("peer_ip", "peer_port"))]
-    if processes:
-        cols.append(("Process", "left", lambda r: tokens(r)[8].strip()))
-    return SocketTable("ss", command, rows, render, cols, host.name, host.net.now)
+    return command
 
 
-# -------------------------------------------------------------------- netstat
-def _netstat_addr(ip: str, port: int, numeric: bool) -> str:
-    """net-tools addr_do_one(): "ip:port", cut to 22 characters unless -W."""
-    sport = _port_name(port, numeric)
-    if len(ip) + len(sport) > 22:
-        plen = min(len(sport), 22 - 4)
-        return ip[:22 - plen] + ":" + sport[:plen]
-    return f"{ip}:{sport}"
-
-
-def _netstat_prog(r: dict) -> str:
-    # netstat -p: "PID/name" in a 20-byte buffer (PROGNAME_WIDTH), "-" without an inode
-    return f"{r['pid']}/{r['process']}"[:19] if r["pid"] is not None else "-"
-
-
-def netstat_text(rows: List[dict], title: str = "(servers and established)",
-                 numeric: bool = True, programs: bool = False) -> str:
-    """net-tools tcp_do_one(): printf("%-4s  %6ld %6ld %-*s %-*s %-11s") (+ " %-20s" for -p)."""
-    head = "Proto Recv-Q Send-Q Local Address           Foreign Address         State      "
-    if programs:
-        head += f" {'PID/Program name':<20}"
-    lines = ["Active Internet connections " + title, head]
-    for r in rows:
-        la = _netstat_addr(r["local_ip"], r["local_port"], numeric)
-        ra = _netstat_addr(r["peer_ip"], r["peer_port"], numeric)
-        line = (f"{'tcp':<4}  {r['recv_q']:6d} {r['send_q']:6d} {la:<23} {ra:<23} "
-                f"{NETSTAT_NAMES[r['state']]:<11}")
-        if programs:
-            line += f" {_netstat_prog(r):<20}"
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def netstat(host, all: bool = True, listening: bool = False, numeric: bool = True,
-            programs: bool = False) -> SocketTable:
-    """The TCP part of ``netstat -tan`` (``-l``, ``-p`` as options).
-
-    netstat reads /proc/net/tcp, where a listener's Send-Q is 0 (ss shows the backlog
-    there) and its Recv-Q is the accept-queue length. Without ``all``, ``listening`` picks
-    sockets whose foreign port is 0 (servers), otherwise the rest.
-    """
-    rows = [_row(e, send_q=0) if e["listener"] else _row(e) for e in _entries(host)
-            if all or (e["peer_port"] == 0) == bool(listening)]
-    title = ("(servers and established)" if all else
-             "(only servers)" if listening else "(w/o servers)")
-    render = functools.partial(netstat_text, title=title, numeric=numeric, programs=programs)
-    flags = "-t" + ("a" if all else "l" if listening else "") + ("n" if numeric else "") + \
-        ("p" if programs else "")
-    cols = [("Proto", "left", lambda r: "tcp"), ("Recv-Q", "right", lambda r: r["recv_q"]),
-            ("Send-Q", "right", lambda r: r["send_q"]), ("Local Address", "left",
-             lambda r: _netstat_addr(r["local_ip"], r["local_port"], numeric)),
-            ("Foreign Address", "left", lambda r: _netstat_addr(r["peer_ip"], r["peer_port"],
-                                                                numeric)),
-            ("State", "left", lambda r: NETSTAT_NAMES[r["state"]])]
-    if programs:
-        cols.append(("PID/Program name", "left", _netstat_prog))
-    return SocketTable("netstat", "netstat " + flags, rows, render, cols, host.name,
-                       host.net.now)
-
-
-# net-tools statistics.c wording; Tcp: lines always print, TcpExt: lines only when non-zero
-_TCP_LINES = (("ActiveOpens", "{} active connection openings"),
-              ("PassiveOpens", "{} passive connection openings"),
-              ("AttemptFails", "{} failed connection attempts"),
-              ("EstabResets", "{} connection resets received"),
-              ("CurrEstab", "{} connections established"),
-              ("InSegs", "{} segments received"),
-              ("OutSegs", "{} segments sent out"),
-              ("RetransSegs", "{} segments retransmitted"),
-              ("InErrs", "{} bad segments received"),
-              ("OutRsts", "{} resets sent"))
-# in the order of /proc/net/netstat (net/ipv4/proc.c snmp4_net_list)
-_TCPEXT_LINES = (("SyncookiesSent", "{} SYN cookies sent"),
-                 ("SyncookiesRecv", "{} SYN cookies received"),
-                 ("SyncookiesFailed", "{} invalid SYN cookies received"),
-                 ("EmbryonicRsts", "{} resets received for embryonic SYN_RECV sockets"),
-                 ("TW", "{} TCP sockets finished time wait in fast timer"),
-                 ("DelayedACKs", "{} delayed acks sent"),
-                 ("ListenOverflows", "{} times the listen queue of a socket overflowed"),
-                 ("ListenDrops", "{} SYNs to LISTEN sockets dropped"))
-
-
-def netstat_s(host) -> str:
-    """``netstat -s``, its ``Tcp:`` section and ``TcpExt:`` lines, from ``host.counters``.
-
-    CurrEstab counts connections in ESTABLISHED now (Linux tcp_set_state() increments on
-    entering ESTABLISHED and decrements on leaving it, CLOSE-WAIT included). InErrs ("bad
-    segments received") counts the TCP-level drops (bad TCP checksum, data offset or option,
-    see `Host.count_drop`); InCsumErrors is the checksum part. TcpExt counters
-    without known wording print as ``Name: value``, as netstat does.
-    """
-    c = host.counters
-    values = dict(c)
-    values["CurrEstab"] = sum(1 for conn in host.stack.conns.values()
-                              if conn.state is S.ESTABLISHED)
-    csum = c.get("InCsumErrors", 0)
-    lines = ["Tcp:"]
-    lines += ["    " + text.format(values.get(key, 0)) for key, text in _TCP_LINES]
-    if csum:
-        lines.append(f"    InCsumErrors: {csum}")
-    lines.append("TcpExt:")
-    known = {k for k, _ in _TCP_LINES} | {k for k, _ in _TCPEXT_LINES} | {"InCsumErrors"}
-    lines += ["    " + text.format(c[key]) for key, text in _TCPEXT_LINES if c.get(key)]
-    lines += [f"    {k}: {v}" for k, v in sorted(c.items())
-              if v and k not in known and ": " not in k and " " not in k]
-    return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------- lsof
-def _lsof_name(r: dict, numeric: bool) -> str:
-    """lsof printinaddr(): "*" for INADDR_ANY, "local->foreign", then the TCP state."""
-    def ep(ip: str, p: int) -> str:
-        return ("*" if ip == WILDCARD else ip) + ":" + _port_name(p, numeric)
-    text = ep(r["local_ip"], r["local_port"])
-    if r["state"] is not S.LISTEN:
-        text += "->" + ep(r["peer_ip"], r["peer_port"])
-    return f"{text} ({NETSTAT_NAMES[r['state']]})"
-
-
-def _lsof_fd(r: dict) -> str:
-    # the Linux dialect formats a descriptor "%4d" (hex from 10000), then the access mode
-    # 'u' (read and write) and the lock character ' '
-    return (f"{r['fd']:4d}" if r["fd"] < 10000 else f"{r['fd']:X}") + "u "
-
-
-def lsof_text(rows: List[dict], numeric: bool = True) -> str:
-    """lsof print_file(): widths measured on a first pass; COMMAND is cut at 9 characters
-    (CMDL); the FD title is printed in FdColW - 2. No rows, no output (not even a header)."""
-    if not rows:
-        return ""
-    cmd_w = max([7] + [min(len(r["process"]), 9) for r in rows])
-    pid_w = max([3] + [len(str(r["pid"])) for r in rows])
-    user_w = max([4] + [len(r["user"]) for r in rows])
-    fd_w = max([2] + [len(_lsof_fd(r)) for r in rows])
-    dev_w = max([6] + [len(str(r["inode"])) for r in rows])
-    lines = [f"{'COMMAND':<{cmd_w}} {'PID':>{pid_w}} {'USER':>{user_w}} "
-             f"{'FD':>{fd_w - 2}}   {'TYPE':>4} {'DEVICE':>{dev_w}} {'SIZE/OFF':>8} "
-             f"{'NODE':>4} NAME"]
-    for r in rows:
-        lines.append(f"{r['process'][:cmd_w]:<{cmd_w}} {r['pid']:>{pid_w}} "
-                     f"{r['user'][:user_w]:>{user_w}} {_lsof_fd(r):>{fd_w}} {'IPv4':>4} "
-                     f"{r['inode']:>{dev_w}} {'0t0':>8} {'TCP':>4} {_lsof_name(r, numeric)}")
-    return "\n".join(lines)
-
-
-def lsof(host, port: Optional[int] = None, user: Optional[str] = None,
-         numeric: bool = True) -> SocketTable:
-    """Open TCP sockets of the host's processes, like ``lsof -nP -iTCP`` (``-i :80``,
-    ``-a -u alice`` as ``port``/``user``; both given means both must match).
-
-    lsof finds sockets through /proc/PID/fd, so only sockets a process still holds appear:
-    listeners, connecting and accepted sockets. TIME-WAIT and SYN-RECV entries, children
-    still in the accept queue and connections orphaned by close() have no file descriptor
-    and are absent (ss and netstat show them). A wildcard address prints as ``*``. With no
-    match lsof prints nothing at all (and exits 1): ``str()`` is then ``""``.
-    ``numeric=False`` (no ``-P``) prints service names.
-    """
-    rows = sorted((_row(e, recv_q=None, send_q=None) for e in _entries(host)
-                   if e["pid"] is not None and (user is None or e["user"] == user)
-                   and (port is None or port in (e["local_port"], e["peer_port"]))),
-                  key=lambda r: (r["pid"], r["fd"]))
-    render = functools.partial(lsof_text, numeric=numeric)
-    command = "lsof " + ("-nP " if numeric else "-n ") + "-iTCP" + \
-        (f":{port}" if port is not None else "") + (f" -a -u {user}" if user else "")
-    cols = [("COMMAND", "left", lambda r: r["process"][:9]), ("PID", "right", lambda r: r["pid"]),
-            ("USER", "left", lambda r: r["user"]), ("FD", "right", lambda r: _lsof_fd(r).strip()),
-            ("TYPE", "left", lambda r: "IPv4"), ("DEVICE", "right", lambda r: r["inode"]),
-            ("SIZE/OFF", "right", lambda r: "0t0"), ("NODE", "left", lambda r: "TCP"),
-            ("NAME", "left", lambda r: _lsof_name(r, numeric))]
-    return SocketTable("lsof", command, rows, render, cols, host.name, host.net.now)
+from .netstat import netstat, netstat_s, netstat_text  # noqa: E402,F401  (re-exported)
+from .lsof import lsof, lsof_text  # noqa: E402,F401

@@ -10,8 +10,9 @@ Left: clients (one box per remote address, one badge per ephemeral source port) 
 coloured line per connection converging on the server's single port badge, which fans out
 to one socket per 4-tuple plus the listening socket (its 4-tuple has wildcards: it takes
 only new SYNs). Right: the same sockets as a table in ``ss -tan`` order of columns, with
-the same colours. Everything is read from ``host.stack.listeners`` and
-``host.stack.conns`` at the moment of the call, so the picture cannot disagree with `ss`.
+the same colours. Everything is read from `simtcp.diag` — the socket enumeration ss,
+netstat and lsof also read — at the moment of the call, so the picture cannot disagree with
+`ss`.
 """
 from __future__ import annotations
 
@@ -33,12 +34,10 @@ _CYCLE = ("blue", "vermillion", "bluish_green", "reddish_purple", "orange", "sky
           "black")
 
 
-def _pick_port(stack) -> int:
+def _pick_port(entries) -> int:
     counts = {}
-    for (_ip, port) in stack.listeners:
-        counts.setdefault(port, 0)
-    for tup in stack.conns:
-        counts[tup.local_port] = counts.get(tup.local_port, 0) + 1
+    for e in entries:
+        counts[e.local_port] = counts.get(e.local_port, 0) + (0 if e.listener else 1)
     if not counts:
         raise ValueError("this host has no listening socket and no connection: bind(), "
                          "listen() and connect some clients first")
@@ -56,25 +55,25 @@ def demux_rows(host, port: Optional[int] = None) -> List[dict]:
     """The sockets on ``host``'s ``port`` as rows: listeners first, then connections by
     remote address and port. Keys: local, remote (``(ip, port)``; a listener's remote is
     ``("*", "*")``), state (RFC name), listener (bool), client (host name or the IP)."""
-    stack = getattr(host, "stack", None)
-    if stack is None:
+    from ..diag import tcp_sockets
+    if getattr(host, "stack", None) is None:
         raise ValueError(f"demux_diagram() needs a Host with a TCP stack, not {host!r} "
                          "(a Peer has no sockets)")
-    port = _pick_port(stack) if port is None else port
+    entries = tcp_sockets(host)               # the same enumeration ss/netstat/lsof read
+    port = _pick_port(entries) if port is None else port
     net = getattr(host, "net", None)
     rows = []
-    for (ip, p), lst in sorted(stack.listeners.items(), key=lambda kv: _ip_key(kv[0][0])):
-        if p == port:
-            rows.append({"local": (ip, p), "remote": ("*", "*"), "state": "LISTEN",
-                         "listener": True, "client": None})
-    conns = [(tup, c) for tup, c in stack.conns.items() if tup.local_port == port]
-    conns.sort(key=lambda tc: (_ip_key(tc[0].remote_ip), tc[0].remote_port, _ip_key(tc[0].local_ip)))
-    for tup, c in conns:
-        owner = net.owner(tup.remote_ip) if net is not None and hasattr(net, "owner") else None
-        rows.append({"local": (tup.local_ip, tup.local_port),
-                     "remote": (tup.remote_ip, tup.remote_port),
-                     "state": str(getattr(c.state, "value", c.state)), "listener": False,
-                     "client": owner.name if owner is not None else tup.remote_ip})
+    for e in sorted((e for e in entries if e.listener and e.local_port == port),
+                    key=lambda e: _ip_key(e.local_ip)):
+        rows.append({"local": (e.local_ip, e.local_port), "remote": ("*", "*"),
+                     "state": "LISTEN", "listener": True, "client": None})
+    conns = [e for e in entries if not e.listener and e.local_port == port]
+    conns.sort(key=lambda e: (_ip_key(e.peer_ip), e.peer_port, _ip_key(e.local_ip)))
+    for e in conns:
+        owner = net.owner(e.peer_ip) if net is not None and hasattr(net, "owner") else None
+        rows.append({"local": (e.local_ip, e.local_port), "remote": (e.peer_ip, e.peer_port),
+                     "state": e.state.value, "listener": False,
+                     "client": owner.name if owner is not None else e.peer_ip})
     if not rows:
         raise ValueError(f"{host.name} has no socket on port {port}: nothing listens there "
                          "and no connection uses it")
