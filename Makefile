@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_segments.py
 	$(PY) bench/bench_ports.py
 	$(PY) bench/bench_flood.py
+	$(PY) bench/bench_hops.py
 	$(PY) bench/bench_connections.py
 
 site: $(STAMP)

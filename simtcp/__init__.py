@@ -17,7 +17,8 @@ from . import _platform  # noqa: F401  (first: fills Pyodide's socket gaps; see 
 from .cli import UsageError
 from .link import Dropped, Lan, Link
 from .reasons import DemuxRule, DropReason, EventKind, SendCause, StateCause
-from .segment import Flags, FourTuple, Options, Packet, Segment
+from .segment import Flags, FourTuple, Options, Segment
+from .packet import Packet
 from .seq import Seq
 from .sim import Network
 from .socket import SimulationIdleError, Socket

@@ -22,7 +22,7 @@ def demo(pcap: str = "figures/demo.pcap") -> int:
     seen = []
 
     def second_data_segment(p):
-        if p.src == "192.168.1.10" and p.segment.payload:
+        if p.src == "192.168.1.10" and p.segment is not None and p.segment.payload:
             seen.append(p)
             return len(seen) == 2
         return False

@@ -19,9 +19,10 @@ from __future__ import annotations
 import html
 import os
 import struct
-from typing import IO, Iterable, Iterator, List, Optional, Union, overload
+from typing import IO, Dict, Iterable, Iterator, List, Optional, Tuple, Union, overload
 
-from .segment import Flags, Packet
+from .packet import IcmpMessage, Packet, icmp_text, proto_name
+from .segment import Flags
 
 LINKTYPE_RAW = 101  # https://www.tcpdump.org/linktypes.html: raw IPv4/IPv6, no link header
 _PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_RAW)
@@ -96,6 +97,8 @@ class CapturedPacket:
         if p is None:
             return f"{self.time:.6f} {_wire().summary(self.bytes)}"
         s = p.segment
+        if s is None:
+            return f"{self.time:.6f} {tcpdump_other(p)}"
         n = len(s.payload)
         seq = int(s.seq)
         text = (f"{self.time:.6f} {p.src}.{s.sport} > {p.dst}.{s.dport}: "
@@ -116,6 +119,8 @@ class CapturedPacket:
         if self.packet is None:
             return _wire().summary(self.bytes)
         s = self.packet.segment
+        if s is None:
+            return wireshark_other(self.packet)
         names = [n for n, f in (("FIN", Flags.FIN), ("SYN", Flags.SYN), ("RST", Flags.RST),
                                 ("PSH", Flags.PSH), ("ACK", Flags.ACK), ("URG", Flags.URG),
                                 ("ECE", Flags.ECE), ("CWR", Flags.CWR)) if s.flags & f]
@@ -141,6 +146,45 @@ class CapturedPacket:
 def _is_ints(value, count=None) -> bool:
     return (isinstance(value, tuple) and (count is None or len(value) == count)
             and all(isinstance(v, int) for v in value))
+
+
+def _quoted_text(m: IcmpMessage) -> str:
+    """tcpdump's destination-unreachable wording (print-icmp.c, icmp_print())."""
+    q = m.quoted()
+    dst = q.dst if q is not None else "?"
+    code = m.code
+    if code == 0:
+        return f"net {dst} unreachable"
+    if code == 1:
+        return f"{dst} unreachable"
+    if code == 2 and q is not None:
+        return f"{dst} protocol {q.proto} unreachable"
+    if code == 3 and q is not None and q.dport is not None:
+        return f"{dst} {proto_name(q.proto)} port {q.dport} unreachable"
+    if code == 4:
+        return f"{dst} unreachable - need to frag (mtu {m.next_hop_mtu})"
+    return f"{dst} unreachable - {icmp_text(m)}"
+
+
+def tcpdump_other(p: Packet) -> str:
+    """tcpdump ``-n`` text for a UDP, ICMP or other non-TCP packet."""
+    d = p.payload
+    if p.proto == 17:
+        return f"{p.src}.{d.sport} > {p.dst}.{d.dport}: UDP, length {len(d.payload)}"
+    if p.proto == 1:
+        text = _quoted_text(d) if d.type == 3 else icmp_text(d)
+        return f"{p.src} > {p.dst}: ICMP {text}, length {8 + len(d.quote)}"
+    return f"{p.src} > {p.dst}: ip-proto-{p.proto} {len(d)}"
+
+
+def wireshark_other(p: Packet) -> str:
+    """Wireshark's Info column for UDP and ICMP (``5000 → 53 Len=5``)."""
+    d = p.payload
+    if p.proto == 17:
+        return f"{d.sport} \u2192 {d.dport} Len={len(d.payload)}"
+    if p.proto == 1:
+        return icmp_text(d)
+    return f"IP protocol {p.proto}"
 
 
 def tcpdump_options(segment) -> str:
@@ -210,6 +254,24 @@ class Capture:
 
     def __init__(self, packets: Iterable[CapturedPacket] = ()) -> None:
         self._packets: List[CapturedPacket] = list(packets)
+        #: per-interface captures, (node name, interface) -> Capture (see `on`)
+        self.taps: Dict[Tuple[str, str], "Capture"] = {}
+
+    def on(self, node, iface: str) -> "Capture":
+        """Start capturing on one interface, like ``tcpdump -i eth1`` on that node: a new
+        Capture of every packet that leaves or arrives there, as it was on that wire (after
+        the sender's hooks and the link's middleboxes), each with its own packet id; the
+        time is when it left, or arrived. Calling it again returns the same Capture."""
+        name = getattr(node, "name", node)
+        n = getattr(node, "interfaces", None)
+        if n is not None and iface not in n:
+            raise ValueError(f"{name} has no interface {iface!r} (it has "
+                             f"{', '.join(n) or 'none'})")
+        return self.taps.setdefault((name, iface), Capture())
+
+    def off(self, node, iface: str) -> "Capture":
+        """Stop capturing on that interface; returns what was captured."""
+        return self.taps.pop((getattr(node, "name", node), iface))
 
     def append(self, time: float, link: str, pkt_id: int, packet: Packet,
                data: Optional[bytes] = None) -> CapturedPacket:
@@ -257,9 +319,11 @@ class Capture:
             s = p.segment
             if host is not None and host not in (p.src, p.dst):
                 continue
-            if port is not None and port not in (s.sport, s.dport):
+            if port is not None and port not in p.ports:
                 continue
             if want is not None:
+                if s is None:
+                    continue
                 if (s.flags != want) if exact else (s.flags & want) != want:
                     continue
             out.append(cp)
@@ -309,6 +373,9 @@ class Capture:
                 src, dst = _raw_addrs(cp)
                 cells = (no, f"{cp.time:.6f}", src, dst, "", "", "", "", len(cp.bytes),
                          cp.info())
+            elif p.segment is None:
+                cells = (no, f"{cp.time:.6f}", p.src, p.dst, proto_name(p.proto).upper(), "",
+                         "", "", len(cp.bytes), cp.info())
             else:
                 s = p.segment
                 cells = (no, f"{cp.time:.6f}", p.src, p.dst, s.flags.letters, int(s.seq),

@@ -16,9 +16,9 @@ from collections import Counter
 from typing import List, Optional, Sequence
 
 from . import wire
+from .packet import Packet
+from .node import Node
 from .reasons import DropReason, SendCause
-from .segment import Packet
-from .sim import Node
 from .stack import Stack
 from .trace import TraceRecord
 
@@ -38,12 +38,19 @@ def _to_packet(pkt) -> tuple:
 class Host(Node):
     """A simulated computer with a TCP stack, an OS profile and sockets."""
 
-    def __init__(self, net, name: str, ips: Sequence[str], os: str = "linux"):
-        super().__init__(net, name, ips)
+    def __init__(self, net, name: str, ips: Sequence[str], os: str = "linux",
+                 gateway: Optional[str] = None):
+        super().__init__(net, name, ips, gateway)
         from .profiles import Sysctl
         self.os = os
         self.sysctl = Sysctl(os)
         self.stack = Stack(self)
+        #: IP protocol number -> handler(packet, pkt_id): Linux's inet_protos[] table, which
+        #: ip_local_deliver_finish() (net/ipv4/ip_input.c) consults for a local packet.
+        self.protocols: dict = {6: self.stack.input, 1: self._icmp_input}
+        #: quoted protocol -> handler(icmp packet, IcmpMessage, Quoted, pkt_id) for ICMP
+        #: errors (icmp_unreach() → tcp_v4_err() / udp_err())
+        self.icmp_error_handlers: dict = {6: self.stack.icmp_error}
         self.sockets: list = []
         self.services: list = []               # programs started with start_service()
         self._pids: dict = {}                  # (process name, user) -> pid
@@ -96,7 +103,18 @@ class Host(Node):
 
     # ----------------------------------------------------------------- packets
     def deliver(self, packet: Packet, pkt_id: int) -> None:
-        self.stack.input(packet, pkt_id)
+        handler = self.protocols.get(packet.proto)
+        if handler is None:
+            # no handler and no raw socket: Linux counts InUnknownProtos and answers ICMP
+            # protocol unreachable (ip_local_deliver_finish(), net/ipv4/ip_input.c)
+            self.stack.counters["InUnknownProtos"] += 1
+            self.icmp_error(packet, pkt_id, 3, 2)
+            return
+        handler(packet, pkt_id)
+
+    def _icmp_input(self, packet: Packet, pkt_id: int) -> None:
+        from .icmp import icmp_input
+        icmp_input(self, packet, pkt_id)
 
     def count_drop(self, reason: DropReason) -> None:
         """Count a packet this host discarded: per reason in ``stack.in_errors``, and in the
@@ -144,9 +162,22 @@ class Host(Node):
         from .tools.views import netstat_s
         return netstat_s(self)
 
+    def traceroute(self, dst: str, **kwargs):
+        """The path to ``dst`` like ``traceroute -n`` (see simtcp.tools.traceroute)."""
+        from .tools.traceroute import traceroute
+        return traceroute(self, dst, **kwargs)
+
     def lsof(self, *args, **kwargs):
         from .tools.views import lsof
         return lsof(self, *args, **kwargs)
+
+
+class Router(Host):
+    """A host that forwards packets between its interfaces (``net.ipv4.ip_forward=1``):
+    TTL decrement, ICMP time exceeded / unreachable / fragmentation needed (`simtcp.node`).
+    It has a stack like any Linux router: it answers pings, resets TCP to closed ports."""
+
+    forwarding = True
 
 
 class Peer(Node):

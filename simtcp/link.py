@@ -1,14 +1,17 @@
 """Links: point-to-point wires and shared LAN segments, with delay, bandwidth, loss, middleboxes.
 
-Theory of operation: a node hands a link a packet (`transmit`). The link records it in the
-network's capture, runs the middlebox chain, draws loss from the network's one seeded RNG,
+Theory of operation: a node hands a link a packet (`transmit`). The link runs the middlebox
+chain, records what comes out in the network's capture (and the sender interface's, if
+someone captures there), draws loss from the network's one seeded RNG,
 computes when the last bit arrives (serialization at ``bandwidth`` bits/s after whatever is
 already queued in that direction, plus propagation ``delay``) and schedules delivery to the
 next hop. A packet that does not make it is dropped with a named reason in the trace.
 
 A middlebox is any callable ``(packet, now) -> list[(extra_delay, packet)] | Dropped``: an
-empty list or a `Dropped` means the packet stops there (firewalls, rate limiters); several
-entries duplicate it; a changed packet is rewritten (NAT). The payload on a link is either a
+empty list or a `Dropped` means the packet stops there; several entries duplicate it (each
+copy gets its own packet id, with the original as parent); delays reorder. Middleboxes are
+for on-the-wire devices only — a tap, a lossy, duplicating or reordering cable; policy
+(firewalls, NAT, rate limits, scan detection) belongs in a node's hooks (`simtcp.hooks`). The payload on a link is either a
 `Packet` (``wire="fast"``) or the bytes scapy built (``wire="bytes"``).
 """
 from __future__ import annotations
@@ -16,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
-from .reasons import DropReason, as_reason
-from .segment import Packet
+from .packet import Packet, total_length
+from .reasons import DropReason, SendCause, as_reason
+from .trace import TraceRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sim import Network, Node
@@ -40,22 +44,7 @@ class Dropped:
 
 Middlebox = Callable[[Packet, float], Union[List, Dropped]]
 
-IP_TCP_HEADER = 40
-
-
-def options_length(packet: Packet) -> int:
-    """Bytes of TCP options as wire.py lays them out (Linux order, padded to 4)."""
-    o = packet.segment.options
-    if not o:
-        return 0
-    n = o.known_length()
-    for kind, value in o.extra:
-        n += 2 + (len(value) if isinstance(value, (bytes, bytearray)) else 2)
-    return (n + 3) & ~3
-
-
-def wire_length(packet: Packet) -> int:
-    return IP_TCP_HEADER + options_length(packet) + len(packet.segment.payload)
+wire_length = total_length      # the bytes a packet takes on the wire: its IP total length
 
 
 class DropMatching:
@@ -121,33 +110,33 @@ class Link:
                  hop: Optional["Node"] = None) -> None:
         net = self.net
         now = net.now
-        if net.capture_enabled:
-            net.capture.append(now, self.name, pkt_id, packet, data)
         if hop is None:
             hop = self.next_hop(sender, packet.dst)
         if hop is None:
             net.drop(self.name, pkt_id, packet, DropReason.NO_ROUTE,
                      "nobody on this segment owns the destination address (ARP fails)")
             return
-        deliveries = [(0.0, packet)]
-        for box in self.middleboxes:
-            nxt = []
-            for extra, p in deliveries:
-                result = box(p, now)
-                if isinstance(result, Dropped):
-                    net.drop(self.name, pkt_id, p, result.reason, result.detail)
-                    continue
-                if not result:
-                    net.drop(self.name, pkt_id, p, DropReason.MIDDLEBOX,
-                             f"dropped by {getattr(box, 'name', type(box).__name__)}")
-                    continue
-                nxt.extend((extra + d, q) for d, q in result)
-            deliveries = nxt
-        if not deliveries:
-            return
+        deliveries = [(0.0, packet, pkt_id)]
+        if self.middleboxes:
+            deliveries = self._middleboxes(deliveries, now)
+            if not deliveries:
+                return
+        taps = net.capture.taps
+        if net.capture_enabled or taps:
+            # what is on the wire: after the middlebox chain, each copy with its own id
+            iface = sender.iface_of(self) if taps else None
+            for extra, p, pid in deliveries:
+                raw = data if p is packet else None
+                if net.capture_enabled:
+                    net.capture.append(now, self.name, pid, p, raw)
+                tap = taps.get((sender.name, iface)) if taps else None
+                if tap is not None:
+                    tap.append(now, self.name, pid, p, raw)
         if self.loss and net.rng.random() < self.loss and (self.loss_filter is None
                                                            or self.loss_filter(packet)):
-            net.drop(self.name, pkt_id, packet, DropReason.LINK_LOSS, f"random loss p={self.loss:g}")
+            for _, p, pid in deliveries:
+                net.drop(self.name, pid, p, DropReason.LINK_LOSS,
+                         f"random loss p={self.loss:g}")
             return
         depart = now
         if self.bandwidth:
@@ -157,15 +146,51 @@ class Link:
             if self.queue_limit is not None and start > now:
                 queued = (start - now) * self.bandwidth / 8 / max(size, 1)
                 if queued >= self.queue_limit:
-                    net.drop(self.name, pkt_id, packet, DropReason.QUEUE_FULL,
-                             f"{self.queue_limit} packets already wait for the wire")
+                    for _, p, pid in deliveries:
+                        net.drop(self.name, pid, p, DropReason.QUEUE_FULL,
+                                 f"{self.queue_limit} packets already wait for the wire")
                     return
             depart = start + size * 8 / self.bandwidth
             self._busy_until[key] = depart
-        for extra, p in deliveries:
+        for extra, p, pid in deliveries:
             payload = data if (p is packet and data is not None) else (
                 net.encode(p) if data is not None else p)
-            net.deliver_later(depart + self.delay + extra, hop, pkt_id, payload, self)
+            net.deliver_later(depart + self.delay + extra, hop, pid, payload, self)
+
+    def _middleboxes(self, deliveries: list, now: float) -> list:
+        """Run the chain. A copy a box adds (a duplicate, or a changed packet) is a new
+        packet on the wire: it gets its own id, with the one it came from as parent."""
+        net = self.net
+        for box in self.middleboxes:
+            name = getattr(box, "name", None) or getattr(box, "__name__", type(box).__name__)
+            nxt = []
+            for extra, p, pid in deliveries:
+                result = box(p, now)
+                if isinstance(result, Dropped):
+                    net.drop(self.name, pid, p, result.reason, result.detail)
+                    continue
+                if not result:
+                    net.drop(self.name, pid, p, DropReason.MIDDLEBOX, f"dropped by {name}")
+                    continue
+                kept = False
+                for d, q in result:
+                    if q is p and not kept:
+                        kept = True
+                        nxt.append((extra + d, q, pid))
+                        continue
+                    qid = net.new_packet_id()
+                    if net.trace.enabled:
+                        net.trace.records.append(TraceRecord(
+                            now, "send", self.name, q, qid, parent=pid,
+                            reason=SendCause.DUPLICATED if q == p else
+                            SendCause.MIDDLEBOX_CHANGED, detail=(("middlebox", name),)))
+                    nxt.append((extra + d, q, qid))
+                if not kept and net.trace.enabled:   # only changed copies went on
+                    net.trace.records.append(TraceRecord(now, "deliver", self.name, p, pid,
+                                                         reason=SendCause.MIDDLEBOX_CHANGED,
+                                                         detail=(("middlebox", name),)))
+            deliveries = nxt
+        return deliveries
 
 
 class Lan(Link):

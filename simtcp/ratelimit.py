@@ -20,9 +20,9 @@ removes rounding), a refill that lands within 1e-9 token of a whole token counts
 1e-9 s for expiry), and expired hashlimit entries are removed exactly on time rather than by
 a 1 s garbage-collection timer.
 
-`SynRateLimit` wraps a limiter as a link middlebox ``(packet, now) -> [(delay, packet)] |
-Dropped``: it lets every segment through unchanged except a connection-opening SYN that the
-limiter refuses. "SYN" means what iptables ``--syn`` means: of FIN, SYN, RST, ACK only SYN is
+`SynRateLimit` wraps a limiter as a netfilter-style hook (`simtcp.hooks`, installed on the
+server's INPUT point like an iptables rule): it accepts every segment except a
+connection-opening SYN that the limiter refuses, which it drops. "SYN" means what iptables ``--syn`` means: of FIN, SYN, RST, ACK only SYN is
 set (``--tcp-flags FIN,SYN,RST,ACK SYN``), so ECE/CWR on an ECN-setup SYN do not matter.
 
 Why rate-limit SYNs: it caps the work a flood can make a listener do, but it cannot tell a
@@ -36,11 +36,12 @@ import collections
 import math
 from typing import Hashable, Iterable, List, Optional, Tuple, Union
 
+from .hooks import ACCEPT, PRIORITY, Drop, HookContext, HookHandle, HookPoint
+from .packet import Packet
 from .reasons import DropReason
-from .link import Dropped     # the one middlebox verdict type, shared with links
-from .segment import Flags, Packet
+from .segment import Flags
 
-__all__ = ["Dropped", "TokenBucket", "HashLimit", "SynRateLimit", "parse_rate", "format_rate",
+__all__ = ["TokenBucket", "HashLimit", "SynRateLimit", "parse_rate", "format_rate",
            "is_syn"]
 
 # Tolerance for float arithmetic (see the module docstring): in tokens for refills, in
@@ -119,7 +120,10 @@ def _check_time(now: float, last: Optional[float], who: str) -> float:
 
 def is_syn(packet: Packet) -> bool:
     """True for a connection request as iptables ``--syn`` sees it: SYN set, FIN/RST/ACK clear."""
-    f = packet.segment.flags
+    seg = packet.segment
+    if seg is None:
+        return False
+    f = seg.flags
     return (f & (Flags.FIN | Flags.SYN | Flags.RST | Flags.ACK)) == Flags.SYN
 
 
@@ -221,9 +225,9 @@ class HashLimit:
 
     def key_of(self, packet: Packet) -> Hashable:
         """The bucket key of ``packet`` under this mode."""
-        seg = packet.segment
-        values = {"srcip": packet.src, "srcport": seg.sport, "dstip": packet.dst,
-                  "dstport": seg.dport}
+        sport, dport = packet.ports          # None for protocols without ports
+        values = {"srcip": packet.src, "srcport": sport, "dstip": packet.dst,
+                  "dstport": dport}
         parts = tuple(values[f] for f in self.mode)
         return parts[0] if len(parts) == 1 else parts
 
@@ -284,11 +288,11 @@ class HashLimit:
         verdict = self._judge(self.key_of(packet), now)
         if verdict is None:
             return None
-        seg = packet.segment
+        sport, dport = packet.ports
         src = _endpoint(packet.src if "srcip" in self.mode else None,
-                        seg.sport if "srcport" in self.mode else None)
+                        sport if "srcport" in self.mode else None)
         dst = _endpoint(packet.dst if "dstip" in self.mode else None,
-                        seg.dport if "dstport" in self.mode else None)
+                        dport if "dstport" in self.mode else None)
         who = " ".join(p for p in (f"from {src or packet.src}", f"to {dst}" if dst else "") if p)
         if verdict != "over":
             return f"{who}: {verdict}"
@@ -323,24 +327,26 @@ def _endpoint(ip: Optional[str], port: Optional[int]) -> str:
     return ""
 
 
-# --------------------------------------------------------------------------- middlebox
-
-Verdict = Union[List[Tuple[float, Packet]], Dropped]
-
+# --------------------------------------------------------------------------- hook
 
 class SynRateLimit:
-    """A link middlebox that drops connection-opening SYNs over a rate limit.
+    """A netfilter-style hook that drops connection-opening SYNs over a rate limit.
 
-    ``SynRateLimit(limiter, ports=None)``: ``limiter`` is a `TokenBucket` or `HashLimit`;
-    ``ports`` limits the rule to those destination ports (an int or an iterable; None = all).
-    Called as ``mb(packet, now)`` it returns ``[(0.0, packet)]`` (pass, unchanged, no extra
-    delay) or ``Dropped(DropReason.RATE_LIMIT, "SYN from 10.0.0.5 over 10/s")``. Non-SYN segments and
-    SYNs to other ports pass without touching the limiter.
+    ``SynRateLimit(limiter, ports=None, chain="INPUT")``: ``limiter`` is a `TokenBucket` or
+    `HashLimit`; ``ports`` limits the rule to those destination ports (an int or an
+    iterable; None = all); ``chain`` is the hook point (INPUT, FORWARD or PREROUTING), as
+    the iptables chain the rule would be in. ``mb.install(node)`` registers it on a node's
+    hooks (`simtcp.hooks`, filter priority 0); as a hook it returns ACCEPT or
+    ``Drop(DropReason.RATE_LIMIT, "SYN from 10.0.0.5 over 10/s")``. ``mb.judge(packet,
+    now)`` is the decision alone: None (let through) or the detail of the drop. Non-SYN segments and SYNs to other
+    ports pass without touching the limiter.
 
     Counters: ``passed`` (all packets let through), ``dropped`` (SYNs dropped),
     ``syns_passed`` (SYNs the limiter admitted), ``drops_by_source`` (a Counter of source IPs).
     ``str(mb)`` is the iptables rule(s) that would do the same on a Linux host.
     """
+
+    name = "SynRateLimit"
 
     def __init__(self, limiter: Union[TokenBucket, HashLimit],
                  ports: Union[None, int, Iterable[int]] = None, chain: str = "INPUT") -> None:
@@ -357,22 +363,34 @@ class SynRateLimit:
                 raise ValueError(f"ports must be None, a port 0..65535 or a non-empty list of "
                                  f"them, got {ports!r}")
             self.ports = tuple(sorted(set(plist)))
+        if chain not in ("INPUT", "FORWARD", "PREROUTING"):
+            raise ValueError(f"chain must be INPUT, FORWARD or PREROUTING (where a SYN limit "
+                             f"can see arriving SYNs), got {chain!r}")
         self.chain = chain
         self.passed = 0
         self.dropped = 0
         self.syns_passed = 0
         self.drops_by_source: "collections.Counter[str]" = collections.Counter()
 
-    def __call__(self, packet: Packet, now: float) -> Verdict:
+    def judge(self, packet: Packet, now: float) -> Optional[str]:
+        """None when ``packet`` may pass (a SYN spends a token), else the drop reason."""
         if is_syn(packet) and (self.ports is None or packet.segment.dport in self.ports):
             why = self.limiter.reject_reason(packet, now)
             if why is not None:
                 self.dropped += 1
                 self.drops_by_source[packet.src] += 1
-                return Dropped(DropReason.RATE_LIMIT, f"SYN {why}")
+                return f"SYN {why}"
             self.syns_passed += 1
         self.passed += 1
-        return [(0.0, packet)]
+        return None
+
+    def __call__(self, ctx: HookContext):
+        why = self.judge(ctx.packet, ctx.now)
+        return ACCEPT if why is None else Drop(DropReason.RATE_LIMIT, why)
+
+    def install(self, node, priority: int = PRIORITY["filter"]) -> HookHandle:
+        """Register on ``node``'s hooks at the point named by ``chain``."""
+        return node.hooks.add(HookPoint[self.chain], self, priority, self.name)
 
     def __str__(self) -> str:
         prefix = f"-A {self.chain} -p tcp"

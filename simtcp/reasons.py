@@ -121,6 +121,16 @@ class DropReason(Reason):
     MIDDLEBOX = "middlebox", "dropped by a middlebox"
     RATE_LIMIT = "rate_limit", "rate limit"
     FIREWALL = "firewall", "dropped by a firewall rule"
+    # the network layer (simtcp.node, simtcp.icmp, simtcp.hooks)
+    BAD_UDP_LENGTH = "bad_udp_length", "bad UDP length"
+    BAD_UDP_CHECKSUM = "bad_udp_checksum", "bad UDP checksum"
+    BAD_ICMP_CHECKSUM = "bad_icmp_checksum", "bad ICMP checksum"
+    TTL_EXCEEDED = "ttl_exceeded", "TTL exceeded"
+    HOST_UNREACHABLE = "host_unreachable", "host unreachable (no ARP reply)"
+    FRAG_NEEDED = "frag_needed", "fragmentation needed"
+    FRAG_NOT_MODELLED = "frag_not_modelled", "needs fragmentation (not modelled)"
+    HOOK = "hook", "dropped by a hook"
+    REJECTED = "rejected", "rejected (an error was sent back)"
 
     @property
     def tcp_error(self) -> bool:
@@ -179,6 +189,14 @@ class SendCause(Reason):
     INJECTED = "injected", "injected"
     PEER = "peer", "sent by peer"
     SYN_FLOOD = "syn_flood", "SYN flood"
+    FORWARDED = "forwarded", "forwarded"
+    REWRITTEN = "rewritten", "rewritten by a hook"
+    DUPLICATED = "duplicated", "copied by a middlebox"
+    MIDDLEBOX_CHANGED = "middlebox_changed", "changed by a middlebox"
+    ICMP_ERROR = "icmp_error", "ICMP error"
+    ECHO_REPLY = "echo_reply", "echo reply"
+    TRACEROUTE_PROBE = "traceroute_probe", "traceroute probe, TTL {ttl}"
+    REJECT_REPLY = "reject_reply", "reply sent by a hook (REJECT)"
 
 
 
@@ -206,6 +224,8 @@ class StateCause(Reason):
     TIME_WAIT_REUSED = "time_wait_reused", "TIME-WAIT reused by connect() (tcp_tw_reuse)"
     LISTENER_CLOSED = "listener_closed", "listener closed before accept()"
     ACCEPT_QUEUE_ABORT = "accept_queue_abort", "accept queue full (tcp_abort_on_overflow=1)"
+    ICMP_ABORT = "icmp_abort", "aborted by an ICMP error"
+    REQUEST_DROPPED = "request_dropped", "request dropped after an ICMP error"
 
 
 class EventKind(Reason):
@@ -228,6 +248,9 @@ class EventKind(Reason):
     RETRIES_EXHAUSTED = "retries_exhausted", "no answer after the last retransmission"
     RETRIES2_EXHAUSTED = "retries2_exhausted", "tcp_retries2 exhausted"
     PROBES_UNANSWERED = "probes_unanswered", "{probes} zero-window probes unanswered"
+    REWRITE = "rewrite", "rewritten by a hook"
+    SOFT_ERROR = "soft_error", "ICMP error recorded; the connection goes on"
+    PMTU_NOT_MODELLED = "pmtu_not_modelled", "fragmentation needed: path MTU discovery is not modelled"
 
     @property
     def discards_packet(self) -> bool:
@@ -248,6 +271,8 @@ class DemuxRule(Reason):
     TIME_WAIT_REPLACED = "time_wait_replaced", "TIME-WAIT replaced by a new connection"
     REPLY_RST = "reply_rst", "reply with RST"
     NO_RST_FOR_RST = "no_rst_for_rst", "no RST for a RST"
+    ICMP_MATCH = "icmp_match", "ICMP error for this connection"
+    ICMP_NO_SOCKET = "icmp_no_socket", "ICMP error: no socket"
 
 
 def as_reason(value, family: type = DropReason) -> Optional[Reason]:

@@ -49,7 +49,7 @@ def transfer_with_loss(seed: int = 1, segments: int = 6, lost: int = 2) -> Netwo
     count = []
 
     def nth_data(p):
-        if p.src == CLIENT_IP and p.segment.payload:
+        if p.src == CLIENT_IP and p.segment is not None and p.segment.payload:
             count.append(p)
             return len(count) == lost
         return False
@@ -137,4 +137,46 @@ def cookie_handshake(seed: int = 1, timestamps: bool = True) -> Network:
     client.socket().connect((SERVER_IP, 80))
     srv.accept()
     net.run(until=net.now + 0.001)
+    return net
+
+
+def two_routers(seed: int = 1) -> Network:
+    """client 10.0.1.10 — r1 — r2 — server 10.0.2.10 (5 ms, 10 ms, 5 ms links), the server
+    listening on port 80: the smallest path with routers in it."""
+    net = Network(seed=seed)
+    client = net.add_host("client", "10.0.1.10/24", gateway="10.0.1.1")
+    r1 = net.add_router("r1", "10.0.1.1/24", "10.0.12.1/30")
+    r2 = net.add_router("r2", "10.0.12.2/30", "10.0.2.1/24")
+    server = net.add_host("server", "10.0.2.10/24", gateway="10.0.2.1")
+    net.add_link(client, r1, delay=0.005)
+    net.add_link(r1, r2, delay=0.010)
+    net.add_link(r2, server, delay=0.005)
+    r1.routes.add("10.0.2.0/24", via="10.0.12.2")
+    r2.routes.add("default", via="10.0.12.1")
+    _listen(server)
+    return net
+
+
+def traceroute_tcp(seed: int = 1) -> Network:
+    """``traceroute -T -q 1`` from the client to the server across two routers: SYNs with
+    TTL 1, 2, 3; two ICMP time exceeded; the server's SYN-ACK, the client stack's RST."""
+    net = two_routers(seed)
+    net.nodes["client"].traceroute("10.0.2.10", method="tcp", queries=1)
+    net.run(until=net.now + 0.1)
+    return net
+
+
+def net_unreachable(seed: int = 1) -> Network:
+    """connect() to 10.9.0.1, which r2 has no route to: ICMP net unreachable (3/0) comes
+    back and connect() fails with ENETUNREACH after one round trip to r2."""
+    net = two_routers(seed)
+    r2 = net.nodes["r2"]
+    r2.routes.delete("default")                  # r2 knows only the client's network
+    r2.routes.add("10.0.1.0/24", via="10.0.12.1")
+    net.nodes["r1"].routes.add("10.9.0.0/16", via="10.0.12.2")
+    sock = net.nodes["client"].socket()
+    try:
+        sock.connect(("10.9.0.1", 80))
+    except OSError:
+        pass
     return net

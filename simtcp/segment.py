@@ -1,4 +1,4 @@
-"""Value types that travel between layers: TCP flags, options, segments, IP packets, 4-tuples.
+"""Value types of TCP: flags, options, segments, 4-tuples (IP packets: simtcp.packet).
 
 Theory of operation: the TCP core (`tcp.py`) and the stack (`stack.py`) speak `Segment`
 (the TCP header + payload) and `Packet` (a Segment inside an IPv4 header). They are
@@ -217,21 +217,10 @@ class FourTuple(NamedTuple):
         return FourTuple(self.remote_ip, self.remote_port, self.local_ip, self.local_port)
 
 
-class Packet(NamedTuple):
-    """An IPv4 datagram carrying one TCP segment (RFC 791). Linux sets DF on TCP."""
-
-    src: str
-    dst: str
-    segment: Segment
-    ttl: int = 64
-    ident: int = 0
-    df: bool = True
-
-    def four_tuple(self) -> FourTuple:
-        """The 4-tuple as the receiver sees it (local = destination)."""
-        seg = self.segment
-        return FourTuple(self.dst, seg.dport, self.src, seg.sport)
-
-    def __str__(self) -> str:
-        seg = self.segment
-        return f"{self.src}:{seg.sport} > {self.dst}:{seg.dport} {seg}"
+def __getattr__(name: str):
+    """``from simtcp.segment import Packet`` keeps working: the IPv4 packet moved to
+    `simtcp.packet` (it carries UDP and ICMP too), which imports this module."""
+    if name == "Packet":
+        from .packet import Packet
+        return Packet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import math
+import os
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
 
@@ -401,9 +402,13 @@ class Socket:
         if port == 0:
             raise OSError(errno.ECONNREFUSED, "Connection refused: port 0 is reserved and "
                           "nothing can listen on it")
-        # source address: the bound one, else the host's primary address (simtcp hosts route
-        # every destination through their links without per-interface source selection)
-        laddr = self.local[0] if self.local and self.local[0] != WILDCARD else self.host.ip
+        # source address: the bound one, else the one the route picks (Linux
+        # ip_route_connect(); no route at all fails at once, before any packet is sent)
+        src = self.host.source_for(ip)
+        if src is None:
+            raise OSError(errno.ENETUNREACH, f"Network is unreachable: {self.host.name} has no "
+                          f"route to {ip} (Linux ip_route_connect() fails before sending)")
+        laddr = self.local[0] if self.local and self.local[0] != WILDCARD else src
         if self.local is None:
             lport = self.stack.allocator.connect_port(
                 laddr, ip, port, lambda p: not self.stack.port_in_use_for(laddr, p, ip, port),
@@ -444,6 +449,11 @@ class Socket:
                                 f"after {conn.retries} retransmissions; t={self.net.now:g} s. "
                                 "Linux gives up when the time that tcp_syn_retries (or, for data, "
                                 "tcp_retries2) exponential backoffs would take has passed")
+        if conn.error in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.EPROTO,
+                          errno.ENOPROTOOPT, errno.ENONET, errno.EOPNOTSUPP):
+            # what tcp_v4_err() reported for an ICMP error (Python raises a plain OSError)
+            return OSError(conn.error, f"{os.strerror(conn.error)}: an ICMP error about our "
+                           f"segments to {where} (Linux tcp_v4_err())")
         if conn.error == errno.ECONNRESET:
             return ConnectionResetError(errno.ECONNRESET, f"Connection reset by peer: {where} "
                                         "sent a RST")

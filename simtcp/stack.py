@@ -19,12 +19,14 @@ the stack feeds them segments and timer wake-ups and transmits what they produce
 from __future__ import annotations
 
 import copy
+import errno
 import itertools
 import hashlib
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from .segment import Flags, FourTuple, Options, Packet, Segment
+from .segment import Flags, FourTuple, Options, Segment
+from .packet import Packet
 from .reasons import DemuxRule, EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
@@ -41,6 +43,27 @@ _SYN, _ACK, _RST = int(SYN), int(ACK), int(RST)
 _SYNACK = SYN | ACK
 WILDCARD = "0.0.0.0"
 COOKIE_VALID = 120.0     # TCP_SYNCOOKIE_VALID: 2 minutes after the last overflow
+
+
+# icmp_err_convert[] (net/ipv4/icmp.c): the errno for each destination-unreachable code.
+_UNREACH_ERRNO = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENOPROTOOPT, errno.ECONNREFUSED,
+                  errno.EMSGSIZE, errno.EOPNOTSUPP, errno.ENETUNREACH, errno.EHOSTDOWN,
+                  errno.ENONET, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETUNREACH,
+                  errno.EHOSTUNREACH, errno.EHOSTUNREACH, errno.EHOSTUNREACH, errno.EHOSTUNREACH)
+
+
+def _icmp_errno(type_: int, code: int) -> Optional[int]:
+    """tcp_v4_err()'s errno for an ICMP error, or None when TCP ignores it (source quench,
+    redirect, fragmentation needed: a path-MTU matter, unknown codes)."""
+    if type_ == 3:
+        if code == 4 or code >= len(_UNREACH_ERRNO):
+            return None
+        return _UNREACH_ERRNO[code]
+    if type_ == 11:
+        return errno.EHOSTUNREACH
+    if type_ == 12:
+        return errno.EPROTO
+    return None
 
 
 class PortSet(set):
@@ -283,6 +306,46 @@ class Stack:
                      reason=DemuxRule.NO_RST_FOR_RST if seg.flags & RST else DemuxRule.REPLY_RST,
                      rfc="RFC 9293 §3.10.7.1")
         self.reset_no_socket(packet)
+
+    def icmp_error(self, packet: Packet, msg, quoted, pkt_id: int) -> None:
+        """An ICMP error quoting one of our segments: Linux tcp_v4_err()
+        (net/ipv4/tcp_ipv4.c). The quote names the connection and the sequence number."""
+        key = FourTuple(quoted.src, quoted.sport, quoted.dst, quoted.dport)
+        conn = self.conns.get(key)
+        why = f"{msg} from {packet.src}"
+        if conn is None or quoted.seq is None:
+            self.counters["Icmp:InErrors"] += 1         # no socket: ICMP_MIB_INERRORS
+            self._record("demux", DemuxRule.ICMP_NO_SOCKET, packet, pkt_id, key,
+                         rfc="Linux tcp_v4_err()", detail=(("icmp", why),))
+            return
+        self._record("demux", DemuxRule.ICMP_MATCH, packet, pkt_id, key,
+                     rfc="Linux tcp_v4_err()", detail=(("icmp", why),))
+        if conn.state is State.TIME_WAIT:
+            return
+        seq = Seq(quoted.seq)
+        if conn.passive and conn.state is State.SYN_RECEIVED:
+            # a request socket (tcp_req_err()): only about our SYN-ACK; aborted by these
+            if seq != conn.iss:
+                self.counters["OutOfWindowIcmps"] += 1
+                return
+            t, c = msg.type, msg.code
+            if t in (11, 12) or (t == 3 and c in (0, 1)):
+                self.counters["ListenDrops"] += 1     # inet_csk_reqsk_queue_drop()
+                conn.icmp_error(self.net.now, _icmp_errno(t, c) or 0, why)
+                self._after(conn)
+            return
+        if not (conn.snd_una <= seq <= conn.snd_nxt):
+            self.counters["OutOfWindowIcmps"] += 1      # LINUX_MIB_OUTOFWINDOWICMPS
+            return
+        err = _icmp_errno(msg.type, msg.code)
+        if err is None:
+            if (msg.type, msg.code) == (3, 4):
+                # Linux would lower the MSS (tcp_v4_mtu_reduced()); not modelled here
+                self._record("event", EventKind.PMTU_NOT_MODELLED, packet, pkt_id, key,
+                             rfc="RFC 1191", detail=(("mtu", msg.next_hop_mtu),))
+            return
+        conn.icmp_error(self.net.now, err, str(msg))
+        self._after(conn)
 
     def _find_listener(self, ip: str, port: int) -> Optional[Listener]:
         return self.listeners.get((ip, port)) or self.listeners.get((WILDCARD, port))

@@ -70,7 +70,7 @@ class Connection(Sender):
                  "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
                  "rcv_ssthresh", "last_oow", "eof_read", "sacked", "ts_recent_time",
-                 "probes_out", "probe_backoff", "probes_tstamp")
+                 "probes_out", "probe_backoff", "probes_tstamp", "soft_error")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -97,6 +97,7 @@ class Connection(Sender):
         self.eof = False                    # peer's FIN consumed: recv() returns b""
         self.orphan = False                 # application called close()
         self.error: Optional[int] = None    # errno to report to the application
+        self.soft_error: Optional[int] = None   # sk_err_soft: reported if we time out
         self.timers: dict = {}
         self.rto = config.rto_initial
         self.srtt: Optional[float] = None
@@ -395,6 +396,24 @@ class Connection(Sender):
                        options=NO_OPTIONS)
         if self.state is not State.CLOSED:
             self._set_state(State.CLOSED, reason)
+
+    def icmp_error(self, now: float, err: int, why: str) -> None:
+        """An ICMP error about one of our segments (Linux tcp_v4_err(), net/ipv4/tcp_ipv4.c):
+        during the handshake of an active open it aborts the connection with ``err``;
+        afterwards it is only a soft error, which replaces ETIMEDOUT if the connection
+        later times out (tcp_write_err()), as RFC 1122 §4.2.3.9 asks."""
+        self._now = now
+        if self.state is State.SYN_RECEIVED and self.passive:
+            # a request socket the stack decided to drop (tcp_req_err()): no socket to tell
+            self._set_state(State.CLOSED, StateCause.REQUEST_DROPPED)
+            return
+        if self.state is State.SYN_SENT or self.state is State.SYN_RECEIVED:
+            self.error = err
+            self._set_state(State.CLOSED, StateCause.ICMP_ABORT)
+            return
+        self.soft_error = err
+        self._event(EventKind.SOFT_ERROR, "", "RFC 1122 §4.2.3.9; Linux tcp_v4_err()",
+                    (("icmp", why),))
 
     # ------------------------------------------------------------ arrivals
     def receive(self, seg: Segment, now: float) -> None:

@@ -178,7 +178,7 @@ class Sender:
             max_probes = orphan_retries(cfg, alive)
             give_up = not alive and self.probe_backoff >= max_probes
         if give_up or self.probes_out >= max_probes:
-            self.error = _errno.ETIMEDOUT
+            self.error = self.soft_error or _errno.ETIMEDOUT  # tcp_write_err()
             self._event(EventKind.GIVE_UP, EventKind.PROBES_UNANSWERED,
                         "Linux tcp_probe_timer()", (("probes", self.probes_out),))
             self._set_state(State.CLOSED, StateCause.PERSIST_TIMED_OUT)
@@ -234,7 +234,7 @@ class Sender:
             else:
                 expired = self.retries >= cfg.synack_retries
             if expired:
-                self.error = _errno.ETIMEDOUT
+                self.error = self.soft_error or _errno.ETIMEDOUT  # tcp_write_err()
                 self._event(EventKind.GIVE_UP, EventKind.RETRIES_EXHAUSTED,
                             "Linux tcp_write_timeout()")
                 self._set_state(State.CLOSED, StateCause.TIMED_OUT)
@@ -263,7 +263,7 @@ class Sender:
             limit = self.first_tx + model_timeout(cfg.retries2, cfg.rto_min)
             expired = self.retries >= cfg.retries2 and now >= limit
         if expired:
-            self.error = _errno.ETIMEDOUT
+            self.error = self.soft_error or _errno.ETIMEDOUT  # tcp_write_err()
             self._event(EventKind.GIVE_UP, EventKind.RETRIES2_EXHAUSTED, "Linux tcp_write_timeout()")
             self._set_state(State.CLOSED, StateCause.TIMED_OUT)
             return

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, List, NamedTuple, Optional
 
 from .reasons import SendCause, words
-from .segment import FourTuple, Packet
+from .segment import FourTuple
+from .packet import Packet
 
 KINDS = ("send", "deliver", "drop", "demux", "state", "call", "event")
 
@@ -39,6 +40,8 @@ class TraceRecord(NamedTuple):
     rfc      the rule followed, e.g. "RFC 9293 §3.10.7.4"
     detail   extra plain values (tuple of (key, value) pairs); send records from a connection
              carry ("tcb", (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)) after sending
+    parent   for a ``send`` of a copy made from another packet (forwarded hop, duplicate,
+             rewrite, generated ICMP error or reset): the id of that packet
     """
 
     time: float
@@ -52,6 +55,7 @@ class TraceRecord(NamedTuple):
     reason: str = ""
     rfc: str = ""
     detail: tuple = ()
+    parent: Optional[int] = None
 
     def get(self, key: str, default: Any = None) -> Any:
         for k, v in self.detail:
@@ -119,7 +123,8 @@ class Trace:
             if what is not None and r.what != what:
                 continue
             if conn is not None and r.conn not in (conn, conn.reversed()):
-                if r.packet is None or r.packet.four_tuple() not in (conn, conn.reversed()):
+                if r.packet is None or r.packet.ports[0] is None or \
+                        r.packet.four_tuple() not in (conn, conn.reversed()):
                     continue
             out.append(r)
         return out
@@ -154,7 +159,12 @@ class Trace:
         isn: dict = {}
         lines = []
         for r in self.records:
-            if r.kind == "send" and r.packet is not None:
+            if r.kind == "send" and r.packet is not None and r.packet.segment is None:
+                end = fate.get(r.pkt_id)
+                mark = "" if end is None or end.kind == "deliver" else f"  ✗ {end.reason_text}"
+                lines.append(f"{r.time * 1000:9.1f} ms  {r.host:>8} → "
+                             f"{r.packet.dst:<15} {r.packet.payload}{mark}")
+            elif r.kind == "send" and r.packet is not None:
                 p, seg = r.packet, r.packet.segment
                 key = (p.src, seg.sport, p.dst, seg.dport)
                 if seg.flags & 0x02 and key not in isn:

@@ -258,7 +258,7 @@ def test_undecodable_bytes_are_captured_and_explained():
     bad = bytearray(cap[3].bytes)
     bad[-1] ^= 0xFF
     cp = cap.append(0.05, "inject", 6, None, bytes(bad))
-    assert str(cp) == ("0.050000 <57 bytes, not a valid IPv4/TCP datagram: "
+    assert str(cp) == ("0.050000 <57 bytes, not a valid IPv4 datagram: "
                        "bad TCP checksum>")
     assert [c.pkt_id for c in cap.filter(host=C)] == [1, 2, 3, 4, 5, 6]
     assert [c.pkt_id for c in cap.filter(port=CPORT)] == [1, 2, 3, 4, 5]

@@ -6,6 +6,7 @@ same bytes. Only structure that does not depend on randomness is compared (flags
 seq/ack relation, window, option order). Needs root, iproute2 and /dev/net/tun; skips with a
 reason elsewhere. Nothing is sent outside the namespace.
 """
+import errno
 import json
 import os
 import shutil
@@ -18,6 +19,9 @@ import pytest
 
 import simtcp
 from simtcp import wire
+from simtcp.hooks import ACCEPT, HookPoint, Reply
+from simtcp.icmp import build_error
+from simtcp.packet import Datagram
 from simtcp.segment import Options, Packet, Segment
 
 HERE = Path(__file__).resolve().parent
@@ -162,3 +166,128 @@ def test_an_established_connection_answers_like_the_linux_kernel():
     assert [s.segment.flags.names for s in linux["RST in window, not RCV.NXT"]] == ["ACK"]
     assert linux["RST exactly at RCV.NXT"] == []
     assert [s.segment.flags.names for s in linux["data after the reset"]] == ["RST"]
+
+
+# ------------------------------------------------------------------ through a router
+# client 10.1.0.2 — (10.1.0.1) router (10.2.0.1) — server 10.2.0.2; the client routes
+# 10.2.0.0/16 via the router, nothing else; the router knows only its two /24s; the server
+# rejects TCP port 81 with ICMP port unreachable (iptables REJECT's default).
+ROUTED = [["no route at the client", "192.0.2.1", 80],
+          ["no route at the router", "10.2.200.1", 80],
+          ["closed port (RST)", "10.2.0.2", 80],
+          ["port unreachable (REJECT)", "10.2.0.2", 81],
+          ["nobody answers ARP", "10.2.0.99", 80]]
+
+
+def routed_probe():
+    return Packet("10.1.0.2", "10.2.0.2", Datagram(40123, 33434, b"\x40" * 32), ttl=1,
+                  ident=4242, df=False)
+
+
+def _run(*cmd):
+    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=20)
+
+
+def linux_routed():
+    tag = uuid.uuid4().hex[:6]
+    c, r, s = (f"simtcp-{n}-{tag}" for n in ("c", "r", "s"))
+    try:
+        for ns in (c, r, s):
+            if _run("ip", "netns", "add", ns).returncode:
+                pytest.skip("cannot create network namespaces")
+        steps = [
+            ("ip", "link", "add", f"vc{tag}", "netns", c, "type", "veth", "peer", "name",
+             f"vr{tag}", "netns", r),
+            ("ip", "link", "add", f"vs{tag}", "netns", s, "type", "veth", "peer", "name",
+             f"vq{tag}", "netns", r),
+            ("ip", "-n", c, "addr", "add", "10.1.0.2/24", "dev", f"vc{tag}"),
+            ("ip", "-n", r, "addr", "add", "10.1.0.1/24", "dev", f"vr{tag}"),
+            ("ip", "-n", r, "addr", "add", "10.2.0.1/24", "dev", f"vq{tag}"),
+            ("ip", "-n", s, "addr", "add", "10.2.0.2/24", "dev", f"vs{tag}"),
+        ]
+        for ns, dev in ((c, f"vc{tag}"), (r, f"vr{tag}"), (r, f"vq{tag}"), (s, f"vs{tag}")):
+            steps += [("ip", "-n", ns, "link", "set", dev, "up"),
+                      ("ip", "-n", ns, "link", "set", "lo", "up")]
+        steps += [("ip", "-n", c, "route", "add", "10.2.0.0/16", "via", "10.1.0.1"),
+                  ("ip", "-n", s, "route", "add", "default", "via", "10.2.0.1"),
+                  ("ip", "netns", "exec", r, "sh", "-c",
+                   "echo 1 > /proc/sys/net/ipv4/ip_forward")]
+        for step in steps:
+            done = _run(*step)
+            if done.returncode:
+                pytest.skip(f"namespace setup failed: {' '.join(step)}: {done.stderr}")
+        reject = _run("ip", "netns", "exec", s, "iptables", "-A", "INPUT", "-p", "tcp",
+                      "--dport", "81", "-j", "REJECT")
+        targets = ROUTED if reject.returncode == 0 else \
+            [t for t in ROUTED if "REJECT" not in t[0]]
+        run = subprocess.run(["ip", "netns", "exec", c, sys.executable,
+                              str(HERE / "linux_route_probe.py"),
+                              wire.encode(routed_probe()).hex(), json.dumps(targets)],
+                             capture_output=True, text=True, timeout=90)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+    finally:
+        for ns in (c, r, s):
+            _run("ip", "netns", "del", ns)
+
+
+def simtcp_routed():
+    net = simtcp.Network(seed=1)
+    c = net.add_host("c", "10.1.0.2/24")
+    r = net.add_router("r", "10.1.0.1/24", "10.2.0.1/24")
+    s = net.add_host("s", "10.2.0.2/24", gateway="10.2.0.1")
+    net.add_link(c, r, delay=0.0005)
+    net.add_link(r, s, delay=0.0005)
+    c.routes.add("10.2.0.0/16", via="10.1.0.1")
+
+    def reject(ctx):                 # iptables -A INPUT -p tcp --dport 81 -j REJECT
+        seg = ctx.packet.segment
+        if seg is not None and seg.dport == 81:
+            return Reply([build_error(ctx.node, ctx.packet, 3, 3)])
+        return ACCEPT
+    s.hooks.add(HookPoint.INPUT, reject)
+    c.transmit(routed_probe())
+    net.run(until=1.0)
+    ttl1 = [r.packet for r in net.trace if r.kind == "deliver" and r.host == "c"]
+    results = {}
+    for name, ip, port in ROUTED:
+        sock = c.socket()
+        t0 = net.now
+        try:
+            sock.connect((ip, port))
+            results[name] = [0, net.now - t0]
+        except OSError as e:
+            results[name] = [e.errno, net.now - t0]
+        sock.close()
+        net.run(until=net.now + 5)
+    return ttl1, results
+
+
+def test_ttl_exceeded_and_connect_errors_through_a_router_match_the_kernel():
+    linux = linux_routed()
+    ours_ttl1, ours = simtcp_routed()
+    # the router's time exceeded, field by field (the IP id is random on both sides)
+    kernel = [wire.decode(bytes.fromhex(h)) for h in linux["ttl1"]]
+    assert len(kernel) == len(ours_ttl1) == 1
+    k, o = kernel[0], ours_ttl1[0]
+    assert (k.src, k.dst, k.ttl, k.df, k.tos, k.proto) == (o.src, o.dst, o.ttl, o.df, o.tos,
+                                                           o.proto)
+    assert (k.icmp.type, k.icmp.code, k.icmp.rest) == (o.icmp.type, o.icmp.code, o.icmp.rest)
+    assert k.icmp.quote == o.icmp.quote                  # the probe as received, TTL 1
+    assert o.icmp.quoted().ttl == 1
+    # connect(): the same errno; the timing classes FACTS §11 describes
+    for name, (err, took) in linux["connect"].items():
+        assert ours[name][0] == err, (name, errno.errorcode.get(err), ours[name])
+    assert ours["no route at the client"][1] == 0.0 == round(
+        linux["connect"]["no route at the client"][1], 1)
+    assert 2.5 < linux["connect"]["nobody answers ARP"][1] < 4.5
+    assert 2.5 < ours["nobody answers ARP"][1] < 4.5
+    # an ICMP error in SYN-SENT aborts connect() at once (tcp_v4_err()): before the first
+    # SYN retransmission (1 s) in the kernel, after exactly one round trip to whoever
+    # answered in simtcp (router 1 ms, server 2 ms). (FACTS §11 notes that an ICMP arriving
+    # while connect() still holds the socket is only a soft error; then it takes ≈1 s.)
+    rtt = {"no route at the router": 0.001, "port unreachable (REJECT)": 0.002}
+    for name, expect in rtt.items():
+        if name in linux["connect"]:
+            assert linux["connect"][name][1] < 1.0
+            assert ours[name][1] == pytest.approx(expect)

@@ -5,8 +5,11 @@ import random
 
 import pytest
 
-from simtcp.ratelimit import (Dropped, HashLimit, SynRateLimit, TokenBucket, format_rate,
+import simtcp
+
+from simtcp.ratelimit import (HashLimit, SynRateLimit, TokenBucket, format_rate,
                               is_syn, parse_rate)
+from simtcp.link import Dropped
 from simtcp.segment import Packet, Segment
 from simtcp.reasons import DropReason
 
@@ -150,13 +153,12 @@ def test_hashlimit_modes_make_keys():
 def test_syn_over_the_limit_is_dropped_with_a_reason():
     mb = SynRateLimit(HashLimit(10, 20))
     syn = pkt()
-    verdicts = [mb(syn, 0.0) for _ in range(21)]
-    assert all(v == [(0.0, syn)] for v in verdicts[:20])
-    assert verdicts[20] == Dropped(DropReason.RATE_LIMIT, "SYN from 10.0.0.5 over 10/s")
-    assert str(verdicts[20]) == "rate limit: SYN from 10.0.0.5 over 10/s"
+    verdicts = [mb.judge(syn, 0.0) for _ in range(21)]
+    assert verdicts[:20] == [None] * 20
+    assert verdicts[20] == "SYN from 10.0.0.5 over 10/s"
     assert (mb.passed, mb.dropped, mb.syns_passed) == (20, 1, 20)
     assert mb.drops_by_source == {"10.0.0.5": 1}
-    assert mb(pkt(src="10.0.0.6"), 0.0) == [(0.0, pkt(src="10.0.0.6"))]   # other source
+    assert mb.judge(pkt(src="10.0.0.6"), 0.0) is None   # another source has its own bucket
 
 
 @pytest.mark.parametrize("text", [
@@ -168,13 +170,11 @@ def test_syn_over_the_limit_is_dropped_with_a_reason():
     "SF 0:0(0) win 64240",             # SYN+FIN is not --syn (FIN must be clear)
     "SR 0:0(0) win 64240",
 ])
-def test_non_syn_segments_pass_unchanged_even_over_the_limit(text):
+def test_non_syn_segments_pass_even_over_the_limit(text):
     hl = HashLimit(1, 1)
     mb = SynRateLimit(hl)
-    assert isinstance(mb(pkt(), 0.0), list) and isinstance(mb(pkt(), 0.0), Dropped)
-    other = pkt(text)
-    out = mb(other, 0.0)
-    assert out == [(0.0, other)] and out[0][1] is other
+    assert mb.judge(pkt(), 0.0) is None and mb.judge(pkt(), 0.0) is not None
+    assert mb.judge(pkt(text), 0.0) is None
     assert hl.tokens("10.0.0.5", 0.0) == pytest.approx(0.0)    # the limiter was not consulted
     assert mb.dropped == 1
 
@@ -182,20 +182,47 @@ def test_non_syn_segments_pass_unchanged_even_over_the_limit(text):
 def test_ecn_setup_syn_is_still_a_syn():
     assert is_syn(pkt("SEW 0:0(0) win 64240"))
     mb = SynRateLimit(TokenBucket(1, 1))
-    assert isinstance(mb(pkt("SEW 0:0(0) win 64240"), 0.0), list)
-    assert mb(pkt("SEW 0:0(0) win 64240"), 0.0) == \
-        Dropped(DropReason.RATE_LIMIT, "SYN from 10.0.0.5 (all sources together over 1/s)")
+    assert mb.judge(pkt("SEW 0:0(0) win 64240"), 0.0) is None
+    assert mb.judge(pkt("SEW 0:0(0) win 64240"), 0.0) == \
+        "SYN from 10.0.0.5 (all sources together over 1/s)"
 
 
 def test_ports_restrict_the_rule():
     mb = SynRateLimit(TokenBucket(1, 1), ports=[80, 443])
-    assert isinstance(mb(pkt(dport=80), 0.0), list)
-    assert isinstance(mb(pkt(dport=443), 0.0), Dropped)
-    assert all(isinstance(mb(pkt(dport=22), 0.0), list) for _ in range(5))
+    assert mb.judge(pkt(dport=80), 0.0) is None
+    assert mb.judge(pkt(dport=443), 0.0) is not None
+    assert all(mb.judge(pkt(dport=22), 0.0) is None for _ in range(5))
     with pytest.raises(ValueError, match="ports"):
         SynRateLimit(TokenBucket(1, 1), ports=[70000])
     with pytest.raises(ValueError, match="limiter"):
         SynRateLimit("10/s")
+    with pytest.raises(ValueError, match="chain"):
+        SynRateLimit(TokenBucket(1, 1), chain="OUTPUT")
+
+
+def test_installed_as_an_input_hook_it_drops_syns_at_the_server():
+    """The limiter sits on the server's INPUT hook (like the iptables rule it prints): the
+    SYN over the limit crosses the wire and is dropped on arrival, with the reason."""
+    from simtcp.hooks import HookPoint
+    net = simtcp.Network(seed=1)
+    server = net.add_host("server", "10.0.0.1")
+    peer = net.add_peer("10.0.0.5")
+    net.add_link(peer, server, delay=0.001)
+    mb = SynRateLimit(TokenBucket(1, 1), ports=80)
+    handle = mb.install(server)
+    assert handle.point is HookPoint.INPUT and handle.name == "SynRateLimit"
+    peer.send(pkt(dst="10.0.0.1", sport=40000))
+    peer.send(pkt(dst="10.0.0.1", sport=40001))
+    net.run()
+    drops = [r for r in net.trace if r.kind == "drop"]
+    assert [(r.host, r.reason, r.get("detail")) for r in drops] == [
+        ("server", DropReason.RATE_LIMIT,
+         "SYN from 10.0.0.5 (all sources together over 1/s)")]
+    assert drops[0].packet.segment.sport == 40001
+    server.hooks.remove(handle)
+    peer.send(pkt(dst="10.0.0.1", sport=40002))
+    net.run()
+    assert mb.dropped == 1                                    # removed: no longer consulted
 
 
 def test_str_reads_like_iptables():
@@ -217,6 +244,15 @@ def test_str_reads_like_iptables():
 def test_dropped_is_a_frozen_value():
     d = Dropped(DropReason.LINK_LOSS)
     assert d == Dropped("link_loss") and hash(d) == hash(Dropped(DropReason.LINK_LOSS))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.reason = DropReason.QUEUE_FULL
+
+
+def test_drop_verdict_is_a_frozen_value():
+    from simtcp.hooks import Drop
+    d = Drop(DropReason.RATE_LIMIT, "x")
+    assert d == Drop(DropReason.RATE_LIMIT, "x") and hash(d) == hash(
+        Drop(DropReason.RATE_LIMIT, "x"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.reason = DropReason.QUEUE_FULL
     with pytest.raises(ValueError, match="DropReason.LINK_LOSS"):

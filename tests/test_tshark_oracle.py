@@ -64,3 +64,75 @@ def test_demo_style_handshake_reads_as_a_clean_conversation(tmp_path, pair):
     text = tshark(path)
     assert "[SYN]" in text and "[SYN, ACK]" in text and "[FIN, ACK]" in text
     assert "Malformed" not in text
+
+
+def routed_mixed_traffic():
+    """TCP across four routers, UDP probes dying on the way (ICMP time exceeded), a net
+    unreachable, a ping and its reply: forwarded, UDP and ICMP packets in one capture."""
+    import simtcp
+    from simtcp.packet import IcmpMessage, Packet
+    net = simtcp.Network(seed=7)
+    t = net.two_sites()
+    tap = net.capture.on("isp1", "eth1")
+    srv = t.bob.socket()
+    srv.bind(("", 80))
+    srv.listen(1)
+    cli = t.alice.socket()
+    cli.connect(("192.168.2.10", 80))
+    conn, _ = srv.accept()
+    cli.sendall(b"x" * 3000)
+    conn.recv(3000)
+    t.alice.traceroute("192.168.2.10", max_hops=3, queries=1)
+    t.alice.traceroute("10.1.1.1", max_hops=3, queries=1)
+    t.alice.transmit(Packet("192.168.1.10", "198.51.100.6", IcmpMessage(8, 0, 0x00010001,
+                                                                        b"ping" * 8)))
+    net.run(until=net.now + 1)
+    return net, tap
+
+
+def test_routed_udp_and_icmp_pcaps_are_clean(tmp_path):
+    net, tap = routed_mixed_traffic()
+    for name, cap in (("all", net.capture), ("isp1-eth1", tap)):
+        path = tmp_path / f"{name}.pcap"
+        cap.write_pcap(path)
+        # the network-wide capture holds each TCP segment once per hop, which tshark's
+        # stream reassembly would call overlapping data (so would a capture on "any" of a
+        # router): reassemble only in the per-interface capture, where a segment is once
+        extra = ("-o", "tcp.desegment_tcp_streams:FALSE") if name == "all" else ()
+        rows = tshark(path, *extra, "-o", "udp.check_checksum:TRUE",
+                      "-T", "fields", "-e", "_ws.malformed", "-e", "ip.checksum.status",
+                      "-e", "ip.proto", "-e", "icmp.type", "-e", "icmp.code",
+                      "-e", "icmp.checksum.status", "-e", "udp.checksum.status",
+                      "-e", "tcp.checksum.status", "-e", "ip.ttl").splitlines()
+        assert len(rows) == len(cap)
+        kinds = set()
+        for cp, row in zip(cap, rows):
+            malformed, ip_ok, proto, itype, icode, ick, uck, tck, ttl = \
+                (row.split("\t") + [""] * 9)[:9]
+            assert not malformed and set(ip_ok.split(",")) == {"1"}, row   # quote's too
+            p = cp.packet
+            # the outer header is what tshark reads first (an ICMP error also carries the
+            # quoted header, which tshark lists after it)
+            assert proto.split(",")[0] == str(p.proto) and ttl.split(",")[0] == str(p.ttl)
+            if p.proto == 1:
+                assert (int(itype.split(",")[0]), int(icode.split(",")[0])) == \
+                    (p.icmp.type, p.icmp.code) and ick.split(",")[0] == "1", row
+                kinds.add(("icmp", p.icmp.type, p.icmp.code))
+            elif p.proto == 17:
+                assert uck == "1", row
+                kinds.add(("udp",))
+            else:
+                assert tck.split(",")[0] == "1", row
+                kinds.add(("tcp",))
+        if name == "all":
+            assert {("udp",), ("tcp",), ("icmp", 11, 0), ("icmp", 3, 0), ("icmp", 8, 0),
+                    ("icmp", 0, 0)} <= kinds
+    # the per-interface capture holds only what crossed isp1's eth1, TTLs as on that wire
+    syn = [cp for cp in tap if cp.packet.segment is not None
+           and cp.packet.segment.flags == simtcp_flags().SYN][0]
+    assert syn.packet.ttl == 62 and syn.link == "isp1-isp2"
+
+
+def simtcp_flags():
+    import simtcp
+    return simtcp.Flags

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..segment import Flags, Options, Packet, Segment
+from ..segment import Flags, Options, Segment
+from ..packet import Packet
 from ..reasons import Reason, SendCause
 from ..seq import Seq
 from ..states import State
@@ -345,7 +346,8 @@ class _ServerTap:
         host.transmit, host.deliver = self._transmit, self._deliver
 
     def _transmit(self, packet, reason="", *args, **kw):
-        if int(packet.segment.flags) & _SYNACK == _SYNACK:
+        seg = packet.segment
+        if seg is not None and int(seg.flags) & _SYNACK == _SYNACK:
             if reason is SendCause.SYN_COOKIE:
                 self.cookies += 1
                 if self.first_cookie_at is None:
@@ -534,7 +536,7 @@ def run_flood_scenario(*, syncookies: int = 1, backlog: int = 128,
 
     Defences on the server: ``syncookies`` (0/1/2), ``backlog`` (listen()),
     ``tcp_max_syn_backlog``, ``synack_retries`` (None: the OS default), ``rate_limit``
-    ``(rate, burst)``: a per-source `SynRateLimit(HashLimit)` middlebox on the LAN for SYNs to
+    ``(rate, burst)``: a per-source `SynRateLimit(HashLimit)` hook on the server's INPUT for SYNs to
     ``port`` (or a ready `SynRateLimit`). ``accept_every``: the server app accepts and closes
     every so many seconds (None: it never accepts).
 
@@ -586,7 +588,8 @@ def run_flood_scenario(*, syncookies: int = 1, backlog: int = 128,
     if rate_limit is not None:
         box = rate_limit if isinstance(rate_limit, SynRateLimit) else \
             SynRateLimit(HashLimit(rate_limit[0], rate_limit[1], key="srcip"), ports=port)
-        limiter = lan.add_middlebox(box)
+        limiter = box
+        box.install(server)
 
     lsock = server.socket()
     lsock.bind(("0.0.0.0", port))

@@ -60,6 +60,24 @@ def _demux(lang: str):
     return demux_diagram(server, port=80, lang=lang)
 
 
+def _hops(build: Callable, title_key: str, dst: str,
+          lifelines: Sequence[str] = ("client", "r1", "r2", "server")):
+    def make(lang: str):
+        from .hops import hop_ladder
+        from .i18n import t
+        return hop_ladder(build(), list(lifelines), lang=lang,
+                          title=t(title_key, lang, dst=dst))
+    return make
+
+
+def _topology(lang: str):
+    from ..sim import Network
+    from .topology import topology_diagram
+    net = Network(seed=1)
+    net.two_sites()
+    return topology_diagram(net, lang=lang)
+
+
 def _flood(defences: Sequence[dict], compare: bool):
     def make(lang: str):
         from ..tools.flood import run_flood_scenario
@@ -157,6 +175,28 @@ FIGURES: List[FigureSpec] = [
                "SYN → シーケンス番号が cookie の SYN-ACK → ACK → ESTABLISHED。ハーフオープンの"
                "状態は残らない。",
                _ladder(scenarios.cookie_handshake)),
+    FigureSpec("traceroute_hops", "traceroute across two routers",
+               "2 台のルータを越える traceroute",
+               "SYN probes with TTL 1, 2, 3: each router on the path drops the probe whose TTL "
+               "runs out and answers ICMP time exceeded; the third reaches the server.",
+               "TTL 1, 2, 3 の SYN プローブ。TTL が尽きたルータがプローブを捨てて ICMP 時間超過を"
+               "返し、3 つ目がサーバーに届く。",
+               _hops(scenarios.traceroute_tcp, "hops.traceroute_title", "10.0.2.10")),
+    FigureSpec("net_unreachable_hops", "A router without a route",
+               "経路を持たないルータ",
+               "r2 has no route to 10.9.0.1: it drops the SYN and answers ICMP net unreachable; "
+               "connect() fails with ENETUNREACH after one round trip.",
+               "r2 は 10.9.0.1 への経路を持たないので SYN を捨てて ICMP ネットワーク到達不能を返し、"
+               "connect() は 1 往復後に ENETUNREACH で失敗する。",
+               _hops(scenarios.net_unreachable, "hops.unreach_title", "10.9.0.1",
+                     ("client", "r1", "r2"))),
+    FigureSpec("topology_two_sites", "Two sites and the internet between them",
+               "2 つの拠点とその間のインターネット",
+               "Hosts, routers, their interfaces and addresses, the subnets of the links and "
+               "each router's routes (net.two_sites()).",
+               "ホスト・ルータ・インターフェースとアドレス・リンクのサブネット・各ルータの経路"
+               "（net.two_sites()）。",
+               _topology),
 ]
 
 

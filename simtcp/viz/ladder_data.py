@@ -116,7 +116,7 @@ def _rows(trace: Trace, net, conn, hosts, t0, t1, relative) -> List[dict]:
         elif (r.kind == "event" and r.pkt_id is not None and isinstance(r.what, EventKind)
               and r.what.discards_packet):
             notes.setdefault(r.pkt_id, r.reason or r.what)
-        elif r.kind == "send" and r.packet is not None:
+        elif r.kind == "send" and r.packet is not None and r.packet.segment is not None:
             p, s = r.packet, r.packet.segment
             key = (p.src, s.sport, p.dst, s.dport)
             if s.flags & Flags.SYN and key not in first:
@@ -128,7 +128,7 @@ def _rows(trace: Trace, net, conn, hosts, t0, t1, relative) -> List[dict]:
     rows: List[dict] = []
     pairs = set()
     for i, r in enumerate(recs):
-        if r.kind != "send" or r.packet is None:
+        if r.kind != "send" or r.packet is None or r.packet.segment is None:
             continue
         p, s = r.packet, r.packet.segment
         key, rev = (p.src, s.sport, p.dst, s.dport), (p.dst, s.dport, p.src, s.sport)
