@@ -8,8 +8,9 @@ This script gathers, in a scratch "lite dir":
   `make student` writes them), each with one first cell that installs simtcp with piplite;
 - static/pyodide: a self-contained Pyodide distribution (web/pyodide_dist.py), which the
   Pyodide kernel addon copies into the site and points the kernel at;
-- the wheels of simtcp, scapy and matplotlib-fontja (web/wheelhouse.py), which the piplite
-  addon copies into the site and indexes, with the PyPI fallback switched off,
+- the wheels of simtcp, scapy and matplotlib-fontja (web/wheelhouse.py), and comm, which the
+  kernel itself installs at start, which the piplite addon copies into the site and indexes,
+  with the PyPI fallback switched off,
 
 then runs `jupyter lite build`. The site needs nothing at run time but its own files.
 """
@@ -26,10 +27,14 @@ from pathlib import Path
 from simtcp.notebooks import find_notebooks, make_student_version
 
 from .pyodide_dist import build_distribution
-from .wheelhouse import ROOT, build_wheelhouse
+from .wheelhouse import ROOT, build_wheelhouse, fetch_dependency_wheels
 
 SETUP_TAG = "jupyterlite-setup"
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
+# What the Pyodide kernel installs with piplite when it starts and neither its own wheels nor
+# Pyodide 0.27's distribution provide (its worker: piplite.install('comm', ...)); without it
+# the kernel never starts once the PyPI fallback is off.
+KERNEL_STARTUP_WHEELS = ("comm",)
 KERNEL_EXTENSION = (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite"
                     / "pyodide-kernel-extension")
 SETUP_TEXT = {
@@ -70,6 +75,7 @@ def build_site(output: Path, cache: Path) -> None:
         shutil.copy2(ROOT / "notebooks" / "README.md", lite / "content" / "README.md")
         build_distribution(lite / "static" / "pyodide", cache)
         wheels = build_wheelhouse(lite / "wheels")
+        wheels += fetch_dependency_wheels(lite / "wheels", KERNEL_STARTUP_WHEELS)
         (lite / "jupyter-lite.json").write_text(json.dumps({
             "jupyter-lite-schema-version": 0,
             "jupyter-config-data": {

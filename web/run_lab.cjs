@@ -25,15 +25,16 @@ async function main() {
            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
   });
   const requests = [], failures = [], consoleLines = [];
-  context.on("request", (r) => requests.push(r.url()));
+  context.on("request", (r) => { requests.push(r.url()); if (process.env.SIMTCP_LAB_VERBOSE) process.stderr.write(`request ${r.url()}\n`); });
   context.on("requestfailed", (r) => failures.push(`${r.url()}: ${r.failure() && r.failure().errorText}`));
   context.on("response", (r) => { if (r.status() >= 400) failures.push(`${r.url()}: HTTP ${r.status()}`); });
   const page = context.pages()[0] || await context.newPage();
-  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  const log = (line) => { consoleLines.push(line); if (process.env.SIMTCP_LAB_VERBOSE) process.stderr.write(line + "\n"); };
+  page.on("console", (m) => log(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e}`));
   page.on("crash", () => consoleLines.push("page crashed"));
   page.on("close", () => consoleLines.push("page closed"));
-  page.on("worker", (w) => w.on("console", (m) => consoleLines.push(`worker ${m.type()}: ${m.text()}`)));
+  page.on("worker", (w) => w.on("console", (m) => log(`worker ${m.type()}: ${m.text()}`)));
 
   const fail = async (err) => {
     await page.screenshot({ path: screenshot }).catch(() => {});

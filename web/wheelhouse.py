@@ -65,15 +65,15 @@ def build_simtcp_wheel(out_dir: Path) -> Path:
     return wheel
 
 
-def fetch_dependency_wheels(out_dir: Path) -> list[Path]:
-    """Download the pure-Python wheels of BROWSER_DEPENDENCIES at their constraints.txt pins."""
+def fetch_dependency_wheels(out_dir: Path, names=BROWSER_DEPENDENCIES) -> list[Path]:
+    """Download the pure-Python wheels of ``names`` at their constraints.txt pins."""
     out_dir.mkdir(parents=True, exist_ok=True)
     pins = constraint_pins()
-    specs = [f"{name}=={pins[name]}" for name in BROWSER_DEPENDENCIES]
+    specs = [f"{name}=={pins[name]}" for name in names]
     _pip("download", "--quiet", "--no-deps", "--only-binary=:all:", "--dest", str(out_dir),
          *specs)
     wheels = []
-    for name in BROWSER_DEPENDENCIES:
+    for name in names:
         stem = name.replace("-", "_")
         (wheel,) = sorted(out_dir.glob(f"{stem}-{pins[name]}-*.whl"))
         assert wheel.name.endswith("-none-any.whl"), f"{wheel.name} is not pure Python"
