@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test figures lab student bench site site-test clean
+.PHONY: demo test conformance figures lab student bench site site-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# packetdrill scripts on the real kernel (root: private network namespaces) and on simtcp,
+# long-timer scripts included; prints the table and "simtcp matches the kernel in N of M".
+conformance: $(STAMP)
+	SIMTCP_CONFORMANCE_LONG=1 $(PY) tests/conformance.py
 
 figures: $(STAMP)
 	$(PY) -m simtcp figures
