@@ -33,7 +33,15 @@ PSH = "PSH placement as Linux (tcp_mark_push(), tcp_sendmsg_locked() pushes) - i
 KNOWN_GAPS = {
     "handshake-active-basic.pkt": WINDOW_ROUNDING,
     "handshake-passive-basic.pkt": WINDOW_ROUNDING,
-    "handshake-passive-no-options.pkt": PSH,
+    "close-fin-wait2-data-rst.pkt": "the RST for data reaching an orphaned FIN-WAIT-2 socket "
+    "carries no ACK in Linux (tcp_v4_send_reset() for the segment's ACK); simtcp sends RST+ACK",
+    "close-linger-zero-rst.pkt": "SO_LINGER (zero linger: close() aborts with RST) - socket "
+    "options of issue 11",
+    "close-shutdown-rd-keeps-data.pkt": "shutdown(SHUT_RD) keeps queued data readable - issue 11",
+    "rst-exact-resets.pkt": "after a reset, write() fails with EPIPE in Linux (the error was "
+    "reported once by read()); simtcp raises ECONNRESET again",
+    "timewait-data-acked.pkt": "TIME-WAIT ACKs an out-of-window segment (Linux "
+    "tcp_timewait_state_process() TCP_TW_ACK); simtcp stays silent",
 }
 
 

@@ -57,7 +57,7 @@ class Backend(Protocol):
     def advance(self, t: float) -> None: ...                      # let time pass until t
     def pending(self) -> List[Tuple[float, Packet]]: ...          # sent, not yet consumed
     def wait_outbound(self, deadline: float) -> Optional[Tuple[float, Packet]]: ...
-    def inject(self, packet: Packet) -> None: ...
+    def inject(self, packet: Packet) -> float: ...               # when the stack got it
     def socket(self): ...                                         # non-blocking, like socket.socket
     def inq(self, sock) -> int: ...                               # ioctl(SIOCINQ)
     def set_sysctl(self, name: str, value: str) -> None: ...
@@ -191,8 +191,9 @@ class Runner:
             if expected is not None and expected > self.b.now():
                 self.b.advance(expected)
             self._no_stray_packets(ev.line)
+            self.base = None
             if isinstance(ev, PacketEvent):
-                self._inbound(ev)
+                self.base = self._inbound(ev)
             elif isinstance(ev, SysctlEvent):
                 for k, v in ev.settings:
                     try:
@@ -201,14 +202,15 @@ class Runner:
                         raise ScriptFailure(ev.line, f"sysctl {k}={v}: {e}") from None
             else:
                 self._syscall(ev)
-            self.base = self.b.now()
+            if self.base is None:
+                self.base = self.b.now()
         # packetdrill keeps each event's (adjusted) script time as the base of the next
         # event's tolerance (run.c last_event_time_usecs())
         self.last_time = expected if expected is not None else self.base
         self.last_inbound = isinstance(ev, PacketEvent) and ev.inbound
 
     # ---------------------------------------------------------------- packets
-    def _inbound(self, ev: PacketEvent) -> None:
+    def _inbound(self, ev: PacketEvent) -> float:
         flow = self._flow(ev.port)
         if flow.local_port is None:
             raise ScriptFailure(ev.line, "inbound packet before the stack's SYN told the "
@@ -225,7 +227,7 @@ class Runner:
         seg = Segment(flow.remote_port, flow.local_port, Seq(ev.start), Seq(ack), ev.flags,
                       ev.win or 0, opts, b"\0" * ev.length)
         self.log.append(f"{self.b.now():.6f} < {seg}")
-        self.b.inject(Packet(self.b.remote_ip, self.b.local_ip, seg))
+        return self.b.inject(Packet(self.b.remote_ip, self.b.local_ip, seg))
 
     def _outbound(self, ev: PacketEvent, expected: Optional[float]) -> float:
         flow = self._flow(ev.port)

@@ -49,9 +49,10 @@ class SimtcpBackend:
                 self.net.run(until=deadline)
         return self._queue.pop(0) if self._queue else None
 
-    def inject(self, packet: Packet) -> None:
+    def inject(self, packet: Packet) -> float:
         self.peer.send(packet, reason="packetdrill script")
         self.net.run(until=self.net.now)          # it arrives (and is answered) at once
+        return self.net.now
 
     def socket(self):
         sock = self.host.socket()
