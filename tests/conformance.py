@@ -40,6 +40,28 @@ KNOWN_GAPS = {
     "close-shutdown-rd-keeps-data.pkt": "shutdown(SHUT_RD) keeps queued data readable - issue 11",
     "rst-exact-resets.pkt": "after a reset, write() fails with EPIPE in Linux (the error was "
     "reported once by read()); simtcp raises ECONNRESET again",
+    "delack-interactive-delayed.pkt": "delayed ACK in interactive (ping-pong) mode, 40 ms "
+    "TCP_ATO_MIN (Linux inet_csk_enter_pingpong_mode()); simtcp ACKs at once",
+    "delack-piggyback-on-reply.pkt": "an ACK is not sent separately when a reply is written in "
+    "interactive mode (Linux delayed ACK / ping-pong); simtcp sends a pure ACK first",
+    "delack-quickack-option.pkt": "TCP_QUICKACK socket option - socket options of issue 11",
+    "mss-maxseg-before-connect.pkt": "TCP_MAXSEG socket option - issue 11",
+    "mss-maxseg-on-listener.pkt": "TCP_MAXSEG socket option - issue 11",
+    "nagle-cork.pkt": "TCP_CORK socket option - issue 11",
+    "nagle-msg-more.pkt": "send() flags (MSG_MORE) - issue 11",
+    "rto-data-retransmit-backoff.pkt": "RACK-TLP: a tail loss probe before the RTO - issue 11",
+    "sack-rack-reorder-timer.pkt": "RACK loss detection (RFC 8985) - issue 11",
+    "sack-tail-loss-probe.pkt": "tail loss probe (RFC 8985 §7) - issue 11",
+    "sack-receiver-two-holes.pkt": "SACK blocks in the order of RFC 2018 §4 (the block of the "
+    "most recent segment first); simtcp lists them by sequence number",
+    "rto-syn-retransmit.pkt": "linear SYN timeouts (net.ipv4.tcp_syn_linear_timeouts = 4 since "
+    "Linux 6.5) - version-dependent defaults of issue 11",
+    "rto-syn-retries-give-up.pkt": "linear SYN timeouts within the tcp_syn_retries time budget "
+    "- version-dependent defaults of issue 11",
+    "sack-fast-retransmit.pkt": "a retransmission keeps the original segment's PSH (Linux "
+    "retransmits the same skb, tcp_retransmit_skb()); simtcp clears it",
+    "sack-no-sack-three-dupacks.pkt": "a retransmission keeps the original segment's PSH "
+    "(tcp_retransmit_skb()); simtcp clears it",
     "timewait-data-acked.pkt": "TIME-WAIT ACKs an out-of-window segment (Linux "
     "tcp_timewait_state_process() TCP_TW_ACK); simtcp stays silent",
 }

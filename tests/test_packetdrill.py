@@ -40,6 +40,15 @@ def _params():
         yield pytest.param(p, id=p.name, marks=marks)
 
 
+def test_there_are_enough_scripts_in_every_category():
+    cats = {}
+    for p in SCRIPTS:
+        cats[conformance.category(p)] = cats.get(conformance.category(p), 0) + 1
+    assert len(SCRIPTS) >= 60, len(SCRIPTS)
+    assert set(cats) >= {"handshake", "mss", "close", "rst", "timewait", "listen", "sack",
+                         "rto", "zerowin", "nagle", "delack"}, cats
+
+
 @pytest.mark.conformance
 @pytest.mark.parametrize("path", list(_params()))
 def test_simtcp_agrees_with_the_kernel(path, kernel):

@@ -93,6 +93,15 @@ def test_tolerance_is_packetdrills_rule():
     assert not v.passed and "timing error" in v.message
 
 
+def test_time_ranges():
+    # the SYN-ACK is retransmitted 1 s after the SYN: inside 0.9~1.1, outside 0.3~0.5
+    base = OPEN.replace("+.1 < . 1:1(0)", "{} > S. 0:0(0) ack 1 <...>\n+0 < . 1:1(0)")
+    assert packetdrill.run(base.format("+.9~+1.1")).passed
+    v = packetdrill.run(base.format("+.3~+.5"))
+    assert not v.passed and "0.300000~0.500000" in v.message, v
+    assert "mixes" in packetdrill.run(base.format("+.3~.5")).message
+
+
 def test_a_blocking_call_that_would_block_is_reported():
     v = packetdrill.run(OPEN + "+0 read(4, ..., 10) = 10\n")
     assert not v.passed and "would block" in v.message

@@ -47,6 +47,7 @@ TOLERANCE = 0.004            # packetdrill config.c: tolerance_usecs = 4000
 TOLERANCE_FRACTION = 0.125   # packetdrill config.c: tolerance_percent = 12.5
 LOCAL_PORT = 8080            # packetdrill config.c: live_bind_port / live_connect_port
 REMOTE_PORT = 40000          # the script's own port when the stack listens
+ANY_TIME_WAIT = 10.0         # how long "*" waits for an outbound packet
 
 
 class Backend(Protocol):
@@ -147,15 +148,22 @@ class Runner:
             return self.last_time + t.value
         return self.base + t.value
 
+    def _range_end(self, ev: Event, expected: float) -> float:
+        """The latest expected time (a range ``a~b`` ends at b; else it is ``expected``)."""
+        t = ev.time
+        return expected if t.end is None else expected + (t.end - t.value)
+
     def _tolerance(self, expected: float) -> float:
         return max(TOLERANCE, TOLERANCE_FRACTION * (expected - self.last_time))
 
     def _check_time(self, ev: Event, expected: Optional[float], actual: float, what: str):
         if expected is None:
             return
-        tol = self._tolerance(expected)
-        if abs(actual - expected) > tol:
-            raise ScriptFailure(ev.line, f"timing error: expected {what} at {expected:.6f} s "
+        tol, end = self._tolerance(expected), self._range_end(ev, expected)
+        if actual < expected - tol or actual > end + tol:
+            when = f"{expected:.6f} s" if end == expected else \
+                f"{expected:.6f}~{end:.6f} s"
+            raise ScriptFailure(ev.line, f"timing error: expected {what} at {when} "
                                 f"but it happened at {actual:.6f} s; tolerance {tol:.6f} s")
 
     def _no_stray_packets(self, line: int) -> None:
@@ -232,13 +240,16 @@ class Runner:
     def _outbound(self, ev: PacketEvent, expected: Optional[float]) -> float:
         flow = self._flow(ev.port)
         if expected is None:
-            deadline = self.b.now() + 10.0
+            deadline = self.b.now() + ANY_TIME_WAIT
         else:
-            deadline = expected + self._tolerance(expected)
+            deadline = self._range_end(ev, expected) + self._tolerance(expected)
         got = self.b.wait_outbound(deadline)
         if got is None:
+            end = None if expected is None else self._range_end(ev, expected)
+            when = ("any time" if expected is None else f"{expected:.6f} s" if end == expected
+                    else f"{expected:.6f}~{end:.6f} s")
             raise ScriptFailure(ev.line, f"expected an outbound {ev.flags.letters} packet at "
-                                f"{expected:.6f} s; none by {deadline:.6f} s")
+                                f"{when}; none by {deadline:.6f} s")
         at, pkt = got
         self.log.append(f"{at:.6f} > {pkt.segment}")
         self._check_time(ev, expected, at, "outbound packet")

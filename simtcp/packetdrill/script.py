@@ -8,7 +8,8 @@ not run anything (see `simtcp.packetdrill.engine`). The subset it reads:
 
 * comments: ``// ...`` to the end of a line, ``/* ... */`` (may span lines); blank lines.
 * times: ``0.100`` (absolute, seconds from the start), ``+0.1`` (relative to the previous
-  event), ``*`` (any time). Ranges (``0.1~0.2``) are not supported.
+  event), ``*`` (any time), and ranges for outbound packets, ``+0.003~+0.015`` or
+  ``0.1~0.2`` (any time in the range, tolerance added at both ends).
 * shell lines, with or without a time: `` `sysctl -q name=value [name=value ...]` `` and
   `` `echo value > /proc/sys/net/...` `` (several joined by ``;`` or newlines). They may
   only set sysctls; anything else is refused with a clear error.
@@ -45,6 +46,7 @@ class ScriptError(ValueError):
 class Time:
     kind: str          # "absolute" | "relative" | "any"
     value: float = 0.0
+    end: Optional[float] = None    # a range: value ~ end (same kind)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ class Script:
     events: List[Event] = field(default_factory=list)
 
 
-_TIME = re.compile(r"^\s*(\*|\+?\d*\.?\d+)\s+(.*)$", re.S)
+_NUM = r"\+?\d*\.?\d+"
+_TIME = re.compile(rf"^\s*(\*|{_NUM}(?:~{_NUM})?)\s+(.*)$", re.S)
 _PACKET = re.compile(
     r"^([<>])(?::(?P<port>\d+))?\s+(?P<flags>[SFRPUEW.]+)\s+(?P<start>\d+):(?P<end>\d+)\((?P<len>\d+)\)"
     r"(?:\s+ack\s+(?P<ack>\d+))?(?:\s+win\s+(?P<win>\d+))?(?:\s+<(?P<opts>[^>]*)>)?\s*$")
@@ -194,9 +197,13 @@ def parse(text: str, name: str = "<script>") -> Script:
         m = _TIME.match(raw)
         if m and not raw.startswith("`"):
             t, raw = m.group(1), m.group(2).strip()
+            lo, _, hi = t.partition("~")
+            if hi and lo.startswith("+") != hi.startswith("+"):
+                raise ScriptError(lineno, f"a time range mixes relative and absolute: {t}")
+            end = float(hi.lstrip("+")) if hi else None
             time = (Time("any") if t == "*" else
-                    Time("relative", float(t[1:])) if t.startswith("+") else
-                    Time("absolute", float(t)))
+                    Time("relative", float(lo[1:]), end) if lo.startswith("+") else
+                    Time("absolute", float(lo), end))
         elif not raw.startswith("`"):
             raise ScriptError(lineno, f"an event needs a time first: {raw!r}")
         if raw.startswith("`"):
