@@ -8,7 +8,7 @@ import pytest
 
 from simtcp import packetdrill
 from simtcp.packetdrill.engine import TOLERANCE, TOLERANCE_FRACTION
-from simtcp.packetdrill.script import PacketEvent, ScriptError, SyscallEvent, SysctlEvent, parse
+from simtcp.packetdrill.script import PacketEvent, SyscallEvent, SysctlEvent, parse
 
 OPEN = """
 `sysctl -q net.ipv4.tcp_rmem="4096 131072 6291456"`

@@ -20,8 +20,9 @@ real Linux kernel behind a TUN device in wall-clock time (tests/packetdrill_kern
   an outbound packet's seq is checked relative to the stack's ISN (learned from its SYN or
   SYN-ACK), its ack and SACK blocks as written.
 * Timestamps. An outbound TSval is not checked (it depends on the host's clock); the first
-  one seen fixes the offset between the script's TSval and the live one, and a non-zero TSecr
-  the script sends is moved by that offset. An outbound TSecr must equal the script's TSval.
+  one seen fixes the offset between the script's TSval and the live one (a packet matched
+  with ``<...>`` counts as TSval 0), and a non-zero TSecr the script sends is moved by that
+  offset. An outbound TSecr must equal the TSval the script sent.
 * Strictness. Every packet the stack sends must be expected by the script: one that arrives
   while the engine waits for anything else fails the script (stricter than packetdrill,
   which only notices a stray packet when it compares the next expected one).
@@ -41,7 +42,7 @@ from typing import Dict, List, Optional, Protocol, Tuple
 from ..segment import Flags, Options, Packet, Segment
 from ..seq import Seq
 from .script import (Event, OptionSpec, PacketEvent, Script, ScriptError, SyscallEvent,
-                     SysctlEvent, Time, parse)
+                     SysctlEvent, parse)
 
 TOLERANCE = 0.004            # packetdrill config.c: tolerance_usecs = 4000
 TOLERANCE_FRACTION = 0.125   # packetdrill config.c: tolerance_percent = 12.5
