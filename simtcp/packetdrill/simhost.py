@@ -50,7 +50,7 @@ class SimtcpBackend:
         return self._queue.pop(0) if self._queue else None
 
     def inject(self, packet: Packet) -> float:
-        self.peer.send(packet, reason="packetdrill script")
+        self.peer.send(packet)                    # SendCause.PEER: the script is the peer
         self.net.run(until=self.net.now)          # it arrives (and is answered) at once
         return self.net.now
 
