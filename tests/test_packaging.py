@@ -103,3 +103,11 @@ def test_wheel_installs_beside_an_older_ipykernel(tmp_path):
                "cli = c.socket(); cli.connect(('192.168.1.20', 80)); conn, _ = srv.accept()\n"
                "cli.sendall(b'hello'); print(conn.recv(1024))", cwd=tmp_path)
     assert out.strip() == "b'hello'"
+
+
+def test_every_subpackage_is_in_the_wheel():
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "simtcp").rglob("__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
