@@ -34,7 +34,7 @@ gateway, a router on a shared segment, or the far end of a sole point-to-point l
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 
 from . import wire
 from .hooks import ACCEPT, HookContext, HookPoint, Hooks, Reply
@@ -126,6 +126,7 @@ class Node:
         self.gateway_ip = check_ip(gateway) if gateway is not None else None
         self._routes: dict = {}
         self._iface_by_link: dict = {}
+        self.taps: List[Callable] = []     # packet sockets (AF_PACKET): see add_tap
 
     @property
     def ip(self) -> str:
@@ -378,6 +379,8 @@ class Node:
         else:
             packet = payload
         in_iface = self._iface_by_link.get(id(link)) if link is not None else None
+        for tap in self.taps:
+            tap(packet, in_iface)
         original = packet
         if self.hooks.chains:
             packet = self._hook(_PRE, packet, pkt_id, in_iface, None)
@@ -402,6 +405,24 @@ class Node:
         self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE,
                          f"{packet.dst} is not an address of {self.name}")
         self.count_drop(DropReason.NO_ROUTE)
+
+    def add_tap(self, fn: Callable) -> Callable:
+        """A packet socket (AF_PACKET, what libpcap uses): ``fn(packet, in_iface)`` sees every
+        packet that arrives, before netfilter's PREROUTING — so a tool like nmap or knockd
+        sees replies and knocks that a firewall rule on this node drops. It only watches:
+        the packet goes on to the hooks and the stack whatever ``fn`` does. Returns ``fn``
+        (the handle for `remove_tap`)."""
+        self.taps = self.taps + [fn]           # copy: a tap may remove itself while called
+        return fn
+
+    def remove_tap(self, fn: Callable) -> None:
+        self.taps = [t for t in self.taps if t is not fn]
+
+    def send_raw(self, packet: Packet) -> int:
+        """A raw socket (SOCK_RAW with IP_HDRINCL): send ``packet`` exactly as built, through
+        this node's OUTPUT and POSTROUTING hooks and its routing table, as Linux's
+        raw_send_hdrinc() does. Returns the packet id."""
+        return self.transmit(packet, SendCause.RAW)
 
     def count_drop(self, reason: DropReason) -> None:
         pass

@@ -188,6 +188,7 @@ class SendCause(Reason):
     # not from a stack
     INJECTED = "injected", "injected"
     PEER = "peer", "sent by peer"
+    RAW = "raw", "raw socket (a tool built this packet)"
     SYN_FLOOD = "syn_flood", "SYN flood"
     FORWARDED = "forwarded", "forwarded"
     REWRITTEN = "rewritten", "rewritten by a hook"

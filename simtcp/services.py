@@ -313,8 +313,17 @@ class HTTP(Service):
             self.pages[path] = body.encode() if isinstance(body, str) else bytes(body)
 
 
-SERVICES: Dict[str, Type[Service]] = {
+def _knockd(host, port: Optional[int] = None, *, config: str = ""):
+    """knockd: no listening socket — a packet tap (see simtcp.knockd)."""
+    from .knockd import Knockd, parse_config
+    if port is not None:
+        raise ValueError("knockd listens on no port: its knock sequence is in config=")
+    return Knockd(host, parse_config(config))
+
+
+SERVICES: Dict[str, Callable[..., object]] = {
     cls.kind: cls for cls in (HTTP, SSH, SMTP, FTP, POP3, IMAP, Telnet, MySQL, VNC, RDP)}
+SERVICES["knockd"] = _knockd
 
 
 def register(kind: str, factory: Callable[..., object]) -> None:

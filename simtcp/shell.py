@@ -43,6 +43,8 @@ COMMANDS: Dict[str, Union[str, Command]] = {
     "netcat": "simtcp.tools.clients:nc",
     "telnet": "simtcp.tools.clients:telnet",
     "curl": "simtcp.tools.clients:curl",
+    "nmap": "simtcp.tools.nmap:nmap",
+    "knock": "simtcp.knockd:knock",
     "ss": "simtcp.shell:_view_ss",
     "netstat": "simtcp.shell:_view_netstat",
     "lsof": "simtcp.shell:_view_lsof",

@@ -1,0 +1,279 @@
+"""The probing engine behind simtcp's nmap: discovery, port probes with retries, -sV.
+
+Theory of operation: `probe_ports` keeps up to the timing template's ``parallelism`` probes
+outstanding, spaced by its ``scan_delay``. Each probe has a deadline (the current
+retransmission timeout); a deadline that passes unanswered retransmits the probe while the
+retry budget allows (see `simtcp.tools.nmap`), otherwise the port gets its "no reply"
+state. Replies are matched by a packet tap on the scanning host (raw scans) or by the
+socket's outcome (connect scan). Everything is driven by events on the network's clock and
+ends when every port has a state — `Network.run_until` with that predicate.
+"""
+from __future__ import annotations
+
+import errno
+from collections import deque
+from typing import Dict, List, Optional, Tuple
+
+from ..packet import Datagram, Packet
+from ..segment import Flags, Options, Segment
+from ..seq import Seq
+
+# nmap: "ICMP unreachable error (type 3, code 0, 1, 2, 3, 9, 10, or 13)"
+_UNREACH_CODES = {0: "net-unreach", 1: "host-unreach", 2: "proto-unreach", 3: "port-unreach",
+                  9: "net-prohibited", 10: "host-prohibited", 13: "admin-prohibited"}
+_FLAGS = {"syn": Flags.SYN, "fin": Flags.FIN, "null": Flags(0),
+          "xmas": Flags.FIN | Flags.PSH | Flags.URG, "ack": Flags.ACK}
+# (state on RST, state on ICMP unreachable, state on silence) — nmap's reference guide
+_RULES = {"syn": ("closed", "filtered", "filtered"),
+          "fin": ("closed", "filtered", "open|filtered"),
+          "null": ("closed", "filtered", "open|filtered"),
+          "xmas": ("closed", "filtered", "open|filtered"),
+          "ack": ("unfiltered", "filtered", "filtered"),
+          "udp": (None, "filtered", "open|filtered")}
+
+
+class _Rtt:
+    """RTT estimate and retransmission timeout, as TCP's (RFC 6298) within nmap's bounds."""
+
+    def __init__(self, timing):
+        self.t = timing
+        self.srtt: Optional[float] = None
+        self.rttvar = 0.0
+        self.first: Optional[float] = None
+
+    def sample(self, r: float) -> None:
+        if self.first is None:
+            self.first = r
+        if self.srtt is None:
+            self.srtt, self.rttvar = r, r / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
+            self.srtt = 0.875 * self.srtt + 0.125 * r
+
+    def timeout(self) -> float:
+        if self.srtt is None:
+            return self.t.initial_rtt
+        return min(self.t.max_rtt, max(self.t.min_rtt, self.srtt + 4 * self.rttvar))
+
+
+class _Scan:
+    """One scan type against one target: the probe loop."""
+
+    def __init__(self, host, ip: str, kind: str, ports: List[int], options):
+        self.host, self.net, self.ip, self.kind = host, host.net, ip, kind
+        self.opts, self.timing = options, options.template
+        self.todo = deque(ports)
+        self.out: Dict[int, dict] = {}           # port -> {"try", "sent", "sock"}
+        self.result: Dict[int, Tuple[str, str]] = {}
+        self.rtt = _Rtt(self.timing)
+        self.best_try = 0                        # highest try number that got an answer
+        self.sport = 40000 + self.net.rng.randrange(20000)   # nmap: one random source port
+        self.next_send = self.net.now
+        self.total = len(ports)
+
+    # -- the loop
+    def run(self) -> Dict[int, Tuple[str, str]]:
+        tap = None
+        if self.kind != "connect":
+            tap = self.host.add_tap(self._reply)
+        try:
+            self._pump()
+            self.net.run_until(lambda: len(self.result) == self.total)
+        finally:
+            if tap is not None:
+                self.host.remove_tap(tap)
+            for rec in self.out.values():
+                if rec.get("sock") is not None:
+                    rec["sock"].on_ready = None
+                    rec["sock"].close()
+        for port in list(self.todo) + list(self.out):     # the network went idle
+            self.result.setdefault(port, (_RULES.get(self.kind, ("", "", "filtered"))[2],
+                                          "no-response"))
+        return self.result
+
+    def _pump(self) -> None:
+        now = self.net.now
+        while self.todo and len(self.out) < self.timing.parallelism:
+            if now < self.next_send:
+                self.net.schedule(self.next_send, self._pump)
+                return
+            port = self.todo.popleft()
+            self._send(port, 0)
+            self.next_send = now + self.timing.scan_delay
+
+    def _send(self, port: int, tryno: int) -> None:
+        rec = {"try": tryno, "sent": self.net.now, "sock": None}
+        self.out[port] = rec
+        if self.kind == "connect":
+            rec["sock"] = self._connect(port)
+        else:
+            self.host.send_raw(self._probe(port, tryno))
+        deadline = self.net.now + self.rtt.timeout()
+        self.net.schedule(deadline, self._expire, port, tryno)
+
+    def _probe(self, port: int, tryno: int) -> Packet:
+        src = self.host.source_for(self.ip)
+        if self.kind == "udp":
+            return Packet(src, self.ip, Datagram(self.sport, port, b""), df=False)
+        flags = _FLAGS[self.kind]
+        seq = Seq(self.net.rng.getrandbits(32))
+        ack = Seq(self.net.rng.getrandbits(32)) if flags & Flags.ACK else Seq(0)
+        options = Options(mss=1460) if self.kind == "syn" else Options()
+        seg = Segment(self.sport, port, seq, ack, flags, window=1024, options=options)
+        return Packet(src, self.ip, seg, df=False, ident=self.net.rng.getrandbits(16))
+
+    def _expire(self, port: int, tryno: int) -> None:
+        rec = self.out.get(port)
+        if rec is None or rec["try"] != tryno:
+            return                                 # answered, or a newer try is out
+        allowed = min(self.opts.retries(), self.best_try + 1)
+        if rec.get("sock") is not None:
+            rec["sock"].on_ready = None
+            rec["sock"].close()
+        if tryno < allowed:
+            self._send(port, tryno + 1)
+            return
+        self._done(port, _RULES[self.kind][2] if self.kind != "connect" else "filtered",
+                   "no-response")
+
+    def _done(self, port: int, state: str, reason: str, tryno: int = 0) -> None:
+        rec = self.out.pop(port, None)
+        if rec is None or port in self.result:
+            return
+        if rec["try"] == 0:
+            self.rtt.sample(self.net.now - rec["sent"])      # Karn: first tries only
+        self.best_try = max(self.best_try, rec["try"])
+        self.result[port] = (state, reason)
+        self._pump()
+
+    # -- replies
+    def _reply(self, packet: Packet, iface=None) -> None:
+        if packet.src != self.ip and not packet.icmp:
+            return
+        seg, icmp, dgram = packet.segment, packet.icmp, packet.datagram
+        if seg is not None and seg.dport == self.sport and seg.sport in self.out:
+            port = seg.sport
+            if self.kind == "syn" and seg.flags & Flags.SYN and seg.flags & Flags.ACK:
+                self._done(port, "open", "syn-ack")
+            elif seg.flags & Flags.RST:
+                self._done(port, _RULES[self.kind][0], "reset")
+        elif dgram is not None and self.kind == "udp" and dgram.dport == self.sport:
+            if dgram.sport in self.out:
+                self._done(dgram.sport, "open", "udp-response")
+        elif icmp is not None and icmp.type == 3:
+            q = icmp.quoted()
+            if q is None or q.dst != self.ip or q.sport != self.sport or q.dport not in self.out:
+                return
+            reason = _UNREACH_CODES.get(icmp.code)
+            if reason is None:
+                return
+            if self.kind == "udp" and icmp.code == 3:
+                self._done(q.dport, "closed", reason)
+            else:
+                self._done(q.dport, _RULES[self.kind][1], reason)
+
+    # -- connect scan
+    def _connect(self, port: int):
+        sock = self.host.socket(process="nmap")
+        sock.setblocking(False)
+        code = sock.connect_ex((self.ip, port))
+        if code == 0:
+            self._connected(port, sock)
+            return None
+        sock.on_ready = lambda s, port=port: self._connect_progress(port, s)
+        return sock
+
+    def _connect_progress(self, port: int, sock) -> None:
+        conn = sock.conn
+        err = conn.error if conn is not None else None      # what SO_ERROR reports
+        if conn is not None and conn.state.value in ("ESTABLISHED", "CLOSE-WAIT"):
+            self._connected(port, sock)
+        elif err in (errno.ECONNREFUSED,):
+            sock.on_ready = None
+            sock.close()
+            self._done(port, "closed", "conn-refused")
+        elif err in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            sock.on_ready = None
+            sock.close()
+            self._done(port, "filtered", "host-unreach" if err == errno.EHOSTUNREACH
+                       else "net-unreach")
+
+    def _connected(self, port: int, sock) -> None:
+        sock.on_ready = None
+        sock.close()
+        self._done(port, "open", "syn-ack")
+
+
+def probe_ports(host, ip: str, options) -> Tuple[Dict[Tuple[str, int], Tuple[str, str]],
+                                                  Optional[float]]:
+    """Every requested port's (state, reason), and the measured RTT."""
+    results: Dict[Tuple[str, int], Tuple[str, str]] = {}
+    rtt = None
+    for kind in options.scans:
+        proto = "udp" if kind == "udp" else "tcp"
+        ports = [p for pr, p in options.ports if pr == proto]
+        scan = _Scan(host, ip, kind, ports, options)
+        for port, res in scan.run().items():
+            results[(proto, port)] = res
+        rtt = rtt if rtt is not None else scan.rtt.first
+    return results, rtt
+
+
+def discover(host, ip: str, options) -> Optional[float]:
+    """nmap's default host discovery for a privileged user: TCP SYN to 443 and TCP ACK to 80
+    (an ICMP echo is not modelled); any answer — even a RST — means "up". Returns the RTT
+    of the first answer, or None when the host seems down."""
+    probe = type(options)(scans=["syn"], ports=[("tcp", 443)], timing=options.timing,
+                          max_retries=1, targets=[ip])
+    scan = _Scan(host, ip, "syn", [443], probe)
+    scan.run()
+    answered = scan.result[443][1] != "no-response"
+    if not answered:
+        scan = _Scan(host, ip, "ack", [80], probe)
+        scan.run()
+        answered = scan.result[80][1] != "no-response"
+    return scan.rtt.first if answered else None
+
+
+# ------------------------------------------------------------------------ -sV
+_SIGNATURES = [  # (what the banner starts with / contains, service, version text)
+    (b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3", "ssh",
+     "OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)"),
+    (b"SSH-", "ssh", ""),
+    (b"ESMTP Postfix", "smtp", "Postfix smtpd"),
+    (b"(vsFTPd 3.0.3)", "ftp", "vsftpd 3.0.3"),
+    (b"+OK Dovecot", "pop3", "Dovecot pop3d"),
+    (b"Dovecot (Debian) ready", "imap", "Dovecot imapd"),
+    (b"8.0.36\x00", "mysql", "MySQL 8.0.36"),
+    (b"RFB 003.008", "vnc", "VNC (protocol 3.8)"),
+    (b"login: ", "telnet", "Linux telnetd"),
+    (b"Server: nginx/1.22.1", "http", "nginx 1.22.1"),
+    (b"HTTP/1.", "http", ""),
+]
+
+
+def version_scan(host, ip: str, ports) -> None:
+    """nmap -sV: read the banner (the NULL probe waits 6 s), else send an HTTP GET; match."""
+    from .clients import _read_all
+    for p in ports:
+        if p.proto != "tcp" or p.state != "open":
+            continue
+        sock = host.socket(process="nmap")
+        sock.settimeout(5.0)
+        try:
+            sock.connect((ip, p.port))
+        except OSError:
+            sock.close()
+            continue
+        data = _read_all(sock, 6.0)
+        if not data:
+            try:
+                sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                data = _read_all(sock, 5.0)
+            except OSError:
+                data = b""
+        sock.close()
+        for needle, service, version in _SIGNATURES:
+            if needle in data:
+                p.service, p.version = service, version
+                break
