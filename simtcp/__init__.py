@@ -12,9 +12,13 @@ every step can be drawn (see simtcp.viz). Quick start::
     srv = server.socket(); srv.bind(("0.0.0.0", 80)); srv.listen(128)
     cli = client.socket(); cli.connect(("192.168.1.20", 80))
     conn, addr = srv.accept()
+
+``simtcp.set_language("ja")`` makes simtcp's own words (error explanations, trace reasons,
+lab feedback) Japanese; English is the default.
 """
 from . import _platform  # noqa: F401  (first: fills Pyodide's socket gaps; see its docstring)
 from .cli import UsageError
+from .lang import get_language, set_language
 from .link import Dropped, Lan, Link
 from .reasons import DemuxRule, DropReason, EventKind, SendCause, StateCause
 from .segment import Flags, FourTuple, Options, Segment
@@ -30,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = ["Network", "Socket", "SimulationIdleError", "Segment", "Packet", "Options", "Flags",
            "FourTuple", "Seq", "State", "TRANSITIONS", "Trace", "TraceRecord", "Link", "Lan",
            "Dropped", "sweep", "SweepResult", "DropReason", "SendCause", "StateCause",
-           "EventKind", "DemuxRule", "UsageError"]
+           "EventKind", "DemuxRule", "UsageError", "set_language", "get_language"]
 
 
 def load_ipython_extension(ipython):

@@ -18,6 +18,7 @@ import os
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
 
+from .lang import tr
 from .reasons import StateCause
 from .segment import FourTuple
 from .stack import Listener, WILDCARD
@@ -41,11 +42,13 @@ from .errors import SimulationIdleError, SimulationStalledError  # noqa: E402,F4
 
 def _check_port(port, call: str) -> int:
     if isinstance(port, bool) or not isinstance(port, int):
-        raise TypeError(f"{call}: the port must be an int, not {type(port).__name__} "
-                        f"({port!r}); e.g. ('192.168.1.20', 80)")
+        raise TypeError(tr("socket.port_type", "{call}: the port must be an int, not {kind} "
+                           "({port!r}); e.g. ('192.168.1.20', 80)",
+                           call=call, kind=type(port).__name__, port=port))
     if not 0 <= port <= 0xFFFF:
-        raise OverflowError(f"{call}(): port must be 0-65535. A TCP port is a 16-bit field "
-                            f"of the header, so {port} does not fit.")
+        raise OverflowError(tr("socket.port_range", "{call}(): port must be 0-65535. A TCP port "
+                               "is a 16-bit field of the header, so {port} does not fit.",
+                               call=call, port=port))
     return port
 
 
@@ -135,7 +138,8 @@ class Socket:
 
     def _check_open(self, call: str) -> None:
         if self.closed:
-            raise OSError(errno.EBADF, f"Bad file descriptor: {call}() on a closed socket")
+            raise OSError(errno.EBADF, tr("socket.closed", "Bad file descriptor: {call}() on a "
+                                          "closed socket", call=call))
 
     def _resolve(self, address, call: str) -> Tuple[str, int]:
         if not isinstance(address, tuple) or len(address) != 2:
@@ -270,27 +274,32 @@ class Socket:
         self._check_open("bind")
         ip, port = self._resolve(address, "bind")
         if self.local is not None:
-            raise OSError(errno.EINVAL, "Invalid argument: this socket is already bound to "
-                          f"{self.local[0]}:{self.local[1]} (a socket binds once)")
+            raise OSError(errno.EINVAL, tr("socket.already_bound", "Invalid argument: this socket "
+                                             "is already bound to {ip}:{port} (a socket binds "
+                                             "once)", ip=self.local[0], port=self.local[1]))
         if ip != WILDCARD and ip not in self.host.ips:
-            raise OSError(errno.EADDRNOTAVAIL, f"Cannot assign requested address: {ip} is not "
-                          f"an address of host {self.host.name} ({', '.join(self.host.ips)})")
+            raise OSError(errno.EADDRNOTAVAIL, tr(
+                "socket.not_my_address", "Cannot assign requested address: {ip} is not an "
+                "address of host {host} ({ips})", ip=ip, host=self.host.name,
+                ips=", ".join(self.host.ips)))
         if port == 0:
             port = self.stack.allocator.bind_port(ip, lambda p: not self._bind_conflict(ip, p),
                                                   self.reuseaddr)
         else:
             start = self.host.sysctl.unprivileged_port_start()
             if port < start and self.user != "root":
-                raise PermissionError(errno.EACCES, f"Permission denied: port {port} is below "
-                                      f"ip_unprivileged_port_start ({start}); only root (or "
-                                      f"CAP_NET_BIND_SERVICE) may bind it, and this socket "
-                                      f"belongs to {self.user!r}")
+                raise PermissionError(errno.EACCES, tr(
+                    "socket.eacces", "Permission denied: port {port} is below "
+                    "ip_unprivileged_port_start ({start}); only root (or "
+                    "CAP_NET_BIND_SERVICE) may bind it, and this socket belongs to {user!r}",
+                    port=port, start=start, user=self.user))
             holder = self._bind_conflict(ip, port)
             if holder:
-                raise OSError(errno.EADDRINUSE, f"Address already in use: {ip}:{port} is held "
-                              f"by {holder}" + ("" if self.reuseaddr else
-                              "; SO_REUSEADDR lets a new listener start while old connections "
-                              "on that port are still in TIME-WAIT"))
+                raise OSError(errno.EADDRINUSE, tr(
+                    "socket.eaddrinuse", "Address already in use: {ip}:{port} is held by "
+                    "{holder}", ip=ip, port=port, holder=holder) + ("" if self.reuseaddr else tr(
+                        "socket.eaddrinuse_hint", "; SO_REUSEADDR lets a new listener start "
+                        "while old connections on that port are still in TIME-WAIT")))
         self.local = (ip, port)
         self.bound_explicitly = True
         self.stack.bindings.setdefault(port, []).append(self)
@@ -310,22 +319,26 @@ class Socket:
                 continue
             if self.reuseport and other.reuseport and self.user == other.user:
                 continue
-            return f"another socket ({'listening' if other.listener else 'bound'})"
+            if other.listener:
+                return tr("socket.holder_listening", "another socket (listening)")
+            return tr("socket.holder_bound", "another socket (bound)")
         for t in self.stack.by_port.get(port, ()):
             if ip != t.local_ip and ip != WILDCARD:
                 continue
             conn = self.stack.conns[t]
             if self.reuseaddr and conn.state is not State.LISTEN:
                 continue
-            return f"a connection in {conn.state} ({t.local_ip}:{t.local_port} <-> " \
-                   f"{t.remote_ip}:{t.remote_port})"
+            return tr("socket.holder_conn", "a connection in {state} ({tuple})",
+                      state=conn.state, tuple=f"{t.local_ip}:{t.local_port} <-> "
+                                              f"{t.remote_ip}:{t.remote_port}")
         return ""
 
     # --------------------------------------------------------------- listen
     def listen(self, backlog: int = 128) -> None:
         self._check_open("listen")
         if self.conn is not None:
-            raise OSError(errno.EINVAL, "Invalid argument: a connected socket cannot listen")
+            raise OSError(errno.EINVAL, tr("socket.listen_connected",
+                                          "Invalid argument: a connected socket cannot listen"))
         if self.local is None:
             self.bind(("0.0.0.0", 0))
         somaxconn = self.host.sysctl.get("net.core.somaxconn", 4096)
@@ -347,8 +360,9 @@ class Socket:
         self._check_open("accept")
         lst = self.listener
         if lst is None:
-            raise OSError(errno.EINVAL, "Invalid argument: accept() needs a listening socket "
-                          "(call bind() and listen() first)")
+            raise OSError(errno.EINVAL, tr("socket.accept_not_listening", "Invalid argument: accept() "
+                                             "needs a listening socket (call bind() and "
+                                             "listen() first)"))
         self._wait(lambda: bool(lst.accept_queue), "accept", "a client to complete the handshake")
         conn = lst.accept_queue.popleft()
         self.stack.parent.pop(conn, None)
@@ -385,7 +399,8 @@ class Socket:
         self._check_open("connect")
         ip, port = self._resolve(address, "connect")
         if self.listener is not None:
-            raise OSError(errno.EINVAL, "Invalid argument: a listening socket cannot connect")
+            raise OSError(errno.EINVAL, tr("socket.connect_listening",
+                                          "Invalid argument: a listening socket cannot connect"))
         if self.conn is not None:
             if self.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
                 if not self._blocking:
@@ -394,14 +409,15 @@ class Socket:
                 return True
             if self.conn.state is State.CLOSED and self.conn.error:
                 raise self._conn_error("connect")
-            raise OSError(errno.EISCONN, "Transport endpoint is already connected (to "
-                          f"{self.conn.tuple.remote_ip}:{self.conn.tuple.remote_port}); "
-                          "a TCP socket connects once — make a new socket")
+            raise OSError(errno.EISCONN, tr(
+                "socket.eisconn", "Transport endpoint is already connected (to {peer}); a TCP "
+                "socket connects once — make a new socket",
+                peer=f"{self.conn.tuple.remote_ip}:{self.conn.tuple.remote_port}"))
         if ip == WILDCARD:
             ip = self.host.ip      # Linux: connecting to 0.0.0.0 means this host
         if port == 0:
-            raise OSError(errno.ECONNREFUSED, "Connection refused: port 0 is reserved and "
-                          "nothing can listen on it")
+            raise OSError(errno.ECONNREFUSED, tr("socket.port0", "Connection refused: port 0 is "
+                                                 "reserved and nothing can listen on it"))
         # source address: the bound one, else the one the route picks (Linux
         # ip_route_connect(); no route at all fails at once, before any packet is sent)
         src = self.host.source_for(ip)
@@ -441,32 +457,35 @@ class Socket:
         t = conn.tuple
         where = f"{t.remote_ip}:{t.remote_port}"
         if conn.error == errno.ECONNREFUSED:
-            return ConnectionRefusedError(errno.ECONNREFUSED, f"Connection refused: {where} "
-                                          "answered the SYN with RST — nothing listens on that "
-                                          "port (RFC 9293 §3.10.7.1)")
+            return ConnectionRefusedError(errno.ECONNREFUSED, tr(
+                "socket.econnrefused", "Connection refused: {where} answered the SYN with RST "
+                "— nothing listens on that port (RFC 9293 §3.10.7.1)", where=where))
         if conn.error == errno.ETIMEDOUT:
-            return TimeoutError(errno.ETIMEDOUT, f"Connection timed out: no answer from {where} "
-                                f"after {conn.retries} retransmissions; t={self.net.now:g} s. "
-                                "Linux gives up when the time that tcp_syn_retries (or, for data, "
-                                "tcp_retries2) exponential backoffs would take has passed")
+            return TimeoutError(errno.ETIMEDOUT, tr(
+                "socket.etimedout", "Connection timed out: no answer from {where} after "
+                "{retries} retransmissions; t={now:g} s. Linux gives up when the time that "
+                "tcp_syn_retries (or, for data, tcp_retries2) exponential backoffs would take "
+                "has passed", where=where, retries=conn.retries, now=self.net.now))
         if conn.error in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.EPROTO,
                           errno.ENOPROTOOPT, errno.ENONET, errno.EOPNOTSUPP):
             # what tcp_v4_err() reported for an ICMP error (Python raises a plain OSError)
             return OSError(conn.error, f"{os.strerror(conn.error)}: an ICMP error about our "
                            f"segments to {where} (Linux tcp_v4_err())")
         if conn.error == errno.ECONNRESET:
-            return ConnectionResetError(errno.ECONNRESET, f"Connection reset by peer: {where} "
-                                        "sent a RST")
-        return OSError(errno.ENOTCONN, f"Transport endpoint is not connected: {call}() on a "
-                       f"connection that is {conn.state}")
+            return ConnectionResetError(errno.ECONNRESET, tr(
+                "socket.econnreset", "Connection reset by peer: {where} sent a RST", where=where))
+        return OSError(errno.ENOTCONN, tr("socket.enotconn_state", "Transport endpoint is not "
+                                          "connected: {call}() on a connection that is {state}",
+                                          call=call, state=conn.state))
 
     # -------------------------------------------------------------- data
     def _connected_conn(self, call: str):
         self._check_open(call)
         if self.conn is None:
-            raise OSError(errno.ENOTCONN, f"Transport endpoint is not connected: {call}() needs "
-                          "a connected socket (connect() first, or use the socket accept() "
-                          "returned)")
+            raise OSError(errno.ENOTCONN, tr("socket.enotconn", "Transport endpoint is not connected: "
+                                             "{call}() needs a connected socket (connect() "
+                                             "first, or use the socket accept() returned)",
+                                             call=call))
         return self.conn
 
     def send(self, data: bytes) -> int:
@@ -479,8 +498,9 @@ class Socket:
         if conn.fin_queued or conn.state not in (State.ESTABLISHED, State.CLOSE_WAIT):
             if conn.error:
                 raise self._conn_error("send")
-            raise BrokenPipeError(errno.EPIPE, f"Broken pipe: this side already closed its "
-                                  f"sending direction (state {conn.state})")
+            raise BrokenPipeError(errno.EPIPE, tr("socket.epipe", "Broken pipe: this side already "
+                                                  "closed its sending direction (state {state})",
+                                                  state=conn.state))
         self._wait(lambda: conn.cfg.sndbuf > len(conn.sndq) or conn.closed, "send",
                    "room in the send buffer")
         if conn.error:

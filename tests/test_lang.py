@@ -1,0 +1,78 @@
+"""simtcp.set_language: simtcp's own words follow the language; behaviour does not."""
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+import simtcp
+from simtcp import lang
+
+
+@pytest.fixture
+def japanese():
+    simtcp.set_language("ja")
+    try:
+        yield
+    finally:
+        simtcp.set_language("en")
+
+
+def _in_use_error():
+    net = simtcp.Network(seed=1)
+    host = net.add_host("h", "10.0.0.1")
+    a = host.socket()
+    a.bind(("0.0.0.0", 8080))
+    a.listen()
+    with pytest.raises(OSError) as info:
+        host.socket().bind(("0.0.0.0", 8080))
+    return info.value
+
+
+def _timed_out_error():
+    net = simtcp.Network(seed=1)
+    a = net.add_host("a", "10.0.0.1")
+    b = net.add_host("b", "10.0.0.2")
+    net.add_link(a, b, loss=1.0)
+    a.sysctl["net.ipv4.tcp_syn_retries"] = 1
+    with pytest.raises(TimeoutError) as info:
+        a.socket().connect(("10.0.0.2", 80))
+    return net, info.value
+
+
+def test_english_is_the_default():
+    assert simtcp.get_language() == "en"
+    e = _in_use_error()
+    assert e.errno == errno.EADDRINUSE and "Address already in use" in e.strerror
+
+
+def test_errors_in_japanese_keep_their_errno(japanese):
+    e = _in_use_error()
+    assert e.errno == errno.EADDRINUSE
+    assert "アドレスは既に使用中です" in e.strerror and "SO_REUSEADDR" in e.strerror
+    net, t = _timed_out_error()
+    assert t.errno == errno.ETIMEDOUT and "タイムアウト" in t.strerror
+
+
+def test_trace_reasons_in_japanese_same_trace(japanese):
+    net_ja, _ = _timed_out_error()
+    shown_ja = "\n".join(map(str, net_ja.trace))
+    assert "[アクティブオープン]" in shown_ja and "[SYN の再送]" in shown_ja
+    simtcp.set_language("en")
+    net_en, _ = _timed_out_error()
+    assert "[active open]" in "\n".join(map(str, net_en.trace))
+    # only the words change: the records themselves are equal
+    assert list(net_ja.trace) == list(net_en.trace)
+
+
+def test_tr_lookup_order_and_errors(japanese):
+    lang.add_catalogue({"test.greeting": {"ja": "こんにちは {name}"}})
+    assert lang.tr("test.greeting", "hello {name}", name="A") == "こんにちは A"
+    assert lang.tr("test.greeting", "hello {name}", lang="en", name="A") == "hello A"
+    assert lang.tr("test.untranslated", "plain English") == "plain English"
+    assert lang.tr("test.nothing") == "test.nothing"
+    with pytest.raises(ValueError):
+        simtcp.set_language("fr")
+    with pytest.raises(ValueError):
+        lang.add_catalogue({"test.greeting": {"ja": "別の文"}})
+    assert simtcp.get_language() == "ja"
