@@ -28,8 +28,9 @@ conformance: $(STAMP)
 figures: $(STAMP)
 	$(PY) -m simtcp figures
 
+# Jupyter refuses to start as root unless told; containers and lab machines often run as root
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $$(if [ "$$(id -u)" = 0 ]; then echo --allow-root; fi)
 
 student: $(STAMP)
 	$(PY) -m simtcp student

@@ -269,7 +269,8 @@ def _profile_specs(os_name: str) -> dict[str, _Spec]:
         specs["net.inet.tcp.msl"] = _Spec(15000, _ranged(1, _INT_MAX), "ms; TIME-WAIT = 2*MSL")
         overrides = {
             "net.ipv4.ip_local_port_range": (49152, 65535),
-            # macOS 10.14+ lets unprivileged processes bind low ports [U].
+            # macOS 10.14+ lets unprivileged processes bind low ports on the wildcard
+            # address only (see unprivileged_port_start).
             "net.ipv4.ip_unprivileged_port_start": 0,
             # XNU tcp_syn_backoff[] = {1,1,1,1,1,2,4,8,16,32,64,...} bounded by keepinit 75 s:
             # 5 retransmissions 1 s apart then doubling, the last SYN at 67 s [U].
@@ -411,8 +412,16 @@ class Sysctl(collections.abc.MutableMapping):
         """Ports automatic assignment must skip (Linux ip_local_reserved_ports)."""
         return self._values["net.ipv4.ip_local_reserved_ports"]
 
-    def unprivileged_port_start(self) -> int:
-        """Lowest port an unprivileged process may bind (0 = no privileged ports)."""
+    def unprivileged_port_start(self, ip: str = "0.0.0.0") -> int:
+        """Lowest port an unprivileged process may bind to address ``ip`` (0 = none privileged).
+
+        macOS 10.14+ exempts only binds to the wildcard address: XNU's in_pcbbind()
+        (bsd/netinet/in_pcb.c) asks for PRIV_NETINET_RESERVEDPORT when ``lport <
+        IPPORT_RESERVED`` and the address is not INADDR_ANY, so a specific address below
+        1024 still needs root.
+        """
+        if self.os == "macos" and ip != "0.0.0.0":
+            return 1024                       # IPPORT_RESERVED
         if self.os == "freebsd":
             return self._values["net.inet.ip.portrange.reservedhigh"] + 1
         return self._values["net.ipv4.ip_unprivileged_port_start"]

@@ -286,7 +286,7 @@ class Socket:
             port = self.stack.allocator.bind_port(ip, lambda p: not self._bind_conflict(ip, p),
                                                   self.reuseaddr)
         else:
-            start = self.host.sysctl.unprivileged_port_start()
+            start = self.host.sysctl.unprivileged_port_start(ip)
             if port < start and self.user != "root":
                 raise PermissionError(errno.EACCES, tr(
                     "socket.eacces", "Permission denied: port {port} is below "

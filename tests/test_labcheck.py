@@ -89,6 +89,8 @@ def test_order_only_difference_is_named():
     assert "sorted" in fails("l", [3, 1, 2], [1, 2, 3])
     assert "order" in fails("l", [1, 2, 3], [3, 1, 2])
     assert "sorted" not in fails("l", [1, 2, 4], [1, 2, 3])
+    assert "sorted" not in fails("t", (128, 3), (3, 128))      # a record, not a sorted list
+    assert "order" in fails("t", (128, 3), (3, 128))
 
 
 def test_form_messages_do_not_raise_python_errors():

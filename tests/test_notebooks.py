@@ -9,13 +9,20 @@ no change here). Conventions checked (see notebooks/README.md, "For notebook aut
 * at least two exercises, each three adjacent code cells tagged exercise, solution, check;
 * executed as stored (solutions in), every cell runs and every check prints its ✓;
 * the student copy (solutions removed by simtcp.notebooks) fails in EVERY check cell with a
-  LabCheckError and in no other cell — so a check really tests the student's answer.
+  LabCheckError and in no other cell — so a check really tests the student's answer;
+* a check cell is one call (plus, at most, ``def _helper()`` functions it passes to the
+  call), so it leaves no expected value in the student's namespace;
+* a student who answers wrong — twice, with a value of the right kind — gets feedback that
+  never contains the expected value (the student run answers every exercise three times:
+  missing, wrong, wrong again; the expected values come from the run with solutions).
 
 Executing ~20 notebooks twice dominates this file's run time, so each notebook is executed
 at most once per version (cached per module) and two kernels run side by side.
 """
 from __future__ import annotations
 
+import ast
+import json
 import re
 import time
 import warnings
@@ -76,6 +83,97 @@ def text_of(cell) -> str:
     return "".join(parts)
 
 
+# ------------------------------------------------- wrong answers (student copy, extended)
+# Runs in the kernel after the notebook (with solutions): for every exercise checked with
+# check(), a wrong answer of the same kind, and the distinctive pieces of the expected value
+# (numbers >= 10, texts of 3+ characters) that feedback must never show.
+DUMP_EXPECTED = r"""
+import enum as _enum, json as _json
+from simtcp import labcheck as _lc
+
+def _wrong(v):
+    if isinstance(v, bool):
+        return repr(not v)
+    if isinstance(v, _enum.Enum):
+        return repr(next(m for m in type(v) if m is not v).name)
+    if isinstance(v, int):
+        return repr(v + 7919)
+    if isinstance(v, float):
+        return repr(v * 3 + 1.5)
+    if isinstance(v, str):
+        return repr("zz-not-it")
+    if isinstance(v, (list, tuple, set, frozenset)):
+        items = sorted(v, key=repr) if isinstance(v, (set, frozenset)) else list(v)
+        flipped = items[::-1]
+        return repr(flipped if flipped != items else items[:-1] + ["zz"])
+    return repr("zz-not-it")
+
+def _tokens(v):
+    if isinstance(v, bool):
+        return []
+    if isinstance(v, _enum.Enum):
+        return _tokens(v.name)
+    if isinstance(v, int):
+        return [str(v)] if abs(v) >= 10 else []
+    if isinstance(v, float):
+        return sorted({repr(v), f"{v:g}", f"{v:.2f}"})
+    if isinstance(v, str):
+        return [v] if len(v.strip()) >= 3 else []
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [t for x in v for t in _tokens(x)]
+    return []
+
+print("LABCHECK-EXPECTED " + _json.dumps(
+    {k: {"wrong": _wrong(v), "tokens": _tokens(v)} for k, v in _lc._expected.items()}))
+"""
+PLACEHOLDER = re.compile(r"^(\w+)\s*=\s*(None|\.\.\.)\b", re.M)
+WRONG_TAG = "wrong-answer"          # cells the wrong-answer copy adds (answer, check again)
+
+
+def expected_of(executed) -> dict:
+    for line in text_of(executed.cells[-1]).splitlines():
+        if line.startswith("LABCHECK-EXPECTED "):
+            return json.loads(line.split(" ", 1)[1])
+    raise AssertionError("the run with solutions did not report labcheck's expected values")
+
+
+def wrong_answer_copy(nb, expected: dict):
+    """The student copy, where after each check (answer missing) the student answers wrong
+    and runs the check twice more: attempt 1 (nudge), attempt 2 (hint)."""
+    nb = make_student_version(nb)
+    out = []
+    for i, cell in enumerate(nb.cells):
+        out.append(cell)
+        if CHECK_TAG not in tags(cell) or i == 0 or EXERCISE_TAG not in tags(nb.cells[i - 1]):
+            continue
+        names = [m.group(1) for m in PLACEHOLDER.finditer(nb.cells[i - 1].source)]
+        wrong = [f"{n} = {expected[n]['wrong']}" for n in names if n in expected]
+        if not wrong:
+            continue            # check_true exercises: the missing answer is the wrong one
+        meta = {"tags": [WRONG_TAG]}
+        out.append(nbformat.v4.new_code_cell("\n".join(wrong), metadata=meta))
+        for _ in range(2):
+            out.append(nbformat.v4.new_code_cell(cell.source, metadata={"tags": [CHECK_TAG, WRONG_TAG]}))
+    for k, cell in enumerate(out):
+        cell["id"] = f"w{k:03d}"
+    nb.cells = out
+    return nb
+
+
+def shown_text(cell) -> str:
+    """Everything a cell showed: streams, displays and the error's message."""
+    return text_of(cell) + "".join(e.get("evalue", "") for e in errors(cell))
+
+
+def revealed(text: str, tokens) -> list:
+    found = []
+    for tok in tokens:
+        pat = re.escape(tok)
+        if re.search(rf"(?<![\w.]){pat}(?![\w]|\.\d)", text, re.I):
+            found.append(tok)
+    return found
+
+
 # ------------------------------------------------------------------ execution (cached)
 class _Runs:
     """Executes notebooks (as stored, and as student copies) once each, two at a time."""
@@ -89,10 +187,15 @@ class _Runs:
         start = time.perf_counter()        # wall clock is fine here: tests, not simtcp/
         try:
             if version == "full":
-                nb = run_notebook(path, timeout=CELL_TIMEOUT)
+                nb = read(path)
+                nb.cells.append(nbformat.v4.new_code_cell(DUMP_EXPECTED))
+                nb = run_notebook(path, timeout=CELL_TIMEOUT, nb=nb)
             else:
+                full = self.results.get((path, "full")) or self._one((path, "full"))
+                if full[0] is None:
+                    raise RuntimeError(f"the notebook itself failed: {full[1]}")
                 nb = run_notebook(path, timeout=CELL_TIMEOUT, allow_errors=True,
-                                  nb=make_student_version(read(path)))
+                                  nb=wrong_answer_copy(read(path), expected_of(full[0])))
             return nb, None, time.perf_counter() - start
         except Exception as exc:          # reported by the test that asks for this run
             return None, exc, time.perf_counter() - start
@@ -205,18 +308,59 @@ def test_student_version_checks_fail(path, runs):
     if exc is not None:
         pytest.fail(f"student copy of {path.name} could not be executed:\n{exc}")
     assert not [c for c in nb.cells if SOLUTION_TAG in tags(c)]
+    full, _, _ = runs.get(path, "full")
+    expected = expected_of(full)
+    question = ""
+    checked = 0
     for cell in nb.cells:
-        if cell.cell_type != "code":
+        if cell.cell_type == "markdown":
+            question = cell.source
             continue
         errs = errors(cell)
+        if EXERCISE_TAG in tags(cell):
+            offered = cell.source + question          # the choices and data the question gives
+            tokens = [t for n in PLACEHOLDER.findall(cell.source)
+                      for t in expected.get(n[0], {}).get("tokens", [])
+                      if t.lower() not in offered.lower()]
         if CHECK_TAG in tags(cell):
             assert errs and errs[0]["ename"] == "LabCheckError", \
-                f"{path.name} {cell.id}: with the solution removed this check must raise " \
-                f"LabCheckError, got {[e['ename'] for e in errs] or 'no error'}"
+                f"{path.name} {cell.id}: with the solution removed (or a wrong answer) this " \
+                f"check must raise LabCheckError, got {[e['ename'] for e in errs] or 'no error'}"
+            leak = revealed(shown_text(cell), tokens)
+            assert not leak, (f"{path.name}: the feedback of check cell {cell.id} reveals the "
+                              f"expected value {leak}:\n{shown_text(cell)}")
+            checked += 1
         else:
             assert not errs, (f"{path.name} {cell.id}: fails without the solutions "
                               f"({errs[0]['ename']}: {errs[0]['evalue']}); only check cells "
                               "may depend on an answer")
+    wrong_runs = [c for c in nb.cells if WRONG_TAG in tags(c) and CHECK_TAG in tags(c)]
+    assert wrong_runs, f"{path.name}: no exercise was answered wrong (no check() exercises?)"
+    assert checked == len(triples(read(path))) + len(wrong_runs)
+
+
+CHECK_FUNCS = {"check", "check_true"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_check_cells_are_one_call(path):
+    """A check cell leaves nothing in the student's namespace: one call to check() or
+    check_true(), preceded at most by ``def _helper():`` functions passed to that call
+    (labcheck calls them and removes them)."""
+    for _, _, chk in triples(read(path)):
+        tree = ast.parse(chk.source)
+        *defs, last = tree.body
+        where = f"{path.name} {chk.id}"
+        assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call), \
+            f"{where}: a check cell must end with the check call"
+        func = last.value.func
+        fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        assert fname in CHECK_FUNCS, f"{where}: the last statement must call check/check_true"
+        passed = {a.id for a in last.value.args if isinstance(a, ast.Name)}
+        for d in defs:
+            assert isinstance(d, ast.FunctionDef) and d.name.startswith("_"), \
+                f"{where}: before the call only `def _helper():` may appear (no assignments)"
+            assert d.name in passed, f"{where}: {d.name} is defined but not passed to {fname}"
 
 
 def test_make_student_versions(tmp_path):

@@ -111,3 +111,17 @@ def test_every_subpackage_is_in_the_wheel():
     found = {".".join(p.parent.relative_to(ROOT).parts)
              for p in (ROOT / "simtcp").rglob("__init__.py")}
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+def test_make_lab_allows_root_only_as_root():
+    """`make lab` adds --allow-root exactly when run as root (Jupyter refuses root otherwise)."""
+    import os
+    import shutil
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "-o", ".venv/.installed", "lab"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    recipe = [line for line in out.splitlines() if "jupyter lab" in line][-1]
+    shown = subprocess.run(["bash", "-c", recipe.replace(".venv/bin/jupyter", "echo")],
+                           capture_output=True, text=True, check=True).stdout
+    assert ("--allow-root" in shown) == (os.geteuid() == 0), shown

@@ -173,3 +173,18 @@ def test_copy_is_independent():
     b["net.ipv4.tcp_syncookies"] = 0
     assert a["net.ipv4.tcp_syncookies"] == 1
     assert "tcp_syncookies" in repr(b)
+
+
+def test_macos_low_ports_free_on_the_wildcard_only():
+    """macOS 10.14+: an ordinary user may bind port 80 on 0.0.0.0 but not on a specific
+    address (XNU in_pcbbind(): the privilege check skips INADDR_ANY only)."""
+    import errno
+
+    import simtcp
+    host = simtcp.Network(seed=1).add_host("mac", "10.0.0.5", os="macos")
+    host.socket(user="alice").bind(("0.0.0.0", 80))
+    with pytest.raises(PermissionError) as info:
+        host.socket(user="alice").bind(("10.0.0.5", 443))
+    assert info.value.errno == errno.EACCES
+    host.socket(user="root").bind(("10.0.0.5", 443))
+    host.socket(user="alice").bind(("10.0.0.5", 1024))

@@ -368,7 +368,7 @@ def test_views_are_deterministic():
 # --------------------------------------------------------------- netstat -s
 def _tcp_section(host):
     c = host.counters
-    estab = sum(1 for r in host.ss() if r["state"] is State.ESTABLISHED)
+    estab = sum(1 for r in host.ss() if r["state"] in (State.ESTABLISHED, State.CLOSE_WAIT))
     return ["Tcp:",
             f"    {c['ActiveOpens']} active connection openings",
             f"    {c['PassiveOpens']} passive connection openings",
@@ -391,6 +391,24 @@ def test_netstat_s_tcp_section_and_no_zero_tcpext_lines(sc):
         "    0 send buffer errors", "TcpExt:"]
     assert sc.server.counters["InSegs"] > 0
     assert "    1 connections established" in text
+
+
+def test_netstat_s_curr_estab_counts_close_wait():
+    """RFC 1213 tcpCurrEstab (Linux 6.10+): ESTABLISHED or CLOSE-WAIT."""
+    net = simtcp.Network(seed=3)
+    client = net.add_host("client", "192.168.1.10")
+    server = net.add_host("server", "192.168.1.20")
+    net.add_link(client, server, delay=0.001)
+    lst = server.socket()
+    lst.bind(("0.0.0.0", 80))
+    lst.listen()
+    cli = client.socket()
+    cli.connect(("192.168.1.20", 80))
+    conn, _ = lst.accept()
+    cli.close()                                  # the server's side goes to CLOSE-WAIT
+    net.run(until=net.now + 0.1)
+    assert [r["state"] for r in server.ss(state="close-wait")] == [State.CLOSE_WAIT]
+    assert "    1 connections established" in netstat_s(server)
 
 
 def test_netstat_s_listen_overflows_and_drops():

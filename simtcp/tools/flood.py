@@ -61,7 +61,7 @@ def _check_rate(value, what: str) -> float:
 def _check_target(target) -> Tuple[str, int]:
     if not (isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], str)
             and isinstance(target[1], int) and 0 < target[1] <= 0xFFFF):
-        raise ValueError(f"target must be (ip, port) like ('192.168.1.10', 80), got {target!r}")
+        raise ValueError(f"target must be (ip, port) like ('192.168.1.20', 80), got {target!r}")
     return target
 
 
@@ -527,7 +527,8 @@ def run_flood_scenario(*, syncookies: int = 1, backlog: int = 128,
                        timestamps: bool = False) -> FloodRun:
     """Build, defend, flood, measure. Returns a `FloodRun`.
 
-    Topology: one LAN (``delay`` s) with ``server`` 192.168.1.10 listening on ``port``, an
+    Topology: one LAN (``delay`` s) with ``server`` 192.168.1.20 (the server address of every
+    lab) listening on ``port``, an
     ``attacker`` at 192.168.1.66 (``"peer"``: a raw node with no TCP stack, so SYN-ACKs that
     reach it are never answered — like an attacker that firewalls its own RSTs; ``"host"``: a
     normal host whose stack answers them with RST), ``clients`` legitimate hosts
@@ -561,7 +562,7 @@ def run_flood_scenario(*, syncookies: int = 1, backlog: int = 128,
     wait = client_timeout if client_timeout is not None else 130.0
     if until is None:
         until = flood_end + max(4.0, wait + 1.0)
-    server = net.add_host("server", "192.168.1.10")
+    server = net.add_host("server", "192.168.1.20")
     if attacker not in ("peer", "host"):
         raise ValueError(f"attacker must be 'peer' or 'host', got {attacker!r}")
     atk = net.add_peer("192.168.1.66", name="attacker") if attacker == "peer" else \

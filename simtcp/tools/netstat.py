@@ -131,8 +131,10 @@ _TCPEXT_LINES = (("SyncookiesSent", "{} SYN cookies sent"),
 def netstat_s(host) -> str:
     """``netstat -s``: its ``Tcp:``, ``Udp:`` and ``TcpExt:`` sections, from ``host.counters``.
 
-    CurrEstab counts connections in ESTABLISHED now (Linux tcp_set_state() increments on
-    entering ESTABLISHED and decrements on leaving it, CLOSE-WAIT included). InErrs ("bad
+    CurrEstab counts connections in ESTABLISHED or CLOSE-WAIT now: RFC 1213's tcpCurrEstab,
+    and Linux since 6.10 (tcp_set_state() in net/ipv4/tcp.c decrements it only on leaving
+    both, commit "tcp: count CLOSE-WAIT sockets for TCP_MIB_CURRESTAB"; older kernels
+    dropped a connection from the count when it entered CLOSE-WAIT). InErrs ("bad
     segments received") counts the TCP-level drops (bad TCP checksum, data offset or option,
     see `Host.count_drop`); InCsumErrors is the checksum part. TcpExt counters
     without known wording print as ``Name: value``, as netstat does.
@@ -140,7 +142,7 @@ def netstat_s(host) -> str:
     c = host.counters
     values = dict(c)
     values["CurrEstab"] = sum(1 for conn in host.stack.conns.values()
-                              if conn.state is S.ESTABLISHED)
+                              if conn.state in (S.ESTABLISHED, S.CLOSE_WAIT))
     csum = c.get("InCsumErrors", 0)
     lines = ["Tcp:"]
     lines += ["    " + text.format(values.get(key, 0)) for key, text in _TCP_LINES]

@@ -197,6 +197,8 @@ _C: Dict[str, Dict[str, str]] = {
     "ladder.idle": {"en": "{dt} idle", "ja": "{dt} 経過"},
     "ladder.legend_lost": {"en": "lost (× where it was dropped)", "ja": "消失 (× = 失われた位置)"},
     "ladder.legend_rst": {"en": "reset (RST)", "ja": "リセット (RST)"},
+    "ladder.legend_instant": {"en": "sent at the same instant (spread out to be readable)",
+                              "ja": "同じ時刻に送信 (読めるように縦に並べた)"},
     "ladder.legend_break": {"en": "idle time compressed (axis times are true)",
                             "ja": "待ち時間を圧縮 (軸の時刻は実際の値)"},
     "ladder.why_cookie": {"en": "seq = SYN cookie, no state kept",

@@ -11,7 +11,8 @@ inches, so text sizes and distances are exact:
   textbook "bounce"). Between instants the gap is proportional to elapsed time (one
   typical one-way delay ≈ h_d inches), but an idle gap longer than IDLE one-way delays
   (TIME-WAIT's 60 s, an RTO backoff) is cut to a fixed height and marked "≈". Tick labels
-  always show true virtual times; a bracket on the axis groups the rows of one instant.
+  always show true virtual times; a bracket on the axis groups the rows of one instant
+  (and the legend says so).
 * Labels — rotated along their arrow. Each candidate position (along the arrow × above or
   below, then smaller type) is an oriented rectangle; the first one that hits no placed
   label or ×, crosses no other arrow and keeps clear of other labels wins
@@ -42,7 +43,7 @@ from .ladder_data import EPS, _check_filters, _elide, _rows, _source, ladder_row
 
 __all__ = ["ladder", "ladder_rows"]
 
-ROW = 0.28          # inches between two rows of one instant (an 11 pt label + air)
+ROW = 0.34          # inches between two rows of one instant (an 11 pt label + air)
 IDLE = 2.5          # gaps longer than this many one-way delays are compressed ("≈")
 INK = style.ROLE_COLORS["ink"]
 TCB_FIELDS = ("SND.UNA", "SND.NXT", "RCV.NXT", "SND.WND", "RCV.WND")
@@ -628,6 +629,9 @@ class _Ladder:
         if any(r["base_kind"] == "rst" for r in self.segs):
             items.append((Line2D([], [], color=style.color("rst"), lw=2.6),
                           t("ladder.legend_rst", lang)))
+        if any(inst.nrows > 1 for inst in self.insts):
+            items.append((Line2D([], [], ls="none", marker=r"$]$", ms=14, color="#999999"),
+                          t("ladder.legend_instant", lang)))
         if self.breaks:
             items.append((Line2D([], [], ls="none", marker=r"$\approx$", ms=14, color=INK),
                           t("ladder.legend_break", lang)))
