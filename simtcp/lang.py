@@ -20,6 +20,9 @@ names such as TIME-WAIT) in its original spelling.
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
+from pathlib import Path
 from typing import Dict, Mapping, Optional
 
 __all__ = ["LANGUAGES", "set_language", "get_language", "tr", "add_catalogue", "language"]
@@ -68,15 +71,30 @@ def add_catalogue(entries: Mapping[str, Mapping[str, str]]) -> None:
 def tr(key: str, default: Optional[str] = None, lang: Optional[str] = None, **fmt) -> str:
     """The text for ``key`` in ``lang`` (default: the current language), formatted with ``fmt``.
 
-    Lookup order: the catalogue's text in that language; the caller's English ``default``;
-    the catalogue's English text; the key itself (so a missing entry shows, never crashes).
+    Lookup order: the catalogue's text in that language, then the figure catalogue's
+    (simtcp/viz/i18n.py: a word translated for figures, such as a typed reason's
+    ``reason.<value>``, is translated in text too); the caller's English ``default``; the
+    catalogue's English text; the key itself (so a missing entry shows, never crashes).
     """
     lang = language(lang)
     texts = _catalogue.get(key, {})
     text = texts.get(lang) if lang != "en" else None
+    if text is None and lang != "en":
+        text = _figure_words().get(key, {}).get(lang)
     if text is None:
         text = default if default is not None else texts.get("en", key)
     return text.format(**fmt) if fmt else text
+
+
+@functools.lru_cache(maxsize=1)
+def _figure_words() -> Dict[str, Dict[str, str]]:
+    """The figure catalogue, loaded from its file: importing the package simtcp.viz would
+    import matplotlib, which text output must not need."""
+    path = Path(__file__).with_name("viz") / "i18n.py"
+    spec = importlib.util.spec_from_file_location("simtcp._figure_words", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._C
 
 
 # --------------------------------------------------------------------------------------
@@ -124,23 +142,72 @@ add_catalogue({
                            "待ち受けられません"},
     "socket.epipe": {"ja": "パイプが切断されました: こちら側はすでに送信方向を閉じています"
                            "（状態 {state}）"},
-    # trace reasons shown in brackets by TraceRecord.__str__ (typed reasons bring their own)
-    "trace.active open": {"ja": "アクティブオープン"},
-    "trace.SYN retransmission": {"ja": "SYN の再送"},
-    "trace.retransmission": {"ja": "再送"},
-    "trace.link loss": {"ja": "リンク上で消失"},
-    "trace.SYN queue full": {"ja": "SYN キューが満杯"},
-    "trace.accept queue full": {"ja": "accept キューが満杯"},
-    "trace.forged or stale cookie": {"ja": "偽造または期限切れの cookie"},
-    "trace.reply with RST": {"ja": "RST で応答"},
-    "trace.no RST for a RST": {"ja": "RST には RST を返さない"},
-    "trace.specific address": {"ja": "特定のアドレス"},
-    "trace.wildcard address": {"ja": "ワイルドカードアドレス"},
-    "trace.zero-window probe": {"ja": "ゼロウィンドウプローブ"},
-    "trace.no route to host": {"ja": "ホストへの経路がない"},
-    "trace.injected": {"ja": "注入されたパケット"},
-    "trace.bad TCP checksum": {"ja": "TCP チェックサムの誤り"},
-    "trace.bad IPv4 header checksum": {"ja": "IPv4 ヘッダチェックサムの誤り"},
-    "trace.duplicate data: D-SACK": {"ja": "重複データ: D-SACK"},
-    "trace.TIME-WAIT replaced by a new connection": {"ja": "TIME-WAIT を新しい接続で置き換え"},
+})
+
+# Typed reasons (simtcp.reasons: key reason.<value>) that figures do not label; the
+# kernel's own log line (syn_flood_warning) and sysctl names stay as Linux prints them.
+add_catalogue({
+    "reason.active_open": {"ja": "アクティブオープン"},
+    "reason.syn_retransmission": {"ja": "SYN の再送"},
+    "reason.synack": {"ja": "待ち受けソケットが SYN を受信"},
+    "reason.synack_retransmission": {"ja": "SYN,ACK の再送"},
+    "reason.duplicate_syn": {"ja": "重複した SYN: SYN,ACK を再送"},
+    "reason.simultaneous_open": {"ja": "同時オープン"},
+    "reason.syn_cookie": {"ja": "SYN cookie"},
+    "reason.handshake_ack": {"ja": "ハンドシェイク完了"},
+    "reason.data": {"ja": "データ"},
+    "reason.fin": {"ja": "FIN"},
+    "reason.retransmission": {"ja": "再送"},
+    "reason.fast_retransmit": {"ja": "高速再送（重複 ACK 3個）"},
+    "reason.fast_retransmit_partial": {"ja": "高速再送（部分 ACK）"},
+    "reason.zero_window_probe": {"ja": "ゼロウィンドウプローブ"},
+    "reason.ack_data": {"ja": "データへの ACK"},
+    "reason.delayed_ack": {"ja": "遅延 ACK"},
+    "reason.ack_of_fin": {"ja": "FIN への ACK"},
+    "reason.window_update": {"ja": "ウィンドウ更新"},
+    "reason.duplicate_data": {"ja": "重複データ"},
+    "reason.dsack": {"ja": "重複データ: D-SACK"},
+    "reason.out_of_order": {"ja": "順序の乱れたデータ: 重複 ACK"},
+    "reason.unacceptable": {"ja": "受け入れられないセグメント"},
+    "reason.ack_unsent": {"ja": "まだ送っていないデータへの ACK"},
+    "reason.challenge_ack_rst": {"ja": "ウィンドウ内の RST へのチャレンジ ACK"},
+    "reason.challenge_ack_syn": {"ja": "SYN へのチャレンジ ACK"},
+    "reason.time_wait_syn": {"ja": "TIME-WAIT での SYN: ACK を返す"},
+    "reason.time_wait_fin": {"ja": "TIME-WAIT での FIN の再送: ACK を返し 2MSL をやり直す"},
+    "reason.injected": {"ja": "注入されたパケット"},
+    "reason.peer": {"ja": "peer が送信"},
+    "reason.syn_flood": {"ja": "SYNフラッド"},
+    "reason.passive_open": {"ja": "パッシブオープン、バックログ {backlog}"},
+    "reason.listener_close": {"ja": "待ち受けソケットで close()"},
+    "reason.cookie_ack": {"ja": "ACK に正しい SYN cookie"},
+    "reason.cookie_established": {"ja": "ACK が正しい SYN cookie を運んだ"},
+    "reason.close_before_handshake": {"ja": "ハンドシェイク完了前の close()"},
+    "reason.refused": {"ja": "接続拒否（RST）"},
+    "reason.reset_by_peer": {"ja": "相手からのリセット（RST）"},
+    "reason.rst_in_syn_received": {"ja": "SYN-RECEIVED で RST: LISTEN に戻る"},
+    "reason.syn_in_syn_received": {"ja": "SYN-RECEIVED で新しい SYN: 要求をリセット"},
+    "reason.ack_of_our_fin": {"ja": "自分の FIN への ACK"},
+    "reason.time_wait_expired": {"ja": "2MSL タイマ満了"},
+    "reason.fin_wait_2_timeout": {"ja": "FIN-WAIT-2 で tcp_fin_timeout 満了"},
+    "reason.timed_out": {"ja": "接続タイムアウト"},
+    "reason.persist_timed_out": {"ja": "接続タイムアウト（持続タイマ）"},
+    "reason.rto": {"ja": "再送タイムアウト: {retry} 回目、次の RTO は {next_rto:g} 秒"},
+    "reason.give_up": {"ja": "あきらめる"},
+    "reason.syn_dropped": {"ja": "SYN を破棄"},
+    "reason.accept_queue_reset": {"ja": "accept キューが満杯: リセット"},
+    "reason.accept_queue_ignored": {"ja": "accept キューが満杯: ACK を無視"},
+    "reason.cookie_failed": {"ja": "SYN cookie の検査に失敗"},
+    "reason.bad_cookie": {"ja": "偽造または期限切れの cookie"},
+    "reason.retries_exhausted": {"ja": "最後の再送の後も応答なし"},
+    "reason.retries2_exhausted": {"ja": "tcp_retries2 を使い切った"},
+    "reason.probes_unanswered": {"ja": "ゼロウィンドウプローブ {probes} 回に応答なし"},
+    "reason.established": {"ja": "4タプルが一致"},
+    "reason.established_table": {"ja": "確立済みテーブル: {state}"},
+    "reason.listener": {"ja": "待ち受けソケット {listener[0]}:{listener[1]}"},
+    "reason.no_socket": {"ja": "ソケットなし"},
+    "reason.specific_address": {"ja": "特定のアドレス"},
+    "reason.wildcard_address": {"ja": "ワイルドカードアドレス"},
+    "reason.time_wait_replaced": {"ja": "TIME-WAIT を新しい接続で置き換え"},
+    "reason.reply_rst": {"ja": "RST で応答"},
+    "reason.no_rst_for_rst": {"ja": "RST には RST を返さない"},
 })

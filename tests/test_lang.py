@@ -57,10 +57,14 @@ def test_errors_in_japanese_keep_their_errno(japanese):
 def test_trace_reasons_in_japanese_same_trace(japanese):
     net_ja, _ = _timed_out_error()
     shown_ja = "\n".join(map(str, net_ja.trace))
-    assert "[アクティブオープン]" in shown_ja and "[SYN の再送]" in shown_ja
     simtcp.set_language("en")
     net_en, _ = _timed_out_error()
-    assert "[active open]" in "\n".join(map(str, net_en.trace))
+    shown_en = "\n".join(map(str, net_en.trace))
+    lost = next(r.reason for r in net_en.trace if r.kind == "drop")
+    assert f"[{lost.english}]" in shown_en
+    assert f"[{lost.label('ja')}]" in shown_ja and lost.label("ja") != lost.english
+    assert "[アクティブオープン]" in shown_ja and "[SYN の再送]" in shown_ja
+    assert "[active open]" in shown_en and "[SYN retransmission]" in shown_en
     # only the words change: the records themselves are equal
     assert list(net_ja.trace) == list(net_en.trace)
 
