@@ -25,7 +25,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 __all__ = ["Sysctl", "PROFILES", "Profile", "PORT_ALGORITHMS", "parse_port_list",
-           "format_port_list"]
+           "format_port_list", "NotModelledError", "LINUX_KERNEL", "CONGESTION_CONTROLS"]
+
+
+class NotModelledError(ValueError):
+    """A setting that exists on the real system but whose effect simtcp does not simulate:
+    refused, so that nothing is silently ignored."""
+
+
+LINUX_KERNEL = (6, 18)      # the kernel the "linux" profile follows (FACTS: measured on 6.18)
+CONGESTION_CONTROLS = ("cubic", "reno")   # net.ipv4.tcp_available_congestion_control
 
 
 class Profile(NamedTuple):
@@ -35,8 +44,8 @@ class Profile(NamedTuple):
 
 PROFILES: dict[str, Profile] = {
     "linux": Profile(
-        "Linux 6.x defaults (ip_local_port_range 32768-60999, even ports for connect, "
-        "TIME-WAIT 60 s, SYN retries 6)",
+        "Linux 6.18 defaults (ip_local_port_range 32768-60999, even ports for connect, "
+        "TIME-WAIT 60 s, SYN retries 6, 4 of them linear; os='linux-5.15' for an older kernel)",
         "torvalds/linux Documentation/networking/ip-sysctl.rst, net/ipv4/inet_hashtables.c, "
         "include/net/tcp.h"),
     "windows": Profile(
@@ -131,6 +140,7 @@ class _Spec:
     default: Any
     parse: Callable[[Any, str], Any]
     doc: str = ""
+    modelled: bool = True    # False: readable, but a change is refused (NotModelledError)
 
 
 def _ranged(lo: int, hi: int) -> Callable[[Any, str], int]:
@@ -174,14 +184,28 @@ def _seconds(value: Any, key: str) -> float:
     return value
 
 
+def _congestion(value: Any, key: str) -> str:
+    if value not in CONGESTION_CONTROLS:
+        # Linux tcp_set_default_congestion_control(): ENOENT for an unknown name
+        raise ValueError(f"sysctl: setting key \"{key}\": No such file or directory "
+                         f"({value!r} is not available; tcp_available_congestion_control = "
+                         f"{' '.join(CONGESTION_CONTROLS)})")
+    return value
+
+
 def _port_range(value: Any, key: str) -> tuple[int, int]:
     return _ints(value, key, 2)  # type: ignore[return-value]  # checked in _cross_check
 
 
 # Linux TCP knobs, shared by every profile (the stack reads these names). L-doc = ip-sysctl.rst.
-def _tcp_specs() -> dict[str, _Spec]:
+# Defaults follow the kernel version the profile names (``kernel``, LINUX_KERNEL by default).
+def _tcp_specs(kernel: tuple[int, int] = LINUX_KERNEL) -> dict[str, _Spec]:
     b = _choice(0, 1)
-    return {
+    if kernel >= (6, 16):      # commit 572be9bf9d0d "tcp: increase tcp_rmem[2] to 32 MB"
+        rmem = (4096, 131072, 33554432)
+    else:                      # 6 MB since commit b49960a05e32 (2012)
+        rmem = (4096, 131072, 6291456)
+    specs = {
         "net.ipv4.ip_local_port_range": _Spec((32768, 60999), _port_range,
                                               "ephemeral range; ends should differ in parity"),
         "net.ipv4.ip_local_reserved_ports": _Spec(frozenset(), parse_port_list,
@@ -192,15 +216,20 @@ def _tcp_specs() -> dict[str, _Spec]:
         "net.ipv4.tcp_syncookies": _Spec(1, _choice(0, 1, 2), "0 off, 1 on overflow, 2 always"),
         "net.ipv4.tcp_syn_retries": _Spec(6, _ranged(1, 127), "SYN retransmissions"),
         "net.ipv4.tcp_synack_retries": _Spec(5, _ranged(0, 255), "SYN-ACK retransmissions"),
-        # Kernels 6.16+ default to 4 (first 4 SYN retransmissions keep the 1 s RTO). simtcp
-        # defaults to 0, the classic textbook schedule 1, 3, 7, 15, 31, 63 s (FACTS §10).
-        "net.ipv4.tcp_syn_linear_timeouts": _Spec(0, _ranged(0, 127),
-                                                  "real 6.16+ default is 4; 0 = textbook"),
         "net.ipv4.tcp_max_syn_backlog": _Spec(2048, _ranged(0, _INT_MAX), "SYN queue limit"),
-        "net.core.somaxconn": _Spec(4096, _ranged(0, _INT_MAX), "listen() backlog cap"),
+        # commit 19f92a030ca6 "net: increase SOMAXCONN to 4096" (5.4); 128 before
+        "net.core.somaxconn": _Spec(4096 if kernel >= (5, 4) else 128, _ranged(0, _INT_MAX),
+                                    "listen() backlog cap"),
+        # net/core/sock.c sk_setsockopt(): SO_RCVBUF/SO_SNDBUF are clamped to these, then
+        # doubled. 4194304 measured on 6.18 (older kernels: 212992, SK_RMEM_MAX).
+        "net.core.rmem_max": _Spec(4194304, _ranged(2304 // 2, _INT_MAX),
+                                   "largest SO_RCVBUF a process may ask for"),
+        "net.core.wmem_max": _Spec(4194304, _ranged(4608 // 2, _INT_MAX),
+                                   "largest SO_SNDBUF a process may ask for"),
         "net.ipv4.tcp_abort_on_overflow": _Spec(0, b, "1: RST when the accept queue is full"),
         "net.ipv4.tcp_fin_timeout": _Spec(60, _ranged(0, _INT_MAX), "FIN-WAIT-2 timeout (s)"),
-        "net.ipv4.tcp_timestamps": _Spec(1, _choice(0, 1, 2), "RFC 7323 timestamps"),
+        "net.ipv4.tcp_timestamps": _Spec(1, _choice(0, 1, 2),
+                                         "RFC 7323 timestamps; 2: without the random offset"),
         "net.ipv4.tcp_sack": _Spec(1, b, "RFC 2018 SACK"),
         "net.ipv4.tcp_window_scaling": _Spec(1, b, "RFC 7323 window scaling"),
         "net.ipv4.tcp_retries2": _Spec(15, _ranged(0, 255), "data retransmissions"),
@@ -208,8 +237,10 @@ def _tcp_specs() -> dict[str, _Spec]:
                                              "retries for a close()d socket; 0 means 8"),
         "net.ipv4.tcp_min_snd_mss": _Spec(48, _ranged(48, 65535),
                                           "floor on the peer's MSS (TCP_MIN_SND_MSS)"),
-        "net.ipv4.tcp_rmem": _Spec((4096, 131072, 6291456), _triple, "receive buffer"),
-        "net.ipv4.tcp_wmem": _Spec((4096, 16384, 4194304), _triple, "send buffer"),
+        "net.ipv4.tcp_rmem": _Spec(rmem, _triple, "receive buffer: min (memory pressure only), "
+                                   "default (initial window), max (window scale, autotuning)"),
+        "net.ipv4.tcp_wmem": _Spec((4096, 16384, 4194304), _triple,
+                                   "send buffer: min, default (SO_SNDBUF), max (autotuning)"),
         "net.ipv4.tcp_rfc1337": _Spec(0, b, "1: TIME-WAIT ignores RST (RFC 1337)"),
         "net.ipv4.tcp_invalid_ratelimit": _Spec(500, _ranged(0, _INT_MAX),
                                                 "ms between replies to invalid segments"),
@@ -219,6 +250,12 @@ def _tcp_specs() -> dict[str, _Spec]:
         "simtcp.time_wait_seconds": _Spec(60, _seconds, "Linux TCP_TIMEWAIT_LEN = 60 s"),
         "simtcp.mss": _Spec(1460, _ranged(88, 65495), "MSS we advertise (Linux TCP_MIN_MSS 88)"),
     }
+    if kernel >= (6, 5):
+        # commit "tcp: make the first N SYN RTO backoffs linear" (6.5): default 4
+        specs["net.ipv4.tcp_syn_linear_timeouts"] = _Spec(4, _ranged(0, 127),
+                                                          "SYN retransmissions with a linear "
+                                                          "(not doubling) timeout; 0 = textbook")
+    return specs
 
 
 def _bsd_portrange(first: int, last: int, hifirst: int, hilast: int,
@@ -227,10 +264,12 @@ def _bsd_portrange(first: int, last: int, hifirst: int, hilast: int,
     return {
         "net.inet.ip.portrange.first": _Spec(first, p, "default ephemeral range start"),
         "net.inet.ip.portrange.last": _Spec(last, p, "default ephemeral range end"),
-        "net.inet.ip.portrange.hifirst": _Spec(hifirst, p, "IP_PORTRANGE_HIGH start"),
-        "net.inet.ip.portrange.hilast": _Spec(hilast, p, "IP_PORTRANGE_HIGH end"),
-        "net.inet.ip.portrange.lowfirst": _Spec(lowfirst, p, "IP_PORTRANGE_LOW (counts down)"),
-        "net.inet.ip.portrange.lowlast": _Spec(lowlast, p, "IP_PORTRANGE_LOW end"),
+        # used only by the IP_PORTRANGE socket option, which simtcp does not model
+        "net.inet.ip.portrange.hifirst": _Spec(hifirst, p, "IP_PORTRANGE_HIGH start", False),
+        "net.inet.ip.portrange.hilast": _Spec(hilast, p, "IP_PORTRANGE_HIGH end", False),
+        "net.inet.ip.portrange.lowfirst": _Spec(lowfirst, p, "IP_PORTRANGE_LOW (counts down)",
+                                                False),
+        "net.inet.ip.portrange.lowlast": _Spec(lowlast, p, "IP_PORTRANGE_LOW end", False),
     }
 
 
@@ -241,8 +280,8 @@ def _conntrack_specs() -> dict[str, _Spec]:
                      "connection tracking (netfilter)") for k, v in CONNTRACK_SYSCTLS.items()}
 
 
-def _profile_specs(os_name: str) -> dict[str, _Spec]:
-    specs = _tcp_specs()
+def _profile_specs(os_name: str, kernel: tuple[int, int] = LINUX_KERNEL) -> dict[str, _Spec]:
+    specs = _tcp_specs(kernel)
     if os_name == "linux":
         specs.update(_conntrack_specs())
         return specs
@@ -258,6 +297,7 @@ def _profile_specs(os_name: str) -> dict[str, _Spec]:
             "net.ipv4.tcp_syn_retries": 2,
             "net.ipv4.tcp_synack_retries": 2,                # TcpMaxConnectResponseRetransmissions [S]
             "net.ipv4.tcp_retries2": 5,                      # TcpMaxDataRetransmissions [S]
+            "net.ipv4.tcp_syn_linear_timeouts": 0,           # doubling SYN timeouts [U]
             "simtcp.port_algorithm": "windows",
             # TcpTimedWaitDelay: documented default 240 s (0xF0); Windows 10+ is widely
             # reported to use 120 s. [U] we use 120 s.
@@ -287,14 +327,37 @@ def _profile_specs(os_name: str) -> dict[str, _Spec]:
         specs["net.inet.tcp.msl"] = _Spec(30000, _ranged(1, _INT_MAX), "ms; TIME-WAIT = 2*MSL")
         overrides = {
             "net.ipv4.ip_local_port_range": (10000, 65535),
+            "net.ipv4.tcp_syn_linear_timeouts": 0,           # (unchanged from before) [U]
             "simtcp.port_algorithm": "freebsd",
             "simtcp.time_wait_seconds": 60,                  # 2 * 30 s
         }
     else:  # pragma: no cover - guarded by Sysctl.__init__
         raise ValueError(os_name)
     for k, v in overrides.items():
-        specs[k] = _Spec(v, specs[k].parse, specs[k].doc)
+        specs[k] = _Spec(v, specs[k].parse, specs[k].doc, specs[k].modelled)
     return specs
+
+
+def parse_os(os: str) -> tuple[str, tuple[int, int]]:  # noqa: A002 - mirrors add_host(os=...)
+    """'linux' -> ('linux', LINUX_KERNEL); 'linux-5.15' -> ('linux', (5, 15)); aliases."""
+    text = str(os).lower()
+    name, _, version = text.partition("-")
+    name = _ALIASES.get(name, name) if version else _ALIASES.get(text, text)
+    if name not in PROFILES:
+        raise ValueError(f"unknown OS profile {os!r}; choose one of {', '.join(PROFILES)} "
+                         "(Linux also as 'linux-X.Y', e.g. 'linux-5.15')")
+    if not version:
+        return name, LINUX_KERNEL
+    if name != "linux":
+        raise ValueError(f"{os!r}: only the linux profile takes a kernel version")
+    try:
+        kernel = tuple(int(x) for x in version.split(".")[:2])
+    except ValueError:
+        raise ValueError(f"{os!r}: the kernel version must read like 'linux-6.1'") from None
+    if len(kernel) != 2 or not (4, 20) <= kernel <= LINUX_KERNEL:
+        raise NotModelledError(f"{os!r}: simtcp models Linux kernels 4.20 to "
+                               f"{'.'.join(map(str, LINUX_KERNEL))}")
+    return name, kernel  # type: ignore[return-value]
 
 
 class Sysctl(collections.abc.MutableMapping):
@@ -318,11 +381,10 @@ class Sysctl(collections.abc.MutableMapping):
     """
 
     def __init__(self, os: str = "linux") -> None:  # noqa: A002 - mirrors add_host(os=...)
-        name = _ALIASES.get(str(os).lower(), str(os).lower())
-        if name not in PROFILES:
-            raise ValueError(f"unknown OS profile {os!r}; choose one of {', '.join(PROFILES)}")
+        name, kernel = parse_os(os)
         self.os = name
-        self._specs = _profile_specs(name)
+        self.kernel = kernel                # Linux version whose defaults apply (linux only)
+        self._specs = _profile_specs(name, kernel)
         self._values: dict[str, Any] = {k: s.default for k, s in self._specs.items()}
         self.version = 0                    # bumped on every change (lets readers cache)
 
@@ -344,12 +406,18 @@ class Sysctl(collections.abc.MutableMapping):
         return self._values[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        new = self._spec(key).parse(value, key)
+        spec = self._spec(key)
+        new = spec.parse(value, key)
+        if not spec.modelled and new != self._values[key]:
+            raise NotModelledError(f"sysctl: {key} is not modelled by simtcp ({spec.doc}); "
+                                   "it keeps its default")
         self._cross_check(key, new)
         self._values[key] = new
         self.version += 1
         if key.startswith("netsh.ipv4.dynamicport.tcp."):
             self._values["net.ipv4.ip_local_port_range"] = self.ephemeral_range()
+        elif key == "net.inet.tcp.msl":        # BSD TIME-WAIT lasts 2*MSL
+            self._values["simtcp.time_wait_seconds"] = 2 * new / 1000
 
     def __delitem__(self, key: str) -> None:
         self._values[key] = self._spec(key).default
@@ -381,6 +449,10 @@ class Sysctl(collections.abc.MutableMapping):
                 raise ValueError(
                     f"sysctl: setting key \"{key}\": Invalid argument ({new} would make "
                     f"ephemeral ports from {low} privileged; lower ip_local_port_range first)")
+        elif key in ("net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem") and new[0] != self._values[key][0]:
+            raise NotModelledError(
+                f"sysctl: {key}[0] (the floor under memory pressure) is not modelled: simtcp "
+                f"has no memory pressure; keep it at {self._values[key][0]}")
         elif key == "netsh.ipv4.dynamicport.tcp.start":
             self._check_netsh(new, self._values["netsh.ipv4.dynamicport.tcp.num"])
         elif key == "netsh.ipv4.dynamicport.tcp.num":
@@ -457,8 +529,14 @@ class Sysctl(collections.abc.MutableMapping):
                 f"Number of Ports : {v['netsh.ipv4.dynamicport.tcp.num']}\n")
 
     # -- presentation
+    @property
+    def curr_estab_counts_close_wait(self) -> bool:
+        """CurrEstab counts CLOSE-WAIT since Linux 6.10 (commit "tcp: count CLOSE-WAIT
+        sockets for TCP_MIB_CURRESTAB", also in stable kernels); before, only ESTABLISHED."""
+        return self.os != "linux" or self.kernel >= (6, 10)
+
     def copy(self) -> "Sysctl":
-        other = Sysctl(self.os)
+        other = Sysctl(self.os if self.os != "linux" else "linux-%d.%d" % self.kernel)
         other._values = dict(self._values)
         return other
 

@@ -185,6 +185,7 @@ class SendCause(Reason):
     NO_SOCKET_RESET = "no_socket_reset", "no socket: reset"
     SYN_IN_SYN_RECEIVED_RESET = "syn_in_syn_received_reset", "SYN in SYN-RECEIVED: reset"
     LISTENER_ACK_RESET = "listener_ack_reset", "ACK to a listener: reset"
+    ACCEPT_QUEUE_RESET = "accept_queue_reset", "accept queue full: reset"
     # not from a stack
     INJECTED = "injected", "injected"
     PEER = "peer", "sent by peer"

@@ -34,7 +34,22 @@ TCP_NODELAY = _pysocket.TCP_NODELAY
 TCP_USER_TIMEOUT = getattr(_pysocket, "TCP_USER_TIMEOUT", 18)
 SO_RCVBUF = _pysocket.SO_RCVBUF
 SO_SNDBUF = _pysocket.SO_SNDBUF
+TCP_CORK = getattr(_pysocket, "TCP_CORK", 3)
+MSG_MORE = getattr(_pysocket, "MSG_MORE", 0x8000)
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
+SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF = 2304, 4608   # include/net/sock.h (x86-64 sk_buff size)
+MODELLED_OPTIONS = ("SO_REUSEADDR", "SO_REUSEPORT", "SO_RCVBUF", "SO_SNDBUF", "TCP_NODELAY",
+                    "TCP_CORK", "TCP_USER_TIMEOUT")
+
+
+def _int_option(value, name: str) -> int:
+    """An integer option value as setsockopt() takes it (an int, or 4 bytes in host order)."""
+    if isinstance(value, (bytes, bytearray)) and len(value) >= 4:
+        return int.from_bytes(value[:4], "little", signed=True)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"setsockopt({name}): the value must be an int (or a bytes buffer), "
+                        f"not {type(value).__name__}")
+    return value
 
 
 from .errors import SimulationIdleError, SimulationStalledError  # noqa: E402,F401
@@ -103,6 +118,7 @@ class Socket:
         self.reuseport = False
         self.nodelay = False
         self.user_timeout_ms = 0
+        self.cork = False
         self.rcvbuf: Optional[int] = None
         self.sndbuf: Optional[int] = None
         self.listener: Optional[Listener] = None
@@ -193,51 +209,83 @@ class Socket:
                 f"flight and no timer is pending), so {what} can never happen. Did the other "
                 f"side call connect()/send()? Use setblocking(False) to poll instead.")
 
-    def _apply_buffers(self, conn) -> None:
-        if self.rcvbuf:
-            conn.cfg.rcvbuf = self.rcvbuf
-            conn.rcv_ssthresh = min(conn.rcv_ssthresh, self.rcvbuf)
-        if self.sndbuf:
-            conn.cfg.sndbuf = self.sndbuf
+    def configure(self, cfg) -> None:
+        """Copy this socket's options into a connection's TcpConfig (a listener's children
+        inherit them, as Linux clones the listener's settings)."""
+        cfg.nodelay = self.nodelay
+        cfg.cork = self.cork
+        cfg.user_timeout = self.user_timeout_ms / 1000
+        if self.rcvbuf is not None:
+            # SOCK_RCVBUF_LOCK: no autotuning; the window offers half of sk_rcvbuf
+            # (tcp_win_from_space) and the window scale follows it (tcp_select_initial_window)
+            cfg.rcvbuf = cfg.rcvbuf_initial = self.rcvbuf // 2
+            cfg.rcvbuf_locked = True
+        if self.sndbuf is not None:
+            cfg.sndbuf = self.sndbuf
+
+    def _buffer_value(self, option: int, value) -> int:
+        """Linux sk_setsockopt() (net/core/sock.c): the value is clamped to net.core.rmem_max
+        / wmem_max, then doubled "to allow for struct sk_buff overhead", and never below
+        SOCK_MIN_RCVBUF (2304) / SOCK_MIN_SNDBUF (4608) — getsockopt() reads that back."""
+        val = _int_option(value, "SO_RCVBUF" if option == SO_RCVBUF else "SO_SNDBUF")
+        sysctl = self.host.sysctl
+        val &= 0xFFFFFFFF                    # min_t(u32, val, ...): negative means huge
+        if option == SO_RCVBUF:
+            return max(min(val, sysctl["net.core.rmem_max"]) * 2, SOCK_MIN_RCVBUF)
+        return max(min(val, sysctl["net.core.wmem_max"]) * 2, SOCK_MIN_SNDBUF)
 
     # -------------------------------------------------------------- options
     def setsockopt(self, level: int, option: int, value) -> None:
+        """The options simtcp models; any other raises OSError(ENOPROTOOPT) saying so."""
         self._check_open("setsockopt")
         if level == SOL_SOCKET and option == SO_REUSEADDR:
-            self.reuseaddr = bool(value)
+            self.reuseaddr = bool(_int_option(value, "SO_REUSEADDR"))
         elif level == SOL_SOCKET and option == SO_REUSEPORT:
-            self.reuseport = bool(value)
+            self.reuseport = bool(_int_option(value, "SO_REUSEPORT"))
         elif level == IPPROTO_TCP and option == TCP_NODELAY:
-            self.nodelay = bool(value)
+            self.nodelay = bool(_int_option(value, "TCP_NODELAY"))
             if self.conn is not None:
                 self.conn.cfg.nodelay = self.nodelay
+                self.conn.push_pending(self.net.now)      # Linux tcp_push_pending_frames()
+                self.stack.kick(self.conn)
         elif level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:
             # Linux do_tcp_setsockopt(): milliseconds, negative is EINVAL; it bounds how long
             # unacknowledged data or unanswered window probes may last (tcp_timer.c)
-            if int(value) < 0:
+            value = _int_option(value, "TCP_USER_TIMEOUT")
+            if value < 0:
                 raise OSError(errno.EINVAL, "Invalid argument: TCP_USER_TIMEOUT is a number "
                               "of milliseconds >= 0")
-            self.user_timeout_ms = int(value)
+            self.user_timeout_ms = value
             if self.conn is not None:
                 self.conn.cfg.user_timeout = self.user_timeout_ms / 1000
-        elif level == SOL_SOCKET and option in (SO_RCVBUF, SO_SNDBUF):
-            # Linux doubles the value for bookkeeping and offers about half as window;
-            # simtcp uses the value itself as the space (simpler to teach flow control with).
-            if int(value) < 256:
-                raise OSError(errno.EINVAL, "Invalid argument: buffer sizes below 256 bytes "
-                              "are not simulated")
-            if option == SO_RCVBUF:
-                self.rcvbuf = int(value)
-            else:
-                self.sndbuf = int(value)
+        elif level == IPPROTO_TCP and option == TCP_CORK:
+            self.cork = bool(_int_option(value, "TCP_CORK"))
             if self.conn is not None:
-                self._apply_buffers(self.conn)
+                self.conn.cfg.cork = self.cork
+                if not self.cork:                    # uncorking pushes what was held
+                    self.conn.push_pending(self.net.now)
+                    self.stack.kick(self.conn)
+        elif level == SOL_SOCKET and option in (SO_RCVBUF, SO_SNDBUF):
+            size = self._buffer_value(option, value)
+            if option == SO_RCVBUF:
+                self.rcvbuf = size
+            else:
+                self.sndbuf = size
+            if self.conn is not None:
+                cfg = self.conn.cfg
+                if option == SO_RCVBUF:
+                    cfg.rcvbuf = size // 2
+                    cfg.rcvbuf_locked = True
+                    self.conn.rcv_ssthresh = min(self.conn.rcv_ssthresh, cfg.rcvbuf)
+                else:
+                    cfg.sndbuf = size
         else:
             raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at "
-                          f"level {level} is not simulated (SO_REUSEADDR, SO_REUSEPORT, "
-                          "TCP_NODELAY are)")
+                          f"level {level} is not modelled by simtcp (modelled: "
+                          f"{', '.join(MODELLED_OPTIONS)})")
 
-    def getsockopt(self, level: int, option: int) -> int:
+    def getsockopt(self, level: int, option: int, buflen: Optional[int] = None):
+        self._check_open("getsockopt")
         if level == SOL_SOCKET and option == SO_REUSEADDR:
             return int(self.reuseaddr)
         if level == SOL_SOCKET and option == SO_REUSEPORT:
@@ -246,11 +294,16 @@ class Socket:
             return int(self.nodelay)
         if level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:
             return self.user_timeout_ms
+        if level == IPPROTO_TCP and option == TCP_CORK:
+            return int(self.cork)
         if level == SOL_SOCKET and option == SO_RCVBUF:
-            return self.rcvbuf or (self.conn.cfg.rcvbuf if self.conn else 131072)
+            # unlocked: sk_rcvbuf starts at tcp_rmem[1] (autotuning is not reported here)
+            return self.rcvbuf or self.host.sysctl["net.ipv4.tcp_rmem"][1]
         if level == SOL_SOCKET and option == SO_SNDBUF:
-            return self.sndbuf or (self.conn.cfg.sndbuf if self.conn else 16384)
-        raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option}")
+            return self.sndbuf or self.host.sysctl["net.ipv4.tcp_wmem"][1]
+        raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at level "
+                      f"{level} is not modelled by simtcp (modelled: "
+                      f"{', '.join(MODELLED_OPTIONS)})")
 
     def setblocking(self, flag: bool) -> None:
         self._blocking = bool(flag)
@@ -488,8 +541,13 @@ class Socket:
                                              call=call))
         return self.conn
 
-    def send(self, data: bytes) -> int:
+    def send(self, data: bytes, flags: int = 0) -> int:
+        """Queue data; ``flags`` may be MSG_MORE (more data follows: no push, hold a partial
+        segment, as tcp_sendmsg() does); other flags are not modelled (EOPNOTSUPP)."""
         conn = self._connected_conn("send")
+        if flags & ~MSG_MORE:
+            raise OSError(errno.EOPNOTSUPP, f"Operation not supported: send() flags "
+                          f"{flags:#x} are not modelled by simtcp (MSG_MORE is)")
         data = memoryview(data).tobytes()
         if conn.error:
             raise self._conn_error("send")
@@ -505,22 +563,24 @@ class Socket:
                    "room in the send buffer")
         if conn.error:
             raise self._conn_error("send")
-        n = conn.send(data, self.net.now)
+        n = conn.send(data, self.net.now, more=bool(flags & MSG_MORE))
         self.stack.kick(conn)
         self._call("send", len(data), result=f"{n} of {len(data)} bytes queued")
         return n
 
-    def sendall(self, data: bytes) -> None:
+    def sendall(self, data: bytes, flags: int = 0) -> None:
         view = memoryview(data).tobytes()
         while view:
-            n = self.send(view)
+            n = self.send(view, flags)
             view = view[n:]
 
     def recv(self, bufsize: int) -> bytes:
         conn = self._connected_conn("recv")
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
-        if self._shut_rd:
+        # After shutdown(SHUT_RD) Linux still hands over data already queued (tcp_recvmsg()
+        # checks RCV_SHUTDOWN only when the queue is empty), then reads end-of-file
+        if self._shut_rd and not conn.rcvq:
             return b""
         self._wait(lambda: bool(conn.rcvq) or conn.eof or conn.closed, "recv", "data to arrive")
         if not conn.rcvq and conn.error:

@@ -34,6 +34,10 @@ from .tcp import (Connection, TcpConfig, initial_window, negotiate, reset_for,
                   synack_options)
 from .trace import TraceRecord
 
+_INT_MAX = 2**31 - 1
+_CURR_ESTAB_NEW = (State.ESTABLISHED.value, State.CLOSE_WAIT.value)
+_CURR_ESTAB_OLD = (State.ESTABLISHED.value,)
+
 if TYPE_CHECKING:  # pragma: no cover
     from .host import Host
     from .socket import Socket
@@ -132,6 +136,7 @@ class Stack:
         self._cookies = None
         self._config = None
         self._ip_ids: Dict[Connection, int] = {}     # next IPv4 Identification per socket
+        self._challenge = [-1, 0]                    # (second, challenge ACKs left in it)
 
     # --------------------------------------------------------------- helpers
     @property
@@ -147,13 +152,18 @@ class Stack:
             cached = self._config = (s.version, self._config_from(s))
         return cached[1] if shared else copy.copy(cached[1])
 
-    @staticmethod
-    def _config_from(s) -> TcpConfig:
+    def _config_from(self, s) -> TcpConfig:
+        rmem, wmem = s.get("net.ipv4.tcp_rmem"), s.get("net.ipv4.tcp_wmem")
         return TcpConfig(
             mss=s.get("simtcp.mss", 1460),
             window_scaling=bool(s.get("net.ipv4.tcp_window_scaling", 1)),
             sack=bool(s.get("net.ipv4.tcp_sack", 1)),
             timestamps=bool(s.get("net.ipv4.tcp_timestamps", 1)),
+            # sk_rcvbuf starts at tcp_rmem[1] and autotunes up to tcp_rmem[2]; the window
+            # offers half of it (tcp_win_from_space with the default scaling_ratio)
+            rcvbuf=rmem[2] // 2, rcvbuf_initial=rmem[1] // 2, rmem_limit=rmem[2],
+            rmem_max=s.get("net.core.rmem_max", 4194304),
+            sndbuf=wmem[2],
             syn_retries=s.get("net.ipv4.tcp_syn_retries", 6),
             synack_retries=s.get("net.ipv4.tcp_synack_retries", 5),
             syn_linear_timeouts=s.get("net.ipv4.tcp_syn_linear_timeouts", 0),
@@ -162,7 +172,28 @@ class Stack:
             min_snd_mss=s.get("net.ipv4.tcp_min_snd_mss", 48),
             time_wait=float(s.get("simtcp.time_wait_seconds", 60)),
             fin_timeout=float(s.get("net.ipv4.tcp_fin_timeout", 60)),
+            invalid_ratelimit=s.get("net.ipv4.tcp_invalid_ratelimit", 500) / 1000,
+            rfc1337=bool(s.get("net.ipv4.tcp_rfc1337", 0)),
+            challenge_acks=self._challenge_ack_allowed,
         )
+
+    def _challenge_ack_allowed(self, now: float) -> bool:
+        """Host-wide RFC 5961 §7 limit, as Linux tcp_send_challenge_ack(): each second a
+        budget drawn between limit/2 and 1.5*limit. The default (INT_MAX) never runs out, so
+        no random draw is made for it."""
+        limit = self.sysctl.get("net.ipv4.tcp_challenge_ack_limit", _INT_MAX)
+        if limit >= _INT_MAX:
+            return True
+        second = int(now)
+        if self._challenge[0] != second:
+            half = (limit + 1) >> 1
+            budget = self.net.rng.randint(half, limit + half - 1) if limit else 0
+            self._challenge = [second, budget]
+        if self._challenge[1] <= 0:
+            self.counters["TCPChallengeACKLimitDrops"] += 1
+            return False
+        self._challenge[1] -= 1
+        return True
 
     def _hash(self, *parts) -> int:
         h = hashlib.blake2b("|".join(map(str, parts)).encode(), key=self._secret, digest_size=8)
@@ -176,7 +207,10 @@ class Stack:
         return (self._hash("isn", *t) + clock) & 0xFFFFFFFF
 
     def ts_offset(self, t: FourTuple) -> int:
-        """Linux secure_tcp_ts_off(): a per-address-pair random TSval offset."""
+        """Linux secure_tcp_ts_off(): a per-address-pair random TSval offset; none with
+        net.ipv4.tcp_timestamps = 2 (tcp_ts_off = 0, ip-sysctl.rst)."""
+        if self.sysctl.get("net.ipv4.tcp_timestamps", 1) == 2:
+            return 0
         return self._hash("ts", t.local_ip, t.remote_ip) & 0xFFFFFFFF
 
     @property
@@ -409,9 +443,7 @@ class Stack:
             self._send_cookie(listener, packet)
             return
         cfg = self.config()
-        cfg.rcvbuf = listener.sock.rcvbuf or cfg.rcvbuf    # children inherit SO_RCVBUF
-        cfg.sndbuf = listener.sock.sndbuf or cfg.sndbuf
-        cfg.user_timeout = listener.sock.user_timeout_ms / 1000   # inherited (sk_clone)
+        listener.sock.configure(cfg)        # children inherit the listener's options
         conn = Connection(key, cfg, iss if iss is not None else self.isn(key),
                           self.ts_offset(key))
         self.add_conn(conn)
@@ -438,7 +470,12 @@ class Stack:
         if self.sysctl.get("net.ipv4.tcp_abort_on_overflow", 0):
             self._record("event", EventKind.ACCEPT_QUEUE_RESET, packet, pkt_id, conn.tuple,
                          reason=EventKind.ABORT_ON_OVERFLOW, rfc="Linux tcp_check_req()")
-            conn.abort(self.net.now, StateCause.ACCEPT_QUEUE_ABORT)
+            # embryonic_reset: the reset answers the ACK itself (tcp_v4_send_reset: <SEQ=SEG.ACK>
+            # <CTL=RST>), and the request is dropped without another segment
+            self.counters["OutRsts"] += 1
+            self.send(Packet(packet.dst, packet.src, reset_for(packet.segment)),
+                      SendCause.ACCEPT_QUEUE_RESET, "Linux tcp_check_req()")
+            conn.drop_request(self.net.now, StateCause.ACCEPT_QUEUE_ABORT)
             self._after(conn)
         else:
             self._record("event", EventKind.ACCEPT_QUEUE_IGNORED, packet, pkt_id, conn.tuple,
@@ -451,7 +488,8 @@ class Stack:
         seg = packet.segment
         now = self.net.now
         listener.last_overflow = now         # cookie_init_sequence() → tcp_synq_overflow()
-        cfg = self.config(shared=True)
+        cfg = self.config()
+        listener.sock.configure(cfg)         # tcp_openreq_init_rwin(): the listener's buffer
         isn, _mss = self.cookies.make(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
                                       seg.options.mss or 536, now)
         n = negotiate(cfg, seg.options)
@@ -507,7 +545,9 @@ class Stack:
             ts = (seg.options.ts[0], 0)
         syn_opts = Options(mss=mss, wscale=wscale, sack_perm=sack, ts=ts)
         key = packet.four_tuple()
-        conn = Connection(key, self.config(), int(seg.ack) - 1, self.ts_offset(key))
+        cfg = self.config()
+        listener.sock.configure(cfg)
+        conn = Connection(key, cfg, int(seg.ack) - 1, self.ts_offset(key))
         self.add_conn(conn)
         self.owner[conn] = listener.sock
         self.parent[conn] = listener
@@ -560,9 +600,12 @@ class Stack:
     def _ip_id(self, conn: Connection, out) -> int:
         """IPv4 Identification of a segment, as Linux ip_select_ident_segs() picks it for DF
         packets: a per-socket counter from a random start; 0 for resets and for what a
-        request socket (SYN-RECEIVED on a listener) sends, which has no full socket yet."""
-        if int(out.segment.flags) & _RST or (conn.passive and conn.state is State.SYN_RECEIVED):
-            return 0
+        request socket (SYN-RECEIVED on a listener) sends, which has no full socket yet;
+        the reset an established socket sends when aborted is its own and takes its counter."""
+        flags = int(out.segment.flags)
+        if (flags & _RST and not (flags & _ACK and conn.established_at is not None)) or \
+                (conn.passive and conn.state is State.SYN_RECEIVED):
+            return 0      # (an established socket's own reset, tcp_send_active_reset, counts)
         ids = self._ip_ids
         if conn not in ids:
             ids[conn] = self._hash("ipid", *conn.tuple) & 0xFFFF   # get_random_u16()
@@ -571,6 +614,11 @@ class Stack:
         return ident
 
     def _on_state(self, conn: Connection, old: str, new: str) -> None:
+        # CurrEstab is a gauge (Linux tcp_set_state()): ESTABLISHED, and since 6.10 also
+        # CLOSE-WAIT ("tcp: count CLOSE-WAIT sockets for TCP_MIB_CURRESTAB")
+        live = _CURR_ESTAB_NEW if self.sysctl.curr_estab_counts_close_wait else _CURR_ESTAB_OLD
+        if (new in live) != (old in live):
+            self.counters["CurrEstab"] += 1 if new in live else -1
         if new == State.ESTABLISHED.value:
             listener = self.parent.get(conn)
             if listener is not None and conn.tuple in listener.syn_queue:
@@ -616,10 +664,7 @@ class Stack:
     # ----------------------------------------------------------- sockets
     def open_connection(self, t: FourTuple, sock: "Socket") -> Connection:
         cfg = self.config()
-        cfg.nodelay = sock.nodelay
-        cfg.user_timeout = sock.user_timeout_ms / 1000
-        cfg.rcvbuf = sock.rcvbuf or cfg.rcvbuf
-        cfg.sndbuf = sock.sndbuf or cfg.sndbuf
+        sock.configure(cfg)
         iss = self.isn(t)
         old = self.conns.get(t)
         if old is not None and old.state is State.TIME_WAIT:

@@ -35,7 +35,8 @@ from .states import State, transition
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
 from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  # noqa: F401
-                        model_timeout, negotiate, reset_for, synack_options)
+                        model_timeout, negotiate, reset_for, select_initial_window,
+                        synack_options)
 from .tcpsend import Sender
 
 
@@ -70,7 +71,8 @@ class Connection(Sender):
                  "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
                  "rcv_ssthresh", "last_oow", "eof_read", "sacked", "ts_recent_time",
-                 "probes_out", "probe_backoff", "probes_tstamp", "soft_error")
+                 "probes_out", "probe_backoff", "probes_tstamp", "soft_error",
+                 "rcv_wup", "push_marks", "pushed_seq", "max_window")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -124,7 +126,7 @@ class Connection(Sender):
         self.snd_sml = self.iss            # end of the last small segment sent (Minshall)
         # Linux starts the offered window at about 64 KB and grows it as data arrives
         # (tcp_grow_window): rcv_ssthresh is that growing clamp.
-        self.rcv_ssthresh = min(65535 // config.mss * config.mss, config.rcvbuf)
+        self.rcv_ssthresh = select_initial_window(config, config.mss)[0]
         self.last_oow: Optional[float] = None
         self.eof_read = False               # the application saw recv() return b""
         self.sacked: List[Tuple[Seq, Seq]] = []   # SACK scoreboard: ranges the peer holds
@@ -132,6 +134,10 @@ class Connection(Sender):
         self.probes_out = 0                 # zero-window probes unanswered (icsk_probes_out)
         self.probe_backoff = 0              # persist timer backoff (icsk_backoff)
         self.probes_tstamp: Optional[float] = None   # first probe of this episode
+        self.rcv_wup = Seq(0)               # RCV.NXT when we last sent a window (Last.ACK.sent)
+        self.push_marks: List[Seq] = []     # ends of writes that get PSH (Linux tcp_mark_push)
+        self.pushed_seq = self.iss          # where the last push mark was (forced_push())
+        self.max_window = 0                 # largest window the peer offered (tcp_sock.max_window)
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -155,6 +161,11 @@ class Connection(Sender):
     def rcv_wnd(self) -> int:
         """Free receive space in bytes (what we may advertise)."""
         return max(0, self.cfg.rcvbuf - len(self.rcvq))
+
+    @property
+    def sacked_bytes(self) -> int:
+        """Bytes above SND.UNA the peer reported holding (the SACK scoreboard)."""
+        return sum(end.diff(start) for start, end in self.sacked)
 
     @property
     def unsent(self) -> int:
@@ -191,12 +202,26 @@ class Connection(Sender):
         return (int(now * 1000) + self.ts_offset) & 0xFFFFFFFF
 
     def _window_field(self) -> int:
-        wnd = min(self.rcv_wnd, self.rcv_ssthresh)
-        # Never shrink the window we already offered (RFC 9293 §3.8.6.2.1)
+        """The window field, as Linux tcp_select_window() / __tcp_select_window() picks it:
+        the free space, but 0 once less than half the buffer is free and what is left is
+        under one segment or 1/16 of the buffer (receiver SWS avoidance, RFC 9293
+        §3.8.6.2.2); at most rcv_ssthresh; with window scaling rounded *up* to a multiple of
+        2^wscale so that it is not scaled away; never less than the window already offered
+        (RFC 9293 §3.8.6.2.1)."""
+        unit = 1 << self.rcv_wscale
+        free, full = self.rcv_wnd, self.cfg.rcvbuf
+        if free < full >> 1:
+            free = free // unit * unit
+            if free < full >> 4 or free < self.eff_mss:
+                free = 0
+        wnd = min(free, self.rcv_ssthresh)
+        if unit > 1:
+            wnd = -(-wnd // unit) * unit
         edge = self.rcv_adv.diff(self.rcv_nxt)
         if edge > wnd:
-            wnd = edge
+            wnd = -(-edge // unit) * unit
         field = min(wnd >> self.rcv_wscale, 0xFFFF)
+        self.rcv_wup = self.rcv_nxt        # Last.ACK.sent (Linux tcp_select_window)
         self.rcv_adv = self.rcv_nxt + (field << self.rcv_wscale)
         self.last_rcv_wnd = field << self.rcv_wscale
         return field
@@ -208,7 +233,7 @@ class Connection(Sender):
             options = self._data_options(now)
         if ack is None:
             ack = self.rcv_nxt if flags & ACK else Seq(0)
-        window = self._window_field() if not flags & RST else 0
+        window = self._window_field() if not flags & RST or flags & ACK else 0
         if flags & ACK:
             self.unacked_segs = 0
             self.timers.pop("delack", None)
@@ -276,7 +301,7 @@ class Connection(Sender):
 
     def syn_window(self) -> int:
         """The window a SYN offers: whole MSS-sized segments within 65535 (64240 = 44*1460)."""
-        return min(65535 // self.cfg.mss * self.cfg.mss, self.cfg.rcvbuf)
+        return initial_window(self.cfg, False)
 
     def _send_syn(self, now: float, reason: SendCause) -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, Seq(0),
@@ -296,6 +321,8 @@ class Connection(Sender):
         self.irs = syn.seq
         self.rcv_nxt = syn.seq + 1
         self._negotiate(syn.options)
+        # the request's window (tcp_openreq_init_rwin) counts the timestamp option
+        self.rcv_ssthresh = select_initial_window(self.cfg, self.eff_mss)[0]
         self._set_state(State.SYN_RECEIVED)
         self.first_tx = now
         self.syn_options = options or self._syn_options(now, syn.options)
@@ -305,6 +332,7 @@ class Connection(Sender):
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, self.rcv_nxt,
                       FLAG_VALUES[SYN | ACK], self._initial_window(), self.syn_options)
         self.rcv_adv = self.rcv_nxt + seg.window
+        self.rcv_wup = self.rcv_nxt
         self._out.append(Out(seg, reason, rfc))
         self.snd_nxt = self.snd_max = self.iss + 1
         self._arm_rto(now)
@@ -319,24 +347,29 @@ class Connection(Sender):
         self.irs = ack_seg.seq - 1
         self.rcv_nxt = ack_seg.seq
         self._negotiate(syn_opts)
+        self.rcv_ssthresh = select_initial_window(self.cfg, self.eff_mss)[0]
         self.snd_una = self.snd_nxt = self.snd_max = ack_seg.ack
-        self.snd_wnd = ack_seg.window << self.snd_wscale
+        self.snd_wnd = self.max_window = ack_seg.window << self.snd_wscale
         self.snd_wl1, self.snd_wl2 = ack_seg.seq, ack_seg.ack
         self.rcv_adv = self.rcv_nxt + self._initial_window()
+        self.rcv_wup = self.rcv_nxt
         self.cwnd = self.cfg.init_cwnd * self.eff_mss
         self._set_state(State.SYN_RECEIVED, StateCause.COOKIE_ACK)
         self._set_state(State.ESTABLISHED, StateCause.COOKIE_ESTABLISHED)
 
     # ----------------------------------------------------------- user calls
-    def send(self, data: bytes, now: float) -> int:
-        """Queue application data; returns how many bytes fit in the send buffer."""
+    def send(self, data: bytes, now: float, more: bool = False) -> int:
+        """Queue application data; returns how many bytes fit in the send buffer. ``more``
+        is MSG_MORE: no push mark at the end of this write."""
         self._now = now
         room = self.cfg.sndbuf - len(self.sndq)
         if room <= 0:
             return 0
         chunk = bytes(data[:room])
+        start = self.snd_una + len(self.sndq)
         self.sndq += chunk
-        self._output(now)
+        self._mark_writes(start, start + len(chunk), more or self.cfg.cork)
+        self._output(now, cork=more)
         return len(chunk)
 
     def recv(self, n: int, now: float) -> bytes:
@@ -386,14 +419,23 @@ class Connection(Sender):
             return
         self._output(now)
 
+    def drop_request(self, now: float, reason: Reason) -> None:
+        """A listener's request (passive SYN-RECEIVED) vanishes without a segment of its own
+        (Linux inet_csk_reqsk_queue_drop); the caller sent whatever reset was due."""
+        self._now = now
+        if self.passive and self.state is State.SYN_RECEIVED:
+            self._set_state(State.LISTEN, reason)
+
     def abort(self, now: float, reason: Reason = StateCause.ABORT) -> None:
         """Send <SEQ=SND.NXT><CTL=RST,ACK> and drop the TCB (RFC 9293 §3.10.5; Linux
         tcp_send_active_reset)."""
         self._now = now
         if self.state in (State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1,
                           State.FIN_WAIT_2, State.CLOSE_WAIT):
-            self._emit(RST | ACK, self.snd_nxt, reason=reason, rfc="RFC 9293 §3.10.5",
-                       options=NO_OPTIONS)
+            # Linux tcp_send_active_reset() sends it through tcp_transmit_skb(): the
+            # connection's options (timestamps) and its current window, like any segment
+            self._emit(RST | ACK, self.snd_nxt, reason=reason, rfc="RFC 9293 §3.10.5; Linux "
+                       "tcp_send_active_reset()")
         if self.state is not State.CLOSED:
             self._set_state(State.CLOSED, reason)
 
@@ -458,7 +500,7 @@ class Connection(Sender):
         """The peer acknowledged our SYN: ESTABLISHED. The handshake gives the first RTT
         sample unless the SYN was retransmitted (Karn); IW10 starts the congestion window."""
         self.snd_una = seg.ack
-        self.snd_wnd = window
+        self.snd_wnd = self.max_window = window
         self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
         self.timers.pop("rto", None)
         if self.retries == 0:
@@ -491,6 +533,12 @@ class Connection(Sender):
         self.last_oow = now
         return False
 
+    def _challenge_allowed(self, now: float) -> bool:
+        """The host-wide RFC 5961 §7 limit (net.ipv4.tcp_challenge_ack_limit), checked after
+        the per-socket one as Linux tcp_send_challenge_ack() does."""
+        gate = self.cfg.challenge_acks
+        return gate is None or gate(now)
+
     def _receive_other(self, seg: Segment, now: float) -> None:
         f = int(seg.flags)
         st = self.state
@@ -498,9 +546,6 @@ class Connection(Sender):
         if st is State.SYN_RECEIVED and f & SYN and not f & ACK and seg.seq == self.irs:
             self._send_synack(now, SendCause.DUPLICATE_SYN, "Linux tcp_check_req()")
             return
-        if seg.options.ts is not None and self.ts_ok and seg.seq <= self.rcv_nxt:
-            self.ts_recent = seg.options.ts[0]      # RFC 7323 §4.3
-            self.ts_recent_time = now
         # simultaneous open, RFC 9293 Figure 8 line 6: the peer's SYN,ACK repeats the SYN we
         # already took; treat it as the ACK of our SYN (Linux tcp_validate_incoming)
         if (st is State.SYN_RECEIVED and not self.passive and f & SYN and f & ACK
@@ -525,9 +570,11 @@ class Connection(Sender):
         # second: RST (RFC 5961 §3.2: only an exact match resets)
         if f & RST:
             if seg.seq != self.rcv_nxt:
-                if not self._oow_limited(seg, now):
+                if not self._oow_limited(seg, now) and self._challenge_allowed(now):
                     self._send_ack(SendCause.CHALLENGE_ACK_RST, "RFC 5961 §3.2")
                 return
+            if st is State.TIME_WAIT and self.cfg.rfc1337:
+                return      # Linux tcp_timewait_state_process(): no TIME-WAIT assassination
             if st is State.SYN_RECEIVED:          # (active open: simultaneous open refused)
                 self.error = _errno.ECONNREFUSED
                 self._set_state(State.CLOSED, StateCause.REFUSED)
@@ -542,12 +589,13 @@ class Connection(Sender):
                 return
             if st is State.TIME_WAIT:
                 self._send_ack(SendCause.TIME_WAIT_SYN, "RFC 9293 §3.10.7.4")
-            else:
+            elif self._challenge_allowed(now):
                 self._send_ack(SendCause.CHALLENGE_ACK_SYN, "RFC 5961 §4")
             return
         # fifth: ACK
         if not f & ACK:
             return
+        self._update_ts_recent(seg, now)
         if st is State.SYN_RECEIVED:
             if self.snd_una < seg.ack <= self.snd_nxt:
                 self._our_syn_acked(seg, seg.window << self.snd_wscale, now)
@@ -578,6 +626,18 @@ class Connection(Sender):
             self._send_ack(SendCause.TIME_WAIT_FIN, "RFC 9293 §3.10.7.4")
         self._output(now)
 
+    def _update_ts_recent(self, seg: Segment, now: float) -> None:
+        """RFC 7323 §4.3: TS.Recent takes SEG.TSval only from a segment that passed the
+        sequence, RST and SYN checks, that starts at or before Last.ACK.sent and whose TSval
+        is not older (Linux tcp_ack() -> tcp_replace_ts_recent(): !after(seq, rcv_wup) and
+        tcp_paws_check()). An invalid segment's TSval is never echoed."""
+        ts = seg.options.ts
+        if ts is None or not self.ts_ok or seg.seq > self.rcv_wup:
+            return
+        if ((ts[0] - self.ts_recent) & 0xFFFFFFFF) < 0x80000000:
+            self.ts_recent = ts[0]
+            self.ts_recent_time = now
+
     def _process_ack(self, seg: Segment, now: float) -> bool:
         """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
         ack = seg.ack
@@ -591,20 +651,31 @@ class Connection(Sender):
         if acked > 0:
             del self.sndq[:min(acked, len(self.sndq))]
             self.snd_una = ack
+            while self.push_marks and self.push_marks[0] <= ack:
+                del self.push_marks[0]
             if self.snd_nxt < ack:
                 self.snd_nxt = ack        # after go-back-N, an ACK may cover resent data
-            self._on_new_ack(acked, now)
-        elif acked == 0 and not seg.payload and not int(seg.flags) & FIN and window == self.snd_wnd \
-                and self.snd_una != self.snd_max and self.state.synchronized:
-            self._on_dupack(now)
+        newly_sacked = False
         if self.sack_ok and (seg.options.sack or self.sacked):
+            before = self.sacked_bytes
             self._note_sack(seg.options.sack)         # after SND.UNA moved: prune below it
+            newly_sacked = self.sacked_bytes > before
+        if acked > 0:
+            self._on_new_ack(acked, now)
+        elif acked == 0 and self.snd_una != self.snd_max and self.state.synchronized:
+            # Linux tcp_ack(): an ACK is a duplicate unless it carries data, advances SND.UNA
+            # or updates the window (tcp_may_update_window: a larger or a zero window) — but
+            # one that SACKs new data always counts (FLAG_DATA_SACKED, tcp_fastretrans_alert)
+            win_update = seg.seq > self.snd_wl1 or window > self.snd_wnd or window == 0
+            if newly_sacked or (not seg.payload and not int(seg.flags) & FIN and not win_update):
+                self._on_dupack(now)
         # window update (SND.WL1/SND.WL2 rule)
         if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
             if window > 0 and self.snd_wnd == 0:
                 self.timers.pop("persist", None)       # tcp_ack_probe(): the window opened
                 self.probe_backoff, self.probes_tstamp = 0, None
             self.snd_wnd = window
+            self.max_window = max(self.max_window, window)
             self.snd_wl1, self.snd_wl2 = seg.seq, ack
         if "persist" in self.timers:
             self._ack_probe(now)

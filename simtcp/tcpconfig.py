@@ -10,7 +10,7 @@ They are shared by `tcp.Connection` and by the stack's stateless SYN-cookie path
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, Options, Segment
 from .seq import Seq
@@ -26,11 +26,17 @@ class TcpConfig:
 
     mss: int = 1460                 # advertised MSS: MTU 1500 - 20 (IP) - 20 (TCP)
     window_scaling: bool = True     # net.ipv4.tcp_window_scaling
-    wscale: int = 7                 # our shift (Linux derives it from tcp_rmem[2])
     sack: bool = True               # net.ipv4.tcp_sack
     timestamps: bool = True         # net.ipv4.tcp_timestamps
-    rcvbuf: int = 6291456           # receive buffer limit (tcp_rmem[2]; Linux autotunes up to it)
-    sndbuf: int = 4194304           # send buffer limit (tcp_wmem[2])
+    # Receive space (what the window may offer). Linux offers half of sk_rcvbuf
+    # (tcp_win_from_space() with the default scaling_ratio); unless SO_RCVBUF locked it,
+    # sk_rcvbuf starts at tcp_rmem[1] and autotuning grows it up to tcp_rmem[2].
+    rcvbuf: int = 33554432 // 2     # the most the window may grow to
+    rcvbuf_initial: int = 131072 // 2   # tcp_full_space() when the SYN is sent (65536)
+    rcvbuf_locked: bool = False     # SO_RCVBUF was set (SOCK_RCVBUF_LOCK)
+    rmem_limit: int = 33554432      # net.ipv4.tcp_rmem[2]
+    rmem_max: int = 4194304         # net.core.rmem_max
+    sndbuf: int = 4194304           # send buffer limit (tcp_wmem[2], or 2 x SO_SNDBUF)
     syn_retries: int = 6            # net.ipv4.tcp_syn_retries
     synack_retries: int = 5         # net.ipv4.tcp_synack_retries
     syn_linear_timeouts: int = 0    # net.ipv4.tcp_syn_linear_timeouts (6.16+ kernels: 4)
@@ -44,11 +50,37 @@ class TcpConfig:
     quickacks: int = 16             # TCP_MAX_QUICKACKS at connection start
     init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
     nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
+    cork: bool = False              # TCP_CORK: hold partial segments, no push marks
     invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
     min_snd_mss: int = 48           # net.ipv4.tcp_min_snd_mss (TCP_MIN_SND_MSS, include/net/tcp.h)
     orphan_retries: int = 0         # net.ipv4.tcp_orphan_retries (0 means 8, tcp_orphan_retries())
     user_timeout: float = 0.0       # TCP_USER_TIMEOUT in seconds (0: off)
+    rfc1337: bool = False           # net.ipv4.tcp_rfc1337: TIME-WAIT ignores RST
+    challenge_acks: Optional[Callable[[float], bool]] = None   # host-wide RFC 5961 limit
 
+    @property
+    def wscale(self) -> int:
+        """Our window scale shift, as tcp_select_initial_window() picks it."""
+        return select_initial_window(self, self.mss)[1]
+
+
+def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
+    """Linux tcp_select_initial_window() (net/ipv4/tcp_output.c): (rcv_wnd, rcv_wscale).
+
+    The first window is the initial receive space rounded down to whole segments. The scale
+    is chosen for the largest window the socket could ever offer: max(space, tcp_rmem[2],
+    rmem_max), limited by the window clamp — which is the space itself when SO_RCVBUF locked
+    the buffer (tcp_connect_init / tcp_openreq_init_rwin) — so that wscale =
+    ilog2(that) - 15, between 0 and 14. tcp_rmem[2] = 32 MB gives 10 (Linux 6.16+)."""
+    window_clamp = cfg.rcvbuf_initial if cfg.rcvbuf_locked else (0xFFFF << 14)
+    space = min(window_clamp, cfg.rcvbuf_initial)
+    if space > mss:
+        space = space // mss * mss
+    wscale = 0
+    if cfg.window_scaling:
+        largest = min(max(space, cfg.rmem_limit, cfg.rmem_max), window_clamp)
+        wscale = min(max(largest.bit_length() - 1 - 15, 0), 14)
+    return space, wscale
 
 class Negotiated(NamedTuple):
     """What the SYN exchange settled (RFC 9293 §3.7.1, RFC 7323, RFC 2018)."""
@@ -76,10 +108,11 @@ def negotiate(cfg: TcpConfig, peer: Options) -> Negotiated:
 
 
 def initial_window(cfg: TcpConfig, ts_ok: bool) -> int:
-    """tcp_select_initial_window(): a whole number of segments within 65535 (no scaling in a
-    SYN, RFC 7323 §2.2): 64240 = 44*1460, or 65160 = 45*1448 with timestamps."""
+    """The window field of a SYN or SYN-ACK: tcp_select_initial_window()'s rcv_wnd, at most
+    65535 (a SYN's window is never scaled, RFC 7323 §2.2): with tcp_rmem[1] = 128 KB that is
+    64240 = 44*1460, or 65160 = 45*1448 with timestamps."""
     mss = cfg.mss - (TS_OPTION_LEN if ts_ok else 0)
-    return min(65535 // mss * mss, cfg.rcvbuf)
+    return min(select_initial_window(cfg, mss)[0], 0xFFFF)
 
 
 def synack_options(cfg: TcpConfig, n: Negotiated, peer: Options, tsval: int) -> Options:

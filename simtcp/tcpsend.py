@@ -28,8 +28,14 @@ class Sender:
 
     __slots__ = ()
 
-    def _output(self, now: float) -> None:
-        """Send what the windows allow (RFC 9293 §3.8.6; Nagle RFC 896; RFC 5681 cwnd)."""
+    def push_pending(self, now: float) -> None:
+        """Send what may go now (setsockopt TCP_NODELAY / uncorking: Linux
+        tcp_push_pending_frames with TCP_NAGLE_PUSH)."""
+        self._output(now, push=True)
+
+    def _output(self, now: float, cork: bool = False, push: bool = False) -> None:
+        """Send what the windows allow (RFC 9293 §3.8.6; Nagle RFC 896; RFC 5681 cwnd).
+        ``cork`` holds a partial segment (MSG_MORE); ``push`` sends it anyway."""
         if self.state not in (State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
                               State.LAST_ACK, State.CLOSING):
             return
@@ -57,16 +63,23 @@ class Sender:
                             self.timers["persist"] = now + max(self.rto, self.cfg.rto_min)
                         break
                     size = room
-                if (size < mss and not self.cfg.nodelay and not self.fin_queued
-                        and self.snd_sml > self.snd_una and self.snd_nxt >= self.snd_max):
-                    # Nagle with Minshall's rule (Linux tcp_nagle_check): a small segment
-                    # waits while an earlier small segment is unacknowledged (RFC 896)
-                    break
+                if size < mss and not push and not self.fin_queued and self.snd_nxt >= self.snd_max:
+                    if cork or self.cfg.cork:
+                        # TCP_CORK / MSG_MORE (tcp_nagle_check, TCP_NAGLE_CORK): a partial
+                        # segment waits for more data; with nothing in flight the probe timer
+                        # sends it after an RTO (tcp_check_probe_timer -> tcp_write_wakeup)
+                        if offset == 0 and "persist" not in self.timers:
+                            self.timers["persist"] = now + self.rto
+                        break
+                    if not self.cfg.nodelay and self.snd_sml > self.snd_una:
+                        # Nagle with Minshall's rule (Linux tcp_nagle_check): a small segment
+                        # waits while an earlier small segment is unacknowledged (RFC 896)
+                        break
                 if size <= 0:
                     break   # a zero-length data segment would loop for ever
                 payload = bytes(self.sndq[offset:offset + size])
                 last = size == avail
-                flags = ACK | (PSH if last else 0)
+                flags = ACK | self._push_flag(self.snd_nxt, size)
                 if last and self.fin_queued and self.fin_seq is None:
                     flags |= FIN           # piggyback the FIN on the last data (Linux)
                 self._send_data(now, flags, payload)
@@ -74,6 +87,33 @@ class Sender:
             if self.fin_queued and self.fin_seq is None:
                 self._send_data(now, FIN | ACK, b"")
             break
+
+    def _push_flag(self, seq: Seq, size: int) -> int:
+        """PSH when the segment carries the end of a write (or a forced push): Linux marks
+        the buffer holding the last byte of each sendmsg() with tcp_mark_push(), and a
+        retransmission keeps the flags of what it resends."""
+        end = seq + size
+        for mark in self.push_marks:
+            if seq < mark <= end:
+                return PSH
+        return 0
+
+    def _mark_writes(self, start: Seq, end: Seq, more: bool) -> None:
+        """Push marks for a write of [start, end) (Linux tcp_sendmsg_locked): every
+        segment-sized piece that takes the data more than half the peer's largest window past
+        the last mark is pushed (forced_push()), and the end of the write is unless MSG_MORE
+        or TCP_CORK holds it (tcp_push())."""
+        half = self.max_window // 2
+        if half > 0:
+            pos = start
+            while end.diff(pos) > 0:
+                pos = pos + min(self.eff_mss, end.diff(pos))
+                if pos.diff(self.pushed_seq) > half:
+                    self.push_marks.append(pos)
+                    self.pushed_seq = pos
+        if not more and (not self.push_marks or self.push_marks[-1] != end):
+            self.push_marks.append(end)
+            self.pushed_seq = end
 
     def _sack_clip(self, size: int):
         """(end of the SACKed block SND.NXT sits in, or None; size cut at the next block)."""
@@ -196,7 +236,8 @@ class Sender:
         else:
             # a window smaller than a segment: send what fits (Linux tcp_write_wakeup)
             size = min(self.snd_wnd, self.eff_mss, self.unsent)
-            self._send_data(now, ACK | PSH, bytes(self.sndq[:size]))
+            self._send_data(now, ACK | self._push_flag(self.snd_nxt, size),
+                            bytes(self.sndq[:size]))
         if self.snd_nxt != self.snd_una or self.unsent <= 0:
             self.probes_out = self.probe_backoff = 0   # data is out: the RTO takes over
             self.probes_tstamp = None
@@ -240,13 +281,14 @@ class Sender:
                 self._set_state(State.CLOSED, StateCause.TIMED_OUT)
                 return
             self.retries += 1
-            # tcp_syn_linear_timeouts: the first N retries keep the initial RTO (6.16+)
+            # tcp_syn_linear_timeouts: the first N retries keep the initial RTO (Linux 6.5+)
             if not (st is State.SYN_SENT and self.retries <= cfg.syn_linear_timeouts):
                 self.rto = min(self.rto * 2, cfg.rto_max)
             if st is State.SYN_SENT:
+                # the give-up check runs when the timer fires (tcp_write_timeout): with 4
+                # linear timeouts the last SYN goes at 67 s and connect() fails at 131 s
+                # (ip-sysctl.rst, tcp_syn_retries)
                 self._send_syn(now, SendCause.SYN_RETRANSMISSION)
-                limit = self.first_tx + model_timeout(cfg.syn_retries, cfg.rto_initial)
-                self.timers["rto"] = min(self.timers["rto"], limit)
             else:
                 self._send_synack(now, SendCause.SYNACK_RETRANSMISSION, "RFC 6298 §5")
             self._event(EventKind.RTO, "", "RFC 6298 §5.5",
@@ -325,7 +367,12 @@ class Sender:
 
     def _on_dupack(self, now: float) -> None:
         self.dupacks += 1
-        if self.dupacks == 3 and (self.recover is None or self.snd_una >= self.recover):
+        # with SACK, Linux counts SACKed segments (tcp_dupack_heuristics(): sacked_out + 1
+        # > tp->reordering, 3): three SACKed segments start recovery like three dup ACKs
+        sacked_segs = -(-self.sacked_bytes // self.eff_mss)
+        if ((self.dupacks == 3 or (sacked_segs >= 3 and self.dupacks < 3))
+                and (self.recover is None or self.snd_una >= self.recover)):
+            self.dupacks = 3
             # RFC 5681 §3.2 fast retransmit
             self.ssthresh = max(self.in_flight // 2, 2 * self.eff_mss)
             self.recover = self.snd_max
@@ -341,7 +388,7 @@ class Sender:
             if 0 < gap < size:
                 size = gap
         payload = bytes(self.sndq[:size])
-        flags = ACK
+        flags = ACK | self._push_flag(self.snd_una, size)
         if self.fin_seq is not None and self.snd_una + size == self.fin_seq and size < self.eff_mss:
             flags |= FIN
         if not payload and not flags & FIN:

@@ -1,6 +1,8 @@
 """Runs INSIDE a private network namespace (tests/test_linux_oracle.py creates and deletes it).
 
-Creates tun0 (10.9.0.1/24), listens on 10.9.0.1:80, then for each probe read from stdin (one
+Creates tun0 (10.9.0.1/24), listens on 10.9.0.1:80 (and on :82 with SO_RCVBUF 16384, and on
+:83, whose connection is accepted and closed when a probe line says {"action":
+"accept_close"}), then for each probe read from stdin (one
 JSON object per line: "hex", an IPv4 packet "from" 10.9.0.2, and optionally "ack_isn" = k to
 set its ACK field to the kernel's ISN for that client port + k) writes it into tun0 — the
 real Linux kernel receives it — and prints the IPv4/TCP packets the kernel sends back within
@@ -36,6 +38,14 @@ for cmd in (["ip", "link", "set", "lo", "up"],
 listener = socket.socket()
 listener.bind(("10.9.0.1", 80))
 listener.listen(8)
+small = socket.socket()                               # port 82: a listener with SO_RCVBUF set
+small.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+small.bind(("10.9.0.1", 82))
+small.listen(8)
+closer = socket.socket()                              # port 83: accept() and close() on request
+closer.bind(("10.9.0.1", 83))
+closer.listen(8)
+closer.settimeout(2.0)
 
 
 def replies(wait=0.3):
@@ -50,10 +60,17 @@ def replies(wait=0.3):
     return got
 
 
+from simtcp import wire  # noqa: E402 - imported before the first probe: importing scapy takes
+                         # about a second, long enough for the kernel to retransmit a SYN-ACK
 replies(0.2)                                          # drain anything the setup caused
 isn = {}                                              # client port -> the kernel's ISN
 for line in sys.stdin:
     item = json.loads(line)
+    if item.get("action") == "accept_close":          # close() a connection with unread data
+        conn, _ = closer.accept()
+        conn.close()
+        print(json.dumps(replies(item.get("wait", 0.3))), flush=True)
+        continue
     data = bytes.fromhex(item["hex"])
     if item.get("ack_isn") is not None:               # acknowledge what the kernel chose
         pkt = wire.decode(data)

@@ -37,6 +37,7 @@ PROBES = {   # name: (dport, compact notation)
     "closed RST": (81, "R 1:1(0) win 0"),
     "listener SYN, full options": (80, "S 3000:3000(0) win 64240"),
     "listener SYN, no options": (80, "S 4000:4000(0) win 8192"),
+    "SO_RCVBUF listener SYN, full options": (82, "S 5000:5000(0) win 64240"),
 }
 
 
@@ -60,7 +61,8 @@ def linux_answers(packets, ack_isn=None):
         if made.returncode:
             pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
         ack_isn = ack_isn or {}
-        stdin = "".join(json.dumps({"hex": wire.encode(p).hex(), "ack_isn": ack_isn.get(n)})
+        stdin = "".join(json.dumps({"action": p} if isinstance(p, str) else
+                                   {"hex": wire.encode(p).hex(), "ack_isn": ack_isn.get(n)})
                         + "\n" for n, p in packets.items())
         run = subprocess.run(["ip", "netns", "exec", ns, sys.executable,
                               str(HERE / "linux_probe.py")], input=stdin, text=True,
@@ -83,9 +85,21 @@ def simtcp_answers(packets, ack_isn=None):
     s = server.socket()
     s.bind(("10.9.0.1", 80))
     s.listen(8)
+    small = server.socket()                       # the same three listeners as linux_probe.py
+    small.setsockopt(simtcp.socket.SOL_SOCKET, simtcp.socket.SO_RCVBUF, 16384)
+    small.bind(("10.9.0.1", 82))
+    small.listen(8)
+    closer = server.socket()
+    closer.bind(("10.9.0.1", 83))
+    closer.listen(8)
     out = {}
     for name, p in packets.items():
         before = len(peer.packets)
+        if p == "accept_close":
+            closer.accept()[0].close()
+            net.run(until=net.now + 0.3)
+            out[name] = peer.packets[before:]
+            continue
         if ack_isn.get(name) is not None:
             seg = p.segment
             p = p._replace(segment=seg.replace(ack=simtcp.Seq(isn[seg.sport] + ack_isn[name])))
@@ -114,10 +128,11 @@ def shape(probe: Packet, answers):
             "options": [k for k, v in (("mss", o.mss), ("sackOK", o.sack_perm), ("ts", o.ts),
                                        ("wscale", o.wscale)) if v],
             "mss": o.mss, "ts_echo": o.ts[1] if o.ts else None,
+            "wscale": o.wscale,   # tcp_select_initial_window(): 10 for tcp_rmem[2] = 32 MB
             # IP id: 0 for resets and for a listener's SYN-ACK (no full socket yet); a
             # connection's own segments count up from a random start (not compared)
-            "df": a.df, "ident": a.ident if seg.flags & (simtcp.Flags.RST | simtcp.Flags.SYN)
-            else "-",
+            "df": a.df, "ident": ("-" if not seg.flags & (simtcp.Flags.RST | simtcp.Flags.SYN)
+                                  else 0 if a.ident == 0 else "per-socket counter"),
         })
     return res
 
@@ -131,6 +146,9 @@ def test_simtcp_answers_like_the_linux_kernel():
     assert linux["closed RST"] == []
     synack = linux["listener SYN, full options"][0].segment
     assert synack.flags == simtcp.Flags.SYN | simtcp.Flags.ACK and synack.window == 65160
+    assert synack.options.wscale == 10                 # FACTS §10: tcp_rmem[2] = 32 MB
+    small = linux["SO_RCVBUF listener SYN, full options"][0].segment
+    assert small.options.wscale < 10 and small.window < 65160     # the locked buffer rules
 
 
 def established_probes():
@@ -291,3 +309,32 @@ def test_ttl_exceeded_and_connect_errors_through_a_router_match_the_kernel():
         if name in linux["connect"]:
             assert linux["connect"][name][1] < 1.0
             assert ours[name][1] == pytest.approx(expect)
+
+
+def test_close_with_unread_data_resets_like_the_linux_kernel():
+    """close() with unread data sends RST,ACK (RFC 2525 §2.17; Linux tcp_close ->
+    tcp_send_active_reset), built like any segment of the connection: timestamps included."""
+    def pkt(text):
+        return Packet("10.9.0.2", "10.9.0.1", Segment.parse(text, sport=42000, dport=83))
+    packets = {
+        "SYN": pkt("S 7000:7000(0) win 64240 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>"),
+        "ACK (handshake)": pkt(". 7001:7001(0) ack 1 win 502 <nop,nop,TS val 150 ecr 0>"),
+        "data": pkt("P. 7001:7006(5) ack 1 win 502 <nop,nop,TS val 200 ecr 0>"),
+        "close() with the data unread": "accept_close",
+    }
+    ack_isn = {"ACK (handshake)": 1, "data": 1}
+    linux, ours = linux_answers(packets, ack_isn), simtcp_answers(packets, ack_isn)
+    probe = packets["data"]
+    for name in packets:
+        base = probe if isinstance(packets[name], str) else packets[name]
+        mine = [{k: v for k, v in d.items() if k not in ("window", "ts_echo") or "SYN" in d["flags"]}
+                for d in shape(base, ours[name])]
+        kernel = [{k: v for k, v in d.items() if k not in ("window", "ts_echo") or "SYN" in d["flags"]}
+                  for d in shape(base, linux[name])]
+        assert mine == kernel, name
+    (rst,) = linux["close() with the data unread"]
+    assert rst.segment.flags == simtcp.Flags.RST | simtcp.Flags.ACK
+    assert rst.segment.options.ts is not None and rst.segment.options.ts[1] == 200
+    (ours_rst,) = ours["close() with the data unread"]
+    assert ours_rst.segment.options.ts[1] == 200
+    assert ours_rst.segment.window == rst.segment.window

@@ -135,16 +135,21 @@ def test_connect_to_a_closed_port_is_refused(pair):
     assert e.value.errno == 111 and "RST" in str(e.value)
 
 
-def test_syn_retries_then_timeout_at_127_seconds():
+@pytest.mark.parametrize("os_name, times, gives_up", [
+    # before Linux 6.5: the textbook doubling, ETIMEDOUT after 127 s
+    ("linux-5.15", [0, 1, 3, 7, 15, 31, 63], 127),
+    # 6.5+: tcp_syn_linear_timeouts = 4 (ip-sysctl.rst: last SYN at 67 s, timeout at 131 s)
+    ("linux", [0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67], 131)])
+def test_syn_retries_then_timeout(os_name, times, gives_up):
     net = simtcp.Network(seed=1)
-    client = net.add_host("client", "10.0.0.1")
+    client = net.add_host("client", "10.0.0.1", os=os_name)
     hole = net.add_peer("10.0.0.2")             # answers nothing
     net.add_link(client, hole, delay=0.01)
     with pytest.raises(TimeoutError) as e:
         client.socket().connect(("10.0.0.2", 80))
     assert e.value.errno == 110
     syn_times = [round(r.time, 6) for r in net.trace.filter(kind="send", host="client")]
-    assert syn_times == [0, 1, 3, 7, 15, 31, 63] and net.now == pytest.approx(127)
+    assert syn_times == times and net.now == pytest.approx(gives_up)
 
 
 def test_time_wait_lasts_60_seconds_on_linux_and_2msl_when_chosen(pair):

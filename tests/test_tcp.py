@@ -43,7 +43,8 @@ def test_active_open_sends_linux_style_syn():
     (syn,) = out(c)
     assert syn.flags == Flags.SYN and int(syn.seq) == 1000 and syn.window == 64240
     o = syn.options
-    assert (o.mss, o.sack_perm, o.wscale) == (1460, True, 7) and o.ts[1] == 0
+    # wscale 10: tcp_select_initial_window() scales for tcp_rmem[2] = 32 MB (Linux 6.16+)
+    assert (o.mss, o.sack_perm, o.wscale) == (1460, True, 10) and o.ts[1] == 0
     assert states(c) == ["SYN-SENT"]
 
 
@@ -212,12 +213,14 @@ def test_rto_backs_off_and_karn_ignores_retransmitted_samples():
 
 def test_fast_retransmit_after_three_duplicate_acks():
     c = established()
-    c.send(b"y" * 1460 * 5, 0.1)
+    c.send(b"y" * 1460 * 6, 0.1)
+    out(c)
+    inp(c, "P. 5001:5001(0) ack 2461 win 65535", 0.2)     # the first segment arrived
     out(c)
     for _ in range(3):
-        inp(c, "P. 5001:5001(0) ack 1001 win 65535", 0.2)
+        inp(c, "P. 5001:5001(0) ack 2461 win 65535", 0.2)
     (re,) = out(c)
-    assert int(re.seq) == 1001 and len(re.payload) == 1460
+    assert int(re.seq) == 2461 and len(re.payload) == 1460
 
 
 def test_active_close_through_time_wait():

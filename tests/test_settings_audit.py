@@ -1,0 +1,552 @@
+"""Every setting simtcp accepts has its effect, or is refused as not modelled (issue 11).
+
+The test enumerates every sysctl of every OS profile and every socket option simtcp takes;
+each must appear below either with a check that changing it changes what the simulation does,
+or as refused with NotModelledError / ENOPROTOOPT. A new setting without a row fails here.
+"""
+import errno
+
+import pytest
+from scapy.layers.inet import IP, TCP
+
+import simtcp
+from simtcp.profiles import PROFILES, NotModelledError, Sysctl
+from simtcp.segment import Flags
+from simtcp.socket import (IPPROTO_TCP, MODELLED_OPTIONS, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT,
+                           SO_SNDBUF, SOL_SOCKET, TCP_CORK, TCP_NODELAY)
+
+PEER = "10.0.0.9"
+
+
+def client_to_peer(changes=(), os="linux", run=0.01):
+    """A host (10.0.0.1) whose connect() goes to a raw peer that answers nothing."""
+    net = simtcp.Network(seed=5)
+    host = net.add_host("h", "10.0.0.1", os=os)
+    peer = net.add_peer(PEER)
+    net.add_link(host, peer, delay=0.001)
+    for k, v in dict(changes).items():
+        host.sysctl[k] = v
+    s = host.socket()
+    s.setblocking(False)
+    s.connect_ex((PEER, 80))
+    net.run(until=run)
+    return net, host, peer, s
+
+
+def first_syn(changes=(), os="linux"):
+    return client_to_peer(changes, os)[2].packets[0].segment
+
+
+def syn_times(changes, os="linux"):
+    net, host, peer, s = client_to_peer(changes, os, run=400)
+    return [round(p.time, 3) for p in net.capture]
+
+
+def server_with_peer(changes=(), backlog=8, os="linux"):
+    net = simtcp.Network(seed=6)
+    host = net.add_host("s", "10.0.0.2", os=os)
+    peer = net.add_peer(PEER)
+    net.add_link(peer, host, delay=0.001)
+    for k, v in dict(changes).items():
+        host.sysctl[k] = v
+    lst = host.socket()
+    lst.bind(("", 80))
+    lst.listen(backlog)
+    return net, host, peer, lst
+
+
+def send(peer, sport, flags, seq, ack=0, payload=b"", dport=80, dst="10.0.0.2"):
+    p = IP(src=PEER, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack)
+    peer.send(p / payload if payload else p)
+
+
+def handshake(net, peer, sport, syn=True):
+    if syn:
+        send(peer, sport, "S", 1000)
+        net.run(until=net.now + 0.01)
+    isn = int([p for p in peer.packets if p.segment.dport == sport][-1].segment.seq)
+    send(peer, sport, "A", 1001, isn + 1)
+    net.run(until=net.now + 0.01)
+    return isn
+
+
+def port_of(changes, os="linux"):
+    return client_to_peer(changes, os)[3].getsockname()[1]
+
+
+def differs(fn, default, changed):
+    a, b = fn(default), fn(changed)
+    assert a != b, (a, b)
+    return a, b
+
+
+# --------------------------------------------------------------------------- effects
+def eff_port_range():
+    assert 40000 <= port_of({"net.ipv4.ip_local_port_range": "40000 40009"}) <= 40009
+
+
+def eff_reserved():
+    rng = {"net.ipv4.ip_local_port_range": "40000 40001"}
+    assert port_of(rng) == 40000
+    assert port_of({**rng, "net.ipv4.ip_local_reserved_ports": "40000"}) == 40001
+
+
+def eff_unprivileged(os="linux"):
+    net = simtcp.Network(seed=1)
+    h = net.add_host("h", "10.0.0.1", os=os)
+    with pytest.raises(PermissionError):
+        h.socket(user="alice").bind(("", 900))      # privileged by default
+    key = "net.ipv4.ip_unprivileged_port_start" if os != "freebsd" else \
+        "net.inet.ip.portrange.reservedhigh"
+    h.sysctl[key] = 0
+    h.socket(user="alice").bind(("", 900))
+
+
+def eff_tw_reuse():
+    def reuse(mode):
+        net = simtcp.Network(seed=4, wire="fast")
+        c, s = net.add_host("c", "10.0.0.1"), net.add_host("s", "10.0.0.2")
+        net.add_link(c, s, delay=0.001)
+        srv = s.socket()
+        srv.bind(("", 80))
+        srv.listen(5)
+        c.sysctl["net.ipv4.ip_local_port_range"] = "40000 40000"
+        c.sysctl["net.ipv4.tcp_tw_reuse"] = mode
+        first = c.socket()
+        first.connect(("10.0.0.2", 80))
+        first.close()
+        srv.accept()[0].close()
+        net.run(until=net.now + 2)
+        return c.socket().connect_ex(("10.0.0.2", 80))
+    assert differs(reuse, 0, 1) == (errno.EADDRNOTAVAIL, 0)
+
+
+def eff_syncookies():
+    def cookies(mode):
+        net, host, peer, _ = server_with_peer({"net.ipv4.tcp_syncookies": mode})
+        send(peer, 1234, "S", 1000)
+        net.run(until=0.01)
+        return host.counters["SyncookiesSent"]
+    differs(cookies, 1, 2)
+
+
+def eff_syn_retries():
+    assert len(differs(syn_times, {"net.ipv4.tcp_syn_retries": 6},
+                       {"net.ipv4.tcp_syn_retries": 2})[1]) == 3 + 3   # 2 + 4 linear, capped
+
+
+def eff_syn_linear():
+    a, b = differs(syn_times, {}, {"net.ipv4.tcp_syn_linear_timeouts": 0})
+    assert b[:4] == [0.0, 1.0, 3.0, 7.0]
+
+
+def eff_synack_retries():
+    def synacks(n):
+        net, host, peer, _ = server_with_peer({"net.ipv4.tcp_synack_retries": n})
+        send(peer, 1234, "S", 1000)
+        net.run(until=200)
+        return len(peer.packets)
+    differs(synacks, 5, 1)
+
+
+def eff_max_syn_backlog():
+    def accepted(maxb):
+        net, host, peer, _ = server_with_peer({"net.ipv4.tcp_syncookies": 0,
+                                               "net.ipv4.tcp_max_syn_backlog": maxb}, backlog=100)
+        for sport in range(2000, 2006):
+            send(peer, sport, "S", 1000)
+        net.run(until=0.01)
+        return len(peer.packets)
+    assert differs(accepted, 2048, 4) == (6, 4)
+
+
+def eff_somaxconn():
+    def backlog(cap):
+        return server_with_peer({"net.core.somaxconn": cap}, backlog=1000)[3].listener.backlog
+    assert differs(backlog, 4096, 16) == (1000, 16)
+
+
+def eff_rmem_max():
+    def rcvbuf(limit):
+        net, host, peer, s = client_to_peer({"net.core.rmem_max": limit})
+        t = host.socket()
+        t.setsockopt(SOL_SOCKET, SO_RCVBUF, 10**9)
+        return t.getsockopt(SOL_SOCKET, SO_RCVBUF)
+    assert differs(rcvbuf, 4194304, 10000) == (8388608, 20000)
+
+
+def eff_wmem_max():
+    def sndbuf(limit):
+        net, host, peer, s = client_to_peer({"net.core.wmem_max": limit})
+        t = host.socket()
+        t.setsockopt(SOL_SOCKET, SO_SNDBUF, 10**9)
+        return t.getsockopt(SOL_SOCKET, SO_SNDBUF)
+    assert differs(sndbuf, 4194304, 10000) == (8388608, 20000)
+
+
+def eff_abort_on_overflow():
+    def answer(flag):
+        net, host, peer, _ = server_with_peer({"net.ipv4.tcp_abort_on_overflow": flag}, backlog=1)
+        for sport in (3001, 3002):
+            send(peer, sport, "S", 1000)
+        net.run(until=net.now + 0.01)
+        handshake(net, peer, 3001, syn=False)
+        send(peer, 3003, "S", 1000)
+        net.run(until=net.now + 0.01)
+        handshake(net, peer, 3002, syn=False)   # the accept queue (2 for listen(1)) is full
+        handshake(net, peer, 3003, syn=False)
+        return [p.segment.flags for p in peer.packets if p.segment.dport == 3003][-1]
+    assert differs(answer, 0, 1)[1] == Flags.RST
+
+
+def eff_fin_timeout():
+    def lifetime(seconds):
+        net, host, peer, lst = server_with_peer({"net.ipv4.tcp_fin_timeout": seconds})
+        handshake(net, peer, 3001)
+        conn, _ = lst.accept()
+        conn.close()                        # FIN; the peer ACKs it and never closes
+        net.run(until=net.now + 0.01)
+        fin = [p for p in peer.packets if p.segment.flags & Flags.FIN][-1].segment
+        send(peer, 3001, "A", 1001, int(fin.seq) + 1)
+        net.run()
+        return round(net.now)
+    a, b = differs(lifetime, 60, 5)
+    assert b < a
+
+
+def eff_timestamps():
+    assert first_syn().options.ts is not None
+    assert first_syn({"net.ipv4.tcp_timestamps": 0}).options.ts is None
+    # 2: timestamps without the per-connection random offset (TSval = the ms clock)
+    assert first_syn({"net.ipv4.tcp_timestamps": 2}).options.ts[0] == 0
+    assert first_syn().options.ts[0] != 0
+
+
+def eff_sack():
+    assert first_syn().options.sack_perm and not \
+        first_syn({"net.ipv4.tcp_sack": 0}).options.sack_perm
+
+
+def eff_window_scaling():
+    assert first_syn().options.wscale == 10
+    assert first_syn({"net.ipv4.tcp_window_scaling": 0}).options.wscale is None
+
+
+def eff_retries2():
+    def retransmissions(n):
+        net = simtcp.Network(seed=7)
+        c, s = net.add_host("c", "10.0.0.1"), net.add_host("s", "10.0.0.2")
+        link = net.add_link(c, s, delay=0.001)
+        c.sysctl["net.ipv4.tcp_retries2"] = n
+        srv = s.socket()
+        srv.bind(("", 80))
+        srv.listen(1)
+        cli = c.socket()
+        cli.connect(("10.0.0.2", 80))
+        link.loss = 1.0                         # the path dies
+        cli.send(b"x" * 100)
+        net.run(until=net.now + 2000)
+        return cli.conn.state.value, cli.conn.retries
+    a, b = differs(retransmissions, 15, 3)
+    assert b[0] == "CLOSED" and b[1] < a[1]
+
+
+def eff_rmem():
+    syn = first_syn({"net.ipv4.tcp_rmem": "4096 32768 4194304"})
+    assert (syn.options.wscale, syn.window) == (7, 16060)      # rmem[2] scale, rmem[1] window
+    with pytest.raises(NotModelledError):
+        Sysctl()["net.ipv4.tcp_rmem"] = "8192 131072 33554432"
+
+
+def eff_wmem():
+    net, host, peer, s = client_to_peer({"net.ipv4.tcp_wmem": "4096 20000 65536"})
+    assert host.socket().getsockopt(SOL_SOCKET, SO_SNDBUF) == 20000     # tcp_wmem[1]
+    assert s.conn.cfg.sndbuf == 65536                                    # the autotuning cap
+    with pytest.raises(NotModelledError):
+        Sysctl()["net.ipv4.tcp_wmem"] = "8192 16384 4194304"
+
+
+def eff_rfc1337():
+    def after_rst(flag):
+        net, host, peer, lst = server_with_peer({"net.ipv4.tcp_rfc1337": flag})
+        handshake(net, peer, 3001)
+        conn, _ = lst.accept()
+        conn.close()
+        net.run(until=net.now + 0.01)
+        fin = [p for p in peer.packets if p.segment.flags & Flags.FIN][-1].segment
+        send(peer, 3001, "FA", 1001, int(fin.seq) + 1)      # TIME-WAIT on the server
+        net.run(until=net.now + 0.01)
+        send(peer, 3001, "R", 1002)
+        net.run(until=net.now + 0.01)
+        return str(host.ss())
+    a, b = differs(after_rst, 0, 1)
+    assert "TIME-WAIT" in b and "TIME-WAIT" not in a
+
+
+def eff_invalid_ratelimit():
+    def replies(ms):
+        net, host, peer, _ = server_with_peer({"net.ipv4.tcp_invalid_ratelimit": ms})
+        handshake(net, peer, 3001)
+        before = len(peer.packets)
+        for _ in range(3):                       # pure ACKs far beyond the window
+            send(peer, 3001, "A", 900000, 1)
+            net.run(until=net.now + 0.01)
+        return len(peer.packets) - before
+    assert differs(replies, 500, 0) == (1, 3)
+
+
+def eff_challenge_limit():
+    def challenges(limit):
+        net, host, peer, _ = server_with_peer({"net.ipv4.tcp_challenge_ack_limit": limit})
+        for sport in (3001, 3002):
+            handshake(net, peer, sport)
+        before = len(peer.packets)
+        for sport in (3001, 3002):
+            send(peer, sport, "R", 5000)          # in window, not at RCV.NXT
+        net.run(until=net.now + 0.01)
+        return len(peer.packets) - before
+    assert differs(challenges, 2147483647, 1) == (2, 1)
+
+
+def eff_port_algorithm():
+    def ports(alg):
+        net = simtcp.Network(seed=8)
+        h = net.add_host("h", "10.0.0.1")
+        p = net.add_peer(PEER)
+        net.add_link(h, p, delay=0.001)
+        h.sysctl["simtcp.port_algorithm"] = alg
+        out = []
+        for _ in range(3):
+            s = h.socket()
+            s.setblocking(False)
+            s.connect_ex((PEER, 80))
+            out.append(s.getsockname()[1])
+        return out
+    a, b = differs(ports, "linux", "sequential")
+    assert b[1] - b[0] == 1
+
+
+def eff_time_wait():
+    def lasts(seconds):
+        net = simtcp.Network(seed=9)
+        c, s = net.add_host("c", "10.0.0.1"), net.add_host("s", "10.0.0.2")
+        net.add_link(c, s, delay=0.001)
+        c.sysctl["simtcp.time_wait_seconds"] = seconds
+        srv = s.socket()
+        srv.bind(("", 80))
+        srv.listen(1)
+        cli = c.socket()
+        cli.connect(("10.0.0.2", 80))
+        conn, _ = srv.accept()
+        cli.close()                             # the client closes first: its TIME-WAIT
+        net.run(until=net.now + 0.1)
+        conn.close()
+        net.run()
+        return round(net.now)
+    differs(lasts, 60, 10)
+
+
+def eff_mss():
+    assert first_syn().options.mss == 1460
+    assert first_syn({"simtcp.mss": 1000}).options.mss == 1000
+
+
+def eff_netsh():
+    net, host, peer, s = client_to_peer({"netsh.ipv4.dynamicport.tcp.num": 255,
+                                         "netsh.ipv4.dynamicport.tcp.start": 50000}, os="windows")
+    assert 50000 <= s.getsockname()[1] <= 50254
+
+
+def eff_bsd_range(os):
+    def port(changes):
+        return client_to_peer(changes, os=os)[3].getsockname()[1]
+    assert 20000 <= port({"net.inet.ip.portrange.first": 20000,
+                          "net.inet.ip.portrange.last": 20009}) <= 20009
+
+
+def eff_bsd_random(os, key, default):
+    def ports(flag):
+        net = simtcp.Network(seed=8)
+        h = net.add_host("h", "10.0.0.1", os=os)
+        p = net.add_peer(PEER)
+        net.add_link(h, p, delay=0.001)
+        h.sysctl[key] = flag
+        out = []
+        for _ in range(3):
+            s = h.socket()
+            s.setblocking(False)
+            s.connect_ex((PEER, 80))
+            out.append(s.getsockname()[1])
+        return out
+    differs(ports, default, 1 - default)
+
+
+def eff_msl(os):
+    s = Sysctl(os)
+    s["net.inet.tcp.msl"] = 5000
+    assert s["simtcp.time_wait_seconds"] == 10
+
+
+EFFECTS = {
+    "net.ipv4.ip_local_port_range": eff_port_range,
+    "net.ipv4.ip_local_reserved_ports": eff_reserved,
+    "net.ipv4.ip_unprivileged_port_start": eff_unprivileged,
+    "net.ipv4.tcp_tw_reuse": eff_tw_reuse,
+    "net.ipv4.tcp_syncookies": eff_syncookies,
+    "net.ipv4.tcp_syn_retries": eff_syn_retries,
+    "net.ipv4.tcp_syn_linear_timeouts": eff_syn_linear,
+    "net.ipv4.tcp_synack_retries": eff_synack_retries,
+    "net.ipv4.tcp_max_syn_backlog": eff_max_syn_backlog,
+    "net.core.somaxconn": eff_somaxconn,
+    "net.core.rmem_max": eff_rmem_max,
+    "net.core.wmem_max": eff_wmem_max,
+    "net.ipv4.tcp_abort_on_overflow": eff_abort_on_overflow,
+    "net.ipv4.tcp_fin_timeout": eff_fin_timeout,
+    "net.ipv4.tcp_timestamps": eff_timestamps,
+    "net.ipv4.tcp_sack": eff_sack,
+    "net.ipv4.tcp_window_scaling": eff_window_scaling,
+    "net.ipv4.tcp_retries2": eff_retries2,
+    "net.ipv4.tcp_rmem": eff_rmem,
+    "net.ipv4.tcp_wmem": eff_wmem,
+    "net.ipv4.tcp_rfc1337": eff_rfc1337,
+    "net.ipv4.tcp_invalid_ratelimit": eff_invalid_ratelimit,
+    "net.ipv4.tcp_challenge_ack_limit": eff_challenge_limit,
+    "simtcp.port_algorithm": eff_port_algorithm,
+    "simtcp.time_wait_seconds": eff_time_wait,
+    "simtcp.mss": eff_mss,
+    "netsh.ipv4.dynamicport.tcp.start": eff_netsh,
+    "netsh.ipv4.dynamicport.tcp.num": eff_netsh,
+    "net.inet.ip.portrange.first": lambda: eff_bsd_range("macos"),
+    "net.inet.ip.portrange.last": lambda: eff_bsd_range("freebsd"),
+    "net.inet.tcp.randomize_ports": lambda: eff_bsd_random("macos", "net.inet.tcp.randomize_ports", 0),
+    "net.inet.ip.portrange.randomized": lambda: eff_bsd_random(
+        "freebsd", "net.inet.ip.portrange.randomized", 1),
+    "net.inet.ip.portrange.reservedhigh": lambda: eff_unprivileged("freebsd"),
+    "net.inet.tcp.msl": lambda: (eff_msl("macos"), eff_msl("freebsd")),
+}
+REFUSED = {   # name -> a profile that has it
+    "net.inet.ip.portrange.hifirst": "macos",
+    "net.inet.ip.portrange.hilast": "freebsd",
+    "net.inet.ip.portrange.lowfirst": "macos",
+    "net.inet.ip.portrange.lowlast": "freebsd",
+}
+
+
+def all_sysctl_names():
+    return set().union(*(set(Sysctl(os)) for os in PROFILES))
+
+
+def test_every_accepted_sysctl_has_an_effect_or_is_refused():
+    names = all_sysctl_names()
+    assert names == set(EFFECTS) | set(REFUSED), (names ^ (set(EFFECTS) | set(REFUSED)))
+    assert not set(EFFECTS) & set(REFUSED)
+
+
+@pytest.mark.parametrize("name", sorted(EFFECTS))
+def test_sysctl_has_its_effect(name):
+    EFFECTS[name]()
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_sysctl_not_modelled_is_refused(name):
+    s = Sysctl(REFUSED[name])
+    value = s[name]
+    s[name] = value                            # writing the value it has changes nothing
+    with pytest.raises(NotModelledError, match="not modelled"):
+        s[name] = value - 1
+    assert s[name] == value
+
+
+# --------------------------------------------------------------------------- socket options
+def opt_nodelay():
+    net = simtcp.Network(seed=1)
+    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    net.add_link(a, b, delay=0.01)
+    srv = b.socket()
+    srv.bind(("", 80))
+    srv.listen(1)
+
+    def small_writes(nodelay):
+        cli = a.socket()
+        cli.setsockopt(IPPROTO_TCP, TCP_NODELAY, nodelay)
+        cli.connect(("10.0.0.2", 80))
+        srv.accept()
+        start = len(net.capture)
+        for _ in range(3):
+            cli.send(b"x" * 10)
+        net.run(until=net.now + 0.001)
+        return sum(1 for p in net.capture[start:] if p.packet.segment.payload)
+    assert (small_writes(0), small_writes(1)) == (1, 3)        # Nagle holds the 2nd and 3rd
+
+
+def opt_cork():
+    net = simtcp.Network(seed=1)
+    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    net.add_link(a, b, delay=0.01)
+    srv = b.socket()
+    srv.bind(("", 80))
+    srv.listen(1)
+    cli = a.socket()
+    cli.connect(("10.0.0.2", 80))
+    srv.accept()
+    cli.setsockopt(IPPROTO_TCP, TCP_CORK, 1)
+    start = len(net.capture)
+    cli.send(b"x" * 10)
+    net.run(until=net.now + 0.05)
+    assert not any(p.packet.segment.payload for p in net.capture[start:])    # held
+    cli.setsockopt(IPPROTO_TCP, TCP_CORK, 0)                                  # uncork: sent
+    net.run(until=net.now + 0.001)
+    assert [len(p.packet.segment.payload) for p in net.capture[start:]] == [10]
+
+
+def opt_reuseaddr():
+    net = simtcp.Network(seed=1)
+    h = net.add_host("h", "10.0.0.1")
+    first = h.socket()
+    first.bind(("", 8080))
+    with pytest.raises(OSError):
+        h.socket().bind(("", 8080))
+    for s in (first, second := h.socket()):
+        s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
+    second.bind(("", 8080))
+
+
+def opt_reuseport():
+    net = simtcp.Network(seed=1)
+    h = net.add_host("h", "10.0.0.1")
+    socks = [h.socket(), h.socket()]
+    for s in socks:
+        s.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1)
+        s.bind(("", 8080))
+        s.listen(1)
+
+
+OPTION_EFFECTS = {
+    "SO_REUSEADDR": opt_reuseaddr,
+    "SO_REUSEPORT": opt_reuseport,
+    "SO_RCVBUF": eff_rmem_max,
+    "SO_SNDBUF": eff_wmem_max,
+    "TCP_NODELAY": opt_nodelay,
+    "TCP_CORK": opt_cork,
+}
+
+
+def test_every_modelled_socket_option_has_an_effect():
+    assert set(MODELLED_OPTIONS) == set(OPTION_EFFECTS)
+
+
+@pytest.mark.parametrize("name", sorted(OPTION_EFFECTS))
+def test_socket_option_has_its_effect(name):
+    OPTION_EFFECTS[name]()
+
+
+def test_other_socket_options_are_refused_as_not_modelled():
+    net = simtcp.Network(seed=1)
+    s = net.add_host("h", "10.0.0.1").socket()
+    for level, option in ((SOL_SOCKET, 9), (IPPROTO_TCP, 99), (0, 1)):     # SO_KEEPALIVE …
+        with pytest.raises(OSError) as e:
+            s.setsockopt(level, option, 1)
+        assert e.value.errno == errno.ENOPROTOOPT and "not modelled" in str(e.value)
+        with pytest.raises(OSError) as e:
+            s.getsockopt(level, option)
+        assert e.value.errno == errno.ENOPROTOOPT
