@@ -32,6 +32,7 @@ from .seq import Seq
 from .states import State
 from .tcp import (Connection, TcpConfig, initial_window, negotiate, reset_for,
                   synack_options)
+from .tcpconfig import config_from_sysctl
 from .trace import TraceRecord
 
 _INT_MAX = 2**31 - 1
@@ -153,29 +154,7 @@ class Stack:
         return cached[1] if shared else copy.copy(cached[1])
 
     def _config_from(self, s) -> TcpConfig:
-        rmem, wmem = s.get("net.ipv4.tcp_rmem"), s.get("net.ipv4.tcp_wmem")
-        return TcpConfig(
-            mss=s.get("simtcp.mss", 1460),
-            window_scaling=bool(s.get("net.ipv4.tcp_window_scaling", 1)),
-            sack=bool(s.get("net.ipv4.tcp_sack", 1)),
-            timestamps=bool(s.get("net.ipv4.tcp_timestamps", 1)),
-            # sk_rcvbuf starts at tcp_rmem[1] and autotunes up to tcp_rmem[2]; the window
-            # offers half of it (tcp_win_from_space with the default scaling_ratio)
-            rcvbuf=rmem[2] // 2, rcvbuf_initial=rmem[1] // 2, rmem_limit=rmem[2],
-            rmem_max=s.get("net.core.rmem_max", 4194304),
-            sndbuf=wmem[2],
-            syn_retries=s.get("net.ipv4.tcp_syn_retries", 6),
-            synack_retries=s.get("net.ipv4.tcp_synack_retries", 5),
-            syn_linear_timeouts=s.get("net.ipv4.tcp_syn_linear_timeouts", 0),
-            retries2=s.get("net.ipv4.tcp_retries2", 15),
-            orphan_retries=s.get("net.ipv4.tcp_orphan_retries", 0),
-            min_snd_mss=s.get("net.ipv4.tcp_min_snd_mss", 48),
-            time_wait=float(s.get("simtcp.time_wait_seconds", 60)),
-            fin_timeout=float(s.get("net.ipv4.tcp_fin_timeout", 60)),
-            invalid_ratelimit=s.get("net.ipv4.tcp_invalid_ratelimit", 500) / 1000,
-            rfc1337=bool(s.get("net.ipv4.tcp_rfc1337", 0)),
-            challenge_acks=self._challenge_ack_allowed,
-        )
+        return config_from_sysctl(s, challenge_acks=self._challenge_ack_allowed)
 
     def _challenge_ack_allowed(self, now: float) -> bool:
         """Host-wide RFC 5961 §7 limit, as Linux tcp_send_challenge_ack(): each second a

@@ -17,9 +17,9 @@ Reno-style (IW10 slow start, fast retransmit on three duplicate ACKs, cwnd = 1 M
 timeout); the receiver keeps out-of-order data and reports it with SACK blocks.
 
 Every state change goes through `_set_state`, which refuses a change that is not a row of
-`states.TRANSITIONS` and records the row's RFC section. This module is the state machine and
-the receiving half; sending, timers and loss recovery are in `tcpsend.Sender`, options and
-configuration in `tcpconfig`.
+`states.TRANSITIONS` and records the row's RFC section. This module is the state machine;
+receiving (data, the offered window, TS.Recent, FIN) is in `tcprecv.Receiver`, sending,
+timers and loss recovery in `tcpsend.Sender`, options and configuration in `tcpconfig`.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Fl
 from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  # noqa: F401
                         model_timeout, negotiate, reset_for, select_initial_window,
                         synack_options)
+from .tcprecv import Receiver
 from .tcpsend import Sender
 
 
@@ -59,7 +60,7 @@ class Event(NamedTuple):
     detail: tuple = ()        # numbers an event carries, e.g. (("retry", 2),)
 
 
-class Connection(Sender):
+class Connection(Receiver, Sender):
     """One endpoint of a TCP connection (a TCB, RFC 9293 §3.3.1)."""
 
     __slots__ = ("tuple", "cfg", "state", "passive", "iss", "irs", "snd_una", "snd_nxt",
@@ -201,31 +202,6 @@ class Connection(Sender):
         # Linux: TSval is a millisecond clock plus a per-connection random offset (RFC 7323 §5.4)
         return (int(now * 1000) + self.ts_offset) & 0xFFFFFFFF
 
-    def _window_field(self) -> int:
-        """The window field, as Linux tcp_select_window() / __tcp_select_window() picks it:
-        the free space, but 0 once less than half the buffer is free and what is left is
-        under one segment or 1/16 of the buffer (receiver SWS avoidance, RFC 9293
-        §3.8.6.2.2); at most rcv_ssthresh; with window scaling rounded *up* to a multiple of
-        2^wscale so that it is not scaled away; never less than the window already offered
-        (RFC 9293 §3.8.6.2.1)."""
-        unit = 1 << self.rcv_wscale
-        free, full = self.rcv_wnd, self.cfg.rcvbuf
-        if free < full >> 1:
-            free = free // unit * unit
-            if free < full >> 4 or free < self.eff_mss:
-                free = 0
-        wnd = min(free, self.rcv_ssthresh)
-        if unit > 1:
-            wnd = -(-wnd // unit) * unit
-        edge = self.rcv_adv.diff(self.rcv_nxt)
-        if edge > wnd:
-            wnd = -(-edge // unit) * unit
-        field = min(wnd >> self.rcv_wscale, 0xFFFF)
-        self.rcv_wup = self.rcv_nxt        # Last.ACK.sent (Linux tcp_select_window)
-        self.rcv_adv = self.rcv_nxt + (field << self.rcv_wscale)
-        self.last_rcv_wnd = field << self.rcv_wscale
-        return field
-
     def _emit(self, flags: int, seq: Seq, payload: bytes = b"", reason: object = "",
               rfc: str = "", options: Optional[Options] = None, ack: Optional[Seq] = None) -> None:
         now = self._now
@@ -240,24 +216,6 @@ class Connection(Sender):
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq, ack, FLAG_VALUES[flags],
                       window, options, payload)
         self._out.append(Out(seg, reason, rfc))
-
-    def _data_options(self, now: float) -> Options:
-        if not self.ts_ok:
-            if self.sack_ok and self.ooo:
-                return Options(sack=self._sack_blocks(4))
-            return NO_OPTIONS
-        sack = self._sack_blocks(3) if self.sack_ok and self.ooo else ()
-        return Options(ts=(self._tsval(now), self.ts_recent), sack=sack)
-
-    def _sack_blocks(self, limit: int) -> tuple:
-        blocks = []
-        for start, data in self.ooo:
-            end = start + len(data)
-            if blocks and blocks[-1][1] == int(start):
-                blocks[-1] = (blocks[-1][0], int(end))
-            else:
-                blocks.append((int(start), int(end)))
-        return tuple(blocks[:limit])
 
     def _send_ack(self, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.4") -> None:
         self._emit(ACK, self.snd_nxt, reason=reason, rfc=rfc)
@@ -371,20 +329,6 @@ class Connection(Sender):
         self._mark_writes(start, start + len(chunk), more or self.cfg.cork)
         self._output(now, cork=more)
         return len(chunk)
-
-    def recv(self, n: int, now: float) -> bytes:
-        self._now = now
-        data = bytes(self.rcvq[:n])
-        del self.rcvq[:n]
-        if not data and self.eof and n:
-            self.eof_read = True
-        if data and self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
-            # Window update when the window opens by at least min(MSS, buffer/2)
-            # (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2)
-            grown = self.rcv_wnd - self.last_rcv_wnd
-            if grown >= min(self.eff_mss, self.cfg.rcvbuf // 2) and self.last_rcv_wnd < self.eff_mss * 2:
-                self._send_ack(SendCause.WINDOW_UPDATE, "RFC 9293 §3.8.6.2.2")
-        return data
 
     def close(self, now: float) -> None:
         """close(): RFC 9293 §3.10.4. Unread received data → RST instead (Linux tcp_close,
@@ -626,18 +570,6 @@ class Connection(Sender):
             self._send_ack(SendCause.TIME_WAIT_FIN, "RFC 9293 §3.10.7.4")
         self._output(now)
 
-    def _update_ts_recent(self, seg: Segment, now: float) -> None:
-        """RFC 7323 §4.3: TS.Recent takes SEG.TSval only from a segment that passed the
-        sequence, RST and SYN checks, that starts at or before Last.ACK.sent and whose TSval
-        is not older (Linux tcp_ack() -> tcp_replace_ts_recent(): !after(seq, rcv_wup) and
-        tcp_paws_check()). An invalid segment's TSval is never echoed."""
-        ts = seg.options.ts
-        if ts is None or not self.ts_ok or seg.seq > self.rcv_wup:
-            return
-        if ((ts[0] - self.ts_recent) & 0xFFFFFFFF) < 0x80000000:
-            self.ts_recent = ts[0]
-            self.ts_recent_time = now
-
     def _process_ack(self, seg: Segment, now: float) -> bool:
         """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
         ack = seg.ack
@@ -692,97 +624,6 @@ class Connection(Sender):
             self._set_state(State.CLOSED, StateCause.ACK_OF_OUR_FIN)
             return False
         return True
-
-    def _receive_data(self, seg: Segment, now: float) -> None:
-        data = seg.payload
-        start = seg.seq
-        skip = self.rcv_nxt.diff(start)
-        if skip > 0:                      # trim what we already have
-            data, start = data[skip:], start + skip
-        room = min(self.rcv_adv.diff(start), self.rcv_wnd - start.diff(self.rcv_nxt))
-        if len(data) > room:              # trim beyond the window
-            data = data[:max(room, 0)]
-        if not data:
-            if skip > 0 and self.sack_ok:
-                # D-SACK (RFC 2883): the first SACK block reports the duplicate itself, so the
-                # sender learns its retransmission was unnecessary (Linux tcp_dsack_set)
-                dup = (int(seg.seq), int(seg.seq + min(skip, len(seg.payload))))
-                opts = self._data_options(now)
-                self._emit(ACK, self.snd_nxt, reason=SendCause.DSACK, rfc="RFC 2883 §4",
-                           options=opts._replace(sack=(dup,) + opts.sack[:2]))
-                return
-            self._send_ack(SendCause.DUPLICATE_DATA, "RFC 9293 §3.10.7.4")
-            return
-        if start != self.rcv_nxt:
-            self._store_ooo(start, data)
-            self._send_ack(SendCause.OUT_OF_ORDER, "RFC 5681 §4.2")
-            return
-        self.rcvq += data
-        self.rcv_nxt = self.rcv_nxt + len(data)
-        if self.rcv_ssthresh < self.cfg.rcvbuf and len(data) >= self.eff_mss:
-            # tcp_grow_window(): full segments (good payload/overhead ratio) open it by 2*advmss
-            self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self.cfg.mss, self.cfg.rcvbuf)
-        filled = self._drain_ooo()
-        self.unacked_segs += 1
-        if (int(seg.flags) & FIN and seg.seq + len(seg.payload) == self.rcv_nxt) or \
-                (self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt):
-            return  # the FIN is next in order: its ACK (eighth step) covers this data too
-        if filled or self.quickacks > 0 or self.unacked_segs >= 2 or self.ooo:
-            if self.quickacks > 0:
-                self.quickacks -= 1
-            self._send_ack(SendCause.ACK_DATA, "RFC 9293 §3.10.7.4")
-        elif "delack" not in self.timers:
-            self.timers["delack"] = now + self.cfg.delack     # RFC 9293 §3.8.6.3
-
-    def _store_ooo(self, start: Seq, data: bytes) -> None:
-        for s, d in self.ooo:
-            if s == start and len(d) >= len(data):
-                return
-        self.ooo.append((start, data))
-        self.ooo.sort(key=lambda e: e[0].diff(self.rcv_nxt))
-
-    def _drain_ooo(self) -> bool:
-        filled = False
-        progress = True
-        while progress and self.ooo:
-            progress = False
-            for i, (s, d) in enumerate(self.ooo):
-                off = self.rcv_nxt.diff(s)
-                if off >= 0:
-                    del self.ooo[i]
-                    if off < len(d):
-                        self.rcvq += d[off:]
-                        self.rcv_nxt = self.rcv_nxt + (len(d) - off)
-                        filled = True
-                    progress = True
-                    break
-        return filled
-
-    def _receive_fin(self, now: float) -> None:
-        """Eighth check: the peer's FIN is in order (RFC 9293 §3.10.7.4)."""
-        self.rcv_nxt = self.rcv_nxt + 1
-        self.eof = True
-        st = self.state
-        if st in (State.SYN_RECEIVED, State.ESTABLISHED):
-            self._set_state(State.CLOSE_WAIT)
-        elif st is State.FIN_WAIT_1:
-            if self.fin_seq is not None and self.snd_una > self.fin_seq:
-                self._set_state(State.TIME_WAIT)
-                self.timers.clear()
-                self.timers["timewait"] = now + self.cfg.time_wait
-            else:
-                self._set_state(State.CLOSING)
-        elif st is State.FIN_WAIT_2:
-            self._enter_time_wait(now, ack_first=True)
-            return
-        self._send_ack(SendCause.ACK_OF_FIN, "RFC 9293 §3.10.7.4")
-
-    def _enter_time_wait(self, now: float, ack_first: bool = False) -> None:
-        if ack_first:
-            self._send_ack(SendCause.ACK_OF_FIN, "RFC 9293 §3.10.7.4")
-        self._set_state(State.TIME_WAIT)
-        self.timers.clear()
-        self.timers["timewait"] = now + self.cfg.time_wait   # Linux TCP_TIMEWAIT_LEN
 
     # -------------------------------------------------------- introspection
     def tcb(self) -> dict:

@@ -82,6 +82,33 @@ def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
         wscale = min(max(largest.bit_length() - 1 - 15, 0), 14)
     return space, wscale
 
+def config_from_sysctl(s, challenge_acks=None) -> TcpConfig:
+    """A TcpConfig from a host's sysctl table (Linux names)."""
+    rmem, wmem = s.get("net.ipv4.tcp_rmem"), s.get("net.ipv4.tcp_wmem")
+    return TcpConfig(
+        mss=s.get("simtcp.mss", 1460),
+        window_scaling=bool(s.get("net.ipv4.tcp_window_scaling", 1)),
+        sack=bool(s.get("net.ipv4.tcp_sack", 1)),
+        timestamps=bool(s.get("net.ipv4.tcp_timestamps", 1)),
+        # sk_rcvbuf starts at tcp_rmem[1] and autotunes up to tcp_rmem[2]; the window
+        # offers half of it (tcp_win_from_space with the default scaling_ratio)
+        rcvbuf=rmem[2] // 2, rcvbuf_initial=rmem[1] // 2, rmem_limit=rmem[2],
+        rmem_max=s.get("net.core.rmem_max", 4194304),
+        sndbuf=wmem[2],
+        syn_retries=s.get("net.ipv4.tcp_syn_retries", 6),
+        synack_retries=s.get("net.ipv4.tcp_synack_retries", 5),
+        syn_linear_timeouts=s.get("net.ipv4.tcp_syn_linear_timeouts", 0),
+        retries2=s.get("net.ipv4.tcp_retries2", 15),
+        orphan_retries=s.get("net.ipv4.tcp_orphan_retries", 0),
+        min_snd_mss=s.get("net.ipv4.tcp_min_snd_mss", 48),
+        time_wait=float(s.get("simtcp.time_wait_seconds", 60)),
+        fin_timeout=float(s.get("net.ipv4.tcp_fin_timeout", 60)),
+        invalid_ratelimit=s.get("net.ipv4.tcp_invalid_ratelimit", 500) / 1000,
+        rfc1337=bool(s.get("net.ipv4.tcp_rfc1337", 0)),
+        challenge_acks=challenge_acks,
+    )
+
+
 class Negotiated(NamedTuple):
     """What the SYN exchange settled (RFC 9293 §3.7.1, RFC 7323, RFC 2018)."""
 

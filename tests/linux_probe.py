@@ -60,8 +60,6 @@ def replies(wait=0.3):
     return got
 
 
-from simtcp import wire  # noqa: E402 - imported before the first probe: importing scapy takes
-                         # about a second, long enough for the kernel to retransmit a SYN-ACK
 replies(0.2)                                          # drain anything the setup caused
 isn = {}                                              # client port -> the kernel's ISN
 for line in sys.stdin:
