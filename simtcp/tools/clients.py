@@ -9,7 +9,7 @@ apart exactly as those tools do:
 * refused (a RST: closed port, or ``REJECT --reject-with tcp-reset``; also ICMP port
   unreachable): "Connection refused";
 * no answer at all (a DROP rule, a host that is gone): the kernel's SYN retries run out
-  (ETIMEDOUT, "Connection timed out", 127 s with Linux defaults), or the tool's own timer
+  (ETIMEDOUT, "Connection timed out", 131 s with Linux 6.18 defaults), or the tool's own timer
   fires first (``nc -w``: "timed out: Operation now in progress"; ``curl
   --connect-timeout``: "Timeout was reached");
 * an ICMP error (REJECT with icmp-host-unreachable, a router without a route): "No route to
