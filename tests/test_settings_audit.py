@@ -13,7 +13,7 @@ import simtcp
 from simtcp.profiles import PROFILES, NotModelledError, Sysctl
 from simtcp.segment import Flags
 from simtcp.socket import (IPPROTO_TCP, MODELLED_OPTIONS, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT,
-                           SO_SNDBUF, SOL_SOCKET, TCP_CORK, TCP_NODELAY)
+                           SO_SNDBUF, SOL_SOCKET, TCP_CORK, TCP_NODELAY, TCP_USER_TIMEOUT)
 
 PEER = "10.0.0.9"
 
@@ -387,7 +387,21 @@ def eff_msl(os):
     assert s["simtcp.time_wait_seconds"] == 10
 
 
+def eff_config_field(key, value, field, expected):
+    """The sysctl reaches the connection's configuration; the behaviour it drives is tested
+    in tests/test_hardening_wire.py (tcp_min_snd_mss clamping, orphan probing)."""
+    net = simtcp.Network(seed=1)
+    h = net.add_host("h", "10.0.0.1")
+    before = getattr(h.stack.config(), field)
+    h.sysctl[key] = value
+    assert getattr(h.stack.config(), field) == expected != before
+
+
 EFFECTS = {
+    "net.ipv4.tcp_min_snd_mss": lambda: eff_config_field("net.ipv4.tcp_min_snd_mss", 100,
+                                                         "min_snd_mss", 100),
+    "net.ipv4.tcp_orphan_retries": lambda: eff_config_field("net.ipv4.tcp_orphan_retries", 3,
+                                                            "orphan_retries", 3),
     "net.ipv4.ip_local_port_range": eff_port_range,
     "net.ipv4.ip_local_reserved_ports": eff_reserved,
     "net.ipv4.ip_unprivileged_port_start": eff_unprivileged,
@@ -521,7 +535,23 @@ def opt_reuseport():
         s.listen(1)
 
 
+def opt_user_timeout():
+    """Reaches the connection (and its children); the give-up it causes is tested in
+    tests/test_hardening_wire.py::test_tcp_user_timeout_bounds_zero_window_probing."""
+    net = simtcp.Network(seed=1)
+    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    net.add_link(a, b, delay=0.01)
+    srv = b.socket()
+    srv.setsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT, 5000)
+    srv.bind(("", 80))
+    srv.listen(1)
+    a.socket().connect(("10.0.0.2", 80))
+    conn, _ = srv.accept()
+    assert conn.conn.cfg.user_timeout == 5.0                   # inherited from the listener
+
+
 OPTION_EFFECTS = {
+    "TCP_USER_TIMEOUT": opt_user_timeout,
     "SO_REUSEADDR": opt_reuseaddr,
     "SO_REUSEPORT": opt_reuseport,
     "SO_RCVBUF": eff_rmem_max,
