@@ -246,6 +246,13 @@ def _tcp_specs(kernel: tuple[int, int] = LINUX_KERNEL) -> dict[str, _Spec]:
                                                 "ms between replies to invalid segments"),
         "net.ipv4.tcp_challenge_ack_limit": _Spec(2147483647, _ranged(0, _INT_MAX),
                                                   "RFC 5961 challenge ACKs per second"),
+        "net.ipv4.tcp_congestion_control": _Spec("cubic", _congestion,
+                                                 "default congestion control (Kconfig: cubic)"),
+        "net.ipv4.tcp_slow_start_after_idle": _Spec(1, b, "1: an idle connection restarts "
+                                                    "towards the initial window (RFC 5681 §4.1)"),
+        # 0 and 1-2 (early retransmit, removed from Linux) behave as 0 here: no probes
+        "net.ipv4.tcp_early_retrans": _Spec(3, _choice(0, 3, 4), "3: tail loss probes "
+                                            "(RACK-TLP, RFC 8985); 0: none"),
         "simtcp.port_algorithm": _Spec("linux", _algorithm, "see simtcp.portalloc"),
         "simtcp.time_wait_seconds": _Spec(60, _seconds, "Linux TCP_TIMEWAIT_LEN = 60 s"),
         "simtcp.mss": _Spec(1460, _ranged(88, 65495), "MSS we advertise (Linux TCP_MIN_MSS 88)"),

@@ -163,6 +163,7 @@ class SendCause(Reason):
     FAST_RETRANSMIT = "fast_retransmit", "fast retransmit (3 duplicate ACKs)", "retrans"
     FAST_RETRANSMIT_PARTIAL = ("fast_retransmit_partial", "fast retransmit (partial ACK)",
                                "retrans")
+    TAIL_LOSS_PROBE = "tail_loss_probe", "retransmission (tail loss probe)", "retrans"
     ZERO_WINDOW_PROBE = "zero_window_probe", "zero-window probe"
     # acknowledgments
     ACK_DATA = "ack_data", "ACK data"
@@ -253,6 +254,10 @@ class EventKind(Reason):
     REWRITE = "rewrite", "rewritten by a hook"
     SOFT_ERROR = "soft_error", "ICMP error recorded; the connection goes on"
     PMTU_NOT_MODELLED = "pmtu_not_modelled", "fragmentation needed: path MTU discovery is not modelled"
+    TAIL_LOSS_PROBE = "tail_loss_probe", "tail loss probe"
+    NO_ACK_FOR_PTO = "no_ack_for_pto", "no ACK within the probe timeout (2 SRTT)"
+    CWND_RESTART = "cwnd_restart", "cwnd restart after idle"
+    IDLE_LONGER_THAN_RTO = "idle_longer_than_rto", "idle for more than an RTO"
 
     @property
     def discards_packet(self) -> bool:

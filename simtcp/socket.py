@@ -18,6 +18,7 @@ import os
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
 
+from .congestion import ALGORITHMS, make as make_cc
 from .lang import tr
 from .reasons import StateCause
 from .segment import FourTuple
@@ -35,11 +36,16 @@ TCP_USER_TIMEOUT = getattr(_pysocket, "TCP_USER_TIMEOUT", 18)
 SO_RCVBUF = _pysocket.SO_RCVBUF
 SO_SNDBUF = _pysocket.SO_SNDBUF
 TCP_CORK = getattr(_pysocket, "TCP_CORK", 3)
+TCP_MAXSEG = getattr(_pysocket, "TCP_MAXSEG", 2)
+TCP_INFO = getattr(_pysocket, "TCP_INFO", 11)
+TCP_CONGESTION = getattr(_pysocket, "TCP_CONGESTION", 13)
+TCP_CA_NAME_MAX = 16                             # include/net/tcp.h
 MSG_MORE = getattr(_pysocket, "MSG_MORE", 0x8000)
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF = 2304, 4608   # include/net/sock.h (x86-64 sk_buff size)
 MODELLED_OPTIONS = ("SO_REUSEADDR", "SO_REUSEPORT", "SO_RCVBUF", "SO_SNDBUF", "TCP_NODELAY",
-                    "TCP_CORK", "TCP_USER_TIMEOUT")
+                    "TCP_CORK", "TCP_USER_TIMEOUT", "TCP_MAXSEG", "TCP_CONGESTION",
+                    "TCP_INFO")
 
 
 def _int_option(value, name: str) -> int:
@@ -119,6 +125,8 @@ class Socket:
         self.nodelay = False
         self.user_timeout_ms = 0
         self.cork = False
+        self.user_mss = 0                    # TCP_MAXSEG (tp->rx_opt.user_mss; 0: none)
+        self.congestion: Optional[str] = None    # TCP_CONGESTION (None: the sysctl's)
         self.rcvbuf: Optional[int] = None
         self.sndbuf: Optional[int] = None
         self.listener: Optional[Listener] = None
@@ -215,6 +223,10 @@ class Socket:
         cfg.nodelay = self.nodelay
         cfg.cork = self.cork
         cfg.user_timeout = self.user_timeout_ms / 1000
+        if self.user_mss:
+            cfg.mss = min(cfg.mss, self.user_mss)   # advertised and sent (tcp_mss_clamp)
+        if self.congestion is not None:
+            cfg.congestion = self.congestion
         if self.rcvbuf is not None:
             # SOCK_RCVBUF_LOCK: no autotuning; the window offers half of sk_rcvbuf
             # (tcp_win_from_space) and the window scale follows it (tcp_select_initial_window)
@@ -258,6 +270,27 @@ class Socket:
             self.user_timeout_ms = value
             if self.conn is not None:
                 self.conn.cfg.user_timeout = self.user_timeout_ms / 1000
+        elif level == IPPROTO_TCP and option == TCP_MAXSEG:
+            mss = _int_option(value, "TCP_MAXSEG")
+            if not 88 <= mss <= 32767:       # TCP_MIN_MSS .. MAX_TCP_WINDOW (do_tcp_setsockopt)
+                raise OSError(errno.EINVAL, "Invalid argument: TCP_MAXSEG must be 88-32767")
+            self.user_mss = mss              # takes effect at the next handshake, as on Linux
+        elif level == IPPROTO_TCP and option == TCP_CONGESTION:
+            if not isinstance(value, (bytes, bytearray)):
+                raise TypeError("setsockopt(TCP_CONGESTION): the value is a bytes name such as "
+                                "b'reno'")
+            name = bytes(value).split(b"\0")[0].decode("ascii", "replace")
+            if name not in ALGORITHMS:
+                raise OSError(errno.ENOENT, f"No such file or directory: congestion control "
+                              f"{name!r} is not available (tcp_available_congestion_control: "
+                              f"{' '.join(ALGORITHMS)})")
+            self.congestion = name
+            if self.conn is not None:        # tcp_reinit_congestion_control()
+                self.conn.cfg.congestion = name
+                self.conn.cc = make_cc(name)
+        elif level == IPPROTO_TCP and option == TCP_INFO:
+            raise OSError(errno.ENOPROTOOPT, "Protocol not available: TCP_INFO can only be "
+                          "read (getsockopt)")
         elif level == IPPROTO_TCP and option == TCP_CORK:
             self.cork = bool(_int_option(value, "TCP_CORK"))
             if self.conn is not None:
@@ -296,6 +329,21 @@ class Socket:
             return self.user_timeout_ms
         if level == IPPROTO_TCP and option == TCP_CORK:
             return int(self.cork)
+        if level == IPPROTO_TCP and option == TCP_MAXSEG:
+            # tp->mss_cache once connected, else the user's value or TCP_MSS_DEFAULT (536)
+            if self.conn is not None and self.conn.state not in (State.CLOSED, State.LISTEN):
+                return self.conn.eff_mss
+            return self.user_mss or 536
+        if level == IPPROTO_TCP and option in (TCP_CONGESTION, TCP_INFO):
+            if option == TCP_CONGESTION:
+                name = (self.conn.cc.name if self.conn is not None else
+                        self.congestion or self.host.sysctl["net.ipv4.tcp_congestion_control"])
+                data = name.encode().ljust(TCP_CA_NAME_MAX, b"\0")
+            else:
+                data = self.tcp_info().pack() if self.conn is not None else bytes(104)
+            if buflen is None:               # an int getsockopt reads the first 4 bytes
+                return int.from_bytes(data[:4], "little", signed=True)
+            return data[:buflen]
         if level == SOL_SOCKET and option == SO_RCVBUF:
             # unlocked: sk_rcvbuf starts at tcp_rmem[1] (autotuning is not reported here)
             return self.rcvbuf or self.host.sysctl["net.ipv4.tcp_rmem"][1]
@@ -304,6 +352,12 @@ class Socket:
         raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at level "
                       f"{level} is not modelled by simtcp (modelled: "
                       f"{', '.join(MODELLED_OPTIONS)})")
+
+    def tcp_info(self):
+        """TCP_INFO of this socket's connection as a `simtcp.tcpinfo.TcpInfo` (state, rto,
+        rtt, cwnd, ssthresh, retransmits …), the fields ``ss -ti`` prints."""
+        conn = self._connected_conn("tcp_info")
+        return conn.info()
 
     def setblocking(self, flag: bool) -> None:
         self._blocking = bool(flag)

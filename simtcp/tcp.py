@@ -37,6 +37,8 @@ SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Fl
 from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  # noqa: F401
                         model_timeout, negotiate, reset_for, select_initial_window,
                         synack_options)
+from .congestion import make as make_cc
+from .recovery import Prr
 from .tcprecv import Receiver
 from .tcpsend import Sender
 
@@ -73,7 +75,9 @@ class Connection(Receiver, Sender):
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
                  "rcv_ssthresh", "last_oow", "eof_read", "sacked", "ts_recent_time",
                  "probes_out", "probe_backoff", "probes_tstamp", "soft_error",
-                 "rcv_wup", "push_marks", "pushed_seq", "max_window")
+                 "rcv_wup", "push_marks", "pushed_seq", "max_window", "cc", "cwnd_cnt",
+                 "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
+                 "total_retrans")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -139,6 +143,14 @@ class Connection(Receiver, Sender):
         self.push_marks: List[Seq] = []     # ends of writes that get PSH (Linux tcp_mark_push)
         self.pushed_seq = self.iss          # where the last push mark was (forced_push())
         self.max_window = 0                 # largest window the peer offered (tcp_sock.max_window)
+        self.cc = make_cc(config.congestion)    # Reno or CUBIC (congestion.py)
+        self.cwnd_cnt = 0                   # segments ACKed towards the next cwnd increase
+        self.min_rtt: Optional[float] = None
+        self.lsndtime = 0.0                 # when data was last sent (slow start after idle)
+        self.prr: Optional[Prr] = None      # Proportional Rate Reduction while recovering
+        self.lost_bytes = self.retrans_out = 0   # recovery's marks for the pipe estimate
+        self.tlp_high_seq: Optional[Seq] = None  # SND.NXT when a tail loss probe went out
+        self.total_retrans = 0              # segments retransmitted (tcpi_total_retrans)
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -324,6 +336,8 @@ class Connection(Receiver, Sender):
         if room <= 0:
             return 0
         chunk = bytes(data[:room])
+        if self.snd_una == self.snd_max and self.state.synchronized and self.cwnd:
+            self._restart_after_idle(now)
         start = self.snd_una + len(self.sndq)
         self.sndq += chunk
         self._mark_writes(start, start + len(chunk), more or self.cfg.cork)
@@ -587,20 +601,20 @@ class Connection(Receiver, Sender):
                 del self.push_marks[0]
             if self.snd_nxt < ack:
                 self.snd_nxt = ack        # after go-back-N, an ACK may cover resent data
-        newly_sacked = False
+        newly_sacked = 0
         if self.sack_ok and (seg.options.sack or self.sacked):
             before = self.sacked_bytes
             self._note_sack(seg.options.sack)         # after SND.UNA moved: prune below it
-            newly_sacked = self.sacked_bytes > before
+            newly_sacked = max(self.sacked_bytes - before, 0)
         if acked > 0:
-            self._on_new_ack(acked, now)
+            self._on_new_ack(acked, now, newly_sacked)
         elif acked == 0 and self.snd_una != self.snd_max and self.state.synchronized:
             # Linux tcp_ack(): an ACK is a duplicate unless it carries data, advances SND.UNA
             # or updates the window (tcp_may_update_window: a larger or a zero window) — but
             # one that SACKs new data always counts (FLAG_DATA_SACKED, tcp_fastretrans_alert)
             win_update = seg.seq > self.snd_wl1 or window > self.snd_wnd or window == 0
             if newly_sacked or (not seg.payload and not int(seg.flags) & FIN and not win_update):
-                self._on_dupack(now)
+                self._on_dupack(now, newly_sacked)
         # window update (SND.WL1/SND.WL2 rule)
         if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
             if window > 0 and self.snd_wnd == 0:
@@ -626,6 +640,11 @@ class Connection(Receiver, Sender):
         return True
 
     # -------------------------------------------------------- introspection
+    def info(self):
+        """TCP_INFO: a `tcpinfo.TcpInfo` snapshot (what ``ss -ti`` shows)."""
+        from .tcpinfo import tcp_info
+        return tcp_info(self)
+
     def tcb(self) -> dict:
         """The TCB variables of RFC 9293 §3.3.1, relative to ISS/IRS where useful."""
         return {"state": self.state.value, "snd_una": int(self.snd_una), "snd_nxt": int(self.snd_nxt),

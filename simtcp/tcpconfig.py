@@ -51,6 +51,9 @@ class TcpConfig:
     init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
     nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
     cork: bool = False              # TCP_CORK: hold partial segments, no push marks
+    congestion: str = "cubic"       # net.ipv4.tcp_congestion_control / TCP_CONGESTION
+    slow_start_after_idle: bool = True   # net.ipv4.tcp_slow_start_after_idle
+    early_retrans: int = 3          # net.ipv4.tcp_early_retrans: 3 = tail loss probes
     invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
     min_snd_mss: int = 48           # net.ipv4.tcp_min_snd_mss (TCP_MIN_SND_MSS, include/net/tcp.h)
     orphan_retries: int = 0         # net.ipv4.tcp_orphan_retries (0 means 8, tcp_orphan_retries())
@@ -105,6 +108,9 @@ def config_from_sysctl(s, challenge_acks=None) -> TcpConfig:
         fin_timeout=float(s.get("net.ipv4.tcp_fin_timeout", 60)),
         invalid_ratelimit=s.get("net.ipv4.tcp_invalid_ratelimit", 500) / 1000,
         rfc1337=bool(s.get("net.ipv4.tcp_rfc1337", 0)),
+        congestion=s.get("net.ipv4.tcp_congestion_control", "cubic"),
+        slow_start_after_idle=bool(s.get("net.ipv4.tcp_slow_start_after_idle", 1)),
+        early_retrans=s.get("net.ipv4.tcp_early_retrans", 3),
         challenge_acks=challenge_acks,
     )
 

@@ -18,6 +18,8 @@ from .segment import Flags
 from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
+from .congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Window
+from .recovery import Prr, tlp_timeout
 from .tcpconfig import model_timeout, orphan_retries
 
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
@@ -45,8 +47,9 @@ class Sender:
         while True:
             offset = self.snd_nxt - self.snd_una
             avail = len(self.sndq) - offset
-            wnd = min(self.snd_wnd, self.cwnd)
-            room = wnd - offset
+            # the peer's window counts every byte from SND.UNA; the congestion window counts
+            # only what is still in the network (pipe: SACKed and lost bytes left it)
+            room = min(self.snd_wnd - offset, self.cwnd - self.pipe)
             if avail > 0:
                 size = min(avail, mss)
                 if self.sacked and self.snd_nxt < self.snd_max:
@@ -161,8 +164,16 @@ class Sender:
             self.snd_max = self.snd_nxt
         if self.rtt_seq is None and not retrans:
             self.rtt_seq, self.rtt_time = self.snd_nxt, now   # time this segment (Karn)
+        if retrans:
+            self.total_retrans += 1
+        if self.prr is not None:
+            self.prr.sent(length)
+            if retrans:
+                self.retrans_out += length
+        self.lsndtime = now
         if "rto" not in self.timers:
             self._arm_rto(now)
+        self._schedule_loss_probe(now)
 
     def on_timer(self, now: float) -> None:
         self._now = now
@@ -177,7 +188,11 @@ class Sender:
             return
         if t.get("rto", now + 1) <= now:
             t.pop("rto")
+            t.pop("tlp", None)
             self._on_rto(now)
+        if t.get("tlp", now + 1) <= now:
+            t.pop("tlp")
+            self._send_loss_probe(now)
         if t.get("persist", now + 1) <= now:
             t.pop("persist")
             self._probe_timer(now)
@@ -289,6 +304,7 @@ class Sender:
                 # linear timeouts the last SYN goes at 67 s and connect() fails at 131 s
                 # (ip-sysctl.rst, tcp_syn_retries)
                 self._send_syn(now, SendCause.SYN_RETRANSMISSION)
+                self.total_retrans += 1
             else:
                 self._send_synack(now, SendCause.SYNACK_RETRANSMISSION, "RFC 6298 §5")
             self._event(EventKind.RTO, "", "RFC 6298 §5.5",
@@ -312,9 +328,14 @@ class Sender:
         if self.retries == 0:
             self.first_tx = now
         self.retries += 1
-        # RFC 5681 §3.1: ssthresh = max(FlightSize/2, 2*SMSS); cwnd = 1 SMSS (loss window)
-        self.ssthresh = max(self.in_flight // 2, 2 * self.eff_mss)
+        # tcp_enter_loss(): ssthresh from the congestion control (RFC 5681 §3.1 for Reno),
+        # cwnd = 1 segment (the loss window); CUBIC restarts its epoch (CA_EVENT_LOSS)
+        if self.prr is None and (self.recover is None or self.snd_una >= self.recover):
+            self.ssthresh = self.cc.ssthresh(self.cwnd, self.eff_mss)
+        self.cc.event(CA_EVENT_LOSS, now)
         self.cwnd = self.eff_mss
+        self.cwnd_cnt = 0
+        self.prr, self.lost_bytes, self.retrans_out = None, 0, 0
         self.dupacks = 0
         self.recover = self.snd_max
         self.rto = min(self.rto * 2, cfg.rto_max)      # RFC 6298 §5.5: back off
@@ -331,8 +352,31 @@ class Sender:
         if cfg.user_timeout:      # tcp_clamp_rto_to_user_timeout()
             self.timers["rto"] = min(self.timers["rto"], max(limit, now + 0.002))
 
+    def _restart_after_idle(self, now: float) -> None:
+        """Sending resumes with nothing in flight. CUBIC shifts its epoch by the idle time
+        (CA_EVENT_TX_START); with net.ipv4.tcp_slow_start_after_idle, an idle period longer
+        than the RTO also decays the window towards the initial one, halving it per RTO
+        of idleness (Linux tcp_slow_start_after_idle_check -> tcp_cwnd_restart; RFC 5681
+        §4.1), and ssthresh keeps 3/4 of the old window (tcp_current_ssthresh)."""
+        idle = now - self.lsndtime
+        self.cc.event(CA_EVENT_TX_START, now, idle)
+        if not self.cfg.slow_start_after_idle or idle <= self.rto:
+            return
+        mss = self.eff_mss
+        restart = min(self.cfg.init_cwnd * mss, self.cwnd)
+        self.ssthresh = max(self.ssthresh, self.cwnd * 3 // 4)
+        cwnd = self.cwnd // mss
+        idle -= self.rto
+        while idle > 0 and cwnd * mss > restart:
+            cwnd >>= 1
+            idle -= self.rto
+        self.cwnd = max(cwnd * mss, restart)
+        self._event(EventKind.CWND_RESTART, EventKind.IDLE_LONGER_THAN_RTO,
+                    "RFC 5681 §4.1; Linux tcp_cwnd_restart()", (("cwnd", self.cwnd // mss),))
+
     def _rtt_sample(self, r: float) -> None:
         """RFC 6298 §2 with Linux's floor: RTO = SRTT + max(4*RTTVAR, TCP_RTO_MIN)."""
+        self.min_rtt = r if self.min_rtt is None else min(self.min_rtt, r)
         if self.srtt is None:
             self.srtt, self.rttvar = r, r / 2
         else:
@@ -341,45 +385,128 @@ class Sender:
         self.rto = min(max(self.srtt + max(4 * self.rttvar, self.cfg.rto_min), self.cfg.rto_min),
                        self.cfg.rto_max)
 
-    def _on_new_ack(self, acked: int, now: float) -> None:
+    def _on_new_ack(self, acked: int, now: float, newly_sacked: int = 0) -> None:
         if self.rtt_seq is not None and self.snd_una >= self.rtt_seq:
             self._rtt_sample(now - self.rtt_time)
             self.rtt_seq = None
         self.retries = 0
-        mss = self.eff_mss
-        if self.recover is not None and self.snd_una < self.recover and self.dupacks >= 3:
-            # NewReno partial ACK (RFC 6582 §3.2): resend the next hole at once
+        if self.tlp_high_seq is not None and self.snd_una >= self.tlp_high_seq:
+            self.tlp_high_seq = None                  # the probe's episode is over
+        if self.prr is not None and self.recover is not None and self.snd_una < self.recover:
+            # a partial ACK (RFC 6582 §3.2): the retransmission arrived, the next hole is lost
+            self.retrans_out = 0
+            self.lost_bytes = self._head_hole()
+            self._prr_ack(acked + newly_sacked, True)
             self._retransmit_head(now, SendCause.FAST_RETRANSMIT_PARTIAL)
         else:
-            if self.dupacks >= 3:
-                self.cwnd = self.ssthresh         # leave fast recovery (RFC 5681 §3.2)
+            if self.prr is not None:
+                # tcp_end_cwnd_reduction(): recovery is over, the window is ssthresh
+                self.cwnd = max(min(self.cwnd, self.ssthresh), self.ssthresh)
+                self.prr, self.lost_bytes, self.retrans_out = None, 0, 0
             self.dupacks = 0
             if self.recover is not None and self.snd_una >= self.recover:
                 self.recover = None
-            if self.cwnd < self.ssthresh:
-                self.cwnd += min(acked, mss)      # slow start (RFC 5681 §3.1, RFC 3465)
-            else:
-                self.cwnd += max(1, mss * mss // self.cwnd)
+            prior_in_flight = self.in_flight + acked
+            if (prior_in_flight * 2 > self.cwnd if self.cwnd < self.ssthresh
+                    else prior_in_flight + self.eff_mss >= self.cwnd):
+                # tcp_cong_avoid() runs only while the window limited the sender
+                # (tcp_is_cwnd_limited); the algorithm is the socket's (TCP_CONGESTION)
+                w = Window(self.cwnd, self.ssthresh, self.eff_mss, self.min_rtt, self.cwnd_cnt)
+                self.cc.cong_avoid(w, acked, now)
+                self.cwnd, self.cwnd_cnt = w.cwnd, w.cwnd_cnt
         if self.snd_una == self.snd_max:
             self.timers.pop("rto", None)
+            self.timers.pop("tlp", None)
         else:
             self._arm_rto(now)                    # RFC 6298 §5.3
+            self._schedule_loss_probe(now)
 
-    def _on_dupack(self, now: float) -> None:
+    def _on_dupack(self, now: float, newly_sacked: int = 0) -> None:
         self.dupacks += 1
+        mss = self.eff_mss
         # with SACK, Linux counts SACKed segments (tcp_dupack_heuristics(): sacked_out + 1
         # > tp->reordering, 3): three SACKed segments start recovery like three dup ACKs
-        sacked_segs = -(-self.sacked_bytes // self.eff_mss)
+        sacked_segs = -(-self.sacked_bytes // mss)
         if ((self.dupacks == 3 or (sacked_segs >= 3 and self.dupacks < 3))
                 and (self.recover is None or self.snd_una >= self.recover)):
             self.dupacks = 3
-            # RFC 5681 §3.2 fast retransmit
-            self.ssthresh = max(self.in_flight // 2, 2 * self.eff_mss)
+            # fast retransmit (RFC 5681 §3.2) with Proportional Rate Reduction (RFC 6937):
+            # tcp_enter_recovery() -> tcp_init_cwnd_reduction(); ssthresh from the
+            # congestion control (CUBIC: 0.7 of the window, Reno: half)
+            self.ssthresh = self.cc.ssthresh(self.cwnd, mss)
+            self.prr = Prr(self.cwnd, self.ssthresh)
             self.recover = self.snd_max
+            self.timers.pop("tlp", None)
+            self.lost_bytes = self._head_hole()
+            self._prr_ack(newly_sacked or mss, False)
             self._retransmit_head(now, SendCause.FAST_RETRANSMIT)
-            self.cwnd = self.ssthresh + 3 * self.eff_mss
-        elif self.dupacks > 3:
-            self.cwnd += self.eff_mss             # inflate during recovery
+        elif self.prr is not None:
+            self._prr_ack(newly_sacked or mss, False)   # without SACK a dup ACK is one segment
+
+    def _prr_ack(self, delivered: int, una_advanced: bool) -> None:
+        cwnd = self.prr.on_ack(delivered, self.pipe, una_advanced, False, self.eff_mss)
+        if cwnd >= 0:
+            self.cwnd = cwnd
+
+    def _head_hole(self) -> int:
+        """Bytes from SND.UNA to the first SACKed block (at most one segment): the segment
+        recovery marks lost and resends."""
+        size = min(self.eff_mss, max(self.snd_max.diff(self.snd_una), 0))
+        for start, _end in self.sacked:
+            gap = start.diff(self.snd_una)
+            if 0 < gap < size:
+                size = gap
+        return size
+
+    @property
+    def pipe(self) -> int:
+        """Bytes in the network (RFC 6675 pipe, Linux tcp_packets_in_flight): sent, minus
+        what the peer SACKed (or, without SACK, what duplicate ACKs said arrived) and what
+        recovery marked lost, plus retransmissions."""
+        gone = self.sacked_bytes if self.sack_ok else min(self.dupacks, 3) * self.eff_mss \
+            if self.prr is not None else 0
+        return max(self.in_flight - gone - self.lost_bytes + self.retrans_out, 0)
+
+    # ------------------------------------------------------------ tail loss probe
+    def _schedule_loss_probe(self, now: float) -> None:
+        """Linux tcp_schedule_loss_probe() (RFC 8985 §7.2): with SACK, outside recovery,
+        while data is outstanding and no probe is in flight, arm the probe timeout."""
+        if (not self.sack_ok or self.cfg.early_retrans < 3 or self.prr is not None
+                or self.retries or self.snd_una == self.snd_max or self.tlp_high_seq is not None
+                or self.srtt is None or not self.state.synchronized):
+            return
+        rto_at = self.timers.get("rto")
+        segments = -(-self.in_flight // self.eff_mss)
+        self.timers["tlp"] = now + tlp_timeout(self.srtt, segments,
+                                               rto_at - now if rto_at else 0.0)
+
+    def _send_loss_probe(self, now: float) -> None:
+        """Linux tcp_send_loss_probe() (RFC 8985 §7.3): send one new segment if the windows
+        allow, else retransmit the last one, so that a lost tail is repaired by the SACKs the
+        probe brings back instead of by the retransmission timeout."""
+        if self.snd_una == self.snd_max or self.prr is not None:
+            return
+        before = len(self._out)
+        mss = self.eff_mss
+        if self.unsent > 0 and self.snd_wnd - self.in_flight >= min(mss, self.unsent):
+            size = min(mss, self.unsent)
+            offset = self.snd_nxt - self.snd_una
+            self._send_data(now, ACK | self._push_flag(self.snd_nxt, size),
+                            bytes(self.sndq[offset:offset + size]))
+        else:
+            end = self.fin_seq if self.fin_seq is not None else self.snd_max
+            size = min(mss, end.diff(self.snd_una))
+            start = end - size
+            payload = bytes(self.sndq[start.diff(self.snd_una):start.diff(self.snd_una) + size])
+            flags = ACK | self._push_flag(start, size) | (FIN if self.fin_seq is not None else 0)
+            self._emit(flags, start, payload, reason=SendCause.TAIL_LOSS_PROBE,
+                       rfc="RFC 8985 §7.3")
+            self.total_retrans += 1
+        if len(self._out) > before:
+            self.tlp_high_seq = self.snd_nxt
+            self.timers.pop("tlp", None)
+            self._event(EventKind.TAIL_LOSS_PROBE, EventKind.NO_ACK_FOR_PTO, "RFC 8985 §7.3")
+            self._arm_rto(now)
 
     def _retransmit_head(self, now: float, reason: "SendCause") -> None:
         size = min(self.eff_mss, len(self.sndq))
@@ -396,6 +523,10 @@ class Sender:
                 flags |= FIN
             else:
                 return
-        self._emit(flags, self.snd_una, payload, reason=reason, rfc="RFC 5681 §3.2")
+        self._emit(flags, self.snd_una, payload, reason=reason, rfc="RFC 5681 §3.2; RFC 6937")
+        self.total_retrans += 1
+        if self.prr is not None:
+            self.prr.sent(len(payload))
+            self.retrans_out += len(payload)
         self.rtt_seq = None
         self._arm_rto(now)

@@ -13,7 +13,8 @@ import simtcp
 from simtcp.profiles import PROFILES, NotModelledError, Sysctl
 from simtcp.segment import Flags
 from simtcp.socket import (IPPROTO_TCP, MODELLED_OPTIONS, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT,
-                           SO_SNDBUF, SOL_SOCKET, TCP_CORK, TCP_NODELAY, TCP_USER_TIMEOUT)
+                           SO_SNDBUF, SOL_SOCKET, TCP_CONGESTION, TCP_CORK, TCP_INFO,
+                           TCP_MAXSEG, TCP_NODELAY, TCP_USER_TIMEOUT)
 
 PEER = "10.0.0.9"
 
@@ -55,8 +56,9 @@ def server_with_peer(changes=(), backlog=8, os="linux"):
     return net, host, peer, lst
 
 
-def send(peer, sport, flags, seq, ack=0, payload=b"", dport=80, dst="10.0.0.2"):
-    p = IP(src=PEER, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack)
+def send(peer, sport, flags, seq, ack=0, payload=b"", dport=80, dst="10.0.0.2", options=()):
+    p = IP(src=PEER, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
+                                    options=list(options))
     peer.send(p / payload if payload else p)
 
 
@@ -387,6 +389,44 @@ def eff_msl(os):
     assert s["simtcp.time_wait_seconds"] == 10
 
 
+def bulk_conn(changes):
+    """A connection from a host with ``changes`` to a peer that ACKs nothing: what it sent."""
+    net, host, peer, s = client_to_peer(changes)
+    syn = peer.packets[0].segment
+    send(peer, 80, "SA", 7000, int(syn.seq) + 1, dst="10.0.0.1", dport=syn.sport,
+         options=[("MSS", 1460), ("SAckOK", b""), ("NOP", None), ("WScale", 7)])
+    net.run(until=net.now + 0.01)
+    return net, host, peer, s
+
+
+def eff_congestion_control():
+    names = {cc: bulk_conn({"net.ipv4.tcp_congestion_control": cc})[3].conn.cc.name
+             for cc in ("cubic", "reno")}
+    assert names == {"cubic": "cubic", "reno": "reno"}
+    # and the algorithm changes what happens after a loss (tests/test_congestion.py)
+    assert {n: bulk_conn({"net.ipv4.tcp_congestion_control": n})[3].conn.cc.ssthresh(
+        20 * 1448, 1448) // 1448 for n in names} == {"cubic": 14, "reno": 10}
+
+
+def eff_early_retrans():
+    def probe_armed(mode):
+        net, host, peer, s = bulk_conn({"net.ipv4.tcp_early_retrans": mode})
+        s.conn.srtt = 0.02
+        s.send(b"x" * 3000)
+        return "tlp" in s.conn.timers
+    assert differs(probe_armed, 3, 0) == (True, False)
+
+
+def eff_slow_start_after_idle():
+    def after_idle(flag):
+        net, host, peer, s = bulk_conn({"net.ipv4.tcp_slow_start_after_idle": flag})
+        s.conn.cwnd = 40 * s.conn.eff_mss
+        net.run(until=net.now + 30)
+        s.send(b"x")
+        return s.conn.cwnd // s.conn.eff_mss
+    assert differs(after_idle, 1, 0) == (10, 40)
+
+
 def eff_config_field(key, value, field, expected):
     """The sysctl reaches the connection's configuration; the behaviour it drives is tested
     in tests/test_hardening_wire.py (tcp_min_snd_mss clamping, orphan probing)."""
@@ -398,6 +438,9 @@ def eff_config_field(key, value, field, expected):
 
 
 EFFECTS = {
+    "net.ipv4.tcp_congestion_control": eff_congestion_control,
+    "net.ipv4.tcp_early_retrans": eff_early_retrans,
+    "net.ipv4.tcp_slow_start_after_idle": eff_slow_start_after_idle,
     "net.ipv4.tcp_min_snd_mss": lambda: eff_config_field("net.ipv4.tcp_min_snd_mss", 100,
                                                          "min_snd_mss", 100),
     "net.ipv4.tcp_orphan_retries": lambda: eff_config_field("net.ipv4.tcp_orphan_retries", 3,
@@ -550,7 +593,34 @@ def opt_user_timeout():
     assert conn.conn.cfg.user_timeout == 5.0                   # inherited from the listener
 
 
+def opt_maxseg():
+    net, host, peer, s = client_to_peer()
+    t = host.socket()
+    t.setsockopt(IPPROTO_TCP, TCP_MAXSEG, 600)
+    t.setblocking(False)
+    t.connect_ex((PEER, 81))
+    net.run(until=net.now + 0.01)
+    assert [p.segment.options.mss for p in peer.packets if p.segment.dport == 81] == [600]
+
+
+def opt_congestion():
+    net, host, peer, s = bulk_conn({})
+    s.setsockopt(IPPROTO_TCP, TCP_CONGESTION, b"reno")
+    assert s.conn.cc.name == "reno"
+
+
+def opt_info():
+    net, host, peer, s = bulk_conn({})
+    assert s.getsockopt(IPPROTO_TCP, TCP_INFO, 104)[0] == 1          # tcpi_state ESTABLISHED
+    with pytest.raises(OSError) as e:
+        s.setsockopt(IPPROTO_TCP, TCP_INFO, 1)                         # read-only
+    assert e.value.errno == errno.ENOPROTOOPT
+
+
 OPTION_EFFECTS = {
+    "TCP_MAXSEG": opt_maxseg,
+    "TCP_CONGESTION": opt_congestion,
+    "TCP_INFO": opt_info,
     "TCP_USER_TIMEOUT": opt_user_timeout,
     "SO_REUSEADDR": opt_reuseaddr,
     "SO_REUSEPORT": opt_reuseport,

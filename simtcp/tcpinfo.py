@@ -1,0 +1,132 @@
+"""TCP_INFO: a connection's state as Linux reports it (struct tcp_info, tcp_get_info()).
+
+Theory of operation: `tcp_info(conn)` takes a snapshot of a `tcp.Connection` in the units
+Linux uses — times in microseconds, the windows in segments — and `TcpInfo.pack()` lays the
+first 104 bytes out like ``struct tcp_info`` (include/uapi/linux/tcp.h, up to
+``tcpi_total_retrans``), so that ``getsockopt(IPPROTO_TCP, TCP_INFO, 104)`` reads the same
+way as on Linux with ``struct.unpack``. `TcpInfo.ss_line()` is what ``ss -ti`` prints under
+a socket (iproute2 misc/ss.c tcp_stats_print()).
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from .states import State
+
+# include/net/tcp_states.h
+TCP_STATE_NUMBERS = {State.ESTABLISHED: 1, State.SYN_SENT: 2, State.SYN_RECEIVED: 3,
+                     State.FIN_WAIT_1: 4, State.FIN_WAIT_2: 5, State.TIME_WAIT: 6,
+                     State.CLOSED: 7, State.CLOSE_WAIT: 8, State.LAST_ACK: 9, State.LISTEN: 10,
+                     State.CLOSING: 11}
+CA_OPEN, CA_DISORDER, CA_RECOVERY, CA_LOSS = 0, 1, 3, 4     # enum tcp_ca_state
+TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE = 1, 2, 4
+TCP_INFINITE_SSTHRESH = 0x7FFFFFFF
+TCP_INFO_LEN = 104                                           # through tcpi_total_retrans
+_LAYOUT = struct.Struct("<8B24I")
+
+
+@dataclass(frozen=True)
+class TcpInfo:
+    """The fields of struct tcp_info that simtcp models (names without the tcpi_ prefix)."""
+
+    state: int
+    ca_state: int
+    retransmits: int
+    probes: int
+    backoff: int
+    options: int
+    snd_wscale: int
+    rcv_wscale: int
+    rto: int                # µs
+    ato: int                # µs
+    snd_mss: int
+    rcv_mss: int
+    unacked: int            # segments
+    sacked: int
+    lost: int
+    retrans: int
+    pmtu: int
+    rcv_ssthresh: int       # bytes
+    rtt: int                # µs (smoothed)
+    rttvar: int             # µs
+    snd_ssthresh: int       # segments
+    snd_cwnd: int           # segments
+    advmss: int
+    reordering: int
+    total_retrans: int
+    congestion: str
+    min_rtt: int            # µs
+    snd_wnd: int            # bytes
+
+    def pack(self) -> bytes:
+        """The first TCP_INFO_LEN bytes of struct tcp_info, in host (little-endian) order."""
+        return _LAYOUT.pack(self.state, self.ca_state, self.retransmits, self.probes,
+                            self.backoff, self.options,
+                            (self.snd_wscale & 15) | (self.rcv_wscale & 15) << 4, 0,
+                            self.rto, self.ato, self.snd_mss, self.rcv_mss, self.unacked,
+                            self.sacked, self.lost, self.retrans, 0, 0, 0, 0, 0, self.pmtu,
+                            self.rcv_ssthresh, self.rtt, self.rttvar, self.snd_ssthresh,
+                            self.snd_cwnd, self.advmss, self.reordering, 0, 0,
+                            self.total_retrans)
+
+    def ss_line(self) -> str:
+        """The ``ss -ti`` line (tcp_stats_print order; ssthresh only when finite)."""
+        parts = []
+        if self.options & TCPI_OPT_TIMESTAMPS:
+            parts.append("ts")
+        if self.options & TCPI_OPT_SACK:
+            parts.append("sack")
+        parts.append(self.congestion)
+        if self.options & TCPI_OPT_WSCALE:
+            parts.append(f"wscale:{self.snd_wscale},{self.rcv_wscale}")
+        parts.append(f"rto:{self.rto / 1000:g}")
+        if self.backoff:
+            parts.append(f"backoff:{self.backoff}")
+        if self.rtt:
+            parts.append(f"rtt:{self.rtt / 1000:g}/{self.rttvar / 1000:g}")
+        parts += [f"mss:{self.snd_mss}", f"pmtu:{self.pmtu}", f"rcvmss:{self.rcv_mss}",
+                  f"advmss:{self.advmss}", f"cwnd:{self.snd_cwnd}"]
+        if self.snd_ssthresh < 0xFFFF:
+            parts.append(f"ssthresh:{self.snd_ssthresh}")
+        if self.retrans or self.total_retrans:
+            parts.append(f"retrans:{self.retrans}/{self.total_retrans}")
+        if self.lost:
+            parts.append(f"lost:{self.lost}")
+        if self.sacked:
+            parts.append(f"sacked:{self.sacked}")
+        parts.append(f"rcv_ssthresh:{self.rcv_ssthresh}")
+        if self.min_rtt:
+            parts.append(f"minrtt:{self.min_rtt / 1000:g}")
+        parts.append(f"snd_wnd:{self.snd_wnd}")
+        return "\t " + " ".join(parts)
+
+
+def tcp_info(conn) -> TcpInfo:
+    """Linux tcp_get_info() for one connection."""
+    mss = max(conn.eff_mss, 1)
+    if conn.prr is not None:
+        ca = CA_RECOVERY
+    elif conn.retries and conn.state.synchronized:
+        ca = CA_LOSS
+    elif conn.sacked or conn.dupacks:
+        ca = CA_DISORDER
+    else:
+        ca = CA_OPEN
+    ssthresh = conn.ssthresh // mss if conn.ssthresh < (1 << 30) else TCP_INFINITE_SSTHRESH
+    options = ((TCPI_OPT_TIMESTAMPS if conn.ts_ok else 0) | (TCPI_OPT_SACK if conn.sack_ok else 0)
+               | (TCPI_OPT_WSCALE if conn.snd_wscale or conn.rcv_wscale else 0))
+    return TcpInfo(
+        state=TCP_STATE_NUMBERS[conn.state], ca_state=ca, retransmits=conn.retries,
+        probes=conn.probes_out, backoff=conn.probe_backoff, options=options,
+        snd_wscale=conn.snd_wscale, rcv_wscale=conn.rcv_wscale,
+        rto=round(conn.rto * 1e3) * 1000, ato=round(conn.cfg.delack * 1e6) if conn.state.synchronized
+        else 0, snd_mss=mss, rcv_mss=mss,
+        unacked=-(-conn.in_flight // mss), sacked=-(-conn.sacked_bytes // mss),
+        lost=-(-conn.lost_bytes // mss), retrans=-(-conn.retrans_out // mss),
+        pmtu=conn.cfg.mss + 40, rcv_ssthresh=conn.rcv_ssthresh,
+        rtt=round((conn.srtt or 0) * 1e6), rttvar=round(conn.rttvar * 1e6),
+        snd_ssthresh=ssthresh, snd_cwnd=conn.cwnd // mss, advmss=conn.cfg.mss - (
+            12 if conn.ts_ok else 0), reordering=3, total_retrans=conn.total_retrans,
+        congestion=conn.cc.name, min_rtt=round((conn.min_rtt or 0) * 1e6),
+        snd_wnd=conn.snd_wnd)
