@@ -55,7 +55,8 @@ def test_flags_mark_what_counters_count():
     retrans = {m for m in SendCause if m.retransmission}
     assert retrans == {SendCause.SYN_RETRANSMISSION, SendCause.SYNACK_RETRANSMISSION,
                        SendCause.DUPLICATE_SYN, SendCause.RETRANSMISSION,
-                       SendCause.FAST_RETRANSMIT, SendCause.FAST_RETRANSMIT_PARTIAL}
+                       SendCause.FAST_RETRANSMIT, SendCause.FAST_RETRANSMIT_PARTIAL,
+                       SendCause.TAIL_LOSS_PROBE}        # tcp_send_loss_probe retransmits
     assert not SendCause.TIME_WAIT_FIN.retransmission
     assert {m for m in DropReason if m.tcp_error} == {
         DropReason.BAD_TCP_CHECKSUM, DropReason.BAD_TCP_DATA_OFFSET}
