@@ -180,3 +180,49 @@ def net_unreachable(seed: int = 1) -> Network:
     except OSError:
         pass
     return net
+
+
+def cwnd_over_time(congestion: str = "cubic", seed: int = 7, loss: float = 0.004,
+                   delay: float = 0.05, seconds: float = 30.0, step: float = 0.01) -> dict:
+    """A bulk transfer over a lossy 100 ms-RTT path with ``congestion`` ("cubic" or "reno"):
+    the sender's cwnd and ssthresh (segments) sampled every ``step`` seconds, and when it
+    entered fast recovery, sent a tail loss probe or timed out. The same seed gives the same
+    curve; both algorithms see the same path (the losses themselves follow the run)."""
+    net, client, server, _ = _pair(seed, delay=delay, loss=loss)
+    client.sysctl["net.ipv4.tcp_congestion_control"] = congestion
+    srv = _listen(server)
+    cli = client.socket()
+    cli.connect((SERVER_IP, 80))
+    conn, _ = srv.accept()
+    cli.setblocking(False)
+    conn.setblocking(False)
+    c = cli.conn
+    start = net.now
+    out = {"t": [], "cwnd": [], "ssthresh": [], "congestion": congestion, "loss": loss,
+           "rtt": 2 * delay}
+    while net.now - start < seconds:
+        try:
+            cli.send(b"\0" * (1 << 20))
+        except BlockingIOError:
+            pass
+        net.run(until=net.now + step)
+        try:
+            while conn.recv(1 << 22):
+                pass
+        except BlockingIOError:
+            pass
+        mss = c.eff_mss
+        out["t"].append(net.now - start)
+        out["cwnd"].append(c.cwnd / mss)
+        out["ssthresh"].append(c.ssthresh / mss if c.ssthresh < 1 << 30 else None)
+    kinds = {"fast_retransmit": [], "tail_loss_probe": [], "rto": []}
+    for r in net.trace:
+        if r.host != "client" or r.time < start:
+            continue
+        if r.kind == "send" and r.reason in ("fast_retransmit", "tail_loss_probe"):
+            kinds[str(r.reason)].append(r.time - start)
+        elif r.kind == "event" and r.what == "rto":
+            kinds["rto"].append(r.time - start)
+    out.update(kinds)
+    out["delivered"] = c.snd_una.diff(c.iss)
+    return out

@@ -557,9 +557,12 @@ class Stack:
             # the sender's TCB right after sending: (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)
             tcb = (int(conn.snd_una), int(conn.snd_nxt), int(conn.rcv_nxt), conn.snd_wnd,
                    conn.last_rcv_wnd)         # RCV.WND = the window we advertise
+            mss = max(conn.eff_mss, 1)        # congestion state: cwnd, ssthresh (segments), RTO
+            cc = (conn.cwnd // mss, conn.ssthresh // mss if conn.ssthresh < 1 << 30 else None,
+                  round(conn.rto * 1000))
             self.send(Packet(t.local_ip, t.remote_ip, out.segment, ident=self._ip_id(conn, out)),
                       out.reason, out.rfc, t,
-                      (("tcb", tcb),))
+                      (("tcb", tcb), ("cc", cc)))
         for ev in conn.take_events():
             self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason, rfc=ev.rfc,
                          detail=ev.detail)

@@ -253,3 +253,33 @@ def test_tcp_info_and_ss_i_show_the_congestion_state():
     line = text.splitlines()[2]
     assert line.startswith("\t ts sack cubic wscale:10,10 rto:") and f"cwnd:{info.snd_cwnd}" in line
     assert a.ss(info=True).command == "ss -tani"
+
+
+def test_cwnd_scenario_shows_each_algorithm_s_reduction():
+    """The data behind figures/*/cwnd_reno_cubic: after a fast retransmit, ssthresh is half
+    the window for Reno and 0.7 of it for CUBIC (checked against the sampled curve)."""
+    from simtcp import scenarios
+    for name, beta in (("reno", 0.5), ("cubic", 717 / 1024)):
+        run = scenarios.cwnd_over_time(name, seconds=6.0)
+        assert run["fast_retransmit"], name
+        ratios = []
+        for k in range(1, len(run["t"])):
+            before, now = run["ssthresh"][k - 1], run["ssthresh"][k]
+            if before is not None and now is not None and now < before:
+                ratios.append(now / run["cwnd"][k - 1])
+        assert ratios and min(abs(r - beta) for r in ratios) < 0.08, (name, ratios)
+
+
+def test_ladder_tcb_columns_can_show_the_congestion_state():
+    from simtcp import scenarios
+    from simtcp.reasons import SendCause
+    from simtcp.viz.ladder import ladder
+    from simtcp.viz.ladder_data import ladder_rows
+    net = scenarios.transfer_with_loss()
+    rows = [r for r in ladder_rows(net) if r["type"] == "segment" and r["sender"] == "client"]
+    (fast,) = [r for r in rows if r["reason"] is SendCause.FAST_RETRANSMIT]
+    cwnd, ssthresh, rto_ms = fast["cc"]
+    assert ssthresh == 7 and cwnd <= ssthresh and rto_ms >= 200     # CUBIC: 0.7 x IW10; PRR
+    fig = ladder(net, tcb="congestion")
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert {"cwnd", "ssthresh", "RTO ms"} <= texts and "RCV.WND" not in texts

@@ -78,6 +78,11 @@ def _topology(lang: str):
     return topology_diagram(net, lang=lang)
 
 
+def _cwnd(lang: str):
+    from .cwnd import cwnd_figure
+    return cwnd_figure(lang)
+
+
 def _flood(defences: Sequence[dict], compare: bool):
     def make(lang: str):
         from ..tools.flood import run_flood_scenario
@@ -124,6 +129,13 @@ FIGURES: List[FigureSpec] = [
                "両端が同時に SYN を送り、それぞれ SYN-SENT → SYN-RECEIVED → ESTABLISHED と"
                "遷移する（RFC 9293 図8）。",
                _ladder(scenarios.simultaneous_open)),
+    FigureSpec("cwnd_reno_cubic", "Congestion window: Reno and CUBIC",
+               "輻輳ウィンドウ：Reno と CUBIC",
+               "A 30 s bulk transfer over a lossy 100 ms path: Reno's saw-tooth against "
+               "CUBIC's curve, with fast retransmits (PRR), tail loss probes and timeouts.",
+               "損失のある RTT 100 ms の経路で 30 秒間の一括転送。Reno ののこぎり波と CUBIC の"
+               "曲線を、高速再送（PRR）・テールロスプローブ・タイムアウトとともに比べる。",
+               _cwnd),
     FigureSpec("state_diagram", "TCP state diagram", "TCP の状態遷移図",
                "RFC 9293 Figure 5 drawn from simtcp's transition table, with the path of an "
                "actively closed client connection numbered.",

@@ -47,6 +47,7 @@ ROW = 0.34          # inches between two rows of one instant (an 11 pt label + a
 IDLE = 2.5          # gaps longer than this many one-way delays are compressed ("≈")
 INK = style.ROLE_COLORS["ink"]
 TCB_FIELDS = ("SND.UNA", "SND.NXT", "RCV.NXT", "SND.WND", "RCV.WND")
+CC_FIELDS = ("SND.UNA", "SND.NXT", "cwnd", "ssthresh", "RTO ms")   # tcb="congestion"
 
 
 # ------------------------------------------------------------------ geometry helpers
@@ -127,6 +128,7 @@ class _Ladder:
     def __init__(self, rows, lang, tcb, title):
         self.segs = [r for r in rows if r["type"] in ("segment", "elided")]
         self.lang, self.tcb = lang, tcb
+        self.fields = CC_FIELDS if tcb == "congestion" else TCB_FIELDS
         self.fs = style.FONT_SIZES
         # unhinted outlines: the widths SVG (text as paths) and 150-dpi PNG both show
         self.ttp = TextToPath()
@@ -444,7 +446,10 @@ class _Ladder:
 
     # -- the whole figure ----------------------------------------------------------------
     def tcb_cells(self, r: dict) -> List[str]:
-        return ["–" if v is None else str(v) for v in r["tcb"]]
+        values = r["tcb"]
+        if self.tcb == "congestion":      # SND.UNA, SND.NXT, then cwnd, ssthresh, RTO
+            values = tuple(values[:2]) + tuple(r.get("cc") or (None, None, None))
+        return ["–" if v is None else str(v) for v in values]
 
     def draw(self, ax=None):
         fs, lanes = self.fs, self.lanes
@@ -457,7 +462,7 @@ class _Ladder:
         if self.tcb:
             cells = [self.tcb_cells(r) for r in self.segs if r["tcb"] is not None]
             tcb_cols = [max([self.width(c[k], fs["tiny"], mono=True) for c in cells]
-                            + [self.width(TCB_FIELDS[k], fs["tiny"])]) + 0.16
+                            + [self.width(self.fields[k], fs["tiny"])]) + 0.16
                         for k in range(5)]
         tcb_w = sum(tcb_cols) + (0.1 if tcb_cols else 0.0)
         top = 0.15 + (0.55 if self.title else 0.0) + 0.8 + (0.4 if tcb_cols else 0.0) + 0.25
@@ -597,7 +602,7 @@ class _Ladder:
         for h in (self.lanes[0], self.lanes[-1]):
             xs = self.tcb_x(cols, st_w, h)
             for k, x in enumerate(xs):
-                self.text(x - 0.06, y, TCB_FIELDS[k], self.fs["tiny"], "#444444", ha="right",
+                self.text(x - 0.06, y, self.fields[k], self.fs["tiny"], "#444444", ha="right",
                           bold=True)
             x0 = xs[0] - cols[0]
             self.ax.add_line(Line2D([x0, xs[-1]], [y + 0.15] * 2, color="#999999", lw=0.8))
@@ -648,7 +653,9 @@ def ladder(source, *, conn=None, hosts=None, t0=None, t1=None, relative=True, tc
     relative to each direction's ISN unless ``relative=False``. Lost segments end in a red
     × with the drop reason; retransmissions are dotted and tagged; RSTs are red and bold;
     state changes are boxed beside the lifelines. ``tcb=True`` adds the sender's TCB after
-    each send (SND.UNA SND.NXT RCV.NXT SND.WND RCV.WND, relative like the labels).
+    each send (SND.UNA SND.NXT RCV.NXT SND.WND RCV.WND, relative like the labels);
+    ``tcb="congestion"`` shows SND.UNA SND.NXT and the congestion state instead — cwnd and
+    ssthresh in segments, the RTO in ms — so slow start, PRR and tail loss probes show.
     Filters as in `ladder_rows`. Above ``max_arrows`` segments the middle of each run of
     ordinary data/ACK segments is elided into one band. ``title=None`` makes one from the
     endpoints; ``title=""`` draws none. Returns a `matplotlib.figure.Figure` (sized to the

@@ -205,7 +205,7 @@ def _segment_row(i, r, receiver, end_i, end, note, base, peer) -> dict:
         "label": f"{s.flags.names} " + " ".join(words),
         "kind": "lost" if lost else ("retrans" if retrans else bk), "base_kind": bk,
         "lost": lost, "retrans": retrans, "seq": seq, "ack": ack, "len": n,
-        "tcb": tcb, "tuple": FourTuple(p.src, s.sport, p.dst, s.dport), "reason": r.reason,
+        "tcb": tcb, "cc": r.get("cc"), "tuple": FourTuple(p.src, s.sport, p.dst, s.dport), "reason": r.reason,
     }
 
 
@@ -264,6 +264,6 @@ def _elide(segs: List[dict], max_arrows: int) -> Tuple[List[dict], List[dict]]:
             "sender": a["sender"], "receiver": a["receiver"], "t_send": a["t_send"],
             "t_arrive": a["t_arrive"], "t_last": mid[-1]["t_send"], "t_drop": None,
             "drop_where": None, "base_kind": a["base_kind"], "kind": "elided", "lost": False,
-            "retrans": False, "discarded": None, "tcb": None, "tuple": a["tuple"], "text": "",
+            "retrans": False, "discarded": None, "tcb": None, "cc": None, "tuple": a["tuple"], "text": "",
             "reason": "", "pkt_id": f"elided-{a['pkt_id']}", "pkt_ids": [r["pkt_id"] for r in mid]})
     return [r for n, r in enumerate(segs) if n not in drop], summaries
