@@ -436,6 +436,58 @@ def eff_config_field(key, value, field, expected):
     h.sysctl[key] = value
     assert getattr(h.stack.config(), field) == expected != before
 
+# netfilter connection tracking (simtcp.conntrack, sans-IO): each timeout is how long an
+# entry in that state lives; the table is driven through the packets that reach the state
+_CT_PATHS = {   # state -> (direction, flags) steps from nothing (1 = original, 0 = reply)
+    "syn_sent": [(1, 0x02)], "syn_recv": [(1, 0x02), (0, 0x12)],
+    "established": [(1, 0x02), (0, 0x12), (1, 0x10)],
+    "fin_wait": [(1, 0x02), (0, 0x12), (1, 0x10), (1, 0x11)],
+    "close_wait": [(1, 0x02), (0, 0x12), (1, 0x10), (1, 0x11), (0, 0x10)],
+    "last_ack": [(1, 0x02), (0, 0x12), (1, 0x10), (1, 0x11), (0, 0x10), (0, 0x11)],
+    "time_wait": [(1, 0x02), (0, 0x12), (1, 0x10), (1, 0x11), (0, 0x10), (0, 0x11), (1, 0x10)],
+    "close": [(1, 0x02), (0, 0x12), (1, 0x10), (1, 0x04)],
+}
+
+
+def eff_conntrack(key):
+    from simtcp.conntrack import CONNTRACK_SYSCTLS, ConntrackTable, CtTuple
+    tcp = CtTuple(6, "192.168.0.10", 40000, "198.51.100.7", 80)
+    udp = CtTuple(17, "192.168.0.10", 40000, "198.51.100.7", 53)
+    name = key.rsplit(".", 1)[1]
+
+    def lifetime(value):
+        ct = ConntrackTable({key: value})
+        if name.startswith("nf_conntrack_tcp_timeout_"):
+            conn = None
+            for k, (orig, flags) in enumerate(_CT_PATHS[name[len("nf_conntrack_tcp_timeout_"):]]):
+                conn = ct.track(tcp if orig else tcp.inverse(), flags, k * 0.01)[0] or conn
+                if k == 0:
+                    ct.confirm(conn, 0.0)
+            return round(conn.deadline - (k * 0.01), 6)
+        if name == "nf_conntrack_udp_timeout":
+            conn = ct.track(udp, 0, 0.0)[0]
+            return conn.deadline
+        if name == "nf_conntrack_udp_timeout_stream":
+            conn = ct.track(udp, 0, 0.0)[0]
+            ct.confirm(conn, 0.0)
+            ct.track(udp.inverse(), 0, 0.1)
+            return ct.track(udp, 0, 3.0)[0].deadline - 3.0      # a stream after 2 s
+        if name == "nf_conntrack_icmp_timeout":
+            echo = CtTuple(1, "192.168.0.10", 8 << 8, "198.51.100.7", 8 << 8)
+            return ct.track(echo, 0, 0.0)[0].deadline
+        if name == "nf_conntrack_max":
+            for port in range(3):
+                c = ct.track(tcp._replace(sport=41000 + port), 0x02, 0.0)[0]
+                if c is not None:
+                    ct.confirm(c, 0.0)
+            return len(ct)
+        if name == "nf_conntrack_tcp_loose":
+            return ct.track(tcp, 0x10, 0.0)[0] is not None         # mid-stream pickup
+        raise AssertionError(f"no check for {key}")
+    default = CONNTRACK_SYSCTLS[key]
+    changed = {"nf_conntrack_max": 2, "nf_conntrack_tcp_loose": 0}.get(name, 777)
+    differs(lifetime, default, changed)
+
 
 EFFECTS = {
     "net.ipv4.tcp_congestion_control": eff_congestion_control,
@@ -487,6 +539,15 @@ REFUSED = {   # name -> a profile that has it
     "net.inet.ip.portrange.lowfirst": "macos",
     "net.inet.ip.portrange.lowlast": "freebsd",
 }
+
+
+def _with_conntrack():
+    from simtcp.conntrack import CONNTRACK_SYSCTLS
+    for key in CONNTRACK_SYSCTLS:
+        EFFECTS[key] = (lambda k: lambda: eff_conntrack(k))(key)
+
+
+_with_conntrack()
 
 
 def all_sysctl_names():
