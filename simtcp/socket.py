@@ -18,7 +18,6 @@ import os
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
 
-from .congestion import ALGORITHMS, make as make_cc
 from .lang import tr
 from .reasons import StateCause
 from .segment import FourTuple
@@ -32,30 +31,12 @@ SO_REUSEADDR = _pysocket.SO_REUSEADDR
 SO_REUSEPORT = getattr(_pysocket, "SO_REUSEPORT", 15)
 IPPROTO_TCP = _pysocket.IPPROTO_TCP
 TCP_NODELAY = _pysocket.TCP_NODELAY
-TCP_USER_TIMEOUT = getattr(_pysocket, "TCP_USER_TIMEOUT", 18)
 SO_RCVBUF = _pysocket.SO_RCVBUF
 SO_SNDBUF = _pysocket.SO_SNDBUF
-TCP_CORK = getattr(_pysocket, "TCP_CORK", 3)
-TCP_MAXSEG = getattr(_pysocket, "TCP_MAXSEG", 2)
-TCP_INFO = getattr(_pysocket, "TCP_INFO", 11)
-TCP_CONGESTION = getattr(_pysocket, "TCP_CONGESTION", 13)
-TCP_CA_NAME_MAX = 16                             # include/net/tcp.h
-MSG_MORE = getattr(_pysocket, "MSG_MORE", 0x8000)
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
-SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF = 2304, 4608   # include/net/sock.h (x86-64 sk_buff size)
-MODELLED_OPTIONS = ("SO_REUSEADDR", "SO_REUSEPORT", "SO_RCVBUF", "SO_SNDBUF", "TCP_NODELAY",
-                    "TCP_CORK", "TCP_USER_TIMEOUT", "TCP_MAXSEG", "TCP_CONGESTION",
-                    "TCP_INFO")
-
-
-def _int_option(value, name: str) -> int:
-    """An integer option value as setsockopt() takes it (an int, or 4 bytes in host order)."""
-    if isinstance(value, (bytes, bytearray)) and len(value) >= 4:
-        return int.from_bytes(value[:4], "little", signed=True)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"setsockopt({name}): the value must be an int (or a bytes buffer), "
-                        f"not {type(value).__name__}")
-    return value
+from .sockopts import (MODELLED_OPTIONS, MSG_MORE, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF,  # noqa: E402,F401
+                       TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_CORK, TCP_INFO, TCP_MAXSEG,
+                       TCP_USER_TIMEOUT, SocketOptions)
 
 
 from .errors import SimulationIdleError, SimulationStalledError  # noqa: E402,F401
@@ -98,7 +79,7 @@ def _check_timeout(value):
     return value
 
 
-class Socket:
+class Socket(SocketOptions):
     """A TCP socket on a simulated `Host` (AF_INET, SOCK_STREAM)."""
 
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
@@ -216,148 +197,6 @@ class Socket:
                 f"{call}() would block forever: the simulated network is idle (nothing is in "
                 f"flight and no timer is pending), so {what} can never happen. Did the other "
                 f"side call connect()/send()? Use setblocking(False) to poll instead.")
-
-    def configure(self, cfg) -> None:
-        """Copy this socket's options into a connection's TcpConfig (a listener's children
-        inherit them, as Linux clones the listener's settings)."""
-        cfg.nodelay = self.nodelay
-        cfg.cork = self.cork
-        cfg.user_timeout = self.user_timeout_ms / 1000
-        if self.user_mss:
-            cfg.mss = min(cfg.mss, self.user_mss)   # advertised and sent (tcp_mss_clamp)
-        if self.congestion is not None:
-            cfg.congestion = self.congestion
-        if self.rcvbuf is not None:
-            # SOCK_RCVBUF_LOCK: no autotuning; the window offers half of sk_rcvbuf
-            # (tcp_win_from_space) and the window scale follows it (tcp_select_initial_window)
-            cfg.rcvbuf = cfg.rcvbuf_initial = self.rcvbuf // 2
-            cfg.rcvbuf_locked = True
-        if self.sndbuf is not None:
-            cfg.sndbuf = self.sndbuf
-
-    def _buffer_value(self, option: int, value) -> int:
-        """Linux sk_setsockopt() (net/core/sock.c): the value is clamped to net.core.rmem_max
-        / wmem_max, then doubled "to allow for struct sk_buff overhead", and never below
-        SOCK_MIN_RCVBUF (2304) / SOCK_MIN_SNDBUF (4608) — getsockopt() reads that back."""
-        val = _int_option(value, "SO_RCVBUF" if option == SO_RCVBUF else "SO_SNDBUF")
-        sysctl = self.host.sysctl
-        val &= 0xFFFFFFFF                    # min_t(u32, val, ...): negative means huge
-        if option == SO_RCVBUF:
-            return max(min(val, sysctl["net.core.rmem_max"]) * 2, SOCK_MIN_RCVBUF)
-        return max(min(val, sysctl["net.core.wmem_max"]) * 2, SOCK_MIN_SNDBUF)
-
-    # -------------------------------------------------------------- options
-    def setsockopt(self, level: int, option: int, value) -> None:
-        """The options simtcp models; any other raises OSError(ENOPROTOOPT) saying so."""
-        self._check_open("setsockopt")
-        if level == SOL_SOCKET and option == SO_REUSEADDR:
-            self.reuseaddr = bool(_int_option(value, "SO_REUSEADDR"))
-        elif level == SOL_SOCKET and option == SO_REUSEPORT:
-            self.reuseport = bool(_int_option(value, "SO_REUSEPORT"))
-        elif level == IPPROTO_TCP and option == TCP_NODELAY:
-            self.nodelay = bool(_int_option(value, "TCP_NODELAY"))
-            if self.conn is not None:
-                self.conn.cfg.nodelay = self.nodelay
-                self.conn.push_pending(self.net.now)      # Linux tcp_push_pending_frames()
-                self.stack.kick(self.conn)
-        elif level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:
-            # Linux do_tcp_setsockopt(): milliseconds, negative is EINVAL; it bounds how long
-            # unacknowledged data or unanswered window probes may last (tcp_timer.c)
-            value = _int_option(value, "TCP_USER_TIMEOUT")
-            if value < 0:
-                raise OSError(errno.EINVAL, "Invalid argument: TCP_USER_TIMEOUT is a number "
-                              "of milliseconds >= 0")
-            self.user_timeout_ms = value
-            if self.conn is not None:
-                self.conn.cfg.user_timeout = self.user_timeout_ms / 1000
-        elif level == IPPROTO_TCP and option == TCP_MAXSEG:
-            mss = _int_option(value, "TCP_MAXSEG")
-            if not 88 <= mss <= 32767:       # TCP_MIN_MSS .. MAX_TCP_WINDOW (do_tcp_setsockopt)
-                raise OSError(errno.EINVAL, "Invalid argument: TCP_MAXSEG must be 88-32767")
-            self.user_mss = mss              # takes effect at the next handshake, as on Linux
-        elif level == IPPROTO_TCP and option == TCP_CONGESTION:
-            if not isinstance(value, (bytes, bytearray)):
-                raise TypeError("setsockopt(TCP_CONGESTION): the value is a bytes name such as "
-                                "b'reno'")
-            name = bytes(value).split(b"\0")[0].decode("ascii", "replace")
-            if name not in ALGORITHMS:
-                raise OSError(errno.ENOENT, f"No such file or directory: congestion control "
-                              f"{name!r} is not available (tcp_available_congestion_control: "
-                              f"{' '.join(ALGORITHMS)})")
-            self.congestion = name
-            if self.conn is not None:        # tcp_reinit_congestion_control()
-                self.conn.cfg.congestion = name
-                self.conn.cc = make_cc(name)
-        elif level == IPPROTO_TCP and option == TCP_INFO:
-            raise OSError(errno.ENOPROTOOPT, "Protocol not available: TCP_INFO can only be "
-                          "read (getsockopt)")
-        elif level == IPPROTO_TCP and option == TCP_CORK:
-            self.cork = bool(_int_option(value, "TCP_CORK"))
-            if self.conn is not None:
-                self.conn.cfg.cork = self.cork
-                if not self.cork:                    # uncorking pushes what was held
-                    self.conn.push_pending(self.net.now)
-                    self.stack.kick(self.conn)
-        elif level == SOL_SOCKET and option in (SO_RCVBUF, SO_SNDBUF):
-            size = self._buffer_value(option, value)
-            if option == SO_RCVBUF:
-                self.rcvbuf = size
-            else:
-                self.sndbuf = size
-            if self.conn is not None:
-                cfg = self.conn.cfg
-                if option == SO_RCVBUF:
-                    cfg.rcvbuf = size // 2
-                    cfg.rcvbuf_locked = True
-                    self.conn.rcv_ssthresh = min(self.conn.rcv_ssthresh, cfg.rcvbuf)
-                else:
-                    cfg.sndbuf = size
-        else:
-            raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at "
-                          f"level {level} is not modelled by simtcp (modelled: "
-                          f"{', '.join(MODELLED_OPTIONS)})")
-
-    def getsockopt(self, level: int, option: int, buflen: Optional[int] = None):
-        self._check_open("getsockopt")
-        if level == SOL_SOCKET and option == SO_REUSEADDR:
-            return int(self.reuseaddr)
-        if level == SOL_SOCKET and option == SO_REUSEPORT:
-            return int(self.reuseport)
-        if level == IPPROTO_TCP and option == TCP_NODELAY:
-            return int(self.nodelay)
-        if level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:
-            return self.user_timeout_ms
-        if level == IPPROTO_TCP and option == TCP_CORK:
-            return int(self.cork)
-        if level == IPPROTO_TCP and option == TCP_MAXSEG:
-            # tp->mss_cache once connected, else the user's value or TCP_MSS_DEFAULT (536)
-            if self.conn is not None and self.conn.state not in (State.CLOSED, State.LISTEN):
-                return self.conn.eff_mss
-            return self.user_mss or 536
-        if level == IPPROTO_TCP and option in (TCP_CONGESTION, TCP_INFO):
-            if option == TCP_CONGESTION:
-                name = (self.conn.cc.name if self.conn is not None else
-                        self.congestion or self.host.sysctl["net.ipv4.tcp_congestion_control"])
-                data = name.encode().ljust(TCP_CA_NAME_MAX, b"\0")
-            else:
-                data = self.tcp_info().pack() if self.conn is not None else bytes(104)
-            if buflen is None:               # an int getsockopt reads the first 4 bytes
-                return int.from_bytes(data[:4], "little", signed=True)
-            return data[:buflen]
-        if level == SOL_SOCKET and option == SO_RCVBUF:
-            # unlocked: sk_rcvbuf starts at tcp_rmem[1] (autotuning is not reported here)
-            return self.rcvbuf or self.host.sysctl["net.ipv4.tcp_rmem"][1]
-        if level == SOL_SOCKET and option == SO_SNDBUF:
-            return self.sndbuf or self.host.sysctl["net.ipv4.tcp_wmem"][1]
-        raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at level "
-                      f"{level} is not modelled by simtcp (modelled: "
-                      f"{', '.join(MODELLED_OPTIONS)})")
-
-    def tcp_info(self):
-        """TCP_INFO of this socket's connection as a `simtcp.tcpinfo.TcpInfo` (state, rto,
-        rtt, cwnd, ssthresh, retransmits …), the fields ``ss -ti`` prints."""
-        conn = self._connected_conn("tcp_info")
-        return conn.info()
 
     def setblocking(self, flag: bool) -> None:
         self._blocking = bool(flag)

@@ -9,12 +9,13 @@ the RFC rule that produced it), ``take_events()`` gives state changes and notabl
 the trace, and ``next_deadline()`` says when ``on_timer`` wants to run next. ``on_timer``
 may be called early or late; it only acts on deadlines that have passed.
 
-Timers are deadlines in ``self.timers`` (rto, persist, delack, timewait, finwait2). The
-retransmission timer follows RFC 6298 with Linux's constants (initial 1 s, minimum 200 ms,
-maximum 120 s, doubling backoff, Karn's rule); SYN and SYN-ACK retries follow Linux
+Timers are deadlines in ``self.timers`` (rto, tlp, persist, delack, timewait, finwait2).
+The retransmission timer follows RFC 6298 with Linux's constants (initial 1 s, minimum
+200 ms, maximum 120 s, doubling backoff, Karn's rule); SYN and SYN-ACK retries follow Linux
 (`tcp_syn_retries`, `tcp_synack_retries`, `tcp_syn_linear_timeouts`). Congestion control is
-Reno-style (IW10 slow start, fast retransmit on three duplicate ACKs, cwnd = 1 MSS after a
-timeout); the receiver keeps out-of-order data and reports it with SACK blocks.
+an object chosen by name (`congestion`: CUBIC by default, or Reno) from IW10; fast recovery
+uses PRR and a tail loss probe precedes the timeout (`recovery`); the receiver keeps
+out-of-order data and reports it with SACK blocks.
 
 Every state change goes through `_set_state`, which refuses a change that is not a row of
 `states.TRANSITIONS` and records the row's RFC section. This module is the state machine;
@@ -583,61 +584,6 @@ class Connection(Receiver, Sender):
             self.timers["timewait"] = now + self.cfg.time_wait
             self._send_ack(SendCause.TIME_WAIT_FIN, "RFC 9293 §3.10.7.4")
         self._output(now)
-
-    def _process_ack(self, seg: Segment, now: float) -> bool:
-        """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
-        ack = seg.ack
-        if ack > self.snd_max:
-            self._send_ack(SendCause.ACK_UNSENT, "RFC 9293 §3.10.7.4")
-            return False
-        acked = ack.diff(self.snd_una)
-        if acked >= 0:
-            self.probes_out = 0        # Linux tcp_ack(): "something worked"
-        window = seg.window << self.snd_wscale
-        if acked > 0:
-            del self.sndq[:min(acked, len(self.sndq))]
-            self.snd_una = ack
-            while self.push_marks and self.push_marks[0] <= ack:
-                del self.push_marks[0]
-            if self.snd_nxt < ack:
-                self.snd_nxt = ack        # after go-back-N, an ACK may cover resent data
-        newly_sacked = 0
-        if self.sack_ok and (seg.options.sack or self.sacked):
-            before = self.sacked_bytes
-            self._note_sack(seg.options.sack)         # after SND.UNA moved: prune below it
-            newly_sacked = max(self.sacked_bytes - before, 0)
-        if acked > 0:
-            self._on_new_ack(acked, now, newly_sacked)
-        elif acked == 0 and self.snd_una != self.snd_max and self.state.synchronized:
-            # Linux tcp_ack(): an ACK is a duplicate unless it carries data, advances SND.UNA
-            # or updates the window (tcp_may_update_window: a larger or a zero window) — but
-            # one that SACKs new data always counts (FLAG_DATA_SACKED, tcp_fastretrans_alert)
-            win_update = seg.seq > self.snd_wl1 or window > self.snd_wnd or window == 0
-            if newly_sacked or (not seg.payload and not int(seg.flags) & FIN and not win_update):
-                self._on_dupack(now, newly_sacked)
-        # window update (SND.WL1/SND.WL2 rule)
-        if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
-            if window > 0 and self.snd_wnd == 0:
-                self.timers.pop("persist", None)       # tcp_ack_probe(): the window opened
-                self.probe_backoff, self.probes_tstamp = 0, None
-            self.snd_wnd = window
-            self.max_window = max(self.max_window, window)
-            self.snd_wl1, self.snd_wl2 = seg.seq, ack
-        if "persist" in self.timers:
-            self._ack_probe(now)
-        st = self.state
-        fin_acked = self.fin_seq is not None and ack > self.fin_seq
-        if st is State.FIN_WAIT_1 and fin_acked:
-            self._set_state(State.FIN_WAIT_2)
-            if self.orphan:
-                self.timers["finwait2"] = now + self.cfg.fin_timeout
-        elif st is State.CLOSING and fin_acked:
-            self._enter_time_wait(now)
-            return False
-        elif st is State.LAST_ACK and fin_acked:
-            self._set_state(State.CLOSED, StateCause.ACK_OF_OUR_FIN)
-            return False
-        return True
 
     # -------------------------------------------------------- introspection
     def info(self):

@@ -3,18 +3,22 @@
 Theory of operation: `Sender` is a mixin of `tcp.Connection` (it uses the connection's TCB
 fields). `_output` sends what the windows allow — the peer's receive window and the
 congestion window (RFC 5681), with Nagle/Minshall holding back small segments and the
-persist timer probing a closed window. `on_timer` runs the deadlines that have passed:
-the retransmission timer (RFC 6298 with Linux's constants; SYN and SYN-ACK retries the
-Linux way), zero-window probes, delayed ACKs, FIN-WAIT-2 and TIME-WAIT. Losses are repaired
-by fast retransmit (three duplicate ACKs, NewReno partial ACKs) or by the timeout (go back
-to SND.UNA), skipping whatever the receiver reported holding in SACK blocks (RFC 6675).
+persist timer probing a closed window. `_process_ack` takes the peer's acknowledgments
+(RFC 9293 §3.10.7.4, fifth check; duplicate ACKs and SACK as Linux tcp_ack() counts them).
+`on_timer` runs the deadlines that have passed: the retransmission timer (RFC 6298 with
+Linux's constants; SYN and SYN-ACK retries the Linux way), the tail loss probe (RFC 8985),
+zero-window probes, delayed ACKs, FIN-WAIT-2 and TIME-WAIT. The window grows as the
+connection's congestion control says (`congestion`: CUBIC or Reno). Losses are repaired by
+fast retransmit with Proportional Rate Reduction (three duplicate ACKs or three SACKed
+segments; NewReno partial ACKs; RFC 6937) or by the timeout (go back to SND.UNA), skipping
+whatever the receiver reported holding in SACK blocks (RFC 6675).
 """
 from __future__ import annotations
 
 import errno as _errno
 from typing import List, Tuple
 
-from .segment import Flags
+from .segment import Flags, Segment
 from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
@@ -384,6 +388,61 @@ class Sender:
             self.srtt = 0.875 * self.srtt + 0.125 * r
         self.rto = min(max(self.srtt + max(4 * self.rttvar, self.cfg.rto_min), self.cfg.rto_min),
                        self.cfg.rto_max)
+
+    def _process_ack(self, seg: Segment, now: float) -> bool:
+        """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
+        ack = seg.ack
+        if ack > self.snd_max:
+            self._send_ack(SendCause.ACK_UNSENT, "RFC 9293 §3.10.7.4")
+            return False
+        acked = ack.diff(self.snd_una)
+        if acked >= 0:
+            self.probes_out = 0        # Linux tcp_ack(): "something worked"
+        window = seg.window << self.snd_wscale
+        if acked > 0:
+            del self.sndq[:min(acked, len(self.sndq))]
+            self.snd_una = ack
+            while self.push_marks and self.push_marks[0] <= ack:
+                del self.push_marks[0]
+            if self.snd_nxt < ack:
+                self.snd_nxt = ack        # after go-back-N, an ACK may cover resent data
+        newly_sacked = 0
+        if self.sack_ok and (seg.options.sack or self.sacked):
+            before = self.sacked_bytes
+            self._note_sack(seg.options.sack)         # after SND.UNA moved: prune below it
+            newly_sacked = max(self.sacked_bytes - before, 0)
+        if acked > 0:
+            self._on_new_ack(acked, now, newly_sacked)
+        elif acked == 0 and self.snd_una != self.snd_max and self.state.synchronized:
+            # Linux tcp_ack(): an ACK is a duplicate unless it carries data, advances SND.UNA
+            # or updates the window (tcp_may_update_window: a larger or a zero window) — but
+            # one that SACKs new data always counts (FLAG_DATA_SACKED, tcp_fastretrans_alert)
+            win_update = seg.seq > self.snd_wl1 or window > self.snd_wnd or window == 0
+            if newly_sacked or (not seg.payload and not int(seg.flags) & FIN and not win_update):
+                self._on_dupack(now, newly_sacked)
+        # window update (SND.WL1/SND.WL2 rule)
+        if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
+            if window > 0 and self.snd_wnd == 0:
+                self.timers.pop("persist", None)       # tcp_ack_probe(): the window opened
+                self.probe_backoff, self.probes_tstamp = 0, None
+            self.snd_wnd = window
+            self.max_window = max(self.max_window, window)
+            self.snd_wl1, self.snd_wl2 = seg.seq, ack
+        if "persist" in self.timers:
+            self._ack_probe(now)
+        st = self.state
+        fin_acked = self.fin_seq is not None and ack > self.fin_seq
+        if st is State.FIN_WAIT_1 and fin_acked:
+            self._set_state(State.FIN_WAIT_2)
+            if self.orphan:
+                self.timers["finwait2"] = now + self.cfg.fin_timeout
+        elif st is State.CLOSING and fin_acked:
+            self._enter_time_wait(now)
+            return False
+        elif st is State.LAST_ACK and fin_acked:
+            self._set_state(State.CLOSED, StateCause.ACK_OF_OUR_FIN)
+            return False
+        return True
 
     def _on_new_ack(self, acked: int, now: float, newly_sacked: int = 0) -> None:
         if self.rtt_seq is not None and self.snd_una >= self.rtt_seq:
