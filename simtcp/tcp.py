@@ -292,8 +292,8 @@ class Connection(Receiver, Sender):
         self.irs = syn.seq
         self.rcv_nxt = syn.seq + 1
         self._negotiate(syn.options)
-        # the request's window (tcp_openreq_init_rwin) counts the timestamp option
-        self.rcv_ssthresh = select_initial_window(self.cfg, self.eff_mss)[0]
+        # the request's window (tcp_openreq_init_rwin): our advertised MSS less the TS option
+        self.rcv_ssthresh = self._initial_window()
         self._set_state(State.SYN_RECEIVED)
         self.first_tx = now
         self.syn_options = options or self._syn_options(now, syn.options)
@@ -318,7 +318,7 @@ class Connection(Receiver, Sender):
         self.irs = ack_seg.seq - 1
         self.rcv_nxt = ack_seg.seq
         self._negotiate(syn_opts)
-        self.rcv_ssthresh = select_initial_window(self.cfg, self.eff_mss)[0]
+        self.rcv_ssthresh = self._initial_window()
         self.snd_una = self.snd_nxt = self.snd_max = ack_seg.ack
         self.snd_wnd = self.max_window = ack_seg.window << self.snd_wscale
         self.snd_wl1, self.snd_wl2 = ack_seg.seq, ack_seg.ack

@@ -27,17 +27,11 @@ SCRIPTS = HERE / "packetdrill"
 ROOT = HERE.parent
 
 # script -> the Linux behaviour simtcp lacks (owner: the fidelity work of issue 11)
-WINDOW_ROUNDING = ("Linux rounds the scaled receive window up (64240 >> 7 -> 502, "
-                   "tcp_select_window()); simtcp advertises 501")
-PSH = "PSH placement as Linux (tcp_mark_push(), tcp_sendmsg_locked() pushes) - issue 11"
 KNOWN_GAPS = {
-    "handshake-active-basic.pkt": WINDOW_ROUNDING,
-    "handshake-passive-basic.pkt": WINDOW_ROUNDING,
     "close-fin-wait2-data-rst.pkt": "the RST for data reaching an orphaned FIN-WAIT-2 socket "
     "carries no ACK in Linux (tcp_v4_send_reset() for the segment's ACK); simtcp sends RST+ACK",
     "close-linger-zero-rst.pkt": "SO_LINGER (zero linger: close() aborts with RST) - socket "
     "options of issue 11",
-    "close-shutdown-rd-keeps-data.pkt": "shutdown(SHUT_RD) keeps queued data readable - issue 11",
     "rst-exact-resets.pkt": "after a reset, write() fails with EPIPE in Linux (the error was "
     "reported once by read()); simtcp raises ECONNRESET again",
     "delack-interactive-delayed.pkt": "delayed ACK in interactive (ping-pong) mode, 40 ms "
@@ -45,32 +39,17 @@ KNOWN_GAPS = {
     "delack-piggyback-on-reply.pkt": "an ACK is not sent separately when a reply is written in "
     "interactive mode (Linux delayed ACK / ping-pong); simtcp sends a pure ACK first",
     "delack-quickack-option.pkt": "TCP_QUICKACK socket option - socket options of issue 11",
-    "mss-maxseg-before-connect.pkt": "TCP_MAXSEG socket option - issue 11",
-    "mss-maxseg-on-listener.pkt": "TCP_MAXSEG socket option - issue 11",
     "nagle-cork.pkt": "TCP_CORK socket option - issue 11",
-    "nagle-msg-more.pkt": "send() flags (MSG_MORE) - issue 11",
     "rto-data-retransmit-backoff.pkt": "RACK-TLP: a tail loss probe before the RTO - issue 11",
     "sack-rack-reorder-timer.pkt": "RACK loss detection (RFC 8985) - issue 11",
-    "sack-tail-loss-probe.pkt": "tail loss probe (RFC 8985 §7) - issue 11",
     "sack-receiver-two-holes.pkt": "SACK blocks in the order of RFC 2018 §4 (the block of the "
     "most recent segment first); simtcp lists them by sequence number",
-    "rto-syn-retransmit.pkt": "linear SYN timeouts (net.ipv4.tcp_syn_linear_timeouts = 4 since "
-    "Linux 6.5) - version-dependent defaults of issue 11",
-    "rto-syn-retries-give-up.pkt": "linear SYN timeouts within the tcp_syn_retries time budget "
-    "- version-dependent defaults of issue 11",
-    "sack-fast-retransmit.pkt": "a retransmission keeps the original segment's PSH (Linux "
-    "retransmits the same skb, tcp_retransmit_skb()); simtcp clears it",
-    "sack-no-sack-three-dupacks.pkt": "a retransmission keeps the original segment's PSH "
-    "(tcp_retransmit_skb()); simtcp clears it",
     "close-data-with-fin.pkt": "the ACK of data+FIN waits for the delayed-ACK timer (tcp_fin() "
     "enters ping-pong mode); simtcp ACKs at once",
     "delack-two-full-segments.pkt": "Linux ACKs every second full segment only if the window "
     "would not shrink (__tcp_ack_snd_check()); delayed ACK otherwise",
     "handshake-simultaneous-open.pkt": "in SYN-RECEIVED after a simultaneous open, the peer's "
     "SYN-ACK is ACKed (with a D-SACK for its duplicate SYN); simtcp stays silent",
-    "mss-getsockopt-maxseg.pkt": "getsockopt(TCP_MAXSEG) - socket options of issue 11",
-    "nagle-nodelay-flushes.pkt": "setting TCP_NODELAY pushes what Nagle holds "
-    "(do_tcp_setsockopt() -> tcp_push_pending_frames())",
     "timewait-data-acked.pkt": "TIME-WAIT ACKs an out-of-window segment (Linux "
     "tcp_timewait_state_process() TCP_TW_ACK); simtcp stays silent",
 }
