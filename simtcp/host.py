@@ -26,7 +26,8 @@ from .trace import TraceRecord
 def _to_packet(pkt) -> tuple:
     """(Packet or None, bytes or None) from a scapy packet, bytes or a simtcp Packet."""
     if isinstance(pkt, Packet):
-        return pkt, None
+        from .validate import check_packet
+        return check_packet(pkt), None
     data = pkt if isinstance(pkt, (bytes, bytearray)) else wire.from_scapy(pkt)
     data = bytes(data)
     try:

@@ -239,6 +239,8 @@ class EventKind(Reason):
     ACCEPT_QUEUE_RESET = "accept_queue_reset", "accept queue full: reset"
     ACCEPT_QUEUE_IGNORED = "accept_queue_ignored", "accept queue full: ACK ignored"
     COOKIE_FAILED = "cookie_failed", "SYN cookie check failed"
+    SACK_RENEGING = "sack_reneging", "SACK reneging: retransmission timeout in {delay:g} s"
+    OFO_PRUNED = "ofo_pruned", "out-of-order queue pruned: {bytes} bytes dropped"
     # why an event happened (its ``reason``)
     SYN_QUEUE_FULL = "syn_queue_full", "SYN queue full"
     ACCEPT_QUEUE_FULL = "accept_queue_full", "accept queue full"

@@ -29,6 +29,7 @@ from typing import List, NamedTuple, Optional, Tuple
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
 from .seq import Seq
+from .ooo import OutOfOrderQueue
 from .states import State, transition
 
 # plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
@@ -90,7 +91,7 @@ class Connection(Sender):
         self.ts_recent = 0
         self.sndq = bytearray()             # bytes from snd_una on: unacked, then unsent
         self.rcvq = bytearray()             # in-order bytes the application has not read
-        self.ooo: List[Tuple[Seq, bytes]] = []  # out-of-order data (RFC 9293 §3.10.7.4)
+        self.ooo = OutOfOrderQueue()        # out-of-order data (RFC 9293 §3.10.7.4)
         self.fin_queued = False             # application closed its sending side
         self.fin_seq: Optional[Seq] = None  # sequence number our FIN occupies, once sent
         self.peer_fin_seq: Optional[Seq] = None
@@ -225,14 +226,7 @@ class Connection(Sender):
         return Options(ts=(self._tsval(now), self.ts_recent), sack=sack)
 
     def _sack_blocks(self, limit: int) -> tuple:
-        blocks = []
-        for start, data in self.ooo:
-            end = start + len(data)
-            if blocks and blocks[-1][1] == int(start):
-                blocks[-1] = (blocks[-1][0], int(end))
-            else:
-                blocks.append((int(start), int(end)))
-        return tuple(blocks[:limit])
+        return self.ooo.blocks(limit)
 
     def _send_ack(self, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.4") -> None:
         self._emit(ACK, self.snd_nxt, reason=reason, rfc=rfc)
@@ -599,6 +593,8 @@ class Connection(Sender):
             self._on_dupack(now)
         if self.sack_ok and (seg.options.sack or self.sacked):
             self._note_sack(seg.options.sack)         # after SND.UNA moved: prune below it
+            if acked > 0:
+                self._check_sack_reneging(now)
         # window update (SND.WL1/SND.WL2 rule)
         if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
             if window > 0 and self.snd_wnd == 0:
@@ -664,28 +660,20 @@ class Connection(Sender):
             self.timers["delack"] = now + self.cfg.delack     # RFC 9293 §3.8.6.3
 
     def _store_ooo(self, start: Seq, data: bytes) -> None:
-        for s, d in self.ooo:
-            if s == start and len(d) >= len(data):
-                return
-        self.ooo.append((start, data))
-        self.ooo.sort(key=lambda e: e[0].diff(self.rcv_nxt))
+        ooo = self.ooo
+        ooo.insert(start, data, self.rcv_nxt)
+        room = self.cfg.rcvbuf - len(self.rcvq)
+        if ooo.charge > room:
+            dropped = ooo.prune(room)
+            self._event(EventKind.OFO_PRUNED, "", "Linux tcp_prune_ofo_queue()",
+                        (("bytes", dropped),))
 
     def _drain_ooo(self) -> bool:
-        filled = False
-        progress = True
-        while progress and self.ooo:
-            progress = False
-            for i, (s, d) in enumerate(self.ooo):
-                off = self.rcv_nxt.diff(s)
-                if off >= 0:
-                    del self.ooo[i]
-                    if off < len(d):
-                        self.rcvq += d[off:]
-                        self.rcv_nxt = self.rcv_nxt + (len(d) - off)
-                        filled = True
-                    progress = True
-                    break
-        return filled
+        data = self.ooo.take_in_order(self.rcv_nxt)
+        if data:
+            self.rcvq += data
+            self.rcv_nxt = self.rcv_nxt + len(data)
+        return bool(data)
 
     def _receive_fin(self, now: float) -> None:
         """Eighth check: the peer's FIN is in order (RFC 9293 §3.10.7.4)."""
