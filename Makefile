@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test conformance figures lab student bench site site-test clean
+.PHONY: demo test conformance figures lab student bench site site-test soak fuzz clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ site: $(STAMP)
 
 site-test: $(STAMP)
 	SIMTCP_SITE_TESTS=1 $(PY) -m pytest -q tests/test_site.py
+
+soak: $(STAMP)
+	PYTHONPATH=. $(PY) tests/soak.py 50000
+
+# a million fuzz cases (not in CI); FUZZ_CASES=n for another count
+fuzz: $(STAMP)
+	SIMTCP_FUZZ_CASES=$${FUZZ_CASES:-1000000} PYTHONPATH=. $(PY) tests/fuzz_long.py
 
 clean:
 	rm -rf $(VENV) build site *.egg-info .pytest_cache

@@ -52,7 +52,8 @@ class Host(Node):
         #: quoted protocol -> handler(icmp packet, IcmpMessage, Quoted, pkt_id) for ICMP
         #: errors (icmp_unreach() → tcp_v4_err() / udp_err())
         self.icmp_error_handlers: dict = {6: self.stack.icmp_error}
-        self.sockets: list = []
+        self._sockets: dict = {}               # id(socket) -> open (or still in use) socket
+        self._next_inode = 20000
         self.services: list = []               # programs started with start_service()
         self._pids: dict = {}                  # (process name, user) -> pid
         self._fds: dict = {}                   # pid -> [next unused fd, heap of freed fds]
@@ -81,6 +82,22 @@ class Host(Node):
         text the real command prints (see simtcp.shell for the programs it knows)."""
         from .shell import run
         return run(self, line, stdin)
+
+    @property
+    def sockets(self) -> list:
+        """This host's sockets that are open, or closed but still owning a connection that
+        has not ended (FIN-WAIT, TIME-WAIT …). A socket leaves the list once it is closed
+        and its connection is gone, like a file descriptor whose last reference dropped."""
+        return list(self._sockets.values())
+
+    def register_socket(self, sock) -> int:
+        """Track a new socket; returns its inode number (stable for its lifetime)."""
+        self._sockets[id(sock)] = sock
+        self._next_inode += 1
+        return self._next_inode - 1
+
+    def forget_socket(self, sock) -> None:
+        self._sockets.pop(id(sock), None)
 
     def pid_of(self, process: str, user: str) -> int:
         """The simulated process id of a (program, user): one process per pair."""

@@ -207,6 +207,7 @@ class StateCause(Reason):
     ABORT = "abort", "abort"
     PASSIVE_OPEN = "passive_open", "passive OPEN, backlog {backlog}"
     LISTENER_CLOSE = "listener_close", "close() on the listener"
+    LISTENER_SHUTDOWN = "listener_shutdown", "shutdown() on the listener: no longer listening"
     COOKIE_ACK = "cookie_ack", "valid SYN cookie in ACK"
     COOKIE_ESTABLISHED = "cookie_established", "ACK carried a valid SYN cookie"
     CLOSE_BEFORE_HANDSHAKE = "close_before_handshake", "close() before the handshake completed"

@@ -21,6 +21,8 @@ from typing import Callable, Optional, Tuple
 from .lang import tr
 from .reasons import StateCause
 from .segment import FourTuple
+from .sockargs import (as_bytes, as_int, check_shutdown_how, check_socket_args,
+                       sockopt_int, sockopt_value)
 from .stack import Listener, WILDCARD
 from .states import State
 
@@ -34,6 +36,8 @@ TCP_NODELAY = _pysocket.TCP_NODELAY
 TCP_USER_TIMEOUT = getattr(_pysocket, "TCP_USER_TIMEOUT", 18)
 SO_RCVBUF = _pysocket.SO_RCVBUF
 SO_SNDBUF = _pysocket.SO_SNDBUF
+SO_ERROR = _pysocket.SO_ERROR
+SO_TYPE = _pysocket.SO_TYPE
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 
 
@@ -41,7 +45,7 @@ from .errors import SimulationIdleError, SimulationStalledError  # noqa: E402,F4
 
 
 def _check_port(port, call: str) -> int:
-    if isinstance(port, bool) or not isinstance(port, int):
+    if not isinstance(port, int):      # CPython's "i" format: a bool is an int
         raise TypeError(tr("socket.port_type", "{call}: the port must be an int, not {kind} "
                            "({port!r}); e.g. ('192.168.1.20', 80)",
                            call=call, kind=type(port).__name__, port=port))
@@ -83,9 +87,7 @@ class Socket:
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
                  *, user: str = "root", process: Optional[str] = None,
                  _conn=None, _local=None):
-        if family != AF_INET:
-            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol: "
-                          "simtcp simulates IPv4 (AF_INET) only")
+        check_socket_args(family, type, proto)
         if type != SOCK_STREAM:
             raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported: simtcp sockets are "
                           "TCP (SOCK_STREAM)")
@@ -111,9 +113,10 @@ class Socket:
         self._timeout: Optional[float] = None
         self._blocking = True
         self._shut_rd = False
+        self._so_error_read = False
         self.on_ready: Optional[Callable[["Socket"], None]] = None   # see Stack.wake
         self._wake_pending = False
-        host.sockets.append(self)
+        self.inode = host.register_socket(self)
         if _conn is not None:
             self.stack.owner[_conn] = self
 
@@ -202,7 +205,10 @@ class Socket:
 
     # -------------------------------------------------------------- options
     def setsockopt(self, level: int, option: int, value) -> None:
+        level, option = as_int(level), as_int(option)
+        value = sockopt_value(value)
         self._check_open("setsockopt")
+        value = sockopt_int(value)
         if level == SOL_SOCKET and option == SO_REUSEADDR:
             self.reuseaddr = bool(value)
         elif level == SOL_SOCKET and option == SO_REUSEPORT:
@@ -238,6 +244,17 @@ class Socket:
                           "TCP_NODELAY are)")
 
     def getsockopt(self, level: int, option: int) -> int:
+        level, option = as_int(level), as_int(option)
+        self._check_open("getsockopt")
+        if level == SOL_SOCKET and option == SO_ERROR:
+            # Linux sock_getsockopt(SO_ERROR): the pending error, cleared once it is read
+            conn = self.conn
+            if conn is not None and conn.error and not self._so_error_read:
+                self._so_error_read = True
+                return conn.error
+            return 0
+        if level == SOL_SOCKET and option == SO_TYPE:
+            return self.type
         if level == SOL_SOCKET and option == SO_REUSEADDR:
             return int(self.reuseaddr)
         if level == SOL_SOCKET and option == SO_REUSEPORT:
@@ -253,6 +270,8 @@ class Socket:
         raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option}")
 
     def setblocking(self, flag: bool) -> None:
+        flag = as_int(flag)
+        self._check_open("setblocking")
         self._blocking = bool(flag)
         self._timeout = None
 
@@ -262,6 +281,7 @@ class Socket:
     def settimeout(self, value: Optional[float]) -> None:
         """Timeout in seconds of *virtual* time (None = block, 0 = non-blocking)."""
         value = _check_timeout(value)
+        self._check_open("settimeout")
         self._timeout = value
         self._blocking = value != 0
 
@@ -271,8 +291,8 @@ class Socket:
     # ----------------------------------------------------------------- bind
     def bind(self, address) -> None:
         """Bind to (ip, port); port 0 asks the OS for an ephemeral port."""
+        ip, port = self._resolve(address, "bind")      # CPython parses before the syscall
         self._check_open("bind")
-        ip, port = self._resolve(address, "bind")
         if self.local is not None:
             raise OSError(errno.EINVAL, tr("socket.already_bound", "Invalid argument: this socket "
                                              "is already bound to {ip}:{port} (a socket binds "
@@ -335,6 +355,7 @@ class Socket:
 
     # --------------------------------------------------------------- listen
     def listen(self, backlog: int = 128) -> None:
+        backlog = as_int(backlog)
         self._check_open("listen")
         if self.conn is not None:
             raise OSError(errno.EINVAL, tr("socket.listen_connected",
@@ -396,11 +417,13 @@ class Socket:
             return e.errno
 
     def _start_connect(self, address) -> bool:
-        self._check_open("connect")
         ip, port = self._resolve(address, "connect")
+        self._check_open("connect")
         if self.listener is not None:
-            raise OSError(errno.EINVAL, tr("socket.connect_listening",
-                                          "Invalid argument: a listening socket cannot connect"))
+            # Linux inet_stream_connect(): a socket not in CLOSE (a listener) is EISCONN
+            raise OSError(errno.EISCONN, tr("socket.connect_listening_isconn",
+                                           "Transport endpoint is already connected: a "
+                                           "listening socket cannot connect"))
         if self.conn is not None:
             if self.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
                 if not self._blocking:
@@ -488,9 +511,19 @@ class Socket:
                                              call=call))
         return self.conn
 
+    def _sending_conn(self, call: str):
+        """Linux tcp_sendmsg() on a socket that never connected (new, bound, listening):
+        sk_stream_wait_connect() answers EPIPE, not ENOTCONN."""
+        self._check_open(call)
+        if self.conn is None:
+            raise BrokenPipeError(errno.EPIPE, f"Broken pipe: {call}() on a socket that is not "
+                                  "connected (connect() first, or use the socket accept() "
+                                  "returned)")
+        return self.conn
+
     def send(self, data: bytes) -> int:
-        conn = self._connected_conn("send")
-        data = memoryview(data).tobytes()
+        data = as_bytes(data)
+        conn = self._sending_conn("send")
         if conn.error:
             raise self._conn_error("send")
         if conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
@@ -511,15 +544,19 @@ class Socket:
         return n
 
     def sendall(self, data: bytes) -> None:
-        view = memoryview(data).tobytes()
+        view = as_bytes(data)
+        self._sending_conn("sendall")
         while view:
             n = self.send(view)
             view = view[n:]
 
     def recv(self, bufsize: int) -> bytes:
-        conn = self._connected_conn("recv")
+        bufsize = as_int(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        if bufsize == 0:
+            return b""               # CPython sock_recv(): recvlen 0 returns at once
+        conn = self._connected_conn("recv")
         if self._shut_rd:
             return b""
         self._wait(lambda: bool(conn.rcvq) or conn.eof or conn.closed, "recv", "data to arrive")
@@ -531,9 +568,17 @@ class Socket:
         return data
 
     def shutdown(self, how: int) -> None:
+        how = as_int(how)
+        self._check_open("shutdown")
+        check_shutdown_how(how)
+        if self.listener is not None:
+            # Linux inet_shutdown() on a listener: SHUT_WR does nothing; reading shut down
+            # disconnects it (tcp_disconnect -> inet_csk_listen_stop): it stops listening
+            if how in (SHUT_RD, SHUT_RDWR):
+                self._stop_listening(StateCause.LISTENER_SHUTDOWN)
+            self._call("shutdown", how)
+            return
         conn = self._connected_conn("shutdown")
-        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
-            raise OSError(errno.EINVAL, "Invalid argument: how must be SHUT_RD, SHUT_WR or SHUT_RDWR")
         if how in (SHUT_RD, SHUT_RDWR):
             self._shut_rd = True
         if how in (SHUT_WR, SHUT_RDWR):
@@ -547,13 +592,12 @@ class Socket:
         self.closed = True
         self.host.release_fd(self.pid, self.fd)
         if self.listener is not None:
-            self.stack.close_listener(self.listener)
-            self.stack._record("state", "CLOSED", old="LISTEN",
-                               conn=FourTuple(self.listener.ip, self.listener.port, WILDCARD, 0),
-                               reason=StateCause.LISTENER_CLOSE, rfc="RFC 9293 §3.10.4")
+            self._stop_listening(StateCause.LISTENER_CLOSE)
         elif self.conn is not None:
             self.conn.close(self.net.now)
             self.stack.kick(self.conn)
+        if self.conn is None or self.conn.closed:
+            self.host.forget_socket(self)       # otherwise when the connection ends
         if self.local is not None:
             binds = self.stack.bindings.get(self.local[1])
             if binds and self in binds:
@@ -561,6 +605,14 @@ class Socket:
                 if not binds:
                     del self.stack.bindings[self.local[1]]
         self._call("close")
+
+    def _stop_listening(self, why: StateCause) -> None:
+        listener = self.listener
+        self.stack.close_listener(listener)
+        self.stack._record("state", "CLOSED", old="LISTEN",
+                           conn=FourTuple(listener.ip, listener.port, WILDCARD, 0),
+                           reason=why, rfc="RFC 9293 §3.10.4")
+        self.listener = None if not self.closed else listener
 
     def __enter__(self):
         return self
