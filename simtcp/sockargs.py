@@ -11,6 +11,7 @@ CPython's own.
 from __future__ import annotations
 
 import errno
+import math
 import operator
 
 
@@ -84,3 +85,28 @@ def check_socket_args(family: int, type_: int, proto: int) -> None:
     if allowed is not None and proto not in allowed:
         raise OSError(errno.EPROTONOSUPPORT, f"Protocol not supported: protocol {proto} "
                       f"with socket type {type_}")
+
+
+def check_timeout(value):
+    """Python's socket rules for a timeout (Modules/socketmodule.c socket_parse_timeout):
+    None blocks; a NaN is ValueError, a negative number "Timeout value out of range", a
+    number too large for time_t OverflowError, anything not a number TypeError."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        pass
+    elif hasattr(value, "__index__") or hasattr(value, "__float__"):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an "
+                            "integer") from None
+    else:
+        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
+    if math.isnan(value):
+        raise ValueError("Invalid value NaN (not a number)")
+    if value < 0:
+        raise ValueError("Timeout value out of range")
+    if value > 2 ** 63 / 1e9:          # _PyTime_FromSecondsObject: beyond time_t
+        raise OverflowError("timestamp out of range for platform time_t")
+    return value

@@ -13,7 +13,6 @@ ECONNREFUSED, ETIMEDOUT, ECONNRESET, ENOTCONN, EISCONN, EINVAL, EBADF, EPIPE.
 from __future__ import annotations
 
 import errno
-import math
 import os
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
@@ -22,7 +21,7 @@ from .lang import tr
 from .reasons import StateCause
 from .segment import FourTuple
 from .sockargs import (as_bytes, as_int, check_shutdown_how, check_socket_args,
-                       sockopt_int, sockopt_value)
+                       check_timeout, sockopt_int, sockopt_value)
 from .stack import Listener, WILDCARD
 from .states import State
 
@@ -54,31 +53,6 @@ def _check_port(port, call: str) -> int:
                                "is a 16-bit field of the header, so {port} does not fit.",
                                call=call, port=port))
     return port
-
-
-def _check_timeout(value):
-    """Python's socket rules for a timeout (Modules/socketmodule.c socket_parse_timeout):
-    None blocks; a NaN is ValueError, a negative number "Timeout value out of range", a
-    number too large for time_t OverflowError, anything not a number TypeError."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        pass
-    elif hasattr(value, "__index__") or hasattr(value, "__float__"):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an "
-                            "integer") from None
-    else:
-        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
-    if math.isnan(value):
-        raise ValueError("Invalid value NaN (not a number)")
-    if value < 0:
-        raise ValueError("Timeout value out of range")
-    if value > 2 ** 63 / 1e9:          # _PyTime_FromSecondsObject: beyond time_t
-        raise OverflowError("timestamp out of range for platform time_t")
-    return value
 
 
 class Socket:
@@ -280,7 +254,7 @@ class Socket:
 
     def settimeout(self, value: Optional[float]) -> None:
         """Timeout in seconds of *virtual* time (None = block, 0 = non-blocking)."""
-        value = _check_timeout(value)
+        value = check_timeout(value)
         self._check_open("settimeout")
         self._timeout = value
         self._blocking = value != 0
