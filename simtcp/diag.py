@@ -86,7 +86,7 @@ def _eof_reads(net) -> Dict:
 
 def _inodes(host) -> Dict[int, int]:
     # each socket keeps the inode number it got when created (Host.register_socket)
-    return {id(s): s.inode for s in host.sockets}
+    return {id(s): host.sockets.inode_of(s) for s in host.sockets}
 
 
 def _holder(sock, inodes) -> dict:

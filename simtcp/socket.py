@@ -90,7 +90,7 @@ class Socket:
         self._so_error_read = False
         self.on_ready: Optional[Callable[["Socket"], None]] = None   # see Stack.wake
         self._wake_pending = False
-        self.inode = host.register_socket(self)
+        host.sockets.append(self)
         if _conn is not None:
             self.stack.owner[_conn] = self
 
@@ -571,7 +571,7 @@ class Socket:
             self.conn.close(self.net.now)
             self.stack.kick(self.conn)
         if self.conn is None or self.conn.closed:
-            self.host.forget_socket(self)       # otherwise when the connection ends
+            self.host.sockets.remove(self)      # otherwise when the connection ends
         if self.local is not None:
             binds = self.stack.bindings.get(self.local[1])
             if binds and self in binds:
