@@ -85,7 +85,7 @@ def _eof_reads(net) -> Dict:
 
 
 def _inodes(host) -> Dict[int, int]:
-    # each socket keeps the inode number it got when created (Host.register_socket)
+    # each socket keeps the inode number it got when created (Host.sockets, a SocketTable)
     return {id(s): host.sockets.inode_of(s) for s in host.sockets}
 
 

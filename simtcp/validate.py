@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from .segment import FLAG_VALUES, Options, Packet, Segment
+from .packet import Packet
+from .segment import FLAG_VALUES, Options, Segment
 from .seq import Seq
 
 _U8, _U16, _U32 = 0xFF, 0xFFFF, 0xFFFFFFFF
@@ -60,24 +61,14 @@ def _options(o) -> Options:
         _int(block[1], f"options.sack[{i}] right edge", _U32)
     if not isinstance(o.extra, tuple):
         raise ValueError(f"options.extra must be a tuple of scapy options, got {o.extra!r}")
-    from .wire import _check_extra
+    from .wire_tcp import _check_extra
     for item in o.extra:
         _check_extra(item)
     return o
 
 
-def check_packet(packet) -> Packet:
-    """``packet`` with every field checked (ValueError naming the field) and normalized."""
-    if not isinstance(packet, Packet):
-        raise ValueError(f"expected a simtcp Packet, got {type(packet).__name__}")
-    seg = packet.segment
-    if not isinstance(seg, Segment):
-        raise ValueError(f"packet field segment must be a simtcp Segment, got {seg!r}")
-    src, dst = _addr(packet.src, "src"), _addr(packet.dst, "dst")
-    ttl = _int(packet.ttl, "ttl", _U8)
-    ident = _int(packet.ident, "ident", _U16)
-    if not isinstance(packet.df, bool):
-        raise ValueError(f"packet field df must be True or False, got {packet.df!r}")
+def check_segment(seg) -> Segment:
+    """A TCP segment with every header field checked and typed."""
     sport = _int(seg.sport, "sport", _U16)
     dport = _int(seg.dport, "dport", _U16)
     seq = _int(seg.seq, "seq", _U32)
@@ -89,9 +80,30 @@ def check_packet(packet) -> Packet:
         raise ValueError(f"segment field payload must be bytes, got "
                          f"{type(seg.payload).__name__} {seg.payload!r:.40}")
     options = _options(seg.options)
-    segment = Segment(sport, dport, Seq(seq), Seq(ack), FLAG_VALUES[flags], window, options,
-                      bytes(seg.payload), urgptr)
-    checked = Packet(src, dst, segment, ttl, ident, packet.df)
+    return Segment(sport, dport, Seq(seq), Seq(ack), FLAG_VALUES[flags], window, options,
+                   bytes(seg.payload), urgptr)
+
+
+def check_packet(packet) -> Packet:
+    """``packet`` with every field checked (ValueError naming the field) and normalized.
+    The IPv4 header is checked for every packet, a TCP segment field by field; other
+    payloads (UDP, ICMP) are left to the encoder's own range checks."""
+    if not isinstance(packet, Packet):
+        raise ValueError(f"expected a simtcp Packet, got {type(packet).__name__}")
+    src, dst = _addr(packet.src, "src"), _addr(packet.dst, "dst")
+    ttl = _int(packet.ttl, "ttl", _U8)
+    ident = _int(packet.ident, "ident", _U16)
+    proto = _int(packet.proto, "proto", _U8)
+    tos = _int(packet.tos, "tos", _U8)
+    if not isinstance(packet.df, bool):
+        raise ValueError(f"packet field df must be True or False, got {packet.df!r}")
+    payload = packet.payload
+    if isinstance(payload, Segment):
+        payload = check_segment(payload)
+    checked = Packet(src, dst, payload, ttl, ident, packet.df, proto, tos)
     from .wire import encode
-    encode(checked)       # option space (40 bytes) and total length (65535) — ValueError
+    try:
+        encode(checked)   # option space (40 bytes), total length (65535), other payloads
+    except (TypeError, AttributeError, OverflowError) as e:
+        raise ValueError(f"packet {packet!r:.80} cannot be encoded: {e}") from None
     return checked

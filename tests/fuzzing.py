@@ -139,8 +139,11 @@ def case_bad_packet(rng, w: World) -> None:
     seg = Segment(_weird(rng, s.sport), _weird(rng, s.dport), _weird(rng, s.seq),
                   _weird(rng, s.ack), _weird(rng, s.flags), _weird(rng, s.window),
                   _weird(rng, o), _weird(rng, s.payload), _weird(rng, 0))
-    pkt = Packet(_weird(rng, good.src), _weird(rng, good.dst), _weird(rng, seg),
-                 _weird(rng, 64), _weird(rng, 0), _weird(rng, True))
+    try:
+        pkt = Packet(_weird(rng, good.src), _weird(rng, good.dst), _weird(rng, seg),
+                     _weird(rng, 64), _weird(rng, 0), _weird(rng, True))
+    except (TypeError, ValueError):
+        return                   # Packet itself refuses a payload that is no payload
     try:
         w.server.inject(pkt)
     except ValueError:

@@ -23,6 +23,6 @@ def test_the_invariants_can_fail():
         check(w)
     w.net.trace.records.pop()                  # (the autouse accounting check runs too)
     w = World()
-    w.server.stack.input = lambda packet, pkt_id: None     # a stack that answers nothing
+    w.server.protocols[6] = lambda packet, pkt_id: None    # a TCP that answers nothing
     with pytest.raises(TimeoutError):
         check(w)

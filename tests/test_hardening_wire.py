@@ -256,11 +256,12 @@ def _bad(field, **changes):
     seg = Segment(5555, 80, Seq(1), Seq(0), Flags.SYN, 1024)
     pkt = Packet(PEER, SRV, seg)
     seg_fields = {k: v for k, v in changes.items() if k in Segment._fields}
-    pkt_fields = {k: v for k, v in changes.items() if k in Packet._fields}
+    pkt_fields = {k: v for k, v in changes.items()
+                  if k in Packet._fields and k not in Segment._fields}
     opt_fields = {k: v for k, v in changes.items() if k in Options._fields}
     if opt_fields:
         seg_fields["options"] = Options(**opt_fields)
-    return field, pkt._replace(segment=seg._replace(**seg_fields), **pkt_fields)
+    return field, pkt._replace(payload=seg._replace(**seg_fields), **pkt_fields)
 
 
 BAD_PACKETS = [
