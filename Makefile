@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_flood.py
 	$(PY) bench/bench_hops.py
 	$(PY) bench/bench_connections.py
+	$(PY) bench/bench_firewall.py
 
 site: $(STAMP)
 	$(PY) -m web.build_site --output site

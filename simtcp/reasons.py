@@ -131,6 +131,10 @@ class DropReason(Reason):
     FRAG_NOT_MODELLED = "frag_not_modelled", "needs fragmentation (not modelled)"
     HOOK = "hook", "dropped by a hook"
     REJECTED = "rejected", "rejected (an error was sent back)"
+    FIREWALL_REJECT = "firewall_reject", "rejected by a firewall rule"
+    CONNTRACK_FULL = "conntrack_full", "conntrack table full (nf_conntrack_max)"
+    NAT_CLASH = "nat_clash", "conntrack insert failed: NAT tuple already in use"
+    NAT_NO_ADDRESS = "nat_no_address", "MASQUERADE/REDIRECT: no address on the interface"
 
     @property
     def tcp_error(self) -> bool:
@@ -255,6 +259,7 @@ class EventKind(Reason):
     REWRITE = "rewrite", "rewritten by a hook"
     SOFT_ERROR = "soft_error", "ICMP error recorded; the connection goes on"
     PMTU_NOT_MODELLED = "pmtu_not_modelled", "fragmentation needed: path MTU discovery is not modelled"
+    NETFILTER = "netfilter", "netfilter decision"
 
     @property
     def discards_packet(self) -> bool:
