@@ -224,7 +224,7 @@ def port_forward_before_after(before, after, lang: str = "en"):
                 ax.text(6.4, y0 + 2.75, "iptables " + ns.rule.replace(" --to-destination",
                                                                      "\n  --to-destination"),
                         ha="center", fontsize=style.FONT_SIZES["tiny"], family="monospace")
-                ax.text(11.0, y0 + 2.2, t("nat.pf.accepted", lang, peer=f"{ns.peer[0]}:"
+                ax.text(11.0, y0 + 2.6, t("nat.pf.accepted", lang, peer=f"{ns.peer[0]}:"
                                           f"{ns.peer[1]}"), ha="center",
                         fontsize=style.FONT_SIZES["small"], color=style.color("server"))
     return fig
