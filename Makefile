@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test conformance figures lab student bench site site-test clean
+.PHONY: demo test conformance figures lab student bench site site-test soak fuzz clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,12 +41,20 @@ bench: $(STAMP)
 	$(PY) bench/bench_flood.py
 	$(PY) bench/bench_hops.py
 	$(PY) bench/bench_connections.py
+	$(PY) bench/bench_firewall.py
 
 site: $(STAMP)
 	$(PY) -m web.build_site --output site
 
 site-test: $(STAMP)
 	SIMTCP_SITE_TESTS=1 $(PY) -m pytest -q tests/test_site.py
+
+soak: $(STAMP)
+	PYTHONPATH=. $(PY) tests/soak.py 50000
+
+# a million fuzz cases (not in CI); FUZZ_CASES=n for another count
+fuzz: $(STAMP)
+	SIMTCP_FUZZ_CASES=$${FUZZ_CASES:-1000000} PYTHONPATH=. $(PY) tests/fuzz_long.py
 
 clean:
 	rm -rf $(VENV) build site *.egg-info .pytest_cache

@@ -220,6 +220,15 @@ def tcpdump_options(segment) -> str:
     return ",".join(out)
 
 
+def _pcap_record(cp: CapturedPacket) -> bytes:
+    """One pcap record: µs stamp from virtual time, then the datagram."""
+    if cp.time < 0:
+        raise ValueError(f"packet #{cp.pkt_id} has negative time {cp.time}")
+    sec, usec = divmod(round(cp.time * 1_000_000), 1_000_000)
+    data = cp.bytes
+    return _PCAP_RECORD.pack(sec, usec, len(data), len(data)) + data
+
+
 def _raw_addrs(cp: CapturedPacket) -> tuple:
     """(source, destination) read from the IPv4 header of undecodable bytes, or ("", "")."""
     data = cp.bytes
@@ -252,10 +261,27 @@ class Capture:
     """Every packet seen on the links, in order. A list of `CapturedPacket` that also prints
     like tcpdump, shows as a table in Jupyter and writes a pcap file."""
 
-    def __init__(self, packets: Iterable[CapturedPacket] = ()) -> None:
-        self._packets: List[CapturedPacket] = list(packets)
+    def __init__(self, packets: Iterable[CapturedPacket] = (),
+                 limit: Optional[int] = None) -> None:
+        """``limit`` keeps only the most recent packets (between ``limit`` and
+        ``limit + limit // 16``: the oldest are discarded in chunks)."""
+        if limit is None:
+            self._packets: List[CapturedPacket] = list(packets)
+        else:
+            from .trace import Recent
+            self._packets = Recent(limit)
+            for cp in packets:
+                self._packets.append(cp)
+        self._stream: Optional[IO[bytes]] = None
+        self._owns_stream = False
         #: per-interface captures, (node name, interface) -> Capture (see `on`)
         self.taps: Dict[Tuple[str, str], "Capture"] = {}
+
+    @property
+    def discarded(self) -> int:
+        """Packets a bounded capture has discarded (0 when unbounded)."""
+        d = getattr(self._packets, "discarded", None)
+        return sum(d.values()) if d else 0
 
     def on(self, node, iface: str) -> "Capture":
         """Start capturing on one interface, like ``tcpdump -i eth1`` on that node: a new
@@ -278,7 +304,32 @@ class Capture:
         """Record a packet; ``data`` is its bytes when the caller already built them."""
         cp = CapturedPacket(time, link, pkt_id, packet, data)
         self._packets.append(cp)
+        if self._stream is not None:
+            self._stream.write(_pcap_record(cp))
         return cp
+
+    def stream(self, path: Union[str, os.PathLike, IO[bytes]]) -> None:
+        """From now on write every packet to a pcap file as it is captured (the packets
+        already held are written first), so a long run can keep a complete capture on disk
+        with a bounded one in memory. The file is the same bytes `write_pcap` would give.
+        `stop_stream` flushes and closes it (a file object you passed stays open)."""
+        self.stop_stream()
+        if hasattr(path, "write"):
+            f, self._owns_stream = path, False
+        else:
+            f, self._owns_stream = open(path, "wb"), True
+        f.write(_PCAP_HEADER)
+        for cp in self._packets:
+            f.write(_pcap_record(cp))
+        self._stream = f
+
+    def stop_stream(self) -> None:
+        f, self._stream = self._stream, None
+        if f is not None:
+            if self._owns_stream:
+                f.close()
+            else:
+                f.flush()
 
     def __len__(self) -> int:
         return len(self._packets)
@@ -333,15 +384,7 @@ class Capture:
 
     def pcap_bytes(self) -> bytes:
         """The whole pcap file as bytes (see `write_pcap`)."""
-        chunks = [_PCAP_HEADER]
-        for cp in self._packets:
-            if cp.time < 0:
-                raise ValueError(f"packet #{cp.pkt_id} has negative time {cp.time}")
-            sec, usec = divmod(round(cp.time * 1_000_000), 1_000_000)
-            data = cp.bytes
-            chunks.append(_PCAP_RECORD.pack(sec, usec, len(data), len(data)))
-            chunks.append(data)
-        return b"".join(chunks)
+        return b"".join([_PCAP_HEADER] + [_pcap_record(cp) for cp in self._packets])
 
     def write_pcap(self, path: Union[str, os.PathLike, IO[bytes]]) -> None:
         """Write a classic pcap file (LINKTYPE_RAW, µs stamps from virtual time) that

@@ -201,6 +201,7 @@ class ConntrackTable:
         self.count = 0
         self._heap: List[Tuple[float, int, Conn]] = []
         self._ids = itertools.count(1)
+        self._peak = 0                # largest by_tuple size since the last compaction
         self._sys_cache: Dict[str, int] = {}
         self._sys_version = None
         self.nat_secret = 0           # seeds the NAT address hash (set from the network RNG)
@@ -238,7 +239,18 @@ class ConntrackTable:
             self._remove(conn)
             self.stats["expired"] += 1
             n += 1
+        if n:
+            self._compact()
         return n
+
+    def _compact(self) -> None:
+        """A dict never gives memory back as keys go; after mass expiry (a flood of short
+        flows has passed) copy the tables into right-sized ones, so memory stays flat."""
+        size = len(self.by_tuple)
+        if self._peak > 4096 and size < self._peak // 4:
+            self.by_tuple = dict(self.by_tuple)
+            self.by_source = dict(self.by_source)
+            self._peak = size
 
     def _remove(self, conn: Conn) -> None:
         conn.dead = True
@@ -371,6 +383,8 @@ class ConntrackTable:
         self.by_tuple[conn.orig] = (conn, ORIGINAL)
         self.by_tuple[conn.reply] = (conn, REPLY)
         self.count += 1
+        if len(self.by_tuple) > self._peak:
+            self._peak = len(self.by_tuple)
         heapq.heappush(self._heap, (conn.deadline, conn.id, conn))
         return None
 

@@ -85,7 +85,8 @@ def _eof_reads(net) -> Dict:
 
 
 def _inodes(host) -> Dict[int, int]:
-    return {id(s): 20000 + i for i, s in enumerate(host.sockets)}
+    # each socket keeps the inode number it got when created (Host.sockets, a SocketTable)
+    return {id(s): host.sockets.inode_of(s) for s in host.sockets}
 
 
 def _holder(sock, inodes) -> dict:

@@ -26,13 +26,56 @@ from .trace import TraceRecord
 def _to_packet(pkt) -> tuple:
     """(Packet or None, bytes or None) from a scapy packet, bytes or a simtcp Packet."""
     if isinstance(pkt, Packet):
-        return pkt, None
+        from .validate import check_packet
+        return check_packet(pkt), None
     data = pkt if isinstance(pkt, (bytes, bytearray)) else wire.from_scapy(pkt)
     data = bytes(data)
     try:
         return wire.decode(data), data
     except wire.DecodeError:
         return None, data
+
+
+class SocketTable:
+    """A host's sockets: open ones, and closed ones whose connection has not ended yet
+    (FIN-WAIT, TIME-WAIT …). A socket leaves once it is closed and its connection is gone,
+    like a file whose last reference dropped, so closed connections do not pile up. Each
+    socket keeps the inode number it got when it was added (``inode_of``)."""
+
+    def __init__(self) -> None:
+        self._socks: dict = {}                 # id(socket) -> (socket, inode), in order
+        self._next_inode = 20000
+
+    def append(self, sock) -> None:
+        if id(sock) not in self._socks:
+            self._socks[id(sock)] = (sock, self._next_inode)
+            self._next_inode += 1
+
+    def remove(self, sock) -> None:
+        self._socks.pop(id(sock), None)
+
+    def inode_of(self, sock) -> Optional[int]:
+        entry = self._socks.get(id(sock))
+        return entry[1] if entry is not None and entry[0] is sock else None
+
+    def __iter__(self):
+        return iter([s for s, _ in self._socks.values()])
+
+    def __len__(self) -> int:
+        return len(self._socks)
+
+    def __contains__(self, sock) -> bool:
+        entry = self._socks.get(id(sock))
+        return entry is not None and entry[0] is sock
+
+    def __getitem__(self, index):
+        return [s for s, _ in self._socks.values()][index]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, SocketTable)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"SocketTable({list(self)!r})"
 
 
 class Host(Node):
@@ -51,7 +94,7 @@ class Host(Node):
         #: quoted protocol -> handler(icmp packet, IcmpMessage, Quoted, pkt_id) for ICMP
         #: errors (icmp_unreach() → tcp_v4_err() / udp_err())
         self.icmp_error_handlers: dict = {6: self.stack.icmp_error}
-        self.sockets: list = []
+        self.sockets = SocketTable()
         self.services: list = []               # programs started with start_service()
         self._pids: dict = {}                  # (process name, user) -> pid
         self._fds: dict = {}                   # pid -> [next unused fd, heap of freed fds]

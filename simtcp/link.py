@@ -5,7 +5,10 @@ chain, records what comes out in the network's capture (and the sender interface
 someone captures there), draws loss from the network's one seeded RNG,
 computes when the last bit arrives (serialization at ``bandwidth`` bits/s after whatever is
 already queued in that direction, plus propagation ``delay``) and schedules delivery to the
-next hop. A packet that does not make it is dropped with a named reason in the trace.
+next hop. At most ``queue_limit`` packets (default 1000, a Linux interface's txqueuelen) wait
+for the wire in each direction; a packet arriving at a full queue is dropped ("queue full",
+drop-tail), so a sender can never pile up unbounded traffic on a slow link. A packet that
+does not make it is dropped with a named reason in the trace.
 
 A middlebox is any callable ``(packet, now) -> list[(extra_delay, packet)] | Dropped``: an
 empty list or a `Dropped` means the packet stops there; several entries duplicate it (each
@@ -16,6 +19,7 @@ for on-the-wire devices only — a tap, a lossy, duplicating or reordering cable
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
@@ -45,6 +49,9 @@ class Dropped:
 Middlebox = Callable[[Packet, float], Union[List, Dropped]]
 
 wire_length = total_length      # the bytes a packet takes on the wire: its IP total length
+# A real interface queues at most txqueuelen packets (DEFAULT_TX_QUEUE_LEN = 1000,
+# include/linux/netdevice.h); beyond that the qdisc drops the new packet (drop-tail)
+DEFAULT_QUEUE_LIMIT = 1000
 
 
 class DropMatching:
@@ -78,6 +85,10 @@ class Link:
             raise ValueError(f"loss is a probability between 0 and 1, got {loss!r}")
         if bandwidth is not None and bandwidth <= 0:
             raise ValueError(f"bandwidth is in bits per second and must be > 0, got {bandwidth!r}")
+        if queue_limit is None:
+            queue_limit = DEFAULT_QUEUE_LIMIT
+        if isinstance(queue_limit, bool) or not isinstance(queue_limit, int) or queue_limit < 1:
+            raise ValueError(f"queue_limit is a number of packets >= 1, got {queue_limit!r}")
         self.net = net
         self.nodes = list(nodes)
         self.delay = delay
@@ -87,6 +98,7 @@ class Link:
         self.name = name or "-".join(n.name for n in self.nodes)
         self.middleboxes: List[Middlebox] = []
         self._busy_until: dict = {}
+        self._waiting: dict = {}              # sender -> start times of queued packets
         self.loss_filter: Optional[Callable[[Packet], bool]] = None
 
     def __repr__(self) -> str:
@@ -143,15 +155,20 @@ class Link:
             key = sender.name
             start = max(now, self._busy_until.get(key, 0.0))
             size = len(data) if data is not None else wire_length(packet)
-            if self.queue_limit is not None and start > now:
-                queued = (start - now) * self.bandwidth / 8 / max(size, 1)
-                if queued >= self.queue_limit:
-                    for _, p, pid in deliveries:
-                        net.drop(self.name, pid, p, DropReason.QUEUE_FULL,
-                                 f"{self.queue_limit} packets already wait for the wire")
-                    return
+            waiting = self._waiting.get(key)
+            if waiting is None:
+                waiting = self._waiting[key] = deque()
+            while waiting and waiting[0] <= now:      # already on the wire: left the queue
+                waiting.popleft()
+            if len(waiting) >= self.queue_limit:
+                for _, p, pid in deliveries:
+                    net.drop(self.name, pid, p, DropReason.QUEUE_FULL,
+                             f"{self.queue_limit} packets already wait for the wire "
+                             f"(txqueuelen, drop-tail)")
+                return
             depart = start + size * 8 / self.bandwidth
             self._busy_until[key] = depart
+            waiting.append(start)                     # leaves the queue when sending starts
         for extra, p, pid in deliveries:
             payload = data if (p is packet and data is not None) else (
                 net.encode(p) if data is not None else p)

@@ -37,6 +37,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 
 from . import wire
+from .netfilter import NetfilterCommands
 from .hooks import ACCEPT, HookContext, HookPoint, Hooks, Reply
 from .packet import IcmpMessage, Packet, total_length
 from .reasons import DropReason, EventKind, SendCause
@@ -106,7 +107,7 @@ class RouteHit(NamedTuple):
 _LOCAL = RouteHit(None, None, "lo", None, None)
 
 
-class Node:
+class Node(NetfilterCommands):
     """Anything with interfaces and addresses that links can deliver to."""
 
     forwarding = False

@@ -131,6 +131,10 @@ class DropReason(Reason):
     FRAG_NOT_MODELLED = "frag_not_modelled", "needs fragmentation (not modelled)"
     HOOK = "hook", "dropped by a hook"
     REJECTED = "rejected", "rejected (an error was sent back)"
+    FIREWALL_REJECT = "firewall_reject", "rejected by a firewall rule"
+    CONNTRACK_FULL = "conntrack_full", "conntrack table full (nf_conntrack_max)"
+    NAT_CLASH = "nat_clash", "conntrack insert failed: NAT tuple already in use"
+    NAT_NO_ADDRESS = "nat_no_address", "MASQUERADE/REDIRECT: no address on the interface"
 
     @property
     def tcp_error(self) -> bool:
@@ -209,6 +213,7 @@ class StateCause(Reason):
     ABORT = "abort", "abort"
     PASSIVE_OPEN = "passive_open", "passive OPEN, backlog {backlog}"
     LISTENER_CLOSE = "listener_close", "close() on the listener"
+    LISTENER_SHUTDOWN = "listener_shutdown", "shutdown() on the listener: no longer listening"
     COOKIE_ACK = "cookie_ack", "valid SYN cookie in ACK"
     COOKIE_ESTABLISHED = "cookie_established", "ACK carried a valid SYN cookie"
     CLOSE_BEFORE_HANDSHAKE = "close_before_handshake", "close() before the handshake completed"
@@ -241,6 +246,8 @@ class EventKind(Reason):
     ACCEPT_QUEUE_RESET = "accept_queue_reset", "accept queue full: reset"
     ACCEPT_QUEUE_IGNORED = "accept_queue_ignored", "accept queue full: ACK ignored"
     COOKIE_FAILED = "cookie_failed", "SYN cookie check failed"
+    SACK_RENEGING = "sack_reneging", "SACK reneging: retransmission timeout in {delay:g} s"
+    OFO_PRUNED = "ofo_pruned", "out-of-order queue pruned: {bytes} bytes dropped"
     # why an event happened (its ``reason``)
     SYN_QUEUE_FULL = "syn_queue_full", "SYN queue full"
     ACCEPT_QUEUE_FULL = "accept_queue_full", "accept queue full"
@@ -258,6 +265,7 @@ class EventKind(Reason):
     NO_ACK_FOR_PTO = "no_ack_for_pto", "no ACK within the probe timeout (2 SRTT)"
     CWND_RESTART = "cwnd_restart", "cwnd restart after idle"
     IDLE_LONGER_THAN_RTO = "idle_longer_than_rto", "idle for more than an RTO"
+    NETFILTER = "netfilter", "netfilter decision"
 
     @property
     def discards_packet(self) -> bool:

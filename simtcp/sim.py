@@ -40,9 +40,12 @@ class Network(Topology):
     """A deterministic virtual-time network of simulated hosts (see module docstring)."""
 
     def __init__(self, seed: int = 0, wire: str = "bytes", trace: bool = True,
-                 capture: bool = True):
+                 capture: bool = True, trace_limit: Optional[int] = None,
+                 capture_limit: Optional[int] = None):
         """``trace``/``capture`` False keep memory flat in huge runs (a 100,000-SYN flood);
-        counters and socket state still work."""
+        counters and socket state still work. ``trace_limit``/``capture_limit`` keep only
+        the most recent N records/packets instead (long runs that still want to look at
+        the end); ``net.capture.stream(path)`` writes every packet to a pcap as it goes."""
         if wire not in WIRE_MODES:
             raise ValueError(f"wire must be one of {WIRE_MODES}, got {wire!r}")
         self.seed = seed
@@ -52,9 +55,9 @@ class Network(Topology):
         self._heap: list = []
         self._n = 0
         self._next_pkt = 0
-        self.trace = Trace()
+        self.trace = Trace(trace_limit)
         self.trace.enabled = trace
-        self.capture = Capture()
+        self.capture = Capture(limit=capture_limit)
         self.capture_enabled = capture
         self.nodes: Dict[str, Node] = {}
         self.links: List[Link] = []

@@ -13,7 +13,6 @@ ECONNREFUSED, ETIMEDOUT, ECONNRESET, ENOTCONN, EISCONN, EINVAL, EBADF, EPIPE.
 from __future__ import annotations
 
 import errno
-import math
 import os
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
@@ -21,6 +20,8 @@ from typing import Callable, Optional, Tuple
 from .lang import tr
 from .reasons import StateCause
 from .segment import FourTuple
+from .sockargs import (as_bytes, as_int, check_shutdown_how, check_socket_args,
+                       check_timeout)
 from .stack import Listener, WILDCARD
 from .states import State
 
@@ -33,6 +34,8 @@ IPPROTO_TCP = _pysocket.IPPROTO_TCP
 TCP_NODELAY = _pysocket.TCP_NODELAY
 SO_RCVBUF = _pysocket.SO_RCVBUF
 SO_SNDBUF = _pysocket.SO_SNDBUF
+SO_ERROR = _pysocket.SO_ERROR
+SO_TYPE = _pysocket.SO_TYPE
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 from .sockopts import (MODELLED_OPTIONS, MSG_MORE, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF,  # noqa: E402,F401
                        TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_CORK, TCP_INFO, TCP_MAXSEG,
@@ -43,7 +46,7 @@ from .errors import SimulationIdleError, SimulationStalledError  # noqa: E402,F4
 
 
 def _check_port(port, call: str) -> int:
-    if isinstance(port, bool) or not isinstance(port, int):
+    if not isinstance(port, int):      # CPython's "i" format: a bool is an int
         raise TypeError(tr("socket.port_type", "{call}: the port must be an int, not {kind} "
                            "({port!r}); e.g. ('192.168.1.20', 80)",
                            call=call, kind=type(port).__name__, port=port))
@@ -54,40 +57,13 @@ def _check_port(port, call: str) -> int:
     return port
 
 
-def _check_timeout(value):
-    """Python's socket rules for a timeout (Modules/socketmodule.c socket_parse_timeout):
-    None blocks; a NaN is ValueError, a negative number "Timeout value out of range", a
-    number too large for time_t OverflowError, anything not a number TypeError."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        pass
-    elif hasattr(value, "__index__") or hasattr(value, "__float__"):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an "
-                            "integer") from None
-    else:
-        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
-    if math.isnan(value):
-        raise ValueError("Invalid value NaN (not a number)")
-    if value < 0:
-        raise ValueError("Timeout value out of range")
-    if value > 2 ** 63 / 1e9:          # _PyTime_FromSecondsObject: beyond time_t
-        raise OverflowError("timestamp out of range for platform time_t")
-    return value
-
-
 class Socket(SocketOptions):
     """A TCP socket on a simulated `Host` (AF_INET, SOCK_STREAM)."""
 
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
                  *, user: str = "root", process: Optional[str] = None,
                  _conn=None, _local=None):
-        if family != AF_INET:
-            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol: "
-                          "simtcp simulates IPv4 (AF_INET) only")
+        check_socket_args(family, type, proto)
         if type != SOCK_STREAM:
             raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported: simtcp sockets are "
                           "TCP (SOCK_STREAM)")
@@ -116,6 +92,7 @@ class Socket(SocketOptions):
         self._timeout: Optional[float] = None
         self._blocking = True
         self._shut_rd = False
+        self._so_error_read = False
         self.on_ready: Optional[Callable[["Socket"], None]] = None   # see Stack.wake
         self._wake_pending = False
         host.sockets.append(self)
@@ -199,6 +176,8 @@ class Socket(SocketOptions):
                 f"side call connect()/send()? Use setblocking(False) to poll instead.")
 
     def setblocking(self, flag: bool) -> None:
+        flag = as_int(flag)
+        self._check_open("setblocking")
         self._blocking = bool(flag)
         self._timeout = None
 
@@ -207,7 +186,8 @@ class Socket(SocketOptions):
 
     def settimeout(self, value: Optional[float]) -> None:
         """Timeout in seconds of *virtual* time (None = block, 0 = non-blocking)."""
-        value = _check_timeout(value)
+        value = check_timeout(value)
+        self._check_open("settimeout")
         self._timeout = value
         self._blocking = value != 0
 
@@ -217,8 +197,8 @@ class Socket(SocketOptions):
     # ----------------------------------------------------------------- bind
     def bind(self, address) -> None:
         """Bind to (ip, port); port 0 asks the OS for an ephemeral port."""
+        ip, port = self._resolve(address, "bind")      # CPython parses before the syscall
         self._check_open("bind")
-        ip, port = self._resolve(address, "bind")
         if self.local is not None:
             raise OSError(errno.EINVAL, tr("socket.already_bound", "Invalid argument: this socket "
                                              "is already bound to {ip}:{port} (a socket binds "
@@ -281,6 +261,7 @@ class Socket(SocketOptions):
 
     # --------------------------------------------------------------- listen
     def listen(self, backlog: int = 128) -> None:
+        backlog = as_int(backlog)
         self._check_open("listen")
         if self.conn is not None:
             raise OSError(errno.EINVAL, tr("socket.listen_connected",
@@ -342,11 +323,13 @@ class Socket(SocketOptions):
             return e.errno
 
     def _start_connect(self, address) -> bool:
-        self._check_open("connect")
         ip, port = self._resolve(address, "connect")
+        self._check_open("connect")
         if self.listener is not None:
-            raise OSError(errno.EINVAL, tr("socket.connect_listening",
-                                          "Invalid argument: a listening socket cannot connect"))
+            # Linux inet_stream_connect(): a socket not in CLOSE (a listener) is EISCONN
+            raise OSError(errno.EISCONN, tr("socket.connect_listening_isconn",
+                                           "Transport endpoint is already connected: a "
+                                           "listening socket cannot connect"))
         if self.conn is not None:
             if self.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
                 if not self._blocking:
@@ -434,14 +417,25 @@ class Socket(SocketOptions):
                                              call=call))
         return self.conn
 
+    def _sending_conn(self, call: str):
+        """Linux tcp_sendmsg() on a socket that never connected (new, bound, listening):
+        sk_stream_wait_connect() answers EPIPE, not ENOTCONN."""
+        self._check_open(call)
+        if self.conn is None:
+            raise BrokenPipeError(errno.EPIPE, f"Broken pipe: {call}() on a socket that is not "
+                                  "connected (connect() first, or use the socket accept() "
+                                  "returned)")
+        return self.conn
+
     def send(self, data: bytes, flags: int = 0) -> int:
         """Queue data; ``flags`` may be MSG_MORE (more data follows: no push, hold a partial
         segment, as tcp_sendmsg() does); other flags are not modelled (EOPNOTSUPP)."""
-        conn = self._connected_conn("send")
+        data = as_bytes(data)
+        flags = as_int(flags)
+        conn = self._sending_conn("send")
         if flags & ~MSG_MORE:
             raise OSError(errno.EOPNOTSUPP, f"Operation not supported: send() flags "
                           f"{flags:#x} are not modelled by simtcp (MSG_MORE is)")
-        data = memoryview(data).tobytes()
         if conn.error:
             raise self._conn_error("send")
         if conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
@@ -462,15 +456,19 @@ class Socket(SocketOptions):
         return n
 
     def sendall(self, data: bytes, flags: int = 0) -> None:
-        view = memoryview(data).tobytes()
+        view = as_bytes(data)
+        self._sending_conn("sendall")
         while view:
             n = self.send(view, flags)
             view = view[n:]
 
     def recv(self, bufsize: int) -> bytes:
-        conn = self._connected_conn("recv")
+        bufsize = as_int(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        if bufsize == 0:
+            return b""               # CPython sock_recv(): recvlen 0 returns at once
+        conn = self._connected_conn("recv")
         # After shutdown(SHUT_RD) Linux still hands over data already queued (tcp_recvmsg()
         # checks RCV_SHUTDOWN only when the queue is empty), then reads end-of-file
         if self._shut_rd and not conn.rcvq:
@@ -484,9 +482,17 @@ class Socket(SocketOptions):
         return data
 
     def shutdown(self, how: int) -> None:
+        how = as_int(how)
+        self._check_open("shutdown")
+        check_shutdown_how(how)
+        if self.listener is not None:
+            # Linux inet_shutdown() on a listener: SHUT_WR does nothing; reading shut down
+            # disconnects it (tcp_disconnect -> inet_csk_listen_stop): it stops listening
+            if how in (SHUT_RD, SHUT_RDWR):
+                self._stop_listening(StateCause.LISTENER_SHUTDOWN)
+            self._call("shutdown", how)
+            return
         conn = self._connected_conn("shutdown")
-        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
-            raise OSError(errno.EINVAL, "Invalid argument: how must be SHUT_RD, SHUT_WR or SHUT_RDWR")
         if how in (SHUT_RD, SHUT_RDWR):
             self._shut_rd = True
         if how in (SHUT_WR, SHUT_RDWR):
@@ -500,13 +506,12 @@ class Socket(SocketOptions):
         self.closed = True
         self.host.release_fd(self.pid, self.fd)
         if self.listener is not None:
-            self.stack.close_listener(self.listener)
-            self.stack._record("state", "CLOSED", old="LISTEN",
-                               conn=FourTuple(self.listener.ip, self.listener.port, WILDCARD, 0),
-                               reason=StateCause.LISTENER_CLOSE, rfc="RFC 9293 §3.10.4")
+            self._stop_listening(StateCause.LISTENER_CLOSE)
         elif self.conn is not None:
             self.conn.close(self.net.now)
             self.stack.kick(self.conn)
+        if self.conn is None or self.conn.closed:
+            self.host.sockets.remove(self)      # otherwise when the connection ends
         if self.local is not None:
             binds = self.stack.bindings.get(self.local[1])
             if binds and self in binds:
@@ -514,6 +519,14 @@ class Socket(SocketOptions):
                 if not binds:
                     del self.stack.bindings[self.local[1]]
         self._call("close")
+
+    def _stop_listening(self, why: StateCause) -> None:
+        listener = self.listener
+        self.stack.close_listener(listener)
+        self.stack._record("state", "CLOSED", old="LISTEN",
+                           conn=FourTuple(listener.ip, listener.port, WILDCARD, 0),
+                           reason=why, rfc="RFC 9293 §3.10.4")
+        self.listener = None if not self.closed else listener
 
     def __enter__(self):
         return self

@@ -18,6 +18,7 @@ import socket as _pysocket
 from typing import Optional
 
 from .congestion import ALGORITHMS, make as make_cc
+from .sockargs import as_int, sockopt_int, sockopt_value
 from .states import State
 
 SOL_SOCKET = _pysocket.SOL_SOCKET
@@ -28,6 +29,8 @@ TCP_NODELAY = _pysocket.TCP_NODELAY
 TCP_USER_TIMEOUT = getattr(_pysocket, "TCP_USER_TIMEOUT", 18)
 SO_RCVBUF = _pysocket.SO_RCVBUF
 SO_SNDBUF = _pysocket.SO_SNDBUF
+SO_ERROR = _pysocket.SO_ERROR
+SO_TYPE = _pysocket.SO_TYPE
 TCP_CORK = getattr(_pysocket, "TCP_CORK", 3)
 TCP_MAXSEG = getattr(_pysocket, "TCP_MAXSEG", 2)
 TCP_INFO = getattr(_pysocket, "TCP_INFO", 11)
@@ -41,13 +44,9 @@ MODELLED_OPTIONS = ("SO_REUSEADDR", "SO_REUSEPORT", "SO_RCVBUF", "SO_SNDBUF", "T
 
 
 def _int_option(value, name: str) -> int:
-    """An integer option value as setsockopt() takes it (an int, or 4 bytes in host order)."""
-    if isinstance(value, (bytes, bytearray)) and len(value) >= 4:
-        return int.from_bytes(value[:4], "little", signed=True)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"setsockopt({name}): the value must be an int (or a bytes buffer), "
-                        f"not {type(value).__name__}")
-    return value
+    """An integer option value as the kernel reads it (sockargs.sockopt_int: an int, or at
+    least 4 bytes of a buffer in host order, else EINVAL)."""
+    return sockopt_int(value)
 
 
 class SocketOptions:
@@ -84,6 +83,8 @@ class SocketOptions:
 
     def setsockopt(self, level: int, option: int, value) -> None:
         """The options simtcp models; any other raises OSError(ENOPROTOOPT) saying so."""
+        level, option = as_int(level), as_int(option)
+        value = sockopt_value(value)
         self._check_open("setsockopt")
         if level == SOL_SOCKET and option == SO_REUSEADDR:
             self.reuseaddr = bool(_int_option(value, "SO_REUSEADDR"))
@@ -153,7 +154,17 @@ class SocketOptions:
                           f"{', '.join(MODELLED_OPTIONS)})")
 
     def getsockopt(self, level: int, option: int, buflen: Optional[int] = None):
+        level, option = as_int(level), as_int(option)
         self._check_open("getsockopt")
+        if level == SOL_SOCKET and option == SO_ERROR:
+            # Linux sock_getsockopt(SO_ERROR): the pending error, cleared once it is read
+            conn = self.conn
+            if conn is not None and conn.error and not self._so_error_read:
+                self._so_error_read = True
+                return conn.error
+            return 0
+        if level == SOL_SOCKET and option == SO_TYPE:
+            return self.type
         if level == SOL_SOCKET and option == SO_REUSEADDR:
             return int(self.reuseaddr)
         if level == SOL_SOCKET and option == SO_REUSEPORT:

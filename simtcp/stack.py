@@ -241,6 +241,9 @@ class Stack:
                     del self.by_dest[dest]
         self._armed.pop(conn, None)
         self._ip_ids.pop(conn, None)
+        owner = self.owner.pop(conn, None)
+        if owner is not None and owner.closed and owner.conn is conn:
+            self.host.sockets.remove(owner)     # closed and its connection ended: freed
         parent = self.parent.pop(conn, None)
         if parent is not None:
             parent.syn_queue.pop(t, None)

@@ -30,6 +30,7 @@ from typing import List, NamedTuple, Optional, Tuple
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
 from .seq import Seq
+from .ooo import OutOfOrderQueue
 from .states import State, transition
 
 # plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
@@ -98,7 +99,7 @@ class Connection(Receiver, Sender):
         self.ts_recent = 0
         self.sndq = bytearray()             # bytes from snd_una on: unacked, then unsent
         self.rcvq = bytearray()             # in-order bytes the application has not read
-        self.ooo: List[Tuple[Seq, bytes]] = []  # out-of-order data (RFC 9293 §3.10.7.4)
+        self.ooo = OutOfOrderQueue()        # out-of-order data (RFC 9293 §3.10.7.4)
         self.fin_queued = False             # application closed its sending side
         self.fin_seq: Optional[Seq] = None  # sequence number our FIN occupies, once sent
         self.peer_fin_seq: Optional[Seq] = None

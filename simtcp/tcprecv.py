@@ -13,7 +13,7 @@ Linux offers (tcp_select_window), `_update_ts_recent` the RFC 7323 §4.3 rule, a
 from __future__ import annotations
 
 from .segment import Flags, Options, Segment, NO_OPTIONS
-from .reasons import SendCause
+from .reasons import EventKind, SendCause
 from .seq import Seq
 from .states import State
 
@@ -59,14 +59,7 @@ class Receiver:
         return Options(ts=(self._tsval(now), self.ts_recent), sack=sack)
 
     def _sack_blocks(self, limit: int) -> tuple:
-        blocks = []
-        for start, data in self.ooo:
-            end = start + len(data)
-            if blocks and blocks[-1][1] == int(start):
-                blocks[-1] = (blocks[-1][0], int(end))
-            else:
-                blocks.append((int(start), int(end)))
-        return tuple(blocks[:limit])
+        return self.ooo.blocks(limit)
 
     def _update_ts_recent(self, seg: Segment, now: float) -> None:
         """RFC 7323 §4.3: TS.Recent takes SEG.TSval only from a segment that passed the
@@ -136,28 +129,20 @@ class Receiver:
             self.timers["delack"] = now + self.cfg.delack     # RFC 9293 §3.8.6.3
 
     def _store_ooo(self, start: Seq, data: bytes) -> None:
-        for s, d in self.ooo:
-            if s == start and len(d) >= len(data):
-                return
-        self.ooo.append((start, data))
-        self.ooo.sort(key=lambda e: e[0].diff(self.rcv_nxt))
+        ooo = self.ooo
+        ooo.insert(start, data, self.rcv_nxt)
+        room = self.cfg.rcvbuf - len(self.rcvq)
+        if ooo.charge > room:
+            dropped = ooo.prune(room)
+            self._event(EventKind.OFO_PRUNED, "", "Linux tcp_prune_ofo_queue()",
+                        (("bytes", dropped),))
 
     def _drain_ooo(self) -> bool:
-        filled = False
-        progress = True
-        while progress and self.ooo:
-            progress = False
-            for i, (s, d) in enumerate(self.ooo):
-                off = self.rcv_nxt.diff(s)
-                if off >= 0:
-                    del self.ooo[i]
-                    if off < len(d):
-                        self.rcvq += d[off:]
-                        self.rcv_nxt = self.rcv_nxt + (len(d) - off)
-                        filled = True
-                    progress = True
-                    break
-        return filled
+        data = self.ooo.take_in_order(self.rcv_nxt)
+        if data:
+            self.rcvq += data
+            self.rcv_nxt = self.rcv_nxt + len(data)
+        return bool(data)
 
     def _receive_fin(self, now: float) -> None:
         """Eighth check: the peer's FIN is in order (RFC 9293 §3.10.7.4)."""

@@ -151,6 +151,22 @@ class Sender:
                 merged.append((start, end))
         self.sacked = merged
 
+    def _head_sacked(self) -> bool:
+        """Is the byte at SND.UNA marked SACKed? The cumulative ACK stopped at data the
+        receiver had reported holding: it reneged (RFC 2018 §8)."""
+        return bool(self.sacked) and self.sacked[0][0] <= self.snd_una
+
+    def _check_sack_reneging(self, now: float) -> None:
+        """Linux tcp_check_sack_reneging(): SND.UNA advanced onto a SACKed block. Give the
+        receiver max(SRTT/2, 10 ms) to send ACKs that restore sanity, then let the
+        retransmission timer fire (which forgets the SACK marks, `_on_rto`)."""
+        if not self._head_sacked():
+            return
+        delay = max((self.srtt or 0.0) / 2, 0.010)
+        self.timers["rto"] = now + delay
+        self._event(EventKind.SACK_RENEGING, "", "Linux tcp_check_sack_reneging()",
+                    (("delay", delay),))
+
     def _send_data(self, now: float, flags: int, payload: bytes) -> None:
         seq = self.snd_nxt
         retrans = seq < self.snd_max
@@ -346,6 +362,10 @@ class Sender:
         self.rtt_seq = None                            # Karn: no sample from retransmissions
         self._event(EventKind.RTO, "", "RFC 6298 §5.4-5.6",
                     (("retry", self.retries), ("next_rto", self.rto)))
+        if self._head_sacked():
+            # the receiver reneged: forget every SACK mark and resend it all (RFC 2018 §8;
+            # Linux tcp_timeout_mark_lost() with is_reneg)
+            self.sacked = []
         # go back N: resend from SND.UNA (the FIN too, if it was lost)
         self.snd_nxt = self.snd_una
         if self.fin_seq is not None and self.fin_seq >= self.snd_una:
@@ -410,6 +430,8 @@ class Sender:
         if self.sack_ok and (seg.options.sack or self.sacked):
             before = self.sacked_bytes
             self._note_sack(seg.options.sack)         # after SND.UNA moved: prune below it
+            if acked > 0:
+                self._check_sack_reneging(now)
             newly_sacked = max(self.sacked_bytes - before, 0)
         if acked > 0:
             self._on_new_ack(acked, now, newly_sacked)

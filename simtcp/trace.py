@@ -10,9 +10,16 @@ values and immutable segments, so the same seed gives an equal trace in both wir
 
 Accounting rule ("nothing silently lost"): every ``send`` record's packet id ends in exactly
 one ``deliver`` or ``drop`` record; `Trace.unaccounted()` lists the ones that do not.
+
+A bounded trace (``Network(trace_limit=N)``) keeps the most recent N records in a `Recent`
+list: the oldest are discarded in chunks (so it holds between N and N + N/16), and the kinds
+of what was discarded are counted, so `Trace.count` still gives totals and the accounting
+rule still holds (a send is always older than its fate, so a fate is never kept without its
+send being counted).
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Iterable, Iterator, List, NamedTuple, Optional
 
 from .reasons import SendCause, words
@@ -91,12 +98,55 @@ class TraceRecord(NamedTuple):
         return f"{t} {body}"
 
 
-class Trace:
-    """An append-only list of TraceRecords with small query helpers."""
+class Recent(list):
+    """A list that keeps only its most recent ``limit`` items: appending beyond
+    ``limit + limit // 16`` discards the oldest down to ``limit``. ``discarded`` counts what
+    went, by ``key(item)``."""
 
-    def __init__(self) -> None:
-        self.records: List[TraceRecord] = []
+    def __init__(self, limit: int, key=None, on_discard=None) -> None:
+        super().__init__()
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"a record limit must be a positive int, got {limit!r}")
+        self.limit = limit
+        self._high = limit + max(limit // 16, 1)
+        self.discarded: Counter = Counter()
+        self._key = key
+        self._on_discard = on_discard
+
+    def append(self, item) -> None:
+        list.append(self, item)
+        if len(self) > self._high:
+            n = len(self) - self.limit
+            if self._key is not None:
+                self.discarded.update(self._key(x) for x in self[:n])
+            else:
+                self.discarded[None] += n
+            del self[:n]
+
+
+class Trace:
+    """An append-only list of TraceRecords with small query helpers; ``limit`` keeps only
+    the most recent records (see module docstring)."""
+
+    def __init__(self, limit: Optional[int] = None) -> None:
+        self.records: List[TraceRecord] = (Recent(limit, key=lambda r: r.kind)
+                                           if limit is not None else [])
         self.enabled = True
+
+    @property
+    def limit(self) -> Optional[int]:
+        return getattr(self.records, "limit", None)
+
+    @property
+    def discarded(self) -> int:
+        """How many old records a bounded trace has discarded (0 when unbounded)."""
+        d = getattr(self.records, "discarded", None)
+        return sum(d.values()) if d else 0
+
+    def count(self, kind: str) -> int:
+        """Records of ``kind`` ever added, discarded ones included."""
+        d = getattr(self.records, "discarded", None)
+        return sum(1 for r in self.records if r.kind == kind) + (d[kind] if d else 0)
 
     def add(self, record: TraceRecord) -> None:
         if self.enabled:

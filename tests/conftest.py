@@ -28,9 +28,10 @@ def pair():
 
 def accounting_ok(net) -> bool:
     """Every packet sent was delivered, dropped with a reason, or is still on a wire."""
-    sends = sum(1 for r in net.trace if r.kind == "send")
+    sends = net.trace.count("send")
     ends = [r for r in net.trace if r.kind in ("deliver", "drop")]
-    return (sends == len(ends) + net.in_flight
+    ended = net.trace.count("deliver") + net.trace.count("drop")
+    return (sends == ended + net.in_flight
             and len(net.trace.unaccounted()) == net.in_flight
             and all(r.reason for r in ends if r.kind == "drop"))
 

@@ -17,11 +17,11 @@ from simtcp.segment import Flags
 SRV, PEER = "10.0.0.2", "10.0.0.9"
 
 
-def scripted_peer(options, window=65535, sport=5555):
+def scripted_peer(options, window=65535, sport=5555, wire="bytes"):
     """A server listening on port 80 and a hand-driven peer that completes a handshake with
     the given SYN options and advertises ``window``. Returns (net, server-side socket, peer,
     the peer's next sequence number, the server's ISN + 1)."""
-    net = simtcp.Network(seed=3)
+    net = simtcp.Network(seed=3, wire=wire)
     s = net.add_host("s", SRV)
     p = net.add_peer(PEER)
     net.add_link(p, s, delay=0.001)
@@ -246,3 +246,58 @@ def with_raw_options(seq, ack, options: bytes, payload: bytes) -> bytes:
     pseudo = ip[12:20] + struct.pack("!BBH", 0, 6, len(tcp))
     ck = wire.internet_checksum(pseudo + tcp)
     return ip + tcp[:16] + ck.to_bytes(2, "big") + tcp[18:]
+
+
+# ------------------------------------------------------------------ inject(Packet)
+
+def _bad(field, **changes):
+    from simtcp.segment import Options, Packet, Segment
+    from simtcp.seq import Seq
+    seg = Segment(5555, 80, Seq(1), Seq(0), Flags.SYN, 1024)
+    pkt = Packet(PEER, SRV, seg)
+    seg_fields = {k: v for k, v in changes.items() if k in Segment._fields}
+    pkt_fields = {k: v for k, v in changes.items()
+                  if k in Packet._fields and k not in Segment._fields}
+    opt_fields = {k: v for k, v in changes.items() if k in Options._fields}
+    if opt_fields:
+        seg_fields["options"] = Options(**opt_fields)
+    return field, pkt._replace(payload=seg._replace(**seg_fields), **pkt_fields)
+
+
+BAD_PACKETS = [
+    _bad("window", window=70000), _bad("ack", ack=None), _bad("payload", payload="text"),
+    _bad("options", options=None), _bad("src", src=None), _bad("dst", dst="10.0.0"),
+    _bad("ttl", ttl=256), _bad("ident", ident=-1), _bad("df", df="yes"),
+    _bad("sport", sport=70000), _bad("dport", dport=1.5), _bad("seq", seq=2**32),
+    _bad("flags", flags=256), _bad("urgptr", urgptr=None),
+    _bad("options.sack[0]", sack=((1,),)), _bad("options.sack[0]", sack=(("a", "b"),)),
+    _bad("options.sack", sack=5), _bad("options.mss", mss=70000),
+    _bad("options.wscale", wscale="7"), _bad("options.ts", ts=(1,)),
+    _bad("options.sack_perm", sack_perm=None), _bad("TCP options", sack=((1, 2),) * 5,
+                                                    ts=(1, 2)),
+    _bad("Options.extra", extra=(("NoSuchOption", 1),)),
+]
+
+
+@pytest.mark.parametrize("field, packet", BAD_PACKETS, ids=[f for f, _ in BAD_PACKETS])
+def test_inject_validates_every_packet_field_at_the_boundary(field, packet):
+    """host.inject() with a simtcp Packet: a bad field is a ValueError naming it, raised
+    before anything enters the simulation (before: crashes deep in the stack or when a
+    pcap was written)."""
+    net = simtcp.Network(seed=1)
+    h = net.add_host("s", SRV)
+    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        h.inject(packet)
+    assert not len(net.capture) and net.in_flight == 0
+    assert net.capture.pcap_bytes()
+
+
+def test_inject_accepts_a_good_packet_and_normalizes_types():
+    from simtcp.segment import Packet, Segment
+    net = simtcp.Network(seed=1)
+    h = net.add_host("s", SRV)
+    h.inject(Packet(PEER, SRV, Segment(5555, 80, 7, 0, 2, 1024)))   # plain ints
+    seg = net.capture[0].packet.segment
+    assert seg.flags is Flags.SYN and isinstance(seg.seq, simtcp.Seq)
+    assert h.counters["OutRsts"] == 1            # nothing listens: answered with a reset
+    assert str(net.capture) and net.capture.pcap_bytes()

@@ -94,6 +94,36 @@ def _flood(defences: Sequence[dict], compare: bool):
     return make
 
 
+def _nat_ladder(lang: str):
+    from .. import natlab
+    from .natviz import nat_ladder
+    ns = natlab.masquerade_two_clients()
+    return nat_ladder(ns.lan_capture, ns.wan_capture, "192.168.0.11",
+                      ("192.168.0.1", "203.0.113.1"), "203.0.113.5", lang=lang)
+
+
+def _nat_table(lang: str):
+    from .. import natlab
+    from .natviz import nat_table
+    return nat_table(natlab.masquerade_two_clients().router, lang=lang)
+
+
+def _chain_walk(lang: str):
+    from .. import natlab
+    from .chainwalk import chain_walk, netfilter_events
+    ns = natlab.firewall_walk()
+    record = next(r for r in netfilter_events(ns.net, "server")
+                  if r.packet.segment is not None and r.packet.segment.dport == 22)
+    return chain_walk(ns.server, record, lang=lang)
+
+
+def _port_forwarding(lang: str):
+    from .. import natlab
+    from .natviz import port_forward_before_after
+    return port_forward_before_after(natlab.port_forwarding(False),
+                                     natlab.port_forwarding(True), lang=lang)
+
+
 FIGURES: List[FigureSpec] = [
     FigureSpec("handshake", "Three-way handshake", "3ウェイハンドシェイク",
                "SYN, SYN-ACK, ACK on a 10 ms link, with options and the states of both ends.",
@@ -209,6 +239,34 @@ FIGURES: List[FigureSpec] = [
                "ホスト・ルータ・インターフェースとアドレス・リンクのサブネット・各ルータの経路"
                "（net.two_sites()）。",
                _topology),
+    FigureSpec("nat_ladder", "NAT: one connection, two 4-tuples",
+               "NAT：1つの接続、2つの4タプル",
+               "The second of two inside hosts that both use source port 40000: its packets on "
+               "the router's inside and outside wires, with the 4-tuple each wire carries "
+               "(MASQUERADE picked another outside port).",
+               "どちらも送信元ポート 40000 を使う内側のホスト2台のうち2台目。ルーターの内側と外側の"
+               "回線を流れるパケットと、それぞれの4タプル（MASQUERADE が外側で別のポートを選んだ）。",
+               _nat_ladder),
+    FigureSpec("nat_table", "The NAT translation table", "NAT の変換表",
+               "The router's conntrack entries for the two connections: inside endpoint, "
+               "the outside endpoint it is mapped to, the remote endpoint, state and expiry.",
+               "2つの接続についてのルーターの conntrack エントリ。内側の端点、変換後の外側の端点、"
+               "相手の端点、状態、残り時間。",
+               _nat_table),
+    FigureSpec("firewall_chain_walk", "Which rule did this packet hit?",
+               "このパケットはどのルールに当たったか",
+               "An SSH SYN walks a default-deny INPUT chain and a user chain: numbered steps, "
+               "rules that matched, the LOG rule it passed and the REJECT that decided.",
+               "SSH の SYN が原則拒否の INPUT チェーンとユーザー定義チェーンをたどる様子。番号つきの"
+               "手順、マッチしたルール、通過した LOG ルール、そして判定した REJECT。",
+               _chain_walk),
+    FigureSpec("port_forwarding", "Port forwarding, before and after",
+               "ポートフォワーディングの設定前と設定後",
+               "A connection to 203.0.113.1:8080 is refused by the router itself, then "
+               "delivered to the web server 192.168.0.10:80 once a DNAT rule exists.",
+               "203.0.113.1:8080 への接続は、ルールがなければルーター自身に拒否され、DNAT ルールを"
+               "置くと内側の Web サーバー 192.168.0.10:80 に届く。",
+               _port_forwarding),
 ]
 
 

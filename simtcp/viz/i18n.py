@@ -390,6 +390,49 @@ _C: Dict[str, Dict[str, str]] = {
     "topology.routes": {"en": "routes", "ja": "経路"},
 }
 
+# NAT and firewall pictures (viz.natviz, viz.chainwalk)
+_C.update({
+    "nat.inside": {"en": "Inside host", "ja": "内側のホスト"},
+    "nat.router_in": {"en": "Router eth0\n(inside)", "ja": "ルーター eth0\n（内側）"},
+    "nat.router_out": {"en": "Router eth1\n(outside)", "ja": "ルーター eth1\n（外側）"},
+    "nat.server": {"en": "Server", "ja": "サーバー"},
+    "nat.rewrite": {"en": "the router rewrites addresses and ports (conntrack + NAT)",
+                    "ja": "ルーターがアドレスとポートを書き換える（conntrack + NAT）"},
+    "nat.not_seen": {"en": "(not forwarded)", "ja": "（転送されない）"},
+    "nat.table.title": {"en": "NAT translations on {router} (conntrack -L)",
+                        "ja": "{router} の NAT 変換表（conntrack -L）"},
+    "nat.col.kind": {"en": "NAT", "ja": "種類"},
+    "nat.col.proto": {"en": "Proto", "ja": "プロトコル"},
+    "nat.col.inside": {"en": "Inside endpoint", "ja": "内側の端点"},
+    "nat.col.outside": {"en": "Outside (mapped)", "ja": "外側（変換後）"},
+    "nat.col.remote": {"en": "Remote endpoint", "ja": "相手の端点"},
+    "nat.col.state": {"en": "State", "ja": "状態"},
+    "nat.col.expires": {"en": "Expires in", "ja": "残り時間"},
+    "nat.pf.before": {"en": "Before: no port forwarding", "ja": "設定前：ポートフォワーディングなし"},
+    "nat.pf.after": {"en": "After: DNAT 203.0.113.1:8080 → 192.168.0.10:80",
+                     "ja": "設定後：DNAT 203.0.113.1:8080 → 192.168.0.10:80"},
+    "nat.pf.client": {"en": "Client on the Internet", "ja": "インターネット上のクライアント"},
+    "nat.pf.router": {"en": "Home router", "ja": "家庭用ルーター"},
+    "nat.pf.web": {"en": "Web server (inside)", "ja": "Web サーバー（内側）"},
+    "nat.pf.refused": {"en": "RST from the router: {err}", "ja": "ルーターが RST を返す: {err}"},
+    "nat.pf.no_rule": {"en": "nothing is forwarded inside", "ja": "内側には何も届かない"},
+    "nat.pf.accepted": {"en": "accept() → peer {peer}", "ja": "accept() → 相手 {peer}"},
+    "walk.title": {"en": "Which rule did this packet hit? ({node}, table {table}, hook {hook})",
+                   "ja": "このパケットはどのルールに当たったか（{node}・{table} テーブル・{hook}）"},
+    "walk.policy": {"en": "end of chain: policy {policy}", "ja": "チェーンの終わり：ポリシー {policy}"},
+    "walk.verdict": {"en": "Verdict: {verdict} ({where})", "ja": "判定：{verdict}（{where}）"},
+    "reason.firewall_reject": {"en": "rejected by a firewall rule",
+                               "ja": "ファイアウォールのルールで拒否"},
+    "reason.conntrack_full": {"en": "conntrack table full (nf_conntrack_max)",
+                              "ja": "conntrack テーブルが満杯（nf_conntrack_max）"},
+    "reason.nat_clash": {"en": "conntrack insert failed: NAT tuple already in use",
+                         "ja": "conntrack への登録に失敗：NAT の変換先タプルが使用中"},
+    "reason.nat_no_address": {"en": "MASQUERADE/REDIRECT: no address on the interface",
+                              "ja": "MASQUERADE/REDIRECT：インターフェースにアドレスがない"},
+    "reason.netfilter": {"en": "netfilter decision", "ja": "netfilter の判定"},
+    "walk.by_policy": {"en": "the chain policy", "ja": "チェーンのポリシー"},
+})
+
 CATALOGUE = _C
 
 

@@ -1,0 +1,131 @@
+"""Hardening of the receive path and loss recovery: the out-of-order queue holds unique bytes
+only, within the receive buffer (Linux tcp_data_queue_ofo / tcp_prune_ofo_queue), and a
+sender survives a receiver that reneges on data it SACKed (RFC 2018 §8)."""
+import sys
+
+from hypothesis import given, settings, strategies as st
+from scapy.layers.inet import IP, TCP
+
+import simtcp
+from simtcp.ooo import RANGE_OVERHEAD, OutOfOrderQueue
+from simtcp.reasons import EventKind
+from simtcp.segment import Flags, Packet, Segment
+from simtcp.seq import Seq
+from test_hardening_wire import PEER, SRV, scripted_peer
+
+
+# ------------------------------------------------------------------ the queue itself
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32 - 1),
+       st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60)), max_size=40))
+def test_queue_holds_exactly_the_unique_bytes_in_order(base, segments):
+    """Against a reference model (a dict of byte offsets): every byte stored once, ranges
+    sorted, disjoint and non-adjacent, across sequence-number wrap-around."""
+    q = OutOfOrderQueue()
+    b = Seq(base)
+    model = {}
+    for off, length in segments:
+        data = bytes((off + i) % 251 for i in range(length))
+        q.insert(b + off, data, b)
+        for i in range(length):
+            model.setdefault(off + i, data[i])
+    assert q.nbytes == len(model)
+    edges = [(Seq(l).diff(b), Seq(r).diff(b)) for l, r in q.blocks(10**6)]
+    assert all(l < r for l, r in edges)
+    assert all(r1 < l2 for (_, r1), (l2, _) in zip(edges, edges[1:]))
+    assert sum(r - l for l, r in edges) == len(model)
+    # drain from the front: fill the hole at 0 and everything contiguous comes out
+    q.insert(b + 0, b"\x00", b) if 0 not in model else None
+    model.setdefault(0, 0)
+    n = 0
+    while n in model:
+        n += 1
+    out = q.take_in_order(b)
+    assert out == bytes(model[i] for i in range(n))
+    assert q.nbytes == len(model) - n
+
+
+def test_prune_drops_the_furthest_data_first():
+    q = OutOfOrderQueue()
+    b = Seq(1000)
+    for off in (10, 100, 200, 300):
+        q.insert(b + off, b"x" * 50, b)
+    dropped = q.prune(100 + RANGE_OVERHEAD)
+    assert dropped == 100
+    assert [Seq(l).diff(b) for l, _ in q.blocks(10)] == [10, 100]
+
+
+# ------------------------------------------------------------------ from the wire
+
+def flood(peer, seq0, ack, segments):
+    for off, length in segments:
+        peer.send(Packet(PEER, SRV, Segment(5555, 80, Seq(seq0 + off), Seq(ack), Flags.ACK,
+                                            65535, payload=b"z" * length)))
+
+
+def test_overlapping_out_of_order_flood_holds_unique_bytes_only():
+    """3,000 overlapping segments beyond a hole: the queue holds the ~4.4 KB of unique data
+    as one range, not 4 MB of copies (before: every segment stored whole)."""
+    net, conn, p, seq, ack = scripted_peer([("MSS", 1460), ("SAckOK", b"")], wire="fast")
+    flood(p, seq, ack, [(1 + i, 1400) for i in range(3000)])
+    net.run(until=net.now + 1)
+    ooo = conn.conn.ooo
+    assert len(ooo) == 1 and ooo.nbytes == 2999 + 1400
+    held = sum(sys.getsizeof(buf) for _, buf in ooo._ranges)
+    assert held < 3 * ooo.nbytes, f"{held} bytes kept for {ooo.nbytes} bytes of data"
+    p.send(IP(src=PEER, dst=SRV) / TCP(sport=5555, dport=80, flags="A", seq=seq, ack=ack,
+                                       window=65535) / b"z")
+    net.run(until=net.now + 1)
+    assert len(conn.recv(10_000)) == 1 + 2999 + 1400
+    assert not conn.conn.ooo
+
+
+def test_tiny_disjoint_segments_are_pruned_within_the_receive_buffer():
+    """One-byte segments with gaps cost an skb each in Linux; beyond the buffer the queue is
+    pruned from the far end (tcp_prune_ofo_queue) instead of growing without bound."""
+    net, conn, p, seq, ack = scripted_peer([("MSS", 1460), ("SAckOK", b"")], wire="fast")
+    conn.conn.cfg.rcvbuf = 65536
+    flood(p, seq, ack, [(2 + 2 * i, 1) for i in range(600)])
+    net.run(until=net.now + 1)
+    ooo = conn.conn.ooo
+    assert ooo.charge <= 65536
+    assert 50 < len(ooo) <= 65536 // RANGE_OVERHEAD + 1
+    assert any(r.kind == "event" and r.what is EventKind.OFO_PRUNED for r in net.trace)
+
+
+# ------------------------------------------------------------------ SACK reneging
+
+def test_sender_recovers_when_the_receiver_reneges_on_sacked_data():
+    """The receiver SACKs 100-300, then ACKs only up to 100 (it dropped the rest). Linux
+    notices (tcp_check_sack_reneging), times out quickly, forgets the SACK marks and
+    resends; before, the SACKed bytes were never resent and the connection died after
+    tcp_retries2."""
+    net, conn, p, seq, una = scripted_peer([("MSS", 100), ("SAckOK", b"")])
+    phase = {"n": 0, "expected": una + 100}
+
+    def ack(node, value, sack=None):
+        opts = [("NOP", None), ("NOP", None), ("SAck", sack)] if sack else []
+        node.send(IP(src=PEER, dst=SRV) / TCP(sport=5555, dport=80, flags="A", seq=seq,
+                                              ack=value, window=65535, options=opts))
+
+    def receiver(node, packet):
+        s = packet.segment
+        if not s.payload:
+            return
+        start = int(s.seq)
+        if phase["n"] == 0 and start == una + 200:         # all three arrived: pretend the
+            phase["n"] = 1                                  # first was lost, SACK the others
+            ack(node, una, (una + 100, una + 300))
+        elif phase["n"] == 1 and start == una:              # the retransmission: ACK it but
+            phase["n"] = 2                                  # renege on 100-300
+            ack(node, una + 100)
+        elif phase["n"] == 2 and start == phase["expected"]:
+            phase["expected"] += len(s.payload)
+            ack(node, phase["expected"])
+
+    p.on_receive = receiver
+    conn.send(b"r" * 300)
+    net.run(until=net.now + 10)
+    assert conn.conn.snd_una == una + 300
+    assert any(r.kind == "event" and r.what is EventKind.SACK_RENEGING for r in net.trace)
