@@ -357,3 +357,21 @@ def test_global_icmp_limit_and_ratemask():
     sent, limited = replies(icmp_ratelimit=0, icmp_msgs_burst=10)
     assert 5 <= sent < 60 and sent + limited == 60
     assert replies(icmp_ratemask=0) == (60, 0)
+
+
+def test_ladder_rows_for_datagrams_and_icmp():
+    from simtcp import scenarios
+    from simtcp.segment import FourTuple
+    from simtcp.viz.ladder_data import ladder_rows
+    net = scenarios.udp_port_unreachable()
+    rows = [r for r in ladder_rows(net) if r["type"] == "segment"]
+    assert [r["base_kind"] for r in rows] == ["udp", "icmp", "udp", "udp"]
+    probe, icmp = rows[0], rows[1]
+    assert icmp["text"] == "port unreachable (3/3)" and icmp["sender"] == "server"
+    assert icmp["tuple"] == probe["tuple"].reversed()       # the datagram it quotes
+    only = [r["base_kind"] for r in ladder_rows(net, conn=probe["tuple"])
+            if r["type"] == "segment"]
+    assert only == ["udp", "icmp"]                          # the error belongs to that flow
+    dns = [r["text"] for r in ladder_rows(scenarios.dns_truncation())
+           if r["type"] == "segment" and r["base_kind"] == "udp"]
+    assert dns[0].endswith("DNS query") and dns[1].endswith("DNS response, TC")

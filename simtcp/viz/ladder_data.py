@@ -177,6 +177,16 @@ def _rows(trace: Trace, net, conn, hosts, t0, t1, relative) -> List[dict]:
     return rows
 
 
+def _dns_note(message: bytes) -> str:
+    """" DNS query" / " DNS response" (+ ", TC" when truncated), from the DNS header
+    (RFC 1035 §4.1.1: QR is the top bit of the flags, TC the 7th)."""
+    if len(message) < 12:
+        return ""
+    flags = int.from_bytes(message[2:4], "big")
+    return (" DNS response" if flags & 0x8000 else " DNS query") + (
+        ", TC" if flags & 0x0200 else "")
+
+
 def _datagram_row(i, r, ends, notes, name, conn, hosts, single, t0, t1):
     """A row for a UDP datagram (RFC 768) or an ICMP message (RFC 792): drawn like a
     segment, labelled with its ports and length, or with the ICMP type and code. An ICMP
@@ -186,6 +196,8 @@ def _datagram_row(i, r, ends, notes, name, conn, hosts, single, t0, t1):
     if type(m) is Datagram:
         tup = FourTuple(p.src, m.sport, p.dst, m.dport)
         kind, head, text = "udp", "UDP", f"{m.sport} → {m.dport} len={len(m.payload)}"
+        if 53 in (m.sport, m.dport):
+            text += _dns_note(m.payload)
     else:
         q = m.quoted() if m.is_error else None
         # the error's own direction, with the ports of the datagram it is about
