@@ -94,6 +94,10 @@ class Host(Node):
         #: quoted protocol -> handler(icmp packet, IcmpMessage, Quoted, pkt_id) for ICMP
         #: errors (icmp_unreach() → tcp_v4_err() / udp_err())
         self.icmp_error_handlers: dict = {6: self.stack.icmp_error}
+        from .udp import Udp
+        self.udp = Udp(self)                   # UDP: its own port space (simtcp.udp)
+        self.protocols[17] = self.udp.input
+        self.icmp_error_handlers[17] = self.udp.icmp_error
         self.sockets = SocketTable()
         self.services: list = []               # programs started with start_service()
         self._pids: dict = {}                  # (process name, user) -> pid
@@ -103,20 +107,33 @@ class Host(Node):
     # ---------------------------------------------------------------- sockets
     def socket(self, family: int = 2, type: int = 1, proto: int = 0, *, user: str = "root",
                process: Optional[str] = None):
-        """A TCP socket on this host (like ``socket.socket(AF_INET, SOCK_STREAM)``).
+        """A socket on this host, like ``socket.socket(AF_INET, SOCK_STREAM)`` (TCP,
+        `simtcp.socket.Socket`) or ``socket.socket(AF_INET, SOCK_DGRAM)`` (UDP,
+        `simtcp.udpsocket.UdpSocket`).
 
         ``user`` matters for privileged ports: only root may bind below
         ``ip_unprivileged_port_start`` (1024 on Linux).
         """
         from .socket import Socket
+        from .udpsocket import SOCK_DGRAM, UdpSocket
+        if type == SOCK_DGRAM and family == 2:
+            return UdpSocket(self, family, type, proto, user=user, process=process)
         return Socket(self, family, type, proto, user=user, process=process)
 
     def start_service(self, kind: str, port: Optional[int] = None, **options):
         """Start a small server program: "http", "ssh", "smtp", "ftp", "pop3", "imap",
-        "telnet", "mysql", "vnc", "rdp" (see simtcp.services) on its default port or ``port``.
-        It runs as its own process and user (``ss -p`` and ``lsof`` show it)."""
+        "telnet", "mysql", "vnc", "rdp" (see simtcp.services), or "dns" (simtcp.dns: UDP and
+        TCP port 53, ``records={...}``) on its default port or ``port``. It runs as its own
+        process and user (``ss -p`` and ``lsof`` show it)."""
+        from . import dns  # noqa: F401  (registers the "dns" service)
         from .services import start_service
         return start_service(self, kind, port, **options)
+
+    def resolve(self, name: str, server, qtype: str = "A", **options):
+        """Look ``name`` up at the DNS ``server`` like a stub resolver: UDP first, then TCP
+        when the answer comes back truncated (simtcp.dns.resolve; ``edns=1232`` as dig)."""
+        from .dns import resolve
+        return resolve(self, name, server, qtype, **options)
 
     def sh(self, line: str, stdin=None):
         """Run a command line as on this host's shell: ``host.sh("ss -tulnp")`` returns the

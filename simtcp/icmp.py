@@ -60,6 +60,11 @@ def build_error(node: "Node", packet: Packet, type_: int, code: int, rest: int =
         src = node.source_for(packet.src)
         if src is None:
             return None                     # no route back: __icmp_send gives up
+    # the rate limits (icmp_global_allow(), icmpv4_xrlim_allow(): simtcp.icmplimit); a packet
+    # that came in on loopback (from one of our own addresses) is exempt
+    from .icmplimit import limiter_of
+    if not limiter_of(node).allow(type_, packet.src, loopback=packet.src in node.ips):
+        return None
     if data is None:
         data = wire.encode(packet)
     quote = data[:ICMP_QUOTE_MAX]

@@ -79,6 +79,12 @@ def make_allocator(sysctl: Sysctl, rng: random.Random) -> "PortAllocator":
     return PortAllocator(sysctl, rng)
 
 
+#: Slots of Linux's UDP hash table (alloc_large_system_hash("UDP", ..., scale 21): one per
+#: 2 MiB of memory, a power of two; 2048 is a 4 GiB machine). It only shapes the order in
+#: which a crowded range is searched.
+UDP_HTABLE_SIZE = 2048
+
+
 class PortAllocator:
     """Chooses local ports for connect() and bind(port 0) on one host.
 
@@ -180,6 +186,44 @@ class PortAllocator:
                 f"{self.sysctl.ephemeral_range_name()} on {laddr}: a bound port is held "
                 "for every destination, so bind(0) exhausts sooner than connect())"))
         return port
+
+    def udp_port(self, laddr: str, check: Check) -> int:
+        """Local port for a UDP socket's bind(port 0) or automatic bind. Linux has its own
+        search for UDP (udp_lib_get_port(): a random start, then steps of an odd multiple of
+        the hash-table size, so every port of the range is tried; no odd/even preference);
+        BSDs and Windows use the same in_pcb allocator for UDP and TCP."""
+        low, high = self.sysctl.ephemeral_range()
+        reserved = self._skip(None)
+        if self.algorithm == "linux":
+            port = self._linux_udp(low, high, reserved, check)
+        else:
+            port = self._generic(self.algorithm, low, high, reserved, (laddr, "*", 0), check)
+        if port is None:
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+        return port
+
+    def _linux_udp(self, low: int, high: int, reserved: Container[int],
+                   check: Check) -> int | None:
+        # net/ipv4/udp.c udp_lib_get_port(): first = reciprocal_scale(rand, remaining) + low;
+        # rand = (rand | 1) * UDP_HTABLE_SIZE; for each of the table's slots starting at
+        # `first`, walk snum += rand (an unsigned short) through that slot's ports.
+        remaining = high - low + 1
+        rand = self.rng.getrandbits(32)
+        first = ((rand * remaining) >> 32) + low
+        step = ((rand | 1) * UDP_HTABLE_SIZE) & 0xFFFF
+        self.last_probes = 0
+        for slot in range(UDP_HTABLE_SIZE):
+            start = (first + slot) & 0xFFFF
+            snum = start
+            while True:
+                if low <= snum <= high and snum not in reserved:
+                    self.last_probes += 1
+                    if check(snum):
+                        return snum
+                snum = (snum + step) & 0xFFFF
+                if snum == start:
+                    break
+        return None
 
     # ------------------------------------------------------------------ Linux
     def _linux_connect(self, low: int, high: int, reserved: Container[int], laddr: str,

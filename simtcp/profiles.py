@@ -253,6 +253,15 @@ def _tcp_specs(kernel: tuple[int, int] = LINUX_KERNEL) -> dict[str, _Spec]:
         # 0 and 1-2 (early retransmit, removed from Linux) behave as 0 here: no probes
         "net.ipv4.tcp_early_retrans": _Spec(3, _choice(0, 3, 4), "3: tail loss probes "
                                             "(RACK-TLP, RFC 8985); 0: none"),
+        # ICMP error rate limits (net/ipv4/icmp.c; simtcp.icmplimit). L-doc ip-sysctl.rst
+        "net.ipv4.icmp_ratelimit": _Spec(1000, _ranged(0, _INT_MAX),
+                                         "ms per ICMP error to one destination (0: off)"),
+        "net.ipv4.icmp_ratemask": _Spec(6168, _ranged(0, _INT_MAX),
+                                        "ICMP types limited (bit n = type n)"),
+        "net.ipv4.icmp_msgs_per_sec": _Spec(1000, _ranged(0, _INT_MAX),
+                                            "all ICMP errors per second (global)"),
+        "net.ipv4.icmp_msgs_burst": _Spec(50, _ranged(0, _INT_MAX),
+                                          "global ICMP error burst"),
         "simtcp.port_algorithm": _Spec("linux", _algorithm, "see simtcp.portalloc"),
         "simtcp.time_wait_seconds": _Spec(60, _seconds, "Linux TCP_TIMEWAIT_LEN = 60 s"),
         "simtcp.mss": _Spec(1460, _ranged(88, 65495), "MSS we advertise (Linux TCP_MIN_MSS 88)"),

@@ -135,6 +135,7 @@ class DropReason(Reason):
     CONNTRACK_FULL = "conntrack_full", "conntrack table full (nf_conntrack_max)"
     NAT_CLASH = "nat_clash", "conntrack insert failed: NAT tuple already in use"
     NAT_NO_ADDRESS = "nat_no_address", "MASQUERADE/REDIRECT: no address on the interface"
+    RCVBUF_FULL = "rcvbuf_full", "receive buffer full"
 
     @property
     def tcp_error(self) -> bool:
@@ -204,6 +205,7 @@ class SendCause(Reason):
     ECHO_REPLY = "echo_reply", "echo reply"
     TRACEROUTE_PROBE = "traceroute_probe", "traceroute probe, TTL {ttl}"
     REJECT_REPLY = "reject_reply", "reply sent by a hook (REJECT)"
+    DATAGRAM = "datagram", "datagram"
 
 
 
@@ -288,6 +290,8 @@ class DemuxRule(Reason):
     NO_RST_FOR_RST = "no_rst_for_rst", "no RST for a RST"
     ICMP_MATCH = "icmp_match", "ICMP error for this connection"
     ICMP_NO_SOCKET = "icmp_no_socket", "ICMP error: no socket"
+    UDP_SOCKET = "udp_socket", "UDP socket {socket[0]}:{socket[1]}"
+    REPLY_PORT_UNREACHABLE = "reply_port_unreachable", "reply with ICMP port unreachable"
 
 
 def as_reason(value, family: type = DropReason) -> Optional[Reason]:

@@ -182,6 +182,41 @@ def net_unreachable(seed: int = 1) -> Network:
     return net
 
 
+def udp_port_unreachable(seed: int = 1) -> Network:
+    """A UDP datagram to a port nobody listens on, from a connected socket: the host answers
+    ICMP port unreachable (3/3, RFC 1122 §4.1.3.1) quoting it; the next recv() raises
+    ECONNREFUSED. A second datagram goes to the open port 53 and is answered."""
+    net, client, server, _wire = _pair(seed, delay=0.010)
+    echo = server.socket(2, 2)
+    echo.bind(("0.0.0.0", 53))
+    sock = client.socket(2, 2)
+    sock.connect((SERVER_IP, 9))
+    sock.send(b"anyone?")
+    net.run()
+    sock.settimeout(0.1)
+    try:
+        sock.recv(100)
+    except ConnectionRefusedError:
+        pass
+    other = client.socket(2, 2)
+    other.sendto(b"hello", (SERVER_IP, 53))
+    data, peer = echo.recvfrom(100)
+    echo.sendto(data.upper(), peer)
+    net.run()
+    return net
+
+
+def dns_truncation(seed: int = 1) -> Network:
+    """A DNS answer too big for UDP (RFC 1035 §4.2.1): the server replies with TC set, the
+    resolver asks again over TCP port 53 (RFC 7766), each message length-prefixed."""
+    net, client, server, _wire = _pair(seed, delay=0.010)
+    server.start_service("dns", records={
+        "big.example.com": {"TXT": [f"line {i:02d} of a long answer" for i in range(20)]}})
+    client.resolve("big.example.com", SERVER_IP, "TXT")
+    net.run(until=net.now + 0.1)
+    return net
+
+
 def cwnd_over_time(congestion: str = "cubic", seed: int = 7, loss: float = 0.004,
                    delay: float = 0.05, seconds: float = 30.0, step: float = 0.01) -> dict:
     """A bulk transfer over a lossy 100 ms-RTT path with ``congestion`` ("cubic" or "reno"):

@@ -232,6 +232,22 @@ FIGURES: List[FigureSpec] = [
                "connect() は 1 往復後に ENETUNREACH で失敗する。",
                _hops(scenarios.net_unreachable, "hops.unreach_title", "10.9.0.1",
                      ("client", "r1", "r2"))),
+    FigureSpec("udp_port_unreachable", "UDP: a closed port answers with ICMP",
+               "UDP：閉じたポートは ICMP で答える",
+               "A datagram to a closed UDP port gets ICMP port unreachable (3/3), which quotes "
+               "it; a connected socket then reports ECONNREFUSED. The open port 53 answers "
+               "with a datagram: no handshake either way.",
+               "閉じた UDP ポートへのデータグラムには、それを引用した ICMP ポート到達不能（3/3）が"
+               "返り、接続済みソケットは ECONNREFUSED を受け取る。開いているポート 53 は"
+               "データグラムで答える。どちらにもハンドシェイクはない。",
+               _ladder(scenarios.udp_port_unreachable)),
+    FigureSpec("dns_udp_then_tcp", "DNS: UDP first, TCP after truncation",
+               "DNS：まず UDP、切り詰められたら TCP",
+               "An answer larger than 512 bytes comes back over UDP with the TC bit and no "
+               "records; the resolver asks again over TCP port 53 (RFC 1035 §4.2, RFC 7766).",
+               "512 バイトを超える答えは TC ビットを立ててレコードなしで UDP で返り、リゾルバは "
+               "TCP のポート 53 で問い合わせ直す（RFC 1035 §4.2、RFC 7766）。",
+               _ladder(scenarios.dns_truncation, max_arrows=16)),
     FigureSpec("topology_two_sites", "Two sites and the internet between them",
                "2 つの拠点とその間のインターネット",
                "Hosts, routers, their interfaces and addresses, the subnets of the links and "

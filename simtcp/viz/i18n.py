@@ -187,6 +187,7 @@ _C: Dict[str, Dict[str, str]] = {
     # --- ladder diagram (simtcp.viz.ladder) ------------------------------------------------
     "ladder.title_conn": {"en": "Connection {a} ⇄ {b}", "ja": "コネクション {a} ⇄ {b}"},
     "ladder.title_hosts": {"en": "TCP segments: {hosts}", "ja": "TCPセグメント: {hosts}"},
+    "ladder.title_packets": {"en": "Packets: {hosts}", "ja": "パケット: {hosts}"},
     "ladder.lost": {"en": "lost: {reason}", "ja": "消失: {reason}"},
     "ladder.discarded": {"en": "ignored: {reason}", "ja": "破棄: {reason}"},
     "ladder.elided_data": {"en": "⋯ {n} more data segments, not shown ⋯",
@@ -235,6 +236,7 @@ _C: Dict[str, Dict[str, str]] = {
     "reason.middlebox": {"en": "dropped by a middlebox", "ja": "中継装置が破棄"},
     "reason.rate_limit": {"en": "rate limit", "ja": "レート制限"},
     "reason.firewall": {"en": "dropped by a firewall rule", "ja": "ファイアウォールのルールで破棄"},
+    "reason.rcvbuf_full": {"en": "receive buffer full", "ja": "受信バッファが満杯"},
     "reason.truncated": {"en": "truncated", "ja": "途中で切れたパケット"},
     "reason.not_ipv4": {"en": "not IPv4", "ja": "IPv4 ではない"},
     "reason.bad_ip_header_length": {"en": "bad IP header length", "ja": "不正な IP ヘッダ長"},

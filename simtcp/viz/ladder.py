@@ -150,18 +150,23 @@ class _Ladder:
             self.lanes.append(hub)
         self.colors = self.lane_colors(hub if len(peers[hub]) > 1 else None)
         if title is None:
-            pairs_ = {frozenset({r["tuple"][:2], r["tuple"][2:]}) for r in self.segs}
-            if len(pairs_) == 1:
+            tuples = [r["tuple"] for r in self.segs if r["tuple"] is not None]
+            pairs_ = {frozenset({tp[:2], tp[2:]}) for tp in tuples}
+            tcp_only = all(r["base_kind"] not in ("udp", "icmp") for r in self.segs)
+            if len(pairs_) == 1 and len(tuples) == len(self.segs) and tcp_only:
                 a = self.segs[0]["tuple"]
                 title = t("ladder.title_conn", lang, a=f"{a[0]}:{a[1]}", b=f"{a[2]}:{a[3]}")
             else:
-                title = t("ladder.title_hosts", lang, hosts=", ".join(self.lanes))
+                title = t("ladder.title_hosts" if tcp_only else "ladder.title_packets", lang,
+                          hosts=", ".join(self.lanes))
         self.title = title
         self.states = [r for r in rows if r["type"] == "state" and r["host"] in self.lanes]
         pairs: Dict[str, set] = {h: set() for h in self.lanes}
         self.addr: Dict[str, set] = {h: set() for h in self.lanes}
         for r in self.segs:
             tp = r["tuple"]
+            if tp is None:                     # an ICMP message that quotes no ports
+                continue
             pairs[r["sender"]].add((tp[1], tp[3]))
             pairs[r["receiver"]].add((tp[3], tp[1]))
             self.addr[r["sender"]].add((tp[0], tp[1]))

@@ -17,6 +17,7 @@ from statistics import median
 from typing import Dict, List, Tuple
 
 from ..reasons import EventKind, Reason
+from ..packet import Datagram, IcmpMessage, icmp_text
 from ..segment import Flags, FourTuple
 from ..trace import Trace
 
@@ -128,6 +129,12 @@ def _rows(trace: Trace, net, conn, hosts, t0, t1, relative) -> List[dict]:
     rows: List[dict] = []
     pairs = set()
     for i, r in enumerate(recs):
+        if r.kind == "send" and r.packet is not None and r.packet.segment is None \
+                and type(r.packet.payload) in (Datagram, IcmpMessage):
+            row = _datagram_row(i, r, ends, notes, name, conn, hosts, single, t0, t1)
+            if row is not None:
+                rows.append(row)
+            continue
         if r.kind != "send" or r.packet is None or r.packet.segment is None:
             continue
         p, s = r.packet, r.packet.segment
@@ -168,6 +175,57 @@ def _rows(trace: Trace, net, conn, hosts, t0, t1, relative) -> List[dict]:
                      "state": r.what, "old": r.old, "reason": r.reason, "conn": c})
     rows.sort(key=lambda row: row["index"])
     return rows
+
+
+def _dns_note(message: bytes) -> str:
+    """" DNS query" / " DNS response" (+ ", TC" when truncated), from the DNS header
+    (RFC 1035 §4.1.1: QR is the top bit of the flags, TC the 7th)."""
+    if len(message) < 12:
+        return ""
+    flags = int.from_bytes(message[2:4], "big")
+    return (" DNS response" if flags & 0x8000 else " DNS query") + (
+        ", TC" if flags & 0x0200 else "")
+
+
+def _datagram_row(i, r, ends, notes, name, conn, hosts, single, t0, t1):
+    """A row for a UDP datagram (RFC 768) or an ICMP message (RFC 792): drawn like a
+    segment, labelled with its ports and length, or with the ICMP type and code. An ICMP
+    error belongs to the connection its quote names."""
+    p = r.packet
+    m = p.payload
+    if type(m) is Datagram:
+        tup = FourTuple(p.src, m.sport, p.dst, m.dport)
+        kind, head, text = "udp", "UDP", f"{m.sport} → {m.dport} len={len(m.payload)}"
+        if 53 in (m.sport, m.dport):
+            text += _dns_note(m.payload)
+    else:
+        q = m.quoted() if m.is_error else None
+        # the error's own direction, with the ports of the datagram it is about
+        tup = (FourTuple(p.src, q.dport, p.dst, q.sport)
+               if q is not None and q.sport is not None else None)
+        kind, head = "icmp", "ICMP"
+        text = f"{icmp_text(m)} ({m.type}/{m.code})"
+    if conn is not None and (tup is None or tup not in (conn, conn.reversed())):
+        return None       # an ICMP error belongs to the connection whose datagram it quotes
+    end_i, end = ends.get(r.pkt_id, (None, None))
+    if end is None:
+        return None
+    receiver = end.host if end.kind == "deliver" else name(p.dst)
+    if hosts is not None and (r.host in hosts) + (receiver in hosts) < (1 if single else 2):
+        return None
+    if (t0 is not None and r.time < t0 - EPS) or (t1 is not None and r.time > t1 + EPS):
+        return None
+    lost = end.kind == "drop"
+    return {
+        "type": "segment", "index": i, "pkt_id": r.pkt_id, "sender": r.host,
+        "receiver": receiver, "t_send": r.time, "t_arrive": None if lost else end.time,
+        "t_drop": end.time if lost else None, "drop_reason": end.reason if lost else None,
+        "drop_where": end.host if lost else None, "end_index": end_i,
+        "discarded": notes.get(r.pkt_id), "flags": head, "head": head, "text": text,
+        "label": f"{head} {text}", "kind": "lost" if lost else kind, "base_kind": kind,
+        "lost": lost, "retrans": False, "seq": None, "ack": None,
+        "len": len(m.payload) if kind == "udp" else 0, "tcb": None, "tuple": tup,
+        "reason": r.reason}
 
 
 def _segment_row(i, r, receiver, end_i, end, note, base, peer) -> dict:

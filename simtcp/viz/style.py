@@ -67,6 +67,8 @@ ROLE_COLORS: Dict[str, str] = {
     "data": _O["black"],
     "fin": _O["reddish_purple"],
     "rst": _O["vermillion"],
+    "udp": _O["blue"],
+    "icmp": _O["bluish_green"],
     "lost": _O["grey"],
     "retransmission": _O["orange"],
     # emphasis in diagrams (a highlighted path, a set flag bit)
