@@ -489,7 +489,36 @@ def eff_conntrack(key):
     differs(lifetime, default, changed)
 
 
+
+def icmp_unreachables(changes, n=40):
+    """UDP datagrams to n closed ports of a host with ``changes``: ICMP errors it sent."""
+    net = simtcp.Network(seed=9)
+    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    net.add_link(a, b, delay=0.001)
+    for k, v in dict(changes).items():
+        b.sysctl[k] = v
+    s = a.socket(2, 2)
+    for i in range(n):
+        s.sendto(b"x", ("10.0.0.2", 3000 + i))
+    net.run()
+    return b.counters["Icmp:OutDestUnreachs"]
+
+
+def eff_icmp(key, default_changes, changed):
+    """net.ipv4.icmp_*: the per-destination and global ICMP error limits (net/ipv4/icmp.c)."""
+    base = dict(default_changes)
+    a = icmp_unreachables(base)
+    b = icmp_unreachables({**base, key: changed})
+    assert a != b, (key, a, b)
+
 EFFECTS = {
+    "net.ipv4.icmp_ratelimit": lambda: eff_icmp("net.ipv4.icmp_ratelimit", {}, 0),
+    "net.ipv4.icmp_ratemask": lambda: eff_icmp("net.ipv4.icmp_ratemask", {}, 0),
+    "net.ipv4.icmp_msgs_burst": lambda: eff_icmp(
+        "net.ipv4.icmp_msgs_burst", {"net.ipv4.icmp_ratelimit": 0}, 10),
+    "net.ipv4.icmp_msgs_per_sec": lambda: eff_icmp(
+        "net.ipv4.icmp_msgs_per_sec", {"net.ipv4.icmp_ratelimit": 0,
+                                       "net.ipv4.icmp_msgs_burst": 5}, 0),
     "net.ipv4.tcp_congestion_control": eff_congestion_control,
     "net.ipv4.tcp_early_retrans": eff_early_retrans,
     "net.ipv4.tcp_slow_start_after_idle": eff_slow_start_after_idle,
