@@ -72,15 +72,17 @@ class Verdict:
     line: int = 0
     message: str = ""
     log: List[str] = field(default_factory=list)
+    timing: bool = False         # failed only because a packet came outside its time window
 
     def __str__(self) -> str:
         return "pass" if self.passed else f"FAIL line {self.line}: {self.message}"
 
 
 class ScriptFailure(Exception):
-    def __init__(self, line: int, message: str):
+    def __init__(self, line: int, message: str, timing: bool = False):
         super().__init__(message)
         self.line = line
+        self.timing = timing
 
 
 @dataclass
@@ -165,7 +167,7 @@ class Runner:
             when = f"{expected:.6f} s" if end == expected else \
                 f"{expected:.6f}~{end:.6f} s"
             raise ScriptFailure(ev.line, f"timing error: expected {what} at {when} "
-                                f"but it happened at {actual:.6f} s; tolerance {tol:.6f} s")
+                                f"but it happened at {actual:.6f} s; tolerance {tol:.6f} s", timing=True)
 
     def _no_stray_packets(self, line: int) -> None:
         for at, pkt in self.b.pending():
@@ -187,7 +189,7 @@ class Runner:
                 self._event(ev)
             self._no_stray_packets(self.script.events[-1].line if self.script.events else 0)
         except ScriptFailure as e:
-            return Verdict(False, e.line, str(e), self.log)
+            return Verdict(False, e.line, str(e), self.log, e.timing)
         return Verdict(True, log=self.log)
 
     def _event(self, ev: Event) -> None:
@@ -250,7 +252,7 @@ class Runner:
             when = ("any time" if expected is None else f"{expected:.6f} s" if end == expected
                     else f"{expected:.6f}~{end:.6f} s")
             raise ScriptFailure(ev.line, f"expected an outbound {ev.flags.letters} packet at "
-                                f"{when}; none by {deadline:.6f} s")
+                                f"{when}; none by {deadline:.6f} s", timing=True)
         at, pkt = got
         self.log.append(f"{at:.6f} > {pkt.segment}")
         self._check_time(ev, expected, at, "outbound packet")
