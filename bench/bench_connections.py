@@ -23,6 +23,19 @@ PAYLOAD = b"x" * 100
 GOALS = {"fast": 3.0, "bytes": 15.0}
 
 
+def one_connection(connect, accept) -> None:
+    """The measured workload, the same for both stacks: connect, accept, 100 bytes each
+    way, close both ends."""
+    cli = connect()
+    conn, _ = accept()
+    cli.sendall(PAYLOAD)
+    conn.recv(1024)
+    conn.sendall(PAYLOAD)
+    cli.recv(1024)
+    cli.close()
+    conn.close()
+
+
 def kernel_loopback(n: int) -> float:
     """Seconds per connection on the real kernel's loopback (Python's socket module)."""
     srv = socket.socket()
@@ -32,14 +45,7 @@ def kernel_loopback(n: int) -> float:
     addr = srv.getsockname()
     t0 = time.perf_counter()
     for _ in range(n):
-        cli = socket.create_connection(addr)
-        conn, _ = srv.accept()
-        cli.sendall(PAYLOAD)
-        conn.recv(1024)
-        conn.sendall(PAYLOAD)
-        cli.recv(1024)
-        cli.close()
-        conn.close()
+        one_connection(lambda: socket.create_connection(addr), srv.accept)
     elapsed = time.perf_counter() - t0
     srv.close()
     return elapsed / n
@@ -55,16 +61,13 @@ def simtcp_connections(n: int, wire: str) -> float:
     srv.bind(("", 80))
     srv.listen(4096)
     t0 = time.perf_counter()
-    for _ in range(n):
+    def connect():
         cli = client.socket()
         cli.connect(("10.0.0.2", 80))
-        conn, _ = srv.accept()
-        cli.sendall(PAYLOAD)
-        conn.recv(1024)
-        conn.sendall(PAYLOAD)
-        cli.recv(1024)
-        cli.close()
-        conn.close()
+        return cli
+
+    for _ in range(n):
+        one_connection(connect, srv.accept)
     net.run()
     return (time.perf_counter() - t0) / n
 
