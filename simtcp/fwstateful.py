@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from .fwmatch import IPT_VERSION, IptablesError, Match, _bang, int_to_ip, ip_to_int, parse_ipv4
-from .ratelimit import HASHLIMIT_MODES, HashLimit, TokenBucket, format_rate, parse_rate
+from .ratelimit import (HASHLIMIT_MODES, HashLimit, TokenBucket, format_rate, parse_rate,
+                        rate_unit)
 
 __all__ = ["LimitMatch", "HashlimitMatch", "RecentMatch", "RecentList"]
 
@@ -95,11 +96,17 @@ class HashlimitMatch(Match):
         self.expire_ms: Optional[int] = None
         self.max_entries: Optional[int] = None
         self.table: Optional[HashLimit] = None
+        self.unit_ms = 1000             # the period of the unit the rate was typed in
 
     def take(self, option, value, invert):
         if option in ("--hashlimit-upto", "--hashlimit-above"):
             self.rate = _rate(value)
             self.above = (option == "--hashlimit-above") != invert
+            # libxt_hashlimit.c parse_rate() remembers the typed unit (udata->mult); without
+            # --hashlimit-htable-expire the table's expire is one such period
+            # (hashlimit_mt_check: expire = udata->mult * 1000)
+            unit = value.partition("/")[2]
+            self.unit_ms = round(1000 / _rate("1/" + unit)) if unit else 1000
         elif option == "--hashlimit-burst":
             self.burst = _uint(value, "bad --hashlimit-burst", 1, 10000)
         elif option == "--hashlimit-mode":
@@ -126,8 +133,17 @@ class HashlimitMatch(Match):
         # always re-link: a committed copy of the rule shares the node's table by name
         self.table = env.hashlimit_table(self.table_name, lambda: HashLimit(
             self.rate, self.burst, ",".join(self.mode),
-            expire=(self.expire_ms or 10000) / 1000, max_entries=self.max_entries,
+            expire=self.effective_expire_ms / 1000, max_entries=self.max_entries,
             name=self.table_name))
+
+    @property
+    def effective_expire_ms(self) -> int:
+        return self.unit_ms if self.expire_ms is None else self.expire_ms
+
+    @property
+    def _prints_expire(self) -> bool:
+        # hashlimit_mt_print()/_save(): only when it differs from print_rate()'s quantum
+        return self.effective_expire_ms != round(rate_unit(self.rate) * 1000)
 
     def matches(self, view, env):
         values = {"srcip": view.src, "srcport": view.sport, "dstip": view.dst,
@@ -150,8 +166,8 @@ class HashlimitMatch(Match):
         out.append(f"--hashlimit-name {self.table_name}")
         if self.max_entries is not None:
             out.append(f"--hashlimit-htable-max {self.max_entries}")
-        if self.expire_ms is not None:
-            out.append(f"--hashlimit-htable-expire {self.expire_ms}")
+        if self._prints_expire:
+            out.append(f"--hashlimit-htable-expire {self.effective_expire_ms}")
         return " ".join(out)
 
     def listing(self, numeric):
@@ -161,8 +177,8 @@ class HashlimitMatch(Match):
             text += f" mode {'-'.join(self.mode)}"
         if self.max_entries is not None:
             text += f" htable-max {self.max_entries}"
-        if self.expire_ms is not None:
-            text += f" htable-expire {self.expire_ms}"
+        if self._prints_expire:
+            text += f" htable-expire {self.effective_expire_ms}"
         return text
 
 

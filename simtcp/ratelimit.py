@@ -41,7 +41,7 @@ from .packet import Packet
 from .reasons import DropReason
 from .segment import Flags
 
-__all__ = ["TokenBucket", "HashLimit", "SynRateLimit", "parse_rate", "format_rate",
+__all__ = ["TokenBucket", "HashLimit", "SynRateLimit", "parse_rate", "format_rate", "rate_unit",
            "is_syn"]
 
 # Tolerance for float arithmetic (see the module docstring): in tokens for refills, in
@@ -54,7 +54,10 @@ _IPT_NAMES = {"second": "sec", "minute": "min", "hour": "hour", "day": "day"}
 _SHORT_NAMES = {"second": "s", "minute": "min", "hour": "hour", "day": "day"}
 
 HASHLIMIT_MODES = ("srcip", "srcport", "dstip", "dstport")
-HASHLIMIT_EXPIRE = 10.0        # xt_hashlimit default --hashlimit-htable-expire 10000 ms
+# simtcp's own default for the Python API (10 s, the kernel's XT_HASHLIMIT_EXPIRE). The
+# iptables command's default is different: one period of the rate's unit
+# (libxt_hashlimit.c hashlimit_mt_check: expire = udata->mult * 1000), see `rate_unit`.
+HASHLIMIT_EXPIRE = 10.0
 LIMIT_BURST = 5                # XT_LIMIT_BURST / XT_HASHLIMIT_BURST default
 
 
@@ -90,16 +93,35 @@ def parse_rate(rate: Union[str, float, int]) -> float:
     return value
 
 
+def _unit_of(rate: float) -> Tuple[str, float]:
+    """The shortest unit in which ``rate`` is a whole number >= 1: (name, seconds)."""
+    for name, seconds in _UNITS:
+        n = rate * seconds
+        if n >= 1 - _EPS and abs(n - round(n)) < 1e-6 * max(1.0, n):
+            return name, seconds
+    return "second", 1.0
+
+
+def rate_unit(rate: float) -> float:
+    """Seconds in the unit xtables prints ``rate`` in: 1 for "10/sec", 60 for "3/min".
+
+    libxt_hashlimit.c print_rate() returns this period (its "quantum", in ms), and
+    hashlimit_mt_print()/hashlimit_mt_save() print ``--hashlimit-htable-expire`` only when
+    the table's expire differs from it.
+    """
+    return _unit_of(rate)[1]
+
+
 def format_rate(rate: float, iptables: bool = False) -> str:
     """``10.0`` → ``"10/s"`` (``"10/sec"`` with ``iptables=True``); ``0.5`` → ``"30/min"``.
 
     Picks the shortest unit in which the rate is a whole number ≥ 1, like xtables prints it.
     """
     names = _IPT_NAMES if iptables else _SHORT_NAMES
-    for name, seconds in _UNITS:
-        n = rate * seconds
-        if n >= 1 - _EPS and abs(n - round(n)) < 1e-6 * max(1.0, n):
-            return f"{round(n)}/{names[name]}"
+    name, seconds = _unit_of(rate)
+    n = rate * seconds
+    if abs(n - round(n)) < 1e-6 * max(1.0, n):
+        return f"{round(n)}/{names[name]}"
     return f"{rate:g}/{names['second']}"
 
 
@@ -306,10 +328,12 @@ class HashLimit:
         if self.mode:
             opts.append(f"--hashlimit-mode {','.join(self.mode)}")
         opts.append(f"--hashlimit-name {self.name}")
-        if self.expire != HASHLIMIT_EXPIRE:
-            opts.append(f"--hashlimit-htable-expire {round(self.expire * 1000)}")
+        # libxt_hashlimit.c hashlimit_mt_save(): htable-max before htable-expire, and the
+        # expire only when it differs from the rate's period (the command's own default)
         if self.max_entries is not None:
             opts.append(f"--hashlimit-htable-max {self.max_entries}")
+        if round(self.expire * 1000) != round(rate_unit(self.rate) * 1000):
+            opts.append(f"--hashlimit-htable-expire {round(self.expire * 1000)}")
         return [f"{prefix} -m hashlimit {' '.join(opts)} -j DROP"]
 
     def __repr__(self) -> str:

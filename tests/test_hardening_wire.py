@@ -231,7 +231,7 @@ def test_structurally_malformed_option_is_processed_not_dropped():
     net["s"].inject(with_raw_options(seq, ack, b"\x08\x00\x00\x00", b"ok"))  # length 0
     net.run(until=net.now + 1)
     assert conn.recv(10) == b"ok"
-    assert "bad TCP option" not in net.drops
+    assert not net.drops, net.drops     # nothing on the wire was dropped, for any reason
 
 
 def with_raw_options(seq, ack, options: bytes, payload: bytes) -> bytes:

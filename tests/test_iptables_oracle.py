@@ -34,6 +34,13 @@ RULES = [
     "-A INPUT -m hashlimit --hashlimit-upto 5/s --hashlimit-burst 10 --hashlimit-mode "
     "srcip,dstport --hashlimit-name y --hashlimit-htable-expire 60000 "
     "--hashlimit-htable-max 100 -j ACCEPT",
+    # the command's default expire is one period of the typed unit (libxt_hashlimit.c)
+    "-A INPUT -m hashlimit --hashlimit-upto 3/min --hashlimit-name m -j ACCEPT",
+    "-A INPUT -m hashlimit --hashlimit-upto 3/min --hashlimit-name m2 "
+    "--hashlimit-htable-expire 60000 -j ACCEPT",
+    "-A INPUT -m hashlimit --hashlimit-upto 3/sec --hashlimit-name m3 "
+    "--hashlimit-htable-expire 10000 -j ACCEPT",
+    "-A INPUT -m hashlimit --hashlimit-upto 120/min --hashlimit-name m4 -j ACCEPT",
     "-A INPUT -m recent --set --name knock",
     "-A INPUT -m recent --rcheck --seconds 60 --hitcount 4 --name knock -j DROP",
     "-A INPUT -m recent --update --seconds 30 --reap --name k --rdest -j DROP",

@@ -228,12 +228,12 @@ def test_installed_as_an_input_hook_it_drops_syns_at_the_server():
 def test_str_reads_like_iptables():
     assert str(SynRateLimit(HashLimit(10, 20))) == (
         "-A INPUT -p tcp --syn -m hashlimit --hashlimit-above 10/sec --hashlimit-burst 20 "
-        "--hashlimit-mode srcip --hashlimit-name syn -j DROP")
+        "--hashlimit-mode srcip --hashlimit-name syn --hashlimit-htable-expire 10000 -j DROP")
     assert str(SynRateLimit(HashLimit("30/min", 5, key="srcip,dstport", expire=5,
                                       max_entries=1000), ports=80)) == (
         "-A INPUT -p tcp --dport 80 --syn -m hashlimit --hashlimit-above 30/min "
         "--hashlimit-burst 5 --hashlimit-mode srcip,dstport --hashlimit-name syn "
-        "--hashlimit-htable-expire 5000 --hashlimit-htable-max 1000 -j DROP")
+        "--hashlimit-htable-max 1000 --hashlimit-htable-expire 5000 -j DROP")
     # -m limit cannot be inverted: accept under the limit, then drop the rest
     assert str(SynRateLimit(TokenBucket("10/s", 20), ports=[443, 80])).splitlines() == [
         "-A INPUT -p tcp --syn -m multiport --dports 80,443 -m limit --limit 10/sec "
