@@ -249,7 +249,11 @@ class NodeNetfilter:
         key = packet_tuple(p)
         if attached is not None:                    # nf_ct_attach: a reply we generated
             conn, direction = attached
-            self._cur = _Current(key, conn, direction, CtState.ESTABLISHED)
+            if key is not None and key.proto == 1:  # an ICMP error: RELATED, NAT'd as one
+                self._cur = _Current(key, conn, direction, CtState.RELATED, related=True,
+                                     packet=p)
+            else:
+                self._cur = _Current(key, conn, direction, CtState.ESTABLISHED)
             return ACCEPT
         if key is None:
             self._cur = _Current(None, None, ORIGINAL, CtState.UNTRACKED)
@@ -287,7 +291,9 @@ class NodeNetfilter:
     def _confirm(self, ctx: "HookContext"):
         cur = self._current(ctx)
         conn = cur.conn
-        if conn is None or conn.confirmed:
+        # __nf_conntrack_confirm(): only a packet in the original direction confirms; a
+        # REJECT reply carrying the entry by nf_ct_attach (reply direction) never does
+        if conn is None or conn.confirmed or cur.direction != ORIGINAL:
             return ACCEPT
         if self.conntrack.confirm(conn, ctx.now) is CtVerdict.INSERT_FAILED:
             return Drop(DropReason.NAT_CLASH)
@@ -403,7 +409,17 @@ class NodeNetfilter:
             return (reply,)
         from .icmp import build_error
         err = build_error(self.node, p, *with_.icmp)
-        return (err,) if err is not None else ()
+        if err is None:
+            return ()
+        if cur.conn is not None:
+            # net/ipv4/icmp.c icmp_glue_bits(): an ICMP error gets the offending packet's
+            # conntrack entry attached (nf_ct_attach), even an unconfirmed one, so NAT
+            # translates its quote back (nf_nat_icmp_reply_translation): a client whose SYN
+            # was DNAT'd and then rejected in FORWARD sees its own connection quoted and
+            # gets ECONNREFUSED (checked against the kernel in a netns)
+            self._attached[id(err)] = (cur.conn, REPLY if cur.direction == ORIGINAL
+                                       else ORIGINAL)
+        return (err,)
 
 
 class NetfilterCommands:
