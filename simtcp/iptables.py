@@ -86,11 +86,15 @@ class RuleVerdict(NamedTuple):
 
 @dataclass(frozen=True)
 class KernelLogLine:
-    """One kernel log line (what ``dmesg`` shows): virtual time, syslog level, text."""
+    """One kernel log line (what ``dmesg`` shows): virtual time, syslog level, text. A line
+    written by ``-j LOG`` also keeps, typed, the packet it describes (``view``) and the rule's
+    ``--log-prefix``, so a log reader (`simtcp.scandetect`) never parses the text back."""
 
     time: float
     level: int
     text: str
+    prefix: str = field(default="", compare=False)
+    view: Optional[PacketView] = field(default=None, compare=False)
 
     def __str__(self) -> str:
         secs = int(self.time)
@@ -175,6 +179,7 @@ class Netfilter(RulesetViews):
         self.recent_lists: Dict[str, RecentList] = {}
         self.hashlimit_tables: Dict[str, object] = {}
         self.kernel_log: List[KernelLogLine] = []
+        self.log_readers: List[Callable[[KernelLogLine], None]] = []   # called per new line
         self.now = 0.0
         self._hotdrop = False
         self._restoring = False      # iptables-restore checks jump targets at COMMIT
@@ -193,7 +198,12 @@ class Netfilter(RulesetViews):
 
     def log_kernel(self, now: float, level: int, text: str) -> None:
         """Append a line to the kernel log (LOG target, conntrack warnings)."""
-        self.kernel_log.append(KernelLogLine(now, level, text))
+        self._log(KernelLogLine(now, level, text))
+
+    def _log(self, line: KernelLogLine) -> None:
+        self.kernel_log.append(line)
+        for reader in self.log_readers:          # like a syslog reader tailing kern.log
+            reader(line)
 
     def dmesg(self) -> str:
         """The kernel log as ``dmesg`` prints it."""
@@ -259,8 +269,9 @@ class Netfilter(RulesetViews):
                     chain, idx = t.chains[target.name], 0
                     break
                 if type(target) is LogTarget:
-                    self.kernel_log.append(KernelLogLine(
-                        now, target.level, format_log_line(target.prefix, view)))
+                    self._log(KernelLogLine(now, target.level,
+                                            format_log_line(target.prefix, view),
+                                            target.prefix, view))
                     continue
                 if type(target) is StandardTarget:
                     if target.name == "RETURN":

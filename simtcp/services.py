@@ -326,6 +326,15 @@ SERVICES: Dict[str, Callable[..., object]] = {
 SERVICES["knockd"] = _knockd
 
 
+def _psad(host, port: Optional[int] = None, **options):
+    """psad: no listening socket — a reader of the firewall's log (see simtcp.scandetect)."""
+    from .scandetect import _psad as make
+    return make(host, port, **options)
+
+
+SERVICES["psad"] = _psad
+
+
 def register(kind: str, factory: Callable[..., object]) -> None:
     """Let another module add a service kind (e.g. DNS) to ``start_service``."""
     SERVICES[kind] = factory
@@ -340,3 +349,6 @@ def start_service(host, kind: str, port: Optional[int] = None, **options):
     service = SERVICES[kind](host, port, **options)
     host.services.append(service)
     return service
+
+
+from . import sshd as _sshd  # noqa: E402,F401  (registers "ssh" with password logins)
