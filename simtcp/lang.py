@@ -20,12 +20,15 @@ names such as TIME-WAIT) in its original spelling.
 """
 from __future__ import annotations
 
+import errno as _errno
 import functools
 import importlib.util
+import os
 from pathlib import Path
 from typing import Dict, Mapping, Optional
 
-__all__ = ["LANGUAGES", "set_language", "get_language", "tr", "add_catalogue", "language"]
+__all__ = ["LANGUAGES", "set_language", "get_language", "tr", "add_catalogue", "language",
+           "strerror"]
 
 LANGUAGES = ("en", "ja")
 _current = "en"
@@ -86,6 +89,13 @@ def tr(key: str, default: Optional[str] = None, lang: Optional[str] = None, **fm
     return text.format(**fmt) if fmt else text
 
 
+def strerror(code: int, lang: Optional[str] = None) -> str:
+    """The errno message as strerror(3) prints it: the C library's English text, or the
+    Japanese one glibc prints under ja_JP.UTF-8 (catalogue key ``errno.<NAME>``)."""
+    name = _errno.errorcode.get(code, "")
+    return tr(f"errno.{name}", os.strerror(code), lang=lang)
+
+
 @functools.lru_cache(maxsize=1)
 def _figure_words() -> Dict[str, Dict[str, str]]:
     """The figure catalogue, loaded from its file: importing the package simtcp.viz would
@@ -142,6 +152,54 @@ add_catalogue({
                            "待ち受けられません"},
     "socket.epipe": {"ja": "パイプが切断されました: こちら側はすでに送信方向を閉じています"
                            "（状態 {state}）"},
+})
+
+# strerror(3) under ja_JP.UTF-8 (glibc's ja.po), for errors that carry no explanation
+add_catalogue({f"errno.{name}": {"ja": text} for name, text in {
+    "EACCES": "許可がありません",
+    "EADDRINUSE": "アドレスは既に使用中です",
+    "EADDRNOTAVAIL": "要求されたアドレスを割り当てられません",
+    "EAFNOSUPPORT": "プロトコルによってサポートされていないアドレスファミリーです",
+    "EAGAIN": "リソースが一時的に利用できません",
+    "EBADF": "不正なファイル記述子です",
+    "ECONNREFUSED": "接続を拒否されました",
+    "ECONNRESET": "接続が相手からリセットされました",
+    "EDESTADDRREQ": "宛先アドレスが必要です",
+    "EHOSTDOWN": "ホストがダウンしています",
+    "EHOSTUNREACH": "ホストへの経路がありません",
+    "EINVAL": "無効な引数です",
+    "EISCONN": "トランスポート端点はすでに接続されています",
+    "EMSGSIZE": "メッセージが長すぎます",
+    "ENETUNREACH": "ネットワークに到達できません",
+    "ENOENT": "そのようなファイルやディレクトリはありません",
+    "ENONET": "マシンはネットワーク上にありません",
+    "ENOPROTOOPT": "利用できないプロトコルです",
+    "ENOTCONN": "トランスポート端点が接続されていません",
+    "EOPNOTSUPP": "サポートされていない操作です",
+    "EPIPE": "パイプが切断されました",
+    "EPROTO": "プロトコルエラー",
+    "EPROTONOSUPPORT": "サポートされていないプロトコルです",
+    "ESOCKTNOSUPPORT": "サポートされていないソケット型です",
+    "ETIMEDOUT": "接続がタイムアウトしました",
+}.items()})
+
+add_catalogue({
+    "socket.connect_listening_isconn": {"ja": "トランスポート端点はすでに接続されています: 待ち受け中の"
+                                              "ソケットは connect できません"},
+    "socket.icmp_error": {"ja": "{error}: {where} へのセグメントについて ICMP エラーが届きました"
+                                "（Linux tcp_v4_err()）"},
+    "socket.no_route": {"ja": "ネットワークに到達できません: {host} には {ip} への経路がありません"
+                              "（Linux の ip_route_connect() は送信前に失敗します）"},
+    "portalloc.connect_exhausted": {"ja": "要求されたアドレスを割り当てられません（{range} のポートは"
+                                          "すべて {raddr}:{rport} 宛てに使用中です。connect() には"
+                                          "（ローカルアドレス、ローカルポート、リモートアドレス、リモート"
+                                          "ポート）の4タプルが一意である必要があります。ソケットを閉じる、"
+                                          "TIME-WAIT の終了を待つ、範囲を広げる、または別の宛先に接続"
+                                          "してください。宛先が違えば同じローカルポートを再利用できます）"},
+    "portalloc.bind_exhausted": {"ja": "アドレスは既に使用中です（bind() でポート 0 を指定しましたが、"
+                                       "{laddr} の {range} に空きポートがありません。bind したポートは"
+                                       "すべての宛先に対して確保されるため、bind(0) は connect() より"
+                                       "先に枯渇します）"},
 })
 
 # Typed reasons (simtcp.reasons: key reason.<value>) that figures do not label; the
@@ -210,4 +268,19 @@ add_catalogue({
     "reason.time_wait_replaced": {"ja": "TIME-WAIT を新しい接続で置き換え"},
     "reason.reply_rst": {"ja": "RST で応答"},
     "reason.no_rst_for_rst": {"ja": "RST には RST を返さない"},
+    "reason.tail_loss_probe": {"ja": "テールロスプローブ（再送）"},
+    "reason.raw": {"ja": "raw ソケット（ツールが組み立てたパケット）"},
+    "reason.datagram": {"ja": "データグラム"},
+    "reason.listener_shutdown": {"ja": "待ち受けソケットで shutdown(): 待ち受けを終了"},
+    "reason.sack_reneging": {"ja": "SACK の取り消し: {delay:g} 秒後に再送タイムアウト"},
+    "reason.ofo_pruned": {"ja": "順序外キューを削減: {bytes} バイトを破棄"},
+    "reason.no_ack_for_pto": {"ja": "プローブタイムアウト（2 SRTT）内に ACK なし"},
+    "reason.cwnd_restart": {"ja": "アイドル後の cwnd の再開"},
+    "reason.idle_longer_than_rto": {"ja": "RTO より長いアイドル"},
+    "reason.udp_socket": {"ja": "UDP ソケット {socket[0]}:{socket[1]}"},
+    "reason.reply_port_unreachable": {"ja": "ICMP ポート到達不能で応答"},
+    # what the kernel itself prints: the log line (tcp_syn_flood_action() in
+    # net/ipv4/tcp_input.c) and the sysctl setting are English under every locale
+    "reason.syn_flood_warning": {"ja": "Possible SYN flooding on port {port}. Sending cookies."},
+    "reason.abort_on_overflow": {"ja": "tcp_abort_on_overflow=1"},
 })

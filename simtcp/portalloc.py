@@ -47,6 +47,7 @@ import itertools
 import random
 from typing import Callable, Container
 
+from .lang import strerror, tr
 from .profiles import Sysctl
 
 __all__ = ["PortAllocator", "make_allocator", "TABLE_PERTURB_SIZE"]
@@ -162,12 +163,13 @@ class PortAllocator:
         else:
             port = self._generic(alg, low, high, reserved, (laddr, raddr, rport), check)
         if port is None:
-            raise OSError(errno.EADDRNOTAVAIL, (
-                f"Cannot assign requested address (every port in "
-                f"{self.sysctl.ephemeral_range_name()} is in use toward {raddr}:{rport}: "
-                "connect() needs a unique (local address, local port, remote address, remote "
-                "port) 4-tuple; close sockets, wait for TIME-WAIT to expire, widen the range, "
-                "or connect to another destination, which can reuse the same local ports)"))
+            raise OSError(errno.EADDRNOTAVAIL, tr(
+                "portalloc.connect_exhausted", "Cannot assign requested address (every port "
+                "in {range} is in use toward {raddr}:{rport}: connect() needs a unique (local "
+                "address, local port, remote address, remote port) 4-tuple; close sockets, "
+                "wait for TIME-WAIT to expire, widen the range, or connect to another "
+                "destination, which can reuse the same local ports)",
+                range=self.sysctl.ephemeral_range_name(), raddr=raddr, rport=rport))
         return port
 
     def bind_port(self, laddr: str, check: Check, reuseaddr: bool = False, *,
@@ -181,10 +183,11 @@ class PortAllocator:
         else:
             port = self._generic(alg, low, high, reserved, (laddr, "*", 0), check)
         if port is None:
-            raise OSError(errno.EADDRINUSE, (
-                f"Address already in use (bind() to port 0 found no free port in "
-                f"{self.sysctl.ephemeral_range_name()} on {laddr}: a bound port is held "
-                "for every destination, so bind(0) exhausts sooner than connect())"))
+            raise OSError(errno.EADDRINUSE, tr(
+                "portalloc.bind_exhausted", "Address already in use (bind() to port 0 found "
+                "no free port in {range} on {laddr}: a bound port is held for every "
+                "destination, so bind(0) exhausts sooner than connect())",
+                range=self.sysctl.ephemeral_range_name(), laddr=laddr))
         return port
 
     def udp_port(self, laddr: str, check: Check) -> int:
@@ -199,7 +202,7 @@ class PortAllocator:
         else:
             port = self._generic(self.algorithm, low, high, reserved, (laddr, "*", 0), check)
         if port is None:
-            raise OSError(errno.EADDRINUSE, "Address already in use")
+            raise OSError(errno.EADDRINUSE, strerror(errno.EADDRINUSE))
         return port
 
     def _linux_udp(self, low: int, high: int, reserved: Container[int],

@@ -13,11 +13,10 @@ ECONNREFUSED, ETIMEDOUT, ECONNRESET, ENOTCONN, EISCONN, EINVAL, EBADF, EPIPE.
 from __future__ import annotations
 
 import errno
-import os
 import socket as _pysocket
 from typing import Callable, Optional, Tuple
 
-from .lang import tr
+from .lang import strerror, tr
 from .reasons import StateCause
 from .segment import FourTuple
 from .sockargs import (as_bytes, as_int, check_shutdown_how, check_socket_args,
@@ -351,8 +350,9 @@ class Socket(SocketOptions):
         # ip_route_connect(); no route at all fails at once, before any packet is sent)
         src = self.host.source_for(ip)
         if src is None:
-            raise OSError(errno.ENETUNREACH, f"Network is unreachable: {self.host.name} has no "
-                          f"route to {ip} (Linux ip_route_connect() fails before sending)")
+            raise OSError(errno.ENETUNREACH, tr(
+                "socket.no_route", "Network is unreachable: {host} has no route to {ip} "
+                "(Linux ip_route_connect() fails before sending)", host=self.host.name, ip=ip))
         laddr = self.local[0] if self.local and self.local[0] != WILDCARD else src
         if self.local is None:
             lport = self.stack.allocator.connect_port(
@@ -398,8 +398,9 @@ class Socket(SocketOptions):
         if conn.error in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.EPROTO,
                           errno.ENOPROTOOPT, errno.ENONET, errno.EOPNOTSUPP):
             # what tcp_v4_err() reported for an ICMP error (Python raises a plain OSError)
-            return OSError(conn.error, f"{os.strerror(conn.error)}: an ICMP error about our "
-                           f"segments to {where} (Linux tcp_v4_err())")
+            return OSError(conn.error, tr(
+                "socket.icmp_error", "{error}: an ICMP error about our segments to {where} "
+                "(Linux tcp_v4_err())", error=strerror(conn.error), where=where))
         if conn.error == errno.ECONNRESET:
             return ConnectionResetError(errno.ECONNRESET, tr(
                 "socket.econnreset", "Connection reset by peer: {where} sent a RST", where=where))

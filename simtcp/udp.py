@@ -32,6 +32,7 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
+from .lang import strerror
 from .packet import Datagram, Packet
 from .reasons import DemuxRule, DropReason, SendCause
 
@@ -101,7 +102,7 @@ class Udp:
         else:
             holder = self.in_use(sock, ip, port)
             if holder is not None:
-                raise OSError(errno.EADDRINUSE, "Address already in use")
+                raise OSError(errno.EADDRINUSE, strerror(errno.EADDRINUSE))
         self.bound.insert(0, sock)
         return ip, port
 
@@ -184,7 +185,7 @@ class Udp:
         if src_ip == WILDCARD:
             src_ip = self.host.source_for(dst[0])
             if src_ip is None:
-                raise OSError(errno.ENETUNREACH, "Network is unreachable")
+                raise OSError(errno.ENETUNREACH, strerror(errno.ENETUNREACH))
         if sock.peer is not None:
             if sock.ip_id is None:
                 sock.ip_id = self.net.rng.getrandbits(16)

@@ -23,12 +23,12 @@ Blocking calls run the simulation in virtual time, like `simtcp.socket.Socket`.
 from __future__ import annotations
 
 import errno
-import os
 import socket as _pysocket
 from collections import deque
 from typing import Optional, Tuple
 
 from .socket import AF_INET, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, SOL_SOCKET, Socket
+from .lang import strerror
 from .udp import MAX_PAYLOAD, WILDCARD
 
 SOCK_DGRAM = _pysocket.SOCK_DGRAM
@@ -52,7 +52,7 @@ class UdpSocket:
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_DGRAM, proto: int = 0,
                  *, user: str = "root", process: Optional[str] = None):
         if proto not in (0, _pysocket.IPPROTO_UDP):
-            raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported")
+            raise OSError(errno.EPROTONOSUPPORT, strerror(errno.EPROTONOSUPPORT))
         self.host = host
         self.net = host.net
         self.stack = host.stack
@@ -85,15 +85,15 @@ class UdpSocket:
     # ------------------------------------------------------------- helpers
     def _check_open(self, call: str) -> None:
         if self.closed:
-            raise OSError(errno.EBADF, "Bad file descriptor")
+            raise OSError(errno.EBADF, strerror(errno.EBADF))
 
     def _take_error(self) -> None:
         """sock_error(): a pending error is raised once, then cleared."""
         err, self.error = self.error, 0
         if err == errno.ECONNREFUSED:
-            raise ConnectionRefusedError(err, "Connection refused")
+            raise ConnectionRefusedError(err, strerror(err))
         if err:
-            raise OSError(err, os.strerror(err))
+            raise OSError(err, strerror(err))
 
     def wake(self) -> None:
         """Tell the program holding this socket that something changed (`Stack.wake`)."""
@@ -119,12 +119,12 @@ class UdpSocket:
         self._check_open("bind")
         ip, port = self._resolve(address, "bind")
         if self.local is not None:
-            raise OSError(errno.EINVAL, "Invalid argument")
+            raise OSError(errno.EINVAL, strerror(errno.EINVAL))
         if ip != WILDCARD and ip not in self.host.ips:
-            raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+            raise OSError(errno.EADDRNOTAVAIL, strerror(errno.EADDRNOTAVAIL))
         start = self.host.sysctl.unprivileged_port_start()
         if 0 < port < start and self.user != "root":
-            raise PermissionError(errno.EACCES, "Permission denied")
+            raise PermissionError(errno.EACCES, strerror(errno.EACCES))
         self.local = self.udp.bind(self, ip, port)
         self._call("bind", (ip, port))
 
@@ -134,7 +134,7 @@ class UdpSocket:
         ip, port = self._resolve(address, "connect")
         src = self.host.source_for(ip) if hasattr(self.host, "source_for") else self.host.ip
         if src is None:
-            raise OSError(errno.ENETUNREACH, "Network is unreachable")
+            raise OSError(errno.ENETUNREACH, strerror(errno.ENETUNREACH))
         if self.local is None:
             self.local = self.udp.bind(self, WILDCARD, 0)
         if self.local[0] == WILDCARD:
@@ -177,7 +177,7 @@ class UdpSocket:
         ip, port = self._resolve(address, "sendto")
         self._autobind()
         if port == 0:
-            raise OSError(errno.EINVAL, "Invalid argument")
+            raise OSError(errno.EINVAL, strerror(errno.EINVAL))
         return self._send(payload, (ip, port), "sendto")
 
     def send(self, data, flags: int = 0) -> int:
@@ -186,7 +186,7 @@ class UdpSocket:
         self._autobind()
         dest = self._dest
         if dest is None:
-            raise OSError(errno.EDESTADDRREQ, "Destination address required")
+            raise OSError(errno.EDESTADDRREQ, strerror(errno.EDESTADDRREQ))
         return self._send(payload, dest, "send")
 
     def sendall(self, data, flags: int = 0) -> None:
@@ -194,9 +194,9 @@ class UdpSocket:
 
     def _send(self, payload: bytes, dest: Tuple[str, int], call: str) -> int:
         if len(payload) > MAX_PAYLOAD:
-            raise OSError(errno.EMSGSIZE, "Message too long")
+            raise OSError(errno.EMSGSIZE, strerror(errno.EMSGSIZE))
         if dest[0] == "255.255.255.255" and not self.broadcast:
-            raise PermissionError(errno.EACCES, "Permission denied")
+            raise PermissionError(errno.EACCES, strerror(errno.EACCES))
         self._take_error()                 # sock_alloc_send_pskb(): sock_error() first
         self.udp.output(self, payload, dest)
         self._call(call, len(payload), result=f"{len(payload)} bytes", returned=len(payload))
@@ -226,16 +226,16 @@ class UdpSocket:
     # ------------------------------------------------------------- the rest
     def listen(self, backlog: int = 0) -> None:
         self._check_open("listen")
-        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+        raise OSError(errno.EOPNOTSUPP, strerror(errno.EOPNOTSUPP))
 
     def accept(self):
         self._check_open("accept")
-        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+        raise OSError(errno.EOPNOTSUPP, strerror(errno.EOPNOTSUPP))
 
     def shutdown(self, how: int) -> None:
         self._check_open("shutdown")
         if self.peer is None:
-            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+            raise OSError(errno.ENOTCONN, strerror(errno.ENOTCONN))
 
     def getsockname(self) -> Tuple[str, int]:
         self._check_open("getsockname")
@@ -244,7 +244,7 @@ class UdpSocket:
     def getpeername(self) -> Tuple[str, int]:
         self._check_open("getpeername")
         if self.peer is None:
-            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+            raise OSError(errno.ENOTCONN, strerror(errno.ENOTCONN))
         return self.peer
 
     def setsockopt(self, level: int, option: int, value) -> None:
@@ -276,7 +276,7 @@ class UdpSocket:
             return self.rcvbuf_limit
         if level == SOL_SOCKET and option == SO_SNDBUF:
             return self.sndbuf_limit
-        raise OSError(errno.ENOPROTOOPT, "Protocol not available")
+        raise OSError(errno.ENOPROTOOPT, strerror(errno.ENOPROTOOPT))
 
     def close(self) -> None:
         if self.closed:

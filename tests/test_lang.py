@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import socket as pysocket
 
 import pytest
 
@@ -80,3 +81,31 @@ def test_tr_lookup_order_and_errors(japanese):
     with pytest.raises(ValueError):
         lang.add_catalogue({"test.greeting": {"ja": "別の文"}})
     assert simtcp.get_language() == "ja"
+
+
+def test_every_typed_reason_and_event_has_japanese_text():
+    """Every member of every reason family (trace reasons, drop reasons, events, demux
+    rules) has a Japanese text, from simtcp.lang's catalogue or the figure catalogue: a
+    Japanese lab never shows an English reason because someone added a member."""
+    from simtcp import reasons
+    families = [c for c in vars(reasons).values()
+                if isinstance(c, type) and issubclass(c, reasons.Reason) and c is not reasons.Reason]
+    assert len(families) >= 5
+    missing = [f"{fam.__name__}.{m.name}" for fam in families for m in fam
+               if lang.tr(m.key, default=None, lang="ja") == m.key]
+    assert not missing, f"no Japanese text for: {missing}"
+
+
+def test_errors_without_an_explanation_use_strerror_in_the_current_language(japanese):
+    """A UDP socket's errors carry strerror(3)'s words: Japanese ones in a Japanese lab,
+    the same errno either way."""
+    net = simtcp.Network(seed=1)
+    host = net.add_host("h", "10.0.0.1")
+    s = host.socket(pysocket.AF_INET, pysocket.SOCK_DGRAM)
+    with pytest.raises(OSError) as info:
+        s.bind(("10.9.9.9", 53))
+    assert info.value.errno == errno.EADDRNOTAVAIL
+    assert info.value.strerror == "要求されたアドレスを割り当てられません"
+    assert lang.strerror(errno.EADDRNOTAVAIL, lang="en") == "Cannot assign requested address"
+    unknown = max(errno.errorcode) + 100          # no name: strerror's own text, never a crash
+    assert lang.strerror(unknown)
