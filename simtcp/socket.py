@@ -59,6 +59,14 @@ def _check_port(port, call: str) -> int:
 class Socket(SocketOptions):
     """A TCP socket on a simulated `Host` (AF_INET, SOCK_STREAM)."""
 
+    # slotted: a busy server holds one per connection, and a dict per socket costs more
+    # than the TCB itself
+    __slots__ = ("host", "net", "stack", "user", "process", "pid", "fd", "family", "type",
+                 "proto", "local", "bound_explicitly", "reuseaddr", "reuseport", "nodelay",
+                 "user_timeout_ms", "cork", "user_mss", "congestion", "rcvbuf", "sndbuf",
+                 "listener", "conn", "closed", "_timeout", "_blocking", "_shut_rd",
+                 "_so_error_read", "on_ready", "_wake_pending")
+
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
                  *, user: str = "root", process: Optional[str] = None,
                  _conn=None, _local=None):

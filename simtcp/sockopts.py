@@ -52,6 +52,8 @@ def _int_option(value, name: str) -> int:
 class SocketOptions:
     """setsockopt / getsockopt for `socket.Socket` (see the module docstring)."""
 
+    __slots__ = ()
+
     def configure(self, cfg) -> None:
         """Copy this socket's options into a connection's TcpConfig (a listener's children
         inherit them, as Linux clones the listener's settings)."""

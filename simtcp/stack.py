@@ -38,6 +38,10 @@ from .trace import TraceRecord
 _INT_MAX = 2**31 - 1
 _CURR_ESTAB_NEW = (State.ESTABLISHED.value, State.CLOSE_WAIT.value)
 _CURR_ESTAB_OLD = (State.ESTABLISHED.value,)
+# state names as trace events carry them (enum attribute access is slow on the hot path)
+_CLOSED, _LISTEN = State.CLOSED, State.LISTEN
+_ESTABLISHED_NAME, _LISTEN_NAME, _CLOSED_NAME, _SYN_RECEIVED_NAME = (
+    State.ESTABLISHED.value, State.LISTEN.value, State.CLOSED.value, State.SYN_RECEIVED.value)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .host import Host
@@ -286,9 +290,10 @@ class Stack:
         self.counters["InSegs"] += 1
         conn = self.conns.get(key)
         if conn is not None:
-            self._record("demux", DemuxRule.ESTABLISHED, packet, pkt_id, key,
-                         reason=DemuxRule.ESTABLISHED_TABLE, rfc="RFC 9293 §3.3.1",
-                         detail=(("state", conn.state),))
+            if self.net.trace.enabled:
+                self._record("demux", DemuxRule.ESTABLISHED, packet, pkt_id, key,
+                             reason=DemuxRule.ESTABLISHED_TABLE, rfc="RFC 9293 §3.3.1",
+                             detail=(("state", conn.state),))
             f = int(seg.flags)
             if conn.state is State.TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
                 listener = self._find_listener(key.local_ip, key.local_port)
@@ -550,31 +555,49 @@ class Stack:
     def _after(self, conn: Connection) -> None:
         """Transmit what a connection produced, trace its events, keep tables and timers."""
         t = conn.tuple
+        counters = self.counters
+        tracing = self.net.trace.enabled
         for out in conn.take_segments():
+            flags = int(out.segment.flags)
             if out.reason.retransmission:
-                self.counters["RetransSegs"] += 1
-                if int(out.segment.flags) & _SYN:
-                    self.counters["TCPSynRetrans"] += 1
-            if int(out.segment.flags) & _RST:
-                self.counters["OutRsts"] += 1
-            # the sender's TCB right after sending: (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)
-            tcb = (int(conn.snd_una), int(conn.snd_nxt), int(conn.rcv_nxt), conn.snd_wnd,
-                   conn.last_rcv_wnd)         # RCV.WND = the window we advertise
-            mss = max(conn.eff_mss, 1)        # congestion state: cwnd, ssthresh (segments), RTO
-            cc = (conn.cwnd // mss, conn.ssthresh // mss if conn.ssthresh < 1 << 30 else None,
-                  round(conn.rto * 1000))
+                counters["RetransSegs"] += 1
+                if flags & _SYN:
+                    counters["TCPSynRetrans"] += 1
+            if flags & _RST:
+                counters["OutRsts"] += 1
+            # only the trace reads the TCB snapshot: build it only when someone records
+            detail = self._tcb_detail(conn) if tracing else ()
             self.send(Packet(t.local_ip, t.remote_ip, out.segment, ident=self._ip_id(conn, out)),
-                      out.reason, out.rfc, t,
-                      (("tcb", tcb), ("cc", cc)))
+                      out.reason, out.rfc, t, detail)
         for ev in conn.take_events():
-            self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason, rfc=ev.rfc,
-                         detail=ev.detail)
+            if tracing:
+                self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason,
+                             rfc=ev.rfc, detail=ev.detail)
             if ev.kind == "state":
                 self._on_state(conn, ev.old, ev.what)
         self.wake(self.owner.get(conn))
-        if conn.state is State.CLOSED or (conn.passive and conn.state is State.LISTEN):
+        state = conn.state
+        if state is _CLOSED or (state is _LISTEN and conn.passive):
             self.remove_conn(conn)
             return
+        self._arm(conn)
+
+    @staticmethod
+    def _tcb_detail(conn: Connection) -> tuple:
+        """The sender's TCB right after sending, for the send record: ("tcb", (SND.UNA,
+        SND.NXT, RCV.NXT, SND.WND, RCV.WND)) and ("cc", (cwnd, ssthresh in segments, RTO in
+        ms)); RCV.WND is the window we advertise."""
+        tcb = (int(conn.snd_una), int(conn.snd_nxt), int(conn.rcv_nxt), conn.snd_wnd,
+               conn.last_rcv_wnd)
+        mss = max(conn.eff_mss, 1)
+        cc = (conn.cwnd // mss, conn.ssthresh // mss if conn.ssthresh < 1 << 30 else None,
+              round(conn.rto * 1000))
+        return (("tcb", tcb), ("cc", cc))
+
+    def _arm(self, conn: Connection) -> None:
+        """Make sure a wake-up is scheduled for the connection's next deadline. One heap
+        entry per connection at a time is enough: an earlier deadline schedules a new one
+        (the later entry then finds itself stale in `_fire`)."""
         deadline = conn.next_deadline()
         if deadline is not None:
             armed = self._armed.get(conn)
@@ -604,7 +627,7 @@ class Stack:
         live = _CURR_ESTAB_NEW if self.sysctl.curr_estab_counts_close_wait else _CURR_ESTAB_OLD
         if (new in live) != (old in live):
             self.counters["CurrEstab"] += 1 if new in live else -1
-        if new == State.ESTABLISHED.value:
+        if new == _ESTABLISHED_NAME:
             listener = self.parent.get(conn)
             if listener is not None and conn.tuple in listener.syn_queue:
                 del listener.syn_queue[conn.tuple]
@@ -613,10 +636,10 @@ class Stack:
                 # Linux counts a passive open when the final ACK creates the child socket
                 # (tcp_create_openreq_child), an active one when the SYN is sent (tcp_connect)
                 self.counters["PassiveOpens"] += 1
-        elif new == State.LISTEN.value and old == State.SYN_RECEIVED.value:
+        elif new == _LISTEN_NAME and old == _SYN_RECEIVED_NAME:
             self.counters["AttemptFails"] += 1        # tcp_check_req(): embryonic reset
             self.counters["EmbryonicRsts"] += 1
-        elif new == State.CLOSED.value:
+        elif new == _CLOSED_NAME:
             if old in ("SYN-SENT", "SYN-RECEIVED"):
                 self.counters["AttemptFails"] += 1
             elif old in ("ESTABLISHED", "CLOSE-WAIT") and conn.error:
@@ -626,6 +649,12 @@ class Stack:
         if self._armed.get(conn) != at:
             return                               # stale wake-up: a newer one is armed
         del self._armed[conn]
+        deadline = conn.next_deadline()
+        if deadline is None or deadline > self.net.now:
+            # the timer armed for ``at`` was stopped or pushed later (an ACK arrived):
+            # nothing is due, so only wait for what is left
+            self._arm(conn)
+            return
         listener = self.parent.get(conn)
         if listener is not None and conn.state is State.SYN_RECEIVED:
             conn.cfg.synack_retries = self._synack_limit(listener)

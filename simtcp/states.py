@@ -25,6 +25,10 @@ class State(enum.Enum):
     LAST_ACK = "LAST-ACK"
     TIME_WAIT = "TIME-WAIT"
 
+    # Members are singletons compared by identity, so identity is a valid hash; Enum's own
+    # __hash__ (hash of the name) runs in Python, and states are dict keys on every segment.
+    __hash__ = object.__hash__
+
     def __str__(self) -> str:
         return self.value
 
@@ -89,6 +93,10 @@ del S
 
 
 _BY_PAIR = {(t.src, t.dst): t for t in TRANSITIONS}
+
+#: A state's name as trace records carry it ("SYN-SENT"): ``NAME[s] == s.value``, without
+#: the cost of enum's ``value`` property on the hot path.
+NAME = {s: s.value for s in State}
 
 
 def transition(src: State, dst: State) -> Transition:

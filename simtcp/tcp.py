@@ -31,7 +31,7 @@ from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
 from .seq import Seq
 from .ooo import OutOfOrderQueue
-from .states import State, transition
+from .states import NAME, State, transition
 
 # plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
@@ -202,7 +202,7 @@ class Connection(Receiver, Sender):
         old = self.state
         row = transition(old, new)    # ValueError if RFC 9293 Figure 5 has no such edge
         self.state = new
-        self._events.append(Event("state", new.value, old.value, why or row.event, row.rfc))
+        self._events.append(Event("state", NAME[new], NAME[old], why or row.event, row.rfc))
         if new is State.CLOSED:
             self.timers.clear()
         elif new is State.ESTABLISHED and self.established_at is None:

@@ -9,7 +9,8 @@ They are shared by `tcp.Connection` and by the stack's stateless SYN-cookie path
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Callable, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, Options, Segment
@@ -20,9 +21,12 @@ TS_OPTION_LEN = 12          # NOP,NOP,TS: Linux's mss_cache subtracts it (tcp_ou
 TCP_RTO_MAX_FOR_MODEL = 120.0
 
 
-@dataclass
+@dataclass(slots=True)
 class TcpConfig:
-    """Per-connection knobs, filled by the stack from the host's sysctl table (Linux names)."""
+    """Per-connection knobs, filled by the stack from the host's sysctl table (Linux names).
+
+    Every connection holds its own copy (socket options change it), so it is slotted (a
+    fraction of a dict's memory per connection) and copies itself field by field."""
 
     mss: int = 1460                 # advertised MSS: MTU 1500 - 20 (IP) - 20 (TCP)
     window_scaling: bool = True     # net.ipv4.tcp_window_scaling
@@ -65,6 +69,12 @@ class TcpConfig:
     def wscale(self) -> int:
         """Our window scale shift, as tcp_select_initial_window() picks it."""
         return select_initial_window(self, self.mss)[1]
+
+    def __copy__(self) -> "TcpConfig":
+        return TcpConfig(*_all_fields(self))
+
+
+_all_fields = attrgetter(*(f.name for f in fields(TcpConfig)))
 
 
 def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
