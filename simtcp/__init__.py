@@ -14,7 +14,8 @@ every step can be drawn (see simtcp.viz). Quick start::
     conn, addr = srv.accept()
 
 ``simtcp.set_language("ja")`` makes simtcp's own words (error explanations, trace reasons,
-lab feedback) Japanese; English is the default.
+lab feedback) Japanese; English is the default. ``simtcp.set_progress(False)`` switches off
+the progress bar that long runs show in a notebook or on a terminal.
 """
 from . import _platform  # noqa: F401  (first: fills Pyodide's socket gaps; see its docstring)
 from .cli import UsageError
@@ -23,6 +24,7 @@ from .link import Dropped, Lan, Link
 from .reasons import DemuxRule, DropReason, EventKind, SendCause, StateCause
 from .segment import Flags, FourTuple, Options, Segment
 from .packet import Packet
+from .progress import get_progress, set_progress
 from .seq import Seq
 from .sim import Network
 from .socket import SimulationIdleError, Socket
@@ -34,7 +36,8 @@ __version__ = "0.1.0"
 __all__ = ["Network", "Socket", "SimulationIdleError", "Segment", "Packet", "Options", "Flags",
            "FourTuple", "Seq", "State", "TRANSITIONS", "Trace", "TraceRecord", "Link", "Lan",
            "Dropped", "sweep", "SweepResult", "DropReason", "SendCause", "StateCause",
-           "EventKind", "DemuxRule", "UsageError", "set_language", "get_language"]
+           "EventKind", "DemuxRule", "UsageError", "set_language", "get_language",
+           "set_progress", "get_progress"]
 
 
 def load_ipython_extension(ipython):

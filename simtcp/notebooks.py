@@ -94,7 +94,8 @@ def run_notebook(path: PathLike, timeout: int = 60, allow_errors: bool = False, 
     ``CellExecutionError`` (its message shows the cell and the traceback); with ``True``
     every cell runs and errors are recorded as outputs of type ``"error"``. ``nb`` runs
     that node instead of reading ``path`` (e.g. a student version made in memory); ``path``
-    still decides the working directory. The file on disk is never modified.
+    still decides the working directory. The file on disk is never modified. simtcp's
+    progress bars are off in the kernel (``SIMTCP_PROGRESS=0``): nobody watches it.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -105,5 +106,6 @@ def run_notebook(path: PathLike, timeout: int = 60, allow_errors: bool = False, 
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
                             allow_errors=allow_errors,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
-    client.execute()
+    # nobody watches a headless run: no progress bars in its outputs (simtcp.progress)
+    client.execute(env={**os.environ, "SIMTCP_PROGRESS": "0"})
     return nb

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Tuple
 
 from .link import DropMatching
+from .progress import span
 from .reasons import DropReason
 from .sim import Network
 
@@ -235,21 +236,22 @@ def cwnd_over_time(congestion: str = "cubic", seed: int = 7, loss: float = 0.004
     start = net.now
     out = {"t": [], "cwnd": [], "ssthresh": [], "congestion": congestion, "loss": loss,
            "rtt": 2 * delay}
-    while net.now - start < seconds:
-        try:
-            cli.send(b"\0" * (1 << 20))
-        except BlockingIOError:
-            pass
-        net.run(until=net.now + step)
-        try:
-            while conn.recv(1 << 22):
+    with span(net, start + seconds, desc=f"cwnd ({congestion})"):   # a bar if it runs long
+        while net.now - start < seconds:
+            try:
+                cli.send(b"\0" * (1 << 20))
+            except BlockingIOError:
                 pass
-        except BlockingIOError:
-            pass
-        mss = c.eff_mss
-        out["t"].append(net.now - start)
-        out["cwnd"].append(c.cwnd / mss)
-        out["ssthresh"].append(c.ssthresh / mss if c.ssthresh < 1 << 30 else None)
+            net.run(until=net.now + step)
+            try:
+                while conn.recv(1 << 22):
+                    pass
+            except BlockingIOError:
+                pass
+            mss = c.eff_mss
+            out["t"].append(net.now - start)
+            out["cwnd"].append(c.cwnd / mss)
+            out["ssthresh"].append(c.ssthresh / mss if c.ssthresh < 1 << 30 else None)
     kinds = {"fast_retransmit": [], "tail_loss_probe": [], "rto": []}
     for r in net.trace:
         if r.host != "client" or r.time < start:

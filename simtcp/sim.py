@@ -23,7 +23,7 @@ import math
 import random
 from typing import Callable, Dict, List, Optional
 
-from . import wire
+from . import progress, wire
 from .capture import Capture
 from .errors import STALL_HORIZON, SimulationStalledError
 from .link import Link
@@ -66,6 +66,9 @@ class Network(Topology):
         self.topology_version = object()
         # blocking calls and run() give up after this much virtual time (simtcp.errors)
         self.stall_horizon = STALL_HORIZON
+        # progress bar of long runs (simtcp.progress): None = automatic, False = never
+        self.progress: Optional[bool] = None
+        self._progress_span = None
 
     # ------------------------------------------------------------------ events
     def schedule(self, at: float, callback: Callable, *args) -> None:
@@ -117,9 +120,20 @@ class Network(Topology):
                                   or not math.isfinite(until)):
             raise ValueError(f"run(until=...) needs a finite virtual time in seconds, "
                              f"got {until!r}")
+        bar = progress.for_run(self, until)     # None unless a progress bar may be shown
+        try:
+            return self._run(until, max_events, bar)
+        finally:
+            if bar is self._progress_span and bar is not None:
+                bar.tick()                      # a scenario's bar, shared by its runs
+            elif bar is not None:
+                bar.close()
+
+    def _run(self, until: Optional[float], max_events: Optional[int], bar) -> float:
         horizon = self.now + self.stall_horizon if until is None else None
         n = 0
         heap = self._heap
+        every = progress.CHECK_EVERY - 1
         while heap:
             if until is not None and heap[0][0] > until:
                 break
@@ -133,6 +147,8 @@ class Network(Topology):
                 return self.now
             self.step()
             n += 1
+            if bar is not None and not n & every:
+                bar.tick()                      # reads the wall clock: display only
         if until is not None:
             self._advance(until)
         return self.now

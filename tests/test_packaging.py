@@ -34,7 +34,7 @@ def environment_pins():
 
 
 def test_library_dependencies_are_compatible_ranges():
-    assert {canonical(r.name) for r in LIBRARY} == {"scapy", "matplotlib", "matplotlib-fontja"}
+    assert {canonical(r.name) for r in LIBRARY} == {"scapy", "matplotlib", "matplotlib-fontja", "tqdm"}
     for req in LIBRARY:
         ops = {spec.operator for spec in req.specifier}
         assert ">=" in ops and "==" not in ops and "===" not in ops, \

@@ -8,7 +8,7 @@ This script gathers, in a scratch "lite dir":
   `make student` writes them), each with one first cell that installs simtcp with piplite;
 - static/pyodide: a self-contained Pyodide distribution (web/pyodide_dist.py), which the
   Pyodide kernel addon copies into the site and points the kernel at;
-- the wheels of simtcp, scapy and matplotlib-fontja (web/wheelhouse.py), and comm, which the
+- the wheels of simtcp, scapy, matplotlib-fontja and tqdm (web/wheelhouse.py), and comm, which the
   kernel itself installs at start, which the piplite addon copies into the site and indexes,
   with the PyPI fallback switched off,
 
@@ -43,7 +43,8 @@ SETUP_TEXT = {
     "ja": "# ブラウザ（JupyterLite）の場合のみ: 最初にこのセルを実行してください。このサイトから\n"
           "# simtcp をインストールします（外部からは何もダウンロードしません）。自分の Jupyter では不要です。\n",
 }
-SETUP_CODE = 'import piplite\nawait piplite.install(["simtcp", "scapy", "matplotlib-fontja"])'
+SETUP_CODE = ('import piplite\n'
+              'await piplite.install(["simtcp", "scapy", "matplotlib-fontja", "tqdm"])')
 
 
 def setup_cell(lang: str):

@@ -3,7 +3,7 @@
 Theory of operation: Pyodide installs pure-Python wheels with micropip/piplite, but a browser
 must not reach PyPI at run time, so every wheel is gathered beforehand into one folder. The
 simtcp wheel is built from a copy of the source tree (so building leaves no build/ or
-*.egg-info behind in the checkout); scapy and matplotlib-fontja are pure-Python wheels taken
+*.egg-info behind in the checkout); scapy, matplotlib-fontja and tqdm are pure-Python wheels taken
 from PyPI at the exact versions in constraints.txt, through pip (and so its cache).
 matplotlib and its compiled dependencies are not here: Pyodide provides them (see
 web/pyodide_dist.py).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Pure-Python runtime dependencies that a browser installs from the wheelhouse.
-BROWSER_DEPENDENCIES = ("scapy", "matplotlib-fontja")
+BROWSER_DEPENDENCIES = ("scapy", "matplotlib-fontja", "tqdm")
 
 
 def constraint_pins(path: Path = ROOT / "constraints.txt") -> dict[str, str]:

@@ -38,6 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..segment import Flags, Options, Segment
 from ..packet import Packet
+from ..progress import span
 from ..reasons import Reason, SendCause
 from ..seq import Seq
 from ..states import State
@@ -191,7 +192,9 @@ class Attempt:
 
 
 class Clients:
-    """Legitimate clients: ``rate`` connects per second, round-robin over ``hosts``.
+    """Legitimate clients: ``rate`` connects per second, round-robin over ``hosts``;
+    ``arrivals="poisson"`` spaces them like independent users (exponential gaps drawn from the
+    network's RNG, so a seed gives one story and 20 seeds a spread).
 
     Each attempt is a non-blocking socket (``setblocking(False)``, ``connect_ex``), polled
     by scheduled checks (every ``poll`` s, doubling up to 1 s: the latency comes from the
@@ -204,7 +207,7 @@ class Clients:
 
     def __init__(self, hosts, target: Tuple[str, int], rate: float = 5.0,
                  duration: float = 5.0, start: float = 0.0, timeout: Optional[float] = None,
-                 poll: float = 0.01):
+                 poll: float = 0.01, arrivals: str = "steady"):
         self.hosts = list(hosts) if isinstance(hosts, (list, tuple)) else [hosts]
         if not self.hosts or not all(callable(getattr(h, "socket", None)) for h in self.hosts):
             raise ValueError("hosts must be one Host or a non-empty list of Hosts (with sockets)")
@@ -215,6 +218,9 @@ class Clients:
             raise ValueError(f"timeout must be None or > 0 seconds, got {timeout!r}")
         self.timeout = timeout
         self.poll = poll
+        if arrivals not in ("steady", "poisson"):
+            raise ValueError(f"arrivals must be 'steady' or 'poisson', got {arrivals!r}")
+        self.arrivals = arrivals
         self.start_time = max(float(start), self.net.now)
         self.total = int(round(self.rate * float(duration)))
         self.attempts: List[Attempt] = []
@@ -236,7 +242,11 @@ class Clients:
         else:
             self._check(att, sock, self.poll)
         if k + 1 < self.total:
-            self.net.schedule(self.start_time + (k + 1) / self.rate, self._open_next)
+            if self.arrivals == "poisson":    # independent users: exponential gaps (net RNG)
+                self.net.schedule(self.net.now + self.net.rng.expovariate(self.rate),
+                                  self._open_next)
+            else:
+                self.net.schedule(self.start_time + (k + 1) / self.rate, self._open_next)
 
     def _check(self, att: Attempt, sock, wait: float) -> None:
         conn = sock.conn
@@ -519,6 +529,7 @@ def run_flood_scenario(*, syncookies: int = 1, backlog: int = 128,
                        flood_rate: float = 200.0, flood_duration: float = 5.0,
                        flood_start: float = 1.0, spoof="10.99.0.0/16", live_hosts: int = 0,
                        clients: int = 4, client_rate: float = 5.0,
+                       client_arrivals: str = "steady",
                        client_timeout: Optional[float] = 3.0, accept_every: Optional[float] = 0.01,
                        until: Optional[float] = None, sample_every: float = 0.1,
                        success_window: float = 1.0, seed: int = 1, wire: str = "fast",
@@ -542,7 +553,8 @@ def run_flood_scenario(*, syncookies: int = 1, backlog: int = 128,
     every so many seconds (None: it never accepts).
 
     The flood runs from ``flood_start`` for ``flood_duration`` s; clients connect at
-    ``client_rate`` /s from t=0 with a ``client_timeout`` (None: wait for the kernel); the run
+    ``client_rate`` /s from t=0 (``client_arrivals``: "steady" or "poisson") with a
+    ``client_timeout`` (None: wait for the kernel); the run
     ends at ``until`` (default: 4 s after the flood, and every client attempt has ended).
     ``trace``/``capture`` None: on for floods up to 3000 SYNs (a ladder can be drawn), off
     above (memory stays flat).
@@ -602,7 +614,7 @@ def run_flood_scenario(*, syncookies: int = 1, backlog: int = 128,
                      timestamps=timestamps)
     n_client = max(0.0, until - wait - 0.5) if clients else 0.0
     legit = Clients(cl_hosts or [server], (server.ip, port), client_rate, n_client, 0.0,
-                    client_timeout)
+                    client_timeout, arrivals=client_arrivals)
     series = FloodSeries(window=max(success_window, sample_every))
 
     def sample() -> None:
@@ -618,7 +630,8 @@ def run_flood_scenario(*, syncookies: int = 1, backlog: int = 128,
     n_samples = int(math.floor(until / sample_every + 1e-9)) + 1
     for k in range(n_samples):
         net.schedule(k * sample_every, sample)
-    net.run(until=until)
+    with span(net, until, desc="SYN flood"):    # a progress bar if it runs long
+        net.run(until=until)
     for t in series.t:       # legit results by start time (known only after the run)
         series.legit_success.append(legit.success_ratio(t - series.window, t))
         lat = legit.latencies(t - series.window, t)
