@@ -14,7 +14,11 @@ no change here). Conventions checked (see notebooks/README.md, "For notebook aut
   call), so it leaves no expected value in the student's namespace;
 * a student who answers wrong — twice, with a value of the right kind — gets feedback that
   never contains the expected value (the student run answers every exercise three times:
-  missing, wrong, wrong again; the expected values come from the run with solutions).
+  missing, wrong, wrong again; the expected values come from the run with solutions);
+* in that wrong-answer run, no output of any cell before an exercise's last check (demos,
+  tables, traces, figures' text, earlier feedback) shows that exercise's expected value:
+  the student must predict it. An output after the check may show it (that is where a lab
+  puts the revealing run).
 
 Executing ~20 notebooks twice dominates this file's run time, so each notebook is executed
 at most once per version (cached per module) and two kernels run side by side.
@@ -215,7 +219,8 @@ class _Runs:
 @pytest.fixture(scope="module")
 def runs(request):
     versions = {"test_notebook_runs_and_checks_pass": "full",
-                "test_student_version_checks_fail": "student"}
+                "test_student_version_checks_fail": "student",
+                "test_wrong_answers_see_no_expected_value_before_the_check": "student"}
     needed = [(item.callspec.params["path"], versions[item.originalname])
               for item in request.session.items
               if getattr(item, "originalname", None) in versions and hasattr(item, "callspec")]
@@ -337,6 +342,64 @@ def test_student_version_checks_fail(path, runs):
     wrong_runs = [c for c in nb.cells if WRONG_TAG in tags(c) and CHECK_TAG in tags(c)]
     assert wrong_runs, f"{path.name}: no exercise was answered wrong (no check() exercises?)"
     assert checked == len(triples(read(path))) + len(wrong_runs)
+
+
+HEX_DUMP_LINE = re.compile(r"^\s*(?:[0-9a-f]{4,8}\s+)?(?:[0-9a-f]{2}[ :]){8,}.*$", re.I | re.M)
+
+
+def without_hex_dumps(text: str) -> str:
+    """Output minus hex dump lines (scapy's hexdump(), bytes.hex(" ")): a byte written in
+    base 16, such as "33", is not the decimal value 33 a student could copy."""
+    return HEX_DUMP_LINE.sub("", text)
+
+
+def exercises_in_order(nb, expected: dict):
+    """(placeholder names, the expected tokens a student must not see, index of the
+    exercise's last check cell) for every exercise of an executed wrong-answer copy."""
+    out, question = [], ""
+    cells = nb.cells
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            question = cell.source
+            continue
+        if EXERCISE_TAG not in tags(cell):
+            continue
+        offered = (cell.source + question).lower()     # choices and data the question gives
+        names = [m[0] for m in PLACEHOLDER.findall(cell.source)]
+        tokens = [t for n in names for t in expected.get(n, {}).get("tokens", [])
+                  if t.lower() not in offered]
+        last = i
+        for j in range(i + 1, len(cells)):
+            if CHECK_TAG not in tags(cells[j]) and WRONG_TAG not in tags(cells[j]):
+                break
+            last = j
+        out.append((names, tokens, last))
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_wrong_answers_see_no_expected_value_before_the_check(path, runs):
+    """Issue 15's definition of done: a student copy answered wrong shows the expected value
+    nowhere in its outputs up to that exercise's last check — not in a demonstration, a
+    table, a trace or a figure's text. A lab either asks about parameters it has not shown,
+    or shows the revealing run after the check."""
+    nb, exc, _ = runs.get(path, "student")
+    if exc is not None:
+        pytest.fail(f"student copy of {path.name} could not be executed:\n{exc}")
+    full, _, _ = runs.get(path, "full")
+    expected = expected_of(full)
+    shown = [without_hex_dumps(shown_text(c)) if c.cell_type == "code" else ""
+             for c in nb.cells]
+    problems = []
+    for names, tokens, last in exercises_in_order(nb, expected):
+        for k in range(last + 1):
+            leak = revealed(shown[k], tokens)
+            if leak:
+                problems.append(f"{'/'.join(names)}: {leak} shown by cell {nb.cells[k].id} "
+                                f"(source starts {nb.cells[k].source[:60]!r})")
+                break
+    assert not problems, (f"{path.parent.name}/{path.name}: expected values visible before "
+                          "the student answers:\n" + "\n".join(problems))
 
 
 CHECK_FUNCS = {"check", "check_true"}

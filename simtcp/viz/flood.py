@@ -14,7 +14,9 @@ time axis, read top to bottom as cause → effect:
 
 The flood's interval is shaded in every panel. `compare_runs` puts several runs (different
 defences, same flood) on the same axes: legitimate success on top, SYN-queue occupancy
-below. Colours come from `style` roles (the attacker is vermillion everywhere, SYNs orange,
+below. `flood_band` summarises a `simtcp.sweep` of the same flood over many seeds: per
+defence, the median share of legitimate clients served over time and the band from the
+lowest to the highest seed. Colours come from `style` roles (the attacker is vermillion everywhere, SYNs orange,
 the server green, clients blue) and every word from the `i18n` catalogue.
 """
 from __future__ import annotations
@@ -32,6 +34,8 @@ _O = style.OKABE_ITO
 _FLOOD_TINT = "#FBE3D6"          # vermillion tint for the flood interval
 _RUN_COLORS = (_O["vermillion"], _O["bluish_green"], _O["blue"], _O["reddish_purple"],
                _O["orange"], _O["black"])
+# bands are translucent: hues far from the flood's vermillion tint, so both stay readable
+_BAND_COLORS = (_O["blue"], _O["bluish_green"], _O["reddish_purple"], _O["black"])
 _RUN_STYLES = ("-", "-", (0, (4, 2)), (0, (1, 1.5)), "-.", (0, (3, 1, 1, 1)))
 
 
@@ -330,4 +334,60 @@ def compare_runs(runs: Sequence, labels: Optional[Sequence[str]] = None, lang: s
         handles.append(Patch(color=_FLOOD_TINT))
         labs.append(t("flood.flood_span", lang))
         _legend(top, fig, handles, labs)
+    return fig
+
+
+def flood_band(rows: Sequence[dict], by: str = "syncookies", flood: tuple = (1.0, 4.0),
+               window: float = 1.0, lang: str = "en"):
+    """Median and min–max band, over seeds, of the share of legitimate clients served.
+
+    ``rows``: a `simtcp.sweep` table whose rows carry ``t`` and ``served`` (a run's
+    ``series.t`` and ``series.legit_success``) and the parameter ``by`` (one line and band
+    per value; ``syncookies`` values are named like `run_label`). ``flood``: (start, end)
+    of the flood, shaded; ``window``: the series' success window, for the axis label.
+    Returns the Figure.
+    """
+    check_lang(lang)
+    rows = list(rows)
+    if not rows or any("t" not in r or "served" not in r or by not in r for r in rows):
+        raise ValueError(f"flood_band needs sweep rows with 't', 'served' and {by!r}")
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(r[by], []).append(r)
+    S = style.FONT_SIZES
+    with style.use_style(lang):
+        fig = style.figure()
+        ax = fig.add_axes((0.075, 0.12, 0.6, 0.66))
+        fig.text(0.075, 0.965, t("flood.band.title", lang, n=max(map(len, groups.values()))),
+                 ha="left", va="top", fontsize=S["title"], **style.strong(lang))
+        fig.text(0.075, 0.905, t("flood.band.subtitle", lang), ha="left", va="top",
+                 fontsize=S["subtitle"], color=style.ROLE_COLORS["ink"])
+        ax.axvspan(flood[0], flood[1], color=_FLOOD_TINT, zorder=0, lw=0,
+                   label=t("flood.flood_span", lang))
+        for i, (value, group) in enumerate(sorted(groups.items(), key=lambda kv: str(kv[0]))):
+            ts = group[0]["t"]
+            if any(list(r["t"]) != list(ts) for r in group):
+                raise ValueError("every run of a group must be sampled at the same times")
+            lo, mid, hi = [], [], []
+            for k in range(len(ts)):
+                vals = sorted(r["served"][k] * 100 for r in group
+                              if not math.isnan(r["served"][k]))
+                if not vals:
+                    lo.append(math.nan), mid.append(math.nan), hi.append(math.nan)
+                    continue
+                n = len(vals)
+                lo.append(vals[0])
+                hi.append(vals[-1])
+                mid.append(vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2)
+            c = _BAND_COLORS[i % len(_BAND_COLORS)]
+            name = (t(f"flood.label.cookies{value}", lang) if by == "syncookies"
+                    else f"{by}={value}")
+            ax.fill_between(ts, lo, hi, color=c, alpha=0.25, lw=0, zorder=1 + i)
+            ax.plot(ts, mid, color=c, lw=2.5, zorder=3 + i, label=name)
+        ax.set_ylim(-5, 110)
+        ax.set_yticks([0, 25, 50, 75, 100])
+        ax.set_ylabel(t("flood.band.success", lang, w=window))
+        ax.set_xlabel(t("time_s", lang))
+        ax.set_xlim(0, max(r["t"][-1] for r in rows))
+        _legend(ax, fig)
     return fig
