@@ -272,6 +272,9 @@ def test_lab_structure(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and "import simtcp" in code[0].source and "%matplotlib inline" in code[0].source, \
         f"{path.name}: the first code cell must `import simtcp` and say `%matplotlib inline`"
+    if lang == "ja":
+        assert 'simtcp.set_language("ja")' in code[0].source, \
+            f"{path.name}: a Japanese lab's first code cell must call simtcp.set_language(\"ja\")"
     heads = [line.strip().lstrip("#").strip().lower()
              for c in nb.cells if c.cell_type == "markdown"
              for line in c.source.splitlines() if line.startswith("#")]
