@@ -345,3 +345,46 @@ def test_dashboard_and_comparison_draw_in_both_languages(on, off, lang):
     assert t("flood.label.cookies0", lang) in labels and t("flood.label.cookies1", lang) in labels
     with pytest.raises(ValueError, match="labels"):
         compare_runs([off, on], labels=["only one"], lang=lang)
+
+
+def _attempt_times(seed, arrivals):
+    run = run_flood_scenario(syncookies=1, flood_rate=50, flood_duration=1.0, seed=seed,
+                             client_arrivals=arrivals, trace=False, capture=False)
+    return [a.t_start for a in run.clients.attempts]
+
+
+def test_poisson_clients_follow_the_seed_and_steady_clients_keep_their_timetable():
+    steady = _attempt_times(1, "steady")
+    rate = 5.0                                       # run_flood_scenario's client_rate
+    assert steady == pytest.approx([k / rate for k in range(len(steady))])
+    first, again, other = (_attempt_times(1, "poisson"), _attempt_times(1, "poisson"),
+                           _attempt_times(2, "poisson"))
+    assert first == again                            # same seed, same story
+    assert first != other and first != steady        # another seed, another story
+    assert len(first) == len(steady)                 # same number of users, random moments
+    gaps = [b - a for a, b in zip(first, first[1:])]
+    assert len(set(round(g, 9) for g in gaps)) > 1
+    with pytest.raises(ValueError, match="steady"):
+        run_flood_scenario(client_arrivals="random")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_flood_band_draws_a_median_and_a_band_per_defence(lang):
+    from simtcp.viz.flood import flood_band
+
+    def served(seed, syncookies):
+        run = run_flood_scenario(syncookies=syncookies, seed=seed, flood_rate=200,
+                                 flood_duration=1.0, client_arrivals="poisson",
+                                 trace=False, capture=False)
+        return {"t": run.series.t, "served": run.series.legit_success}
+
+    rows = simtcp.sweep(served, params={"syncookies": [0, 1]}, seeds=range(3),
+                        executor="serial")
+    fig = flood_band(rows, flood=(1.0, 2.0), lang=lang)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2                        # one median line per defence
+    assert len(ax.collections) == 2                  # one min-max band per defence
+    labels = [line.get_label() for line in ax.lines]
+    assert labels[0] != labels[1]
+    with pytest.raises(ValueError):
+        flood_band([{"seed": 1}], lang=lang)
