@@ -40,7 +40,7 @@ from __future__ import annotations
 import enum
 import heapq
 import itertools
-from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from .fwmatch import CtState
 
@@ -438,10 +438,13 @@ class ConntrackTable:
         return self.by_tuple.get(inner.inverse())
 
     # ------------------------------------------------------------------ view
-    def listing(self, now: float) -> str:
-        """``conntrack -L`` (conntrack-tools): one line per entry, newest first."""
+    def listing(self, now: float, select: Optional[Callable[[Conn], bool]] = None) -> str:
+        """``conntrack -L`` (conntrack-tools): one line per entry, newest first; ``select``
+        keeps only the entries it accepts (the ``-p``/``-s``/``-d`` filters)."""
         lines = []
         for conn in sorted(self.entries(), key=lambda c: -c.id):
+            if select is not None and not select(conn):
+                continue
             p = conn.orig.proto
             name = {6: "tcp", 17: "udp", 1: "icmp"}.get(p, "unknown")
             parts = [f"{name:<8} {p} {max(0, int(conn.deadline - now))}"]

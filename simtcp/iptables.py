@@ -155,6 +155,14 @@ def _usage(text: str, blank: bool = False) -> IptablesError:
     return IptablesError.usage(text, blank)
 
 
+def _bad_argument(token: str) -> IptablesError:
+    """A word no command takes: getopt_long's "unknown option" for something that looks
+    like an option (iptables 1.8.9 xtables_error), else "Bad argument"."""
+    if token.startswith("-") and token != "-":
+        return _usage(f'unknown option "{token}"')
+    return IptablesError(f"Bad argument `{token}'\n{TRY_HELP}", 2)
+
+
 def _kernel(text: str) -> IptablesError:
     return IptablesError(f"iptables: {text}", 1)
 
@@ -350,6 +358,8 @@ class Netfilter(RulesetViews):
                 i += 1
             i += 1
         if cmd is None:
+            if rest and rest[0].startswith("-"):
+                raise _bad_argument(rest[0])
             raise _usage("no command specified")
         if table_name in _NOT_MODELLED_TABLES:
             raise IptablesError(f"simtcp: table '{table_name}' is not modelled (filter and "
@@ -359,7 +369,7 @@ class Netfilter(RulesetViews):
                                 "Perhaps iptables or your kernel needs to be upgraded.", 3)
         if cmd in ("-L", "-S"):
             if rest:
-                raise IptablesError(f"Bad argument `{rest[0]}'\n{TRY_HELP}", 2)
+                raise _bad_argument(rest[0])
             if cmd == "-L":
                 return self.list_table(table_name, *cmd_args, numeric="n" in flags,
                                        verbose="v" in flags, exact="x" in flags,
@@ -398,7 +408,7 @@ class Netfilter(RulesetViews):
                 raise _usage("-R requires a rule number")
             if cmd == "-D" and num is not None:
                 if rest:
-                    raise IptablesError(f"Bad argument `{rest[0]}'\n{TRY_HELP}", 2)
+                    raise _bad_argument(rest[0])
                 chain = table.chains.get(name)
                 if chain is None or not chain.rules:
                     raise _kernel(_NO_CHAIN)
@@ -435,7 +445,7 @@ class Netfilter(RulesetViews):
                 self._validate(table, _OP_NAMES[cmd], name)
             return
         if rest:
-            raise IptablesError(f"Bad argument `{rest[0]}'\n{TRY_HELP}", 2)
+            raise _bad_argument(rest[0])
         if cmd == "-N":
             name = args[0]
             if name.startswith("-"):

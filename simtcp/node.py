@@ -167,17 +167,39 @@ class Node(NetfilterCommands):
         """The name of our interface on ``link`` (None: not attached, or no link)."""
         return self._iface_by_link.get(id(link)) if link is not None else None
 
-    def ip_addr(self) -> str:
-        """The interfaces as ``ip -brief addr`` would list them… in ``ip addr``'s layout."""
-        lines = ["1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN",
-                 "    inet 127.0.0.1/8 scope host lo"]
-        for i, iface in enumerate(self.interfaces.values(), 2):
-            lines.append(f"{i}: {iface.name}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu {iface.mtu}"
-                         f" state UP")
-            for a in iface.addrs:
-                brd = (f" brd {a.network.broadcast_address}"
-                       if a.network.prefixlen < 31 else "")
-                lines.append(f"    inet {a.with_prefixlen}{brd} scope global {iface.name}")
+    def ip_addr(self, dev: Optional[str] = None, brief: bool = False) -> str:
+        """The interfaces in ``ip addr`` 's layout (iproute2 ipaddress.c), or one (``dev``),
+        or ``ip -br addr`` 's table. simtcp models no link layer, so each interface shows a
+        locally administered MAC made from its first address (02:00 + the four bytes)."""
+        rows = [("lo", "LOOPBACK,UP,LOWER_UP", 65536, "noqueue", "UNKNOWN",
+                 "link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
+                 [("127.0.0.1/8", "", "host")])]
+        for iface in self.interfaces.values():
+            first = iface.addrs[0].ip.packed if iface.addrs else bytes(4)
+            mac = ":".join(f"{b:02x}" for b in b"\x02\x00" + first)
+            rows.append((iface.name, "BROADCAST,MULTICAST,UP,LOWER_UP", iface.mtu, "fq_codel",
+                         "UP", f"link/ether {mac} brd ff:ff:ff:ff:ff:ff",
+                         [(a.with_prefixlen, f" brd {a.network.broadcast_address}"
+                           if a.network.prefixlen < 31 else "", "global")
+                          for a in iface.addrs]))
+        if dev is not None:
+            rows = [(i, r) for i, r in enumerate(rows, 1) if r[0] == dev]
+            if not rows:
+                raise ValueError(f'Device "{dev}" does not exist.')
+        else:
+            rows = list(enumerate(rows, 1))
+        lines = []
+        for i, (name, flags, mtu, qdisc, state, link, addrs) in rows:
+            if brief:                    # print_linkinfo_brief: "%-16s " name, "%-14s " state
+                lines.append(f"{name:<16} {state:<14} "
+                             + "".join(f"{a} " for a, _b, _s in addrs))
+                continue
+            lines.append(f"{i}: {name}: <{flags}> mtu {mtu} qdisc {qdisc} state {state} "
+                         "group default qlen 1000")
+            lines.append(f"    {link}")
+            for addr, brd, scope in addrs:
+                lines.append(f"    inet {addr}{brd} scope {scope} {name}")
+                lines.append("       valid_lft forever preferred_lft forever")
         return "\n".join(lines)
 
     def ip_route(self, *args: str) -> str:

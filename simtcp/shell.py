@@ -51,6 +51,11 @@ COMMANDS: Dict[str, Union[str, Command]] = {
     "sysctl": "simtcp.shell:_sysctl",
     "hostname": "simtcp.shell:_hostname",
     "echo": "simtcp.shell:_echo",
+    "iptables": "simtcp.tools.fwcmds:iptables",
+    "iptables-save": "simtcp.tools.fwcmds:iptables_save",
+    "conntrack": "simtcp.tools.fwcmds:conntrack",
+    "ip": "simtcp.tools.netcmds:ip",
+    "traceroute": "simtcp.tools.netcmds:traceroute",
 }
 
 

@@ -13,7 +13,7 @@ a host, net, protocol unreachable or "administratively prohibited" answer and st
 """
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional
+from typing import Callable, List, NamedTuple, Optional
 
 from ..packet import Datagram, Packet
 from ..reasons import SendCause
@@ -37,13 +37,18 @@ class Hop(NamedTuple):
     probes: List[Probe]
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, name: Optional[Callable[[str], str]] = None) -> str:
+        """The hop's line; ``name`` turns an address into what traceroute prints for it
+        (without -n: "name (address)"); default: the address alone (``-n``)."""
         out, last = [f"{self.ttl:2d} "], None
         for p in self.probes:
             if p.address is None:
                 out.append(" *")
                 continue
             if p.address != last:
-                out.append(f" {p.address}")
+                out.append(f" {name(p.address) if name else p.address}")
                 last = p.address
             out.append(f"  {p.rtt * 1000:.3f} ms" + (f" {p.mark}" if p.mark else ""))
         return "".join(out)
