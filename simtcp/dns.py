@@ -182,6 +182,9 @@ class Resolution:
     truncated: bool = False
     server: Tuple[str, int] = ("", PORT)
     size: int = 0
+    reply: object = None          # the answering message (scapy DNS), for dig's sections
+    started: float = 0.0          # virtual time the (last) query was sent
+    finished: float = 0.0         # virtual time its answer arrived
 
     @property
     def addresses(self) -> List[str]:
@@ -236,6 +239,7 @@ def resolve(host, name: str, server, qtype: str = "A", edns: Optional[int] = Non
         try:
             sock.connect(addr)            # connected, as dig's: ICMP errors reach recv()
             for _ in range(tries):
+                res.started = host.net.now
                 sock.send(bytes(query))
                 try:
                     data = sock.recv(65535)
@@ -260,8 +264,11 @@ def resolve(host, name: str, server, qtype: str = "A", edns: Optional[int] = Non
             res.truncated = True
             reply = None
     if reply is None:
+        res.started = host.net.now
         reply, res.size = _tcp_query(host, bytes(query), addr, timeout)
         res.transports.append("tcp")
+    res.finished = host.net.now
+    res.reply = reply
     res.rcode = RCODES.get(reply.rcode, str(reply.rcode))
     res.answers = _decode_answers(reply)
     return res

@@ -13,6 +13,7 @@ a tool's module can register itself without this file importing everything.
 """
 from __future__ import annotations
 
+import datetime
 import importlib
 import shlex
 from typing import Callable, Dict, List, Optional, Union
@@ -38,6 +39,15 @@ class Output(str):
 
 Command = Callable[..., Union[str, Output]]
 
+# The date the tools print (nmap's "Starting Nmap … at", dig's "WHEN:"): virtual time 0 is
+# this instant, so the same run prints the same dates.
+VIRTUAL_EPOCH = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+
+
+def wall_clock(t: float) -> datetime.datetime:
+    """The date and time a command shows for virtual time ``t`` (seconds)."""
+    return VIRTUAL_EPOCH + datetime.timedelta(seconds=t)
+
 COMMANDS: Dict[str, Union[str, Command]] = {
     "nc": "simtcp.tools.clients:nc",
     "netcat": "simtcp.tools.clients:nc",
@@ -56,6 +66,8 @@ COMMANDS: Dict[str, Union[str, Command]] = {
     "conntrack": "simtcp.tools.fwcmds:conntrack",
     "ip": "simtcp.tools.netcmds:ip",
     "traceroute": "simtcp.tools.netcmds:traceroute",
+    "tcpdump": "simtcp.tools.tcpdump:tcpdump",
+    "dig": "simtcp.tools.dig:dig",
 }
 
 

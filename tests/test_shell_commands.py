@@ -140,3 +140,141 @@ def test_traceroute_command_prints_names_or_numbers_and_real_errors():
         got = c.sh(line)
         assert (str(got), got.status) == (text, status)
     assert c.sh("traceroute").startswith("Usage:\n  traceroute [ -46dFITnreAUDV ]")
+
+
+def _lan_with_services(tap=False):
+    net = simtcp.Network(seed=3)
+    c = net.add_host("client", "10.0.0.1/24")
+    s = net.add_host("server", "10.0.0.2/24")
+    net.add_link(c, s, delay=0.005)
+    cap = net.capture.on(c, "eth0") if tap else None
+    s.start_service("http")
+    s.start_service("ssh")
+    c.sh("curl -s http://server/")
+    c.sh("nc -w 1 server 22")
+    c.sh("nc -z server 23")
+    u = c.socket(2, 2)
+    u.sendto(b"hey", ("10.0.0.2", 5000))
+    net.run(until=net.now + 100)
+    return net, c, s, cap
+
+
+def test_tcpdump_lines_relative_sequence_numbers_and_application_summaries():
+    net, c, s, _ = _lan_with_services()
+    out = c.sh("tcpdump -i eth0 -n")
+    lines = out.splitlines()
+    assert out.status == 0
+    assert lines[:2] == ["tcpdump: verbose output suppressed, use -v[v]... for full protocol "
+                         "decode", "listening on eth0, link-type EN10MB (Ethernet), snapshot "
+                         "length 262144 bytes"]
+    body = lines[2:-3]
+    assert lines[-3:] == [f"{len(body)} packets captured",
+                          f"{len(body)} packets received by filter",
+                          "0 packets dropped by kernel"]
+    syn, synack, ack, get = body[:4]
+    assert syn.startswith("00:00:00.000000 IP 10.0.0.1.") and "Flags [S], seq " in syn
+    # the SYN-ACK opens the conversation (absolute numbers), then they are relative
+    isn = int(syn.split("seq ")[1].split(",")[0])
+    assert f", ack {isn + 1}, " in synack and synack.startswith("00:00:00.010000 ")
+    assert "Flags [.], ack 1, win " in ack and "seq" not in ack        # no seq on a bare ACK
+    assert "Flags [P.], seq 1:71, ack 1, " in get and get.endswith("length 70: HTTP: GET / "
+                                                                   "HTTP/1.1")
+    assert any(line.endswith(": SSH: SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3") for line in body)
+    assert any("Flags [R.], seq 0, ack " in line for line in body)
+    assert body[-1].endswith("IP 10.0.0.2 > 10.0.0.1: ICMP 10.0.0.2 udp port 5000 "
+                             "unreachable, length 39")
+    # the server's interface saw the same packets, the other way round in time
+    assert len(s.sh("tcpdump -i eth0 -n").splitlines()) == len(lines)
+    first = s.sh("tcpdump -n -i eth0 -c 2").splitlines()
+    assert first[2].startswith("00:00:00.005000 IP 10.0.0.1.")     # arrived after 5 ms
+    assert first[-3:-1] == ["2 packets captured", f"{len(body)} packets received by filter"]
+
+
+def test_tcpdump_a_live_capture_and_the_trace_give_the_same_lines():
+    _, c_tap, _, _ = _lan_with_services(tap=True)
+    _, c_trace, _, _ = _lan_with_services(tap=False)
+    assert c_tap.sh("tcpdump -i eth0 -n") == c_trace.sh("tcpdump -i eth0 -n")
+
+
+def test_tcpdump_any_interface_filters_and_usage():
+    net, c, s, _ = _lan_with_services()
+    out = c.sh("tcpdump -i any -nn -c 3 tcp port 22").splitlines()
+    assert out[0] == "tcpdump: data link type LINUX_SLL2"
+    assert out[3].split(" ", 1)[1].startswith("eth0  Out IP 10.0.0.1.")
+    assert out[4].split(" ", 1)[1].startswith("eth0  In  IP 10.0.0.2.22 > ")
+    udp = c.sh("tcpdump -n -i eth0 udp").splitlines()
+    assert len(udp) == 6 and udp[2].endswith(": UDP, length 3")
+    assert len(c.sh("tcpdump -n -i eth0 src host 10.0.0.2 and icmp").splitlines()) == 6
+    assert c.sh("tcpdump -S -n -i eth0 -c 3").splitlines()[4].count("ack 1,") == 0
+    bad = c.sh("tcpdump -i eth0 --bogus")
+    assert bad.status == 1 and bad.splitlines()[:3] == [
+        "tcpdump: unrecognized option '--bogus'", "tcpdump version 4.99.3",
+        "libpcap version 1.10.3 (with TPACKET_V3)"]
+    assert c.sh("tcpdump -c").splitlines()[0] == "tcpdump: option requires an argument -- 'c'"
+    assert c.sh("tcpdump -c x") == "tcpdump: invalid packet count x"
+    assert c.sh("tcpdump -i eth9").startswith("tcpdump: eth9: No such device exists")
+    assert "not modelled" in c.sh("tcpdump -i eth0 portrange 1-5")
+
+
+def _dns_net():
+    net = simtcp.Network(seed=1)
+    c = net.add_host("client", "10.0.0.1/24")
+    ns = net.add_host("ns", "10.0.0.53/24")
+    net.add_link(c, ns, delay=0.002)
+    ns.start_service("dns", records={
+        "www.example.com": "192.0.2.10", "a.example.com": ["192.0.2.1", "192.0.2.2"],
+        "mail.example.com": {"MX": [(10, "mx.example.com")]},
+        "averyveryverylongname.sub.example.com": "192.0.2.99"})
+    return net, c, ns
+
+
+def test_dig_prints_the_answer_in_digs_layout_in_virtual_time():
+    net, c, ns = _dns_net()
+    out = c.sh("dig @ns www.example.com")
+    lines = out.splitlines()
+    assert out.status == 0
+    assert lines[:4] == ["", "; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> @ns www.example.com",
+                         "; (1 server found)", ";; global options: +cmd"]
+    assert lines[5].startswith(";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: ")
+    assert lines[6:] == [
+        ";; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1",
+        ";; WARNING: recursion requested but not available", "",
+        ";; OPT PSEUDOSECTION:", "; EDNS: version: 0, flags:; udp: 1232",
+        ";; QUESTION SECTION:", ";www.example.com.\t\tIN\tA", "",
+        ";; ANSWER SECTION:", "www.example.com.\t300\tIN\tA\t192.0.2.10", "",
+        ";; Query time: 4 msec",                                  # two 2 ms trips
+        ";; SERVER: 10.0.0.53#53(10.0.0.53) (UDP)",
+        ";; WHEN: Tue Dec 01 00:00:00 UTC 2026", ";; MSG SIZE  rcvd: 75"]
+    assert "a.example.com.\t\t300\tIN\tA\t192.0.2.2" in c.sh("dig @ns a.example.com")
+    assert "mail.example.com.\t300\tIN\tMX\t10 mx.example.com." in c.sh(
+        "dig @ns mail.example.com MX")
+    long = c.sh("dig @ns averyveryverylongname.sub.example.com").splitlines()
+    assert ";averyveryverylongname.sub.example.com. IN A" in long
+    assert "averyveryverylongname.sub.example.com. 300 IN A\t192.0.2.99" in long
+    nx = c.sh("dig @ns nope.example.com")
+    assert "status: NXDOMAIN" in nx and ";; AUTHORITY SECTION:" in nx
+    assert c.sh("dig @ns +short a.example.com") == "192.0.2.1\n192.0.2.2"
+    assert "(10.0.0.53) (TCP)" in c.sh("dig @ns +tcp www.example.com")
+
+
+def test_dig_failures_and_usage():
+    net, c, ns = _dns_net()
+    refused = c.sh("dig @client www.example.com")
+    assert refused.status == 9
+    assert refused.splitlines()[:3] == [
+        ";; communications error to 10.0.0.1#53: connection refused"] * 3
+    assert refused.splitlines()[-1] == ";; no servers could be reached"
+    ns.iptables("-A INPUT -p udp --dport 53 -j DROP")
+    start = net.now
+    timed = c.sh("dig +time=1 +tries=2 @ns www.example.com")
+    assert timed.splitlines()[:2] == [";; communications error to 10.0.0.53#53: timed out"] * 2
+    assert timed.status == 9 and net.now - start >= 2.0
+    bad = c.sh("dig @ns +bogus x")
+    assert bad.status == 1 and bad.splitlines()[:2] == [
+        "Invalid option: +bogus",
+        "Usage:  dig [@global-server] [domain] [q-type] [q-class] {q-opt}"]
+    assert c.sh("dig -Z").splitlines()[0] == "Invalid option: -Z"
+    assert c.sh("dig @nosuch x") == "dig: couldn't get address for 'nosuch': failure"
+    assert "no nameserver" in c.sh("dig www.example.com")
+    c.nameserver = "10.0.0.53"
+    assert "SERVER: 10.0.0.53#53" not in c.sh("dig www.example.com")   # DROP still there

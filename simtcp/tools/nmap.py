@@ -34,12 +34,11 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ..ports import service_name
-from ..shell import Output
+from ..shell import Output, wall_clock
 from . import nmap_options as opt
 from .nmap_engine import discover, probe_ports, version_scan
 
 VERSION = "7.93"
-_EPOCH = (2026, 12, 1)             # virtual time 0 is 2026-12-01 00:00 UTC
 
 
 @dataclass
@@ -91,10 +90,7 @@ class ScanReport:
 
 
 def _clock(t: float) -> str:
-    minutes = int(t // 60)
-    day = _EPOCH[2] + minutes // 1440
-    return (f"{_EPOCH[0]}-{_EPOCH[1]:02d}-{day:02d} "
-            f"{(minutes // 60) % 24:02d}:{minutes % 60:02d} UTC")
+    return wall_clock(t).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _sig2(x: float) -> str:

@@ -1,0 +1,178 @@
+"""Oracles for the shell's texts: the real tcpdump 4.99, dig 9.18 and conntrack 1.4.7 print
+the same lines as simtcp's commands for the same packets, messages and connections.
+
+* tcpdump needs no privilege: it reads the pcap of simtcp's per-interface capture (``-r``,
+  TZ=UTC, so the virtual-time stamps print alike) and its lines must equal those of
+  ``tcpdump -i eth0 -n`` on the simulated host.
+* dig and conntrack run in a private network namespace the test creates and deletes (root):
+  dig asks, over ``lo`` only, a server answering with the bytes of simtcp's DNS server; a
+  veth pair carries one TCP connection and one unanswered UDP datagram for conntrack -L.
+Every subprocess has a timeout; each part skips with a reason when its tool is missing.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+import simtcp
+
+HERE = Path(__file__).resolve().parent
+ROOT = os.geteuid() == 0 and shutil.which("ip")
+RECORDS = {"www.example.com": "192.0.2.10", "a.example.com": ["192.0.2.1", "192.0.2.2"],
+           "mail.example.com": {"MX": [(10, "mx.example.com")], "TXT": ["hello world"]},
+           "averyveryverylongname.sub.example.com": "192.0.2.99"}
+
+
+def _run(*argv, check=True, timeout=30, **kw):
+    r = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, **kw)
+    if check and r.returncode:
+        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
+    return r
+
+
+@pytest.mark.skipif(not shutil.which("tcpdump"), reason="needs tcpdump")
+def test_tcpdump_reads_the_interface_capture_as_simtcp_prints_it(tmp_path):
+    net = simtcp.Network(seed=3)
+    c = net.add_host("client", "10.0.0.1/24")
+    s = net.add_host("server", "10.0.0.2/24")
+    net.add_link(c, s, delay=0.005)
+    cap = net.capture.on(c, "eth0")
+    s.start_service("http")
+    s.start_service("ssh")
+    s.start_service("smtp")
+    c.sh("curl -s http://server/")
+    c.sh("nc -w 1 server 22")
+    c.sh("nc -w 1 server 25", stdin="QUIT\r\n")
+    c.sh("nc -z server 23")
+    c.sh("nmap -sX -Pn -p 22,23 server")
+    u = c.socket(2, 2)
+    u.sendto(b"hey", ("10.0.0.2", 5000))
+    net.run(until=net.now + 100)
+    path = tmp_path / "eth0.pcap"
+    cap.write_pcap(str(path))
+    real = _run("tcpdump", "-n", "-r", str(path), env={"TZ": "UTC", "PATH": os.environ["PATH"]})
+    ours = [line for line in c.sh("tcpdump -i eth0 -n").splitlines()
+            if re.match(r"\d\d:\d\d:\d\d\.\d{6} ", line)]
+    assert len(ours) > 30
+    assert ours == real.stdout.splitlines()
+
+
+def _netns():
+    name = f"shell-{uuid.uuid4().hex[:6]}"
+    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, timeout=10)
+    if made.returncode:
+        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
+    return name
+
+
+def _mask_dig(text, server):
+    text = text.replace(f"@{server} ", "@SERVER ")
+    text = re.sub(r"id: \d+", "id: ID", text)
+    text = re.sub(r"Query time: \d+ msec", "Query time: T msec", text)
+    text = re.sub(r";; WHEN: .*", ";; WHEN: W", text)
+    return re.sub(r";; SERVER: \S+", ";; SERVER: S", text)
+
+
+@pytest.mark.skipif(not (ROOT and shutil.which("dig")), reason="needs root, iproute2 and dig")
+def test_dig_prints_the_same_layout_as_the_real_dig():
+    ns = _netns()
+    server = None
+    try:
+        _run("ip", "-n", ns, "link", "set", "lo", "up")
+        env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+        server = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
+                                   str(HERE / "shell_dns_probe.py")], stdout=subprocess.PIPE,
+                                  text=True, env=env)
+        assert server.stdout.readline().strip() == "ready"
+        net = simtcp.Network(seed=1)
+        client = net.add_host("client", "10.0.0.1/24")
+        host = net.add_host("ns", "10.0.0.53/24")
+        net.add_link(client, host, delay=0.002)
+        host.start_service("dns", records=RECORDS)
+        for query in ("www.example.com", "a.example.com", "mail.example.com MX",
+                      "mail.example.com TXT", "nope.example.com",
+                      "averyveryverylongname.sub.example.com", "+short a.example.com"):
+            real = _run("ip", "netns", "exec", ns, "dig", "+time=2", "+tries=1",
+                        "@127.0.0.1", *query.split()).stdout
+            ours = client.sh(f"dig +time=2 +tries=1 @ns {query}")
+            assert _mask_dig(str(ours), "ns").rstrip("\n") == _mask_dig(real, "127.0.0.1").rstrip("\n"), query
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+
+
+_CT_CLIENT = """
+import socket, time
+c = socket.create_connection(("10.9.0.2", 80), timeout=5)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"x", ("10.9.0.2", 5353))
+time.sleep(0.2)
+print("ok", flush=True)
+time.sleep(8)
+"""
+_CT_SERVER = """
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 80)); s.listen(); s.settimeout(8)
+print("listening", flush=True)
+c, _ = s.accept(); time.sleep(8)
+"""
+
+
+def _mask_ct(text):
+    return re.sub(r"(sport|dport)=\d+", r"\1=P", text)
+
+
+@pytest.mark.skipif(not (ROOT and shutil.which("conntrack") and shutil.which("iptables")),
+                    reason="needs root, iproute2, iptables and conntrack")
+def test_conntrack_lists_entries_as_the_real_conntrack_does():
+    a, b = _netns(), _netns()
+    server = client = None
+    try:
+        _run("ip", "link", "add", "va", "netns", a, "type", "veth", "peer", "name", "vb",
+             "netns", b)
+        for ns, dev, addr in ((a, "va", "10.9.0.1/24"), (b, "vb", "10.9.0.2/24")):
+            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+            _run("ip", "-n", ns, "link", "set", dev, "up")
+            _run("ip", "-n", ns, "link", "set", "lo", "up")
+        rule = ("-A", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "ACCEPT")
+        if _run("ip", "netns", "exec", b, "iptables", *rule, check=False).returncode:
+            pytest.skip("iptables does not work in a namespace here")
+        server = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", _CT_SERVER],
+                                  stdout=subprocess.PIPE, text=True)
+        assert server.stdout.readline().strip() == "listening"
+        client = subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", _CT_CLIENT],
+                                  stdout=subprocess.PIPE, text=True)
+        assert client.stdout.readline().strip() == "ok"
+        real = _run("ip", "netns", "exec", b, "conntrack", "-L")
+        real_text = _mask_ct(real.stdout + real.stderr)
+
+        net = simtcp.Network(seed=1)
+        ca = net.add_host("a", "10.9.0.1/24")
+        sb = net.add_host("b", "10.9.0.2/24")
+        net.add_link(ca, sb, delay=0.0001)
+        sb.sh(" ".join(("iptables",) + rule))
+        srv = sb.socket()
+        srv.bind(("0.0.0.0", 80))
+        srv.listen(1)
+        conn = ca.socket()
+        conn.connect(("10.9.0.2", 80))
+        u = ca.socket(2, 2)
+        u.sendto(b"x", ("10.9.0.2", 5353))
+        net.run(until=net.now + 0.3)
+        ours = _mask_ct(str(sb.sh("conntrack -L")))
+        assert ours.splitlines() == real_text.splitlines()
+    finally:
+        for proc in (server, client):
+            if proc is not None:
+                proc.kill()
+                proc.wait(timeout=10)
+        for ns in (a, b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
