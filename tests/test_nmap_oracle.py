@@ -1,0 +1,189 @@
+"""Oracle: the real nmap 7.93 scanning a real Linux kernel behind an iptables rule set, and
+simtcp's scanner scanning a simulated host behind the same rules, must find the same state
+for every port, for every scan type (-sT -sS -sF -sN -sX -sA -sU).
+
+Two private network namespaces the test creates and deletes, joined by a veth pair
+(scanner 10.8.0.1, target 10.8.0.2). The target listens on TCP 22, 80, 443 and 8080 and
+answers datagrams on UDP 53 and 161; the other ports are closed. ICMP rate limiting is off on
+both targets (``net.ipv4.icmp_ratelimit=0``) so that no error is suppressed by chance. Real
+nmap runs with ``-n -Pn -T4 --max-retries 2`` and reports in XML; every subprocess is
+bounded by a timeout. Needs root, iproute2, iptables and nmap; skips with a reason
+elsewhere. About a minute.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import simtcp
+from simtcp.tools.nmap import scan
+from simtcp.udpsocket import SOCK_DGRAM
+
+CAN = (os.geteuid() == 0 and shutil.which("ip") and shutil.which("iptables")
+       and shutil.which("nmap"))
+pytestmark = pytest.mark.skipif(not CAN, reason="needs root, iproute2, iptables and nmap")
+
+TARGET = "10.8.0.2"
+TCP_OPEN = (22, 80, 443, 8080)
+TCP_PORTS = (22, 23, 80, 81, 443, 444, 8080, 8081)
+UDP_OPEN = (53, 161)
+UDP_PORTS = (53, 54, 161, 162, 163)
+SCANS = ("-sT", "-sS", "-sF", "-sN", "-sX", "-sA", "-sU")
+
+RULESETS = {
+    # one target per kind of answer: DROP, REJECT with the default ICMP port unreachable,
+    # with a TCP reset, with "administratively prohibited"; open and closed ports behind each
+    "per-port": [
+        "-A INPUT -p tcp --dport 80 -j DROP",
+        "-A INPUT -p tcp --dport 81 -j DROP",
+        "-A INPUT -p tcp --dport 443 -j REJECT",
+        "-A INPUT -p tcp --dport 444 -j REJECT --reject-with tcp-reset",
+        "-A INPUT -p tcp --dport 8080 -j REJECT --reject-with tcp-reset",
+        "-A INPUT -p tcp --dport 23 -j REJECT --reject-with icmp-admin-prohibited",
+        "-A INPUT -p udp --dport 161 -j DROP",
+        "-A INPUT -p udp --dport 163 -j REJECT --reject-with icmp-admin-prohibited",
+    ],
+    # the classic stateful host firewall: replies to our own traffic, ssh and dns, then DROP
+    "stateful": [
+        "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        "-A INPUT -p tcp --dport 22 -j ACCEPT",
+        "-A INPUT -p tcp --dport 23 -j ACCEPT",
+        "-A INPUT -p udp --dport 53 -j ACCEPT",
+        "-A INPUT -p udp --dport 54 -j ACCEPT",
+        "-P INPUT DROP",
+    ],
+    # only new connections are filtered: SYNs to 80 dropped, anything else passes
+    "syn-only": [
+        "-A INPUT -p tcp --dport 80 --syn -j DROP",
+        "-A INPUT -p tcp --dport 443 -m conntrack --ctstate NEW -j REJECT --reject-with "
+        "tcp-reset",
+    ],
+}
+
+_SERVE = """
+import select, socket, sys
+socks = []
+for p in (%s):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", p)); s.listen(128); s.setblocking(False); socks.append(s)
+for p in (%s):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", p))
+    socks.append(u)
+print("ready", flush=True)
+while True:
+    ready, _, _ = select.select(socks, [], [], 120)
+    if not ready:
+        break
+    for s in ready:
+        if s.type == socket.SOCK_DGRAM:
+            data, addr = s.recvfrom(2048); s.sendto(b"reply", addr)
+        else:
+            try:
+                c, _ = s.accept(); c.close()
+            except OSError:
+                pass
+""" % (",".join(map(str, TCP_OPEN)), ",".join(map(str, UDP_OPEN)))
+
+
+def _run(*argv, check=True, timeout=60):
+    r = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode:
+        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
+    return r
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """The two namespaces with the target's listeners; yields a function that applies a
+    rule set on the target and runs one real nmap scan."""
+    a, b = f"nmo-{uuid.uuid4().hex[:6]}", f"nmt-{uuid.uuid4().hex[:6]}"
+    made = subprocess.run(["ip", "netns", "add", a], capture_output=True, timeout=10)
+    if made.returncode:
+        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
+    server = None
+    try:
+        _run("ip", "netns", "add", b)
+        _run("ip", "link", "add", "va", "netns", a, "type", "veth", "peer", "name", "vb",
+             "netns", b)
+        for ns, dev, addr in ((a, "va", "10.8.0.1/24"), (b, "vb", f"{TARGET}/24")):
+            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+            _run("ip", "-n", ns, "link", "set", dev, "up")
+            _run("ip", "-n", ns, "link", "set", "lo", "up")
+            _run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
+        if _run("ip", "netns", "exec", b, "iptables", "-S", check=False).returncode:
+            pytest.skip("iptables does not work in a namespace here")
+        server = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", _SERVE],
+                                  stdout=subprocess.PIPE, text=True)
+        assert server.stdout.readline().strip() == "ready"
+
+        def real_scan(rules, kind, ports):
+            _run("ip", "netns", "exec", b, "iptables", "-F")
+            _run("ip", "netns", "exec", b, "iptables", "-P", "INPUT", "ACCEPT")
+            _run("ip", "netns", "exec", b, "conntrack", "-F", check=False)
+            for rule in rules:
+                _run("ip", "netns", "exec", b, "iptables", *rule.split())
+            out = _run("ip", "netns", "exec", a, "nmap", "-n", "-Pn", kind, "-T4",
+                       "--max-retries", "2", "-p", ",".join(map(str, ports)), "-oX", "-",
+                       TARGET, timeout=120)
+            root = ET.fromstring(out.stdout)
+            return {int(p.get("portid")): p.find("state").get("state")
+                    for p in root.iter("port")}
+        yield real_scan
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait(timeout=10)
+        for ns in (a, b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+
+
+def simulated_scan(rules, kind, ports):
+    net = simtcp.Network(seed=7, wire="fast")
+    scanner = net.add_host("scanner", "10.8.0.1/24")
+    target = net.add_host("target", f"{TARGET}/24")
+    net.add_link(scanner, target, delay=0.0001)
+    for h in (scanner, target):
+        h.sysctl["net.ipv4.icmp_ratelimit"] = 0
+    for port in TCP_OPEN:
+        s = target.socket()
+        s.bind(("0.0.0.0", port))
+        s.listen(128)
+    for port in UDP_OPEN:
+        u = target.socket(2, SOCK_DGRAM)
+        u.bind(("0.0.0.0", port))
+        u.setblocking(False)
+
+        def answer(sock):
+            while True:
+                try:
+                    _data, addr = sock.recvfrom(2048)
+                except BlockingIOError:
+                    return
+                sock.sendto(b"reply", addr)
+        u.on_ready = answer
+    for rule in rules:
+        target.iptables(rule)
+    report = scan(scanner, ["-n", "-Pn", kind, "-T4", "--max-retries", "2", "-p",
+                            ",".join(map(str, ports)), TARGET])
+    proto = "udp" if kind == "-sU" else "tcp"
+    return {port: state for (port, pr), state in report.hosts[0].states().items()
+            if pr == proto}
+
+
+@pytest.mark.parametrize("ruleset", sorted(RULESETS))
+def test_port_states_agree_with_real_nmap(lab, ruleset):
+    rules = RULESETS[ruleset]
+    disagreements = {}
+    for kind in SCANS:
+        ports = UDP_PORTS if kind == "-sU" else TCP_PORTS
+        real = lab(rules, kind, ports)
+        ours = simulated_scan(rules, kind, ports)
+        assert set(real) == set(ports), (kind, real)
+        diff = {p: (real[p], ours.get(p)) for p in ports if real[p] != ours.get(p)}
+        if diff:
+            disagreements[kind] = diff
+    assert not disagreements, f"(real nmap, simtcp) by port: {disagreements}"
