@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_hops.py
 	$(PY) bench/bench_connections.py
 	$(PY) bench/bench_firewall.py
+	$(PY) bench/bench_scan.py
 
 site: $(STAMP)
 	$(PY) -m web.build_site --output site

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Tuple
 from ..ports import service_name
 from ..shell import Output, wall_clock
 from . import nmap_options as opt
-from .nmap_engine import discover, probe_ports, version_scan
+from .nmap_engine import discover_all, probe_ports, version_scan
 
 VERSION = "7.93"
 
@@ -115,7 +115,7 @@ def _targets(host, specs: List[str]) -> List[Tuple[str, str]]:
         except ValueError:
             raise opt.NmapUsageError(f"Failed to resolve \"{spec}\".\nWARNING: No targets "
                                      "were specified, so 0 hosts scanned.") from None
-        hosts = [str(a) for a in (net.hosts() if net.prefixlen < 31 else net)]
+        hosts = [str(a) for a in net]     # nmap scans every address, network and broadcast too
         out += [(a, a) for a in hosts]
     return out
 
@@ -125,10 +125,13 @@ def scan(host, argv: List[str]) -> ScanReport:
     options = opt.parse(list(argv))
     start = host.net.now
     reports = []
-    for typed, ip in _targets(host, options.targets):
+    targets = _targets(host, options.targets)
+    latencies = ({} if options.skip_discovery
+                 else discover_all(host, [ip for _typed, ip in targets], options))
+    for typed, ip in targets:
         latency = None
         if not options.skip_discovery:
-            latency = discover(host, ip, options)
+            latency = latencies[ip]
             if latency is None:
                 reports.append(HostReport(typed, ip, up=False))
                 continue

@@ -23,6 +23,8 @@ _UNREACH_CODES = {0: "net-unreach", 1: "host-unreach", 2: "proto-unreach", 3: "p
                   9: "net-prohibited", 10: "host-prohibited", 13: "admin-prohibited"}
 _FLAGS = {"syn": Flags.SYN, "fin": Flags.FIN, "null": Flags(0),
           "xmas": Flags.FIN | Flags.PSH | Flags.URG, "ack": Flags.ACK}
+_SYN_ACK = int(Flags.SYN | Flags.ACK)
+_RST = int(Flags.RST)
 # (state on RST, state on ICMP unreachable, state on silence) — nmap's reference guide
 _RULES = {"syn": ("closed", "filtered", "filtered"),
           "fin": ("closed", "filtered", "open|filtered"),
@@ -70,22 +72,32 @@ class _Scan:
         self.sport = 40000 + self.net.rng.randrange(20000)   # nmap: one random source port
         self.next_send = self.net.now
         self.total = len(ports)
+        # what every probe of this scan shares (one source address, flags and options)
+        self.src = host.source_for(ip)
+        self.flags = _FLAGS.get(kind, Flags(0))
+        self.options = Options(mss=1460) if kind == "syn" else Options()
+        self.rules = _RULES.get(kind)
+        self._tap = None
 
     # -- the loop
     def run(self) -> Dict[int, Tuple[str, str]]:
-        tap = None
-        if self.kind != "connect":
-            tap = self.host.add_tap(self._reply)
-        try:
-            self._pump()
-            self.net.run_until(lambda: len(self.result) == self.total)
-        finally:
-            if tap is not None:
-                self.host.remove_tap(tap)
-            for rec in self.out.values():
-                if rec.get("sock") is not None:
-                    rec["sock"].on_ready = None
-                    rec["sock"].close()
+        return _run_together([self])[0]
+
+    def start(self) -> None:
+        self._tap = self.host.add_tap(self._reply) if self.kind != "connect" else None
+        self._pump()
+
+    def done(self) -> bool:
+        return len(self.result) == self.total
+
+    def finish(self) -> Dict[int, Tuple[str, str]]:
+        if self._tap is not None:
+            self.host.remove_tap(self._tap)
+            self._tap = None
+        for rec in self.out.values():
+            if rec.get("sock") is not None:
+                rec["sock"].on_ready = None
+                rec["sock"].close()
         for port in list(self.todo) + list(self.out):     # the network went idle
             self.result.setdefault(port, (_RULES.get(self.kind, ("", "", "filtered"))[2],
                                           "no-response"))
@@ -102,25 +114,24 @@ class _Scan:
             self.next_send = now + self.timing.scan_delay
 
     def _send(self, port: int, tryno: int) -> None:
-        rec = {"try": tryno, "sent": self.net.now, "sock": None}
+        net = self.net
+        rec = {"try": tryno, "sent": net.now, "sock": None}
         self.out[port] = rec
         if self.kind == "connect":
             rec["sock"] = self._connect(port)
         else:
             self.host.send_raw(self._probe(port, tryno))
-        deadline = self.net.now + self.rtt.timeout()
-        self.net.schedule(deadline, self._expire, port, tryno)
+        net.schedule(net.now + self.rtt.timeout(), self._expire, port, tryno)
 
     def _probe(self, port: int, tryno: int) -> Packet:
-        src = self.host.source_for(self.ip)
         if self.kind == "udp":
-            return Packet(src, self.ip, Datagram(self.sport, port, b""), df=False)
-        flags = _FLAGS[self.kind]
-        seq = Seq(self.net.rng.getrandbits(32))
-        ack = Seq(self.net.rng.getrandbits(32)) if flags & Flags.ACK else Seq(0)
-        options = Options(mss=1460) if self.kind == "syn" else Options()
-        seg = Segment(self.sport, port, seq, ack, flags, window=1024, options=options)
-        return Packet(src, self.ip, seg, df=False, ident=self.net.rng.getrandbits(16))
+            return Packet(self.src, self.ip, Datagram(self.sport, port, b""), df=False)
+        rng = self.net.rng
+        flags = self.flags
+        seq = Seq(rng.getrandbits(32))
+        ack = Seq(rng.getrandbits(32)) if self.kind == "ack" else Seq(0)
+        seg = Segment(self.sport, port, seq, ack, flags, window=1024, options=self.options)
+        return Packet(self.src, self.ip, seg, df=False, ident=rng.getrandbits(16))
 
     def _expire(self, port: int, tryno: int) -> None:
         rec = self.out.get(port)
@@ -150,14 +161,17 @@ class _Scan:
     def _reply(self, packet: Packet, iface=None) -> None:
         if packet.src != self.ip and not packet.icmp:
             return
-        seg, icmp, dgram = packet.segment, packet.icmp, packet.datagram
-        if seg is not None and seg.dport == self.sport and seg.sport in self.out:
-            port = seg.sport
-            if self.kind == "syn" and seg.flags & Flags.SYN and seg.flags & Flags.ACK:
-                self._done(port, "open", "syn-ack")
-            elif seg.flags & Flags.RST:
-                self._done(port, _RULES[self.kind][0], "reset")
-        elif dgram is not None and self.kind == "udp" and dgram.dport == self.sport:
+        seg = packet.segment
+        if seg is not None:
+            if seg.dport == self.sport and seg.sport in self.out:
+                flags = int(seg.flags)            # plain ints: IntFlag's & is slow
+                if self.kind == "syn" and flags & _SYN_ACK == _SYN_ACK:
+                    self._done(seg.sport, "open", "syn-ack")
+                elif flags & _RST:
+                    self._done(seg.sport, self.rules[0], "reset")
+            return
+        icmp, dgram = packet.icmp, packet.datagram
+        if dgram is not None and self.kind == "udp" and dgram.dport == self.sport:
             if dgram.sport in self.out:
                 self._done(dgram.sport, "open", "udp-response")
         elif icmp is not None and icmp.type == 3:
@@ -204,6 +218,18 @@ class _Scan:
         self._done(port, "open", "syn-ack")
 
 
+def _run_together(scans: List["_Scan"]) -> List[Dict[int, Tuple[str, str]]]:
+    """Run several scans at once on one clock (nmap probes a host group in parallel)."""
+    net = scans[0].net
+    try:
+        for scan in scans:
+            scan.start()
+        net.run_until(lambda: all(scan.done() for scan in scans))
+    finally:
+        results = [scan.finish() for scan in scans]
+    return results
+
+
 def probe_ports(host, ip: str, options) -> Tuple[Dict[Tuple[str, int], Tuple[str, str]],
                                                   Optional[float]]:
     """Every requested port's (state, reason), and the measured RTT."""
@@ -220,19 +246,33 @@ def probe_ports(host, ip: str, options) -> Tuple[Dict[Tuple[str, int], Tuple[str
 
 
 def discover(host, ip: str, options) -> Optional[float]:
-    """nmap's default host discovery for a privileged user: TCP SYN to 443 and TCP ACK to 80
-    (an ICMP echo is not modelled); any answer — even a RST — means "up". Returns the RTT
-    of the first answer, or None when the host seems down."""
+    """nmap's default host discovery for a privileged user (see `discover_all`) of one
+    address: the RTT of the first answer, or None when the host seems down."""
+    return discover_all(host, [ip], options)[ip]
+
+
+def discover_all(host, ips: List[str], options) -> Dict[str, Optional[float]]:
+    """nmap's default host discovery for a privileged user, of every address at once (nmap
+    pings a whole host group in parallel): TCP SYN to 443, then — for the addresses still
+    silent — TCP ACK to 80 (an ICMP echo is not modelled); any answer, even a RST, means
+    "up". Returns each address's RTT of its first answer, or None (seems down)."""
     probe = type(options)(scans=["syn"], ports=[("tcp", 443)], timing=options.timing,
-                          max_retries=1, targets=[ip])
-    scan = _Scan(host, ip, "syn", [443], probe)
-    scan.run()
-    answered = scan.result[443][1] != "no-response"
-    if not answered:
-        scan = _Scan(host, ip, "ack", [80], probe)
-        scan.run()
-        answered = scan.result[80][1] != "no-response"
-    return scan.rtt.first if answered else None
+                          max_retries=1, targets=list(ips))
+    latency: Dict[str, Optional[float]] = {ip: None for ip in ips}
+    silent = list(dict.fromkeys(ips))
+    for kind, port in (("syn", 443), ("ack", 80)):
+        if not silent:
+            break
+        scans = [_Scan(host, ip, kind, [port], probe) for ip in silent]
+        results = _run_together(scans)
+        still = []
+        for ip, scan, result in zip(silent, scans, results):
+            if result[port][1] != "no-response":
+                latency[ip] = scan.rtt.first
+            else:
+                still.append(ip)
+        silent = still
+    return latency
 
 
 # ------------------------------------------------------------------------ -sV
