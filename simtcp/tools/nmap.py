@@ -120,6 +120,14 @@ def _targets(host, specs: List[str]) -> List[Tuple[str, str]]:
     return out
 
 
+def _service(port: int, proto: str) -> str:
+    """The service column. simtcp's trimmed IANA table holds TCP rows only; IANA assigns the
+    system ports it lists to both TCP and UDP (53 domain, 123 ntp, 161 snmp), so a UDP port
+    takes its TCP row's name."""
+    return (service_name(port, proto) or (service_name(port, "tcp") if proto == "udp"
+                                          else None) or "unknown")
+
+
 def scan(host, argv: List[str]) -> ScanReport:
     """Run nmap's command line ``argv`` (without the word nmap) from ``host``."""
     options = opt.parse(list(argv))
@@ -136,8 +144,7 @@ def scan(host, argv: List[str]) -> ScanReport:
                 reports.append(HostReport(typed, ip, up=False))
                 continue
         results, rtt = probe_ports(host, ip, options)
-        ports = [PortResult(proto, port, state, reason,
-                            service_name(port, proto) or "unknown")
+        ports = [PortResult(proto, port, state, reason, _service(port, proto))
                  for (proto, port), (state, reason) in sorted(results.items())]
         if options.version:
             version_scan(host, ip, ports)

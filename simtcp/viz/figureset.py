@@ -117,6 +117,23 @@ def _chain_walk(lang: str):
     return chain_walk(ns.server, record, lang=lang)
 
 
+def _scan_ladder(name: str, title_key: str):
+    def make(lang: str):
+        from .. import scanlab
+        from .i18n import t
+        from .ladder import ladder
+        net, _report = getattr(scanlab, name)()
+        return ladder(net, lang=lang, ports=True, title=t(title_key, lang))
+    return make
+
+
+def _scan_map(lang: str):
+    from .. import scanlab
+    from .scanmap import port_state_map
+    _net, report = scanlab.scanned_host()
+    return port_state_map(report, lang=lang)
+
+
 def _port_forwarding(lang: str):
     from .. import natlab
     from .natviz import port_forward_before_after
@@ -283,6 +300,33 @@ FIGURES: List[FigureSpec] = [
                "203.0.113.1:8080 への接続は、ルールがなければルーター自身に拒否され、DNAT ルールを"
                "置くと内側の Web サーバー 192.168.0.10:80 に届く。",
                _port_forwarding),
+    FigureSpec("scan_syn", "SYN scan: open and closed ports", "SYN スキャン：開いたポートと閉じたポート",
+               "nmap -sS: the open port answers SYN-ACK and the scanner's own kernel resets "
+               "the half-open connection; the closed port answers RST at once.",
+               "nmap -sS。開いたポートは SYN-ACK を返し、スキャナ自身のカーネルが半開きの接続を "
+               "RST で終わらせる。閉じたポートはすぐに RST を返す。",
+               _scan_ladder("syn_scan", "scan.syn_title")),
+    FigureSpec("scan_fin_null_xmas", "FIN, NULL and Xmas scans", "FIN・NULL・Xmas スキャン",
+               "Probes without SYN, RST or ACK: a closed port answers RST (RFC 9293 "
+               "§3.10.7.1), an open one drops them silently, so nmap retries and can only say "
+               "open|filtered.",
+               "SYN・RST・ACK のないプローブ。閉じたポートは RST を返し（RFC 9293 §3.10.7.1）、"
+               "開いたポートは黙って捨てるので、nmap は再送したうえで open|filtered としか言えない。",
+               _scan_ladder("stealth_scans", "scan.stealth_title")),
+    FigureSpec("scan_ack_stateful", "ACK scan through a stateful firewall",
+               "ステートフルファイアウォール越しの ACK スキャン",
+               "nmap -sA maps the firewall, not the services: the port the rules let through "
+               "answers RST (unfiltered), the one the DROP policy catches stays silent "
+               "(filtered).",
+               "nmap -sA が調べるのはサービスではなくファイアウォール。ルールが通すポートは RST を"
+               "返し（unfiltered）、DROP ポリシーに捕まるポートは無言（filtered）。",
+               _scan_ladder("ack_scan_stateful", "scan.ack_title")),
+    FigureSpec("scan_port_states", "A scanned host, port by port", "スキャンしたホストのポートごとの状態",
+               "nmap -sS -sU against a server behind a firewall: every port's state and "
+               "nmap's reason — open, closed, filtered (DROP or REJECT) and open|filtered.",
+               "ファイアウォールの内側のサーバーに nmap -sS -sU。各ポートの状態と nmap の判定理由"
+               "（open・closed・filtered（DROP か REJECT）・open|filtered）。",
+               _scan_map),
 ]
 
 

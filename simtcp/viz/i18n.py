@@ -196,6 +196,38 @@ _C: Dict[str, Dict[str, str]] = {
     "ladder.until": {"en": "(sent until {t} ms)", "ja": "({t} ms まで送信)"},
     "ladder.tcb": {"en": "TCB right after each send", "ja": "各送信の直後のTCB"},
     "ladder.idle": {"en": "{dt} idle", "ja": "{dt} 経過"},
+
+    # --- scans: port-state map and scan ladders -------------------------------------------
+    "scanmap.title": {"en": "What nmap saw on {target}: one tile per port",
+                      "ja": "nmap から見た {target}: 1 ポート 1 マス"},
+    "scanmap.legend": {"en": "state (count) — what the scanner saw",
+                       "ja": "状態 (数) — スキャナが観測したこと"},
+    "scanmap.open": {"en": "a program accepted the probe (SYN-ACK, or a UDP reply)",
+                     "ja": "プログラムが応答した (SYN-ACK、または UDP の応答)"},
+    "scanmap.closed": {"en": "the host answered, nobody listens (RST, ICMP port unreachable)",
+                       "ja": "ホストは応答したが待ち受けなし (RST、ICMP ポート到達不能)"},
+    "scanmap.filtered": {"en": "no answer after retries, or ICMP unreachable: a firewall",
+                         "ja": "再送しても無応答、または ICMP 到達不能: ファイアウォール"},
+    "scanmap.unfiltered": {"en": "reachable (ACK scan); open or closed is not known",
+                           "ja": "到達可能 (ACK スキャン)。開閉は分からない"},
+    "scanmap.open|filtered": {"en": "silence: open, or a firewall dropped the probe",
+                              "ja": "無応答: 開いているか、ファイアウォールが破棄した"},
+    "scanmap.closed|filtered": {"en": "closed, or filtered: nmap cannot tell",
+                                "ja": "閉じているかフィルタされている: 区別できない"},
+    "scanmap.footer": {"en": "inside each tile: port, service, nmap's reason",
+                       "ja": "マスの中: ポート番号・サービス名・nmap の判定理由"},
+    "scan.syn_title": {"en": "SYN scan (nmap -sS): open port 22 answers SYN-ACK, "
+                             "the scanner's kernel resets it; closed port 23 answers RST",
+                       "ja": "SYN スキャン (nmap -sS): 開いた 22 番は SYN-ACK、スキャナのカーネル"
+                             "が RST。閉じた 23 番は RST"},
+    "scan.stealth_title": {"en": "FIN, NULL and Xmas scans: open port 22 stays silent "
+                                 "(then a retry), closed port 23 answers RST",
+                           "ja": "FIN・NULL・Xmas スキャン: 開いた 22 番は無言 (再送も)、"
+                                 "閉じた 23 番は RST"},
+    "scan.ack_title": {"en": "ACK scan through a stateful firewall: 22 is let through "
+                             "(RST: unfiltered), 80 is dropped (filtered)",
+                       "ja": "ステートフルファイアウォール越しの ACK スキャン: 22 番は通過 "
+                             "(RST: unfiltered)、80 番は破棄 (filtered)"},
     "ladder.legend_lost": {"en": "lost (× where it was dropped)", "ja": "消失 (× = 失われた位置)"},
     "ladder.legend_rst": {"en": "reset (RST)", "ja": "リセット (RST)"},
     "ladder.legend_instant": {"en": "sent at the same instant (spread out to be readable)",

@@ -503,7 +503,10 @@ class _Ladder:
         ys = [y for g in self.geo.values() for y in (g["p0"][1], g["p1"][1])]
         bottom = max(ys + [i.y_last for i in self.insts]) + 0.35
         specials = self.legend_items()
-        H = bottom + (0.55 if specials else 0.0) + 0.15
+        # four entries do not fit one slide-wide row: two rows of two
+        ncol = len(specials) if len(specials) <= 3 else 2
+        legend_rows = -(-len(specials) // ncol) if specials else 0
+        H = bottom + (0.55 + 0.35 * (legend_rows - 1) if specials else 0.0) + 0.15
         if ax is None:
             fig = style.figure(W, H)
             ax = fig.add_axes([0, 0, 1, 1])
@@ -563,7 +566,7 @@ class _Ladder:
             self.draw_tcb_values(tcb_cols, st_w)
         if specials:
             ax.legend(*zip(*specials), loc="upper center", bbox_to_anchor=(W / 2, bottom + 0.05),
-                      bbox_transform=ax.transData, ncol=len(specials), frameon=False,
+                      bbox_transform=ax.transData, ncol=ncol, frameon=False,
                       fontsize=fs["small"], handlelength=3.2, columnspacing=2.0)
         return fig
 
@@ -649,7 +652,7 @@ class _Ladder:
 
 
 def ladder(source, *, conn=None, hosts=None, t0=None, t1=None, relative=True, tcb=False,
-           lang="en", max_arrows=40, title=None, ax=None):
+           lang="en", max_arrows=40, title=None, ax=None, ports=False):
     """Draw a ladder (sequence) diagram of the segments in a Network's trace (or a Trace).
 
     One lifeline per host (left: the sender of the first segment in view), time flowing
@@ -663,7 +666,9 @@ def ladder(source, *, conn=None, hosts=None, t0=None, t1=None, relative=True, tc
     ssthresh in segments, the RTO in ms — so slow start, PRR and tail loss probes show.
     Filters as in `ladder_rows`. Above ``max_arrows`` segments the middle of each run of
     ordinary data/ACK segments is elided into one band. ``title=None`` makes one from the
-    endpoints; ``title=""`` draws none. Returns a `matplotlib.figure.Figure` (sized to the
+    endpoints; ``title=""`` draws none. ``ports=True`` labels each segment with its flags and
+    ports only (``FIN 56234 → 22``) instead of its numbers — for scans, where every probe
+    is a new conversation and the port is the point. Returns a `matplotlib.figure.Figure` (sized to the
     content, 12.8 in wide at least — one 1280×720 slide width), or draws into ``ax``.
     """
     check_lang(lang)
@@ -679,5 +684,9 @@ def ladder(source, *, conn=None, hosts=None, t0=None, t1=None, relative=True, tc
     keep = {id(r) for r in kept}
     rows = sorted([r for r in rows if r["type"] != "segment" or id(r) in keep] + summaries,
                   key=lambda r: r["index"])
+    if ports:
+        for r in rows:
+            if r["type"] == "segment":
+                r["text"] = f"{r['tuple'][1]} \u2192 {r['tuple'][3]}"
     with style.use_style(lang):
         return _Ladder(rows, lang, tcb, title).draw(ax)
