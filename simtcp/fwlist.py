@@ -11,12 +11,13 @@ module only lays out chains, columns and counters. `RulesetViews` is mixed into
 """
 from __future__ import annotations
 
-import time as _time_fmt   # only time.gmtime/strftime of virtual seconds, never the clock
+import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional
 
 from .fwmatch import IPT_VERSION, PROTO_NAMES, IptablesError
 from .fwrule import Rule
+from .logstamp import EPOCH          # virtual time 0, the date nmap's and syslog's lines show
 from .fwtarget import JumpTarget
 
 if TYPE_CHECKING:
@@ -101,7 +102,8 @@ class RulesetViews:
     # ------------------------------------------------------------------ save / restore
     def save(self, counters: bool = False, table: Optional[str] = None) -> str:
         """``iptables-save [-c] [-t TABLE]`` (the date is the virtual time since the epoch)."""
-        stamp = _time_fmt.strftime("%a %b %e %H:%M:%S %Y", _time_fmt.gmtime(int(self.now)))
+        d = EPOCH + datetime.timedelta(seconds=int(self.now))
+        stamp = f"{d.strftime('%a %b')} {d.day:2d} {d.strftime('%H:%M:%S %Y')}"  # ctime()
         out: List[str] = []
         for t in self.tables.values():
             if (table is not None and t.name != table) or (table is None and not t.touched):

@@ -39,14 +39,12 @@ class Output(str):
 
 Command = Callable[..., Union[str, Output]]
 
-# The date the tools print (nmap's "Starting Nmap … at", dig's "WHEN:"): virtual time 0 is
-# this instant, so the same run prints the same dates.
-VIRTUAL_EPOCH = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
-
-
 def wall_clock(t: float) -> datetime.datetime:
-    """The date and time a command shows for virtual time ``t`` (seconds)."""
-    return VIRTUAL_EPOCH + datetime.timedelta(seconds=t)
+    """The date and time a command shows for virtual time ``t`` (seconds): nmap's "Starting
+    Nmap … at", dig's "WHEN:" — from the epoch the logs use (`simtcp.logstamp.EPOCH`, UTC),
+    so the same run prints the same dates."""
+    from .logstamp import EPOCH
+    return EPOCH.replace(tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=t)
 
 COMMANDS: Dict[str, Union[str, Command]] = {
     "nc": "simtcp.tools.clients:nc",

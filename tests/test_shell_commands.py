@@ -278,3 +278,17 @@ def test_dig_failures_and_usage():
     assert "no nameserver" in c.sh("dig www.example.com")
     c.nameserver = "10.0.0.53"
     assert "SERVER: 10.0.0.53#53" not in c.sh("dig www.example.com")   # DROP still there
+
+
+def test_tcpdump_on_a_router_sees_a_forwarded_packet_on_both_interfaces():
+    net, c, r, s = _routed()
+    c.sh("nc -z server 80")
+    lines = [line.split(" ", 1)[1] for line in r.sh("tcpdump -i any -n").splitlines()
+             if line[:2].isdigit() and ":" in line[:3]]
+    assert [line[:10] for line in lines] == ["eth0  In  ", "eth1  Out ", "eth1  In  ",
+                                             "eth0  Out "]
+    assert all("192.168.1.10." in line for line in lines)
+    # one process, one table of conversations (print-tcp.c): the second sighting of the
+    # RST is relative to the first
+    assert lines[3].endswith("Flags [R.], seq 0, ack 1, win 0, length 0")
+    assert len(c.sh("tcpdump -i eth0 -n").splitlines()) == 2 + 2 + 3

@@ -76,6 +76,7 @@ def iptables_save(host, args: List[str], stdin=None) -> Output:
             return Output("Unknown arguments found on commandline", 1)
         i += 1
     nf = host.netfilter.rules
+    nf.now = max(nf.now, host.net.now)       # the header's date: now, in virtual time
     if table is not None:
         nf.tables[table].touched = True      # -t prints the table even if never changed
     return Output(nf.save(counters=counters, table=table).rstrip("\n"), 0)
