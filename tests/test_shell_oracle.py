@@ -100,7 +100,8 @@ def test_dig_prints_the_same_layout_as_the_real_dig():
             real = _run("ip", "netns", "exec", ns, "dig", "+time=2", "+tries=1",
                         "@127.0.0.1", *query.split()).stdout
             ours = client.sh(f"dig +time=2 +tries=1 @ns {query}")
-            assert _mask_dig(str(ours), "ns").rstrip("\n") == _mask_dig(real, "127.0.0.1").rstrip("\n"), query
+            assert (_mask_dig(str(ours), "ns").rstrip("\n")
+                    == _mask_dig(real, "127.0.0.1").rstrip("\n")), query
     finally:
         if server is not None:
             server.kill()

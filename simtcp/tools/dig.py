@@ -147,9 +147,9 @@ def dig(host, args: List[str], stdin=None) -> Output:
             else:
                 return _usage(a)
         elif a == "-p":
-            if i + 1 >= len(args) or not args[i + 1].isdigit() or int(args[i + 1]) > 65535:
-                return Output(f"dig: invalid port number '{args[i + 1] if i + 1 < len(args) else ''}'",
-                              1)
+            given_port = args[i + 1] if i + 1 < len(args) else ""
+            if not given_port.isdigit() or int(given_port) > 65535:
+                return Output(f"dig: invalid port number '{given_port}'", 1)
             port = int(args[i + 1])
             i += 1
         elif a.startswith("-"):
