@@ -169,7 +169,10 @@ def test_conntrack_lists_entries_as_the_real_conntrack_does():
         u.sendto(b"x", ("10.9.0.2", 5353))
         net.run(until=net.now + 0.3)
         ours = _mask_ct(str(sb.sh("conntrack -L")))
-        assert ours.splitlines() == real_text.splitlines()
+        # the kernel lists entries in hash-table order; compare them as a set, then the
+        # summary line conntrack prints last
+        assert sorted(ours.splitlines()[:-1]) == sorted(real_text.splitlines()[:-1])
+        assert ours.splitlines()[-1] == real_text.splitlines()[-1]
     finally:
         for proc in (server, client):
             if proc is not None:
