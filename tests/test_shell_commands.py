@@ -212,6 +212,12 @@ def test_tcpdump_any_interface_filters_and_usage():
         "libpcap version 1.10.3 (with TPACKET_V3)"]
     assert c.sh("tcpdump -c").splitlines()[0] == "tcpdump: option requires an argument -- 'c'"
     assert c.sh("tcpdump -c x") == "tcpdump: invalid packet count x"
+    s.start_service("dns", records={"www.example.com": "192.0.2.10"})
+    c.sh("dig @server www.example.com")
+    query, answer = [line.split(": ", 1)[1] for line in
+                     c.sh("tcpdump -n -i eth0 udp port 53").splitlines()[2:4]]
+    assert query.endswith("+ [1au] A? www.example.com. (44)")
+    assert answer.endswith("*- 1/0/1 A 192.0.2.10 (75)")
     assert c.sh("tcpdump -i eth9").startswith("tcpdump: eth9: No such device exists")
     assert "not modelled" in c.sh("tcpdump -i eth0 portrange 1-5")
 

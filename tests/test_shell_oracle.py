@@ -52,6 +52,15 @@ def test_tcpdump_reads_the_interface_capture_as_simtcp_prints_it(tmp_path):
     c.sh("nmap -sX -Pn -p 22,23 server")
     u = c.socket(2, 2)
     u.sendto(b"hey", ("10.0.0.2", 5000))
+    s.start_service("dns", records={"www.example.com": "192.0.2.10",
+                                    "a.example.com": ["192.0.2.1", "192.0.2.2"],
+                                    "mail.example.com": {"MX": [(10, "mx.example.com")],
+                                                         "TXT": ["hi there"]}})
+    for line in ("dig @server www.example.com", "dig @server +tcp a.example.com",
+                 "dig @server mail.example.com MX", "dig @server mail.example.com TXT",
+                 "dig @server nope.example.com"):
+        c.sh(line)
+    c.resolve("www.example.com", "10.0.0.2")              # no EDNS: no [1au]
     net.run(until=net.now + 100)
     path = tmp_path / "eth0.pcap"
     cap.write_pcap(str(path))

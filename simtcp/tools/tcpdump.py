@@ -16,7 +16,10 @@ the first packet with ACK of a conversation (or any SYN with ACK) records both i
 sequence numbers and is printed absolute; later packets print the difference
 (print-tcp.c, ``tcp_seq_hash``). ``seq`` appears only on a segment with data, SYN, FIN or
 RST. ``-i any`` adds the interface and direction columns of the Linux cooked header v2
-(print-sll.c: ``%-5s`` name, ``In  ``/``Out ``).
+(print-sll.c: ``%-5s`` name, ``In  ``/``Out ``). After ``length N`` come the summaries
+tcpdump prints for the services simtcp runs: the first line of HTTP, SMTP and FTP, the SSH
+version line, and DNS over UDP and TCP (``41007+ [1au] A? www.example.com. (44)``,
+``41007*- 1/0/1 A 192.0.2.10 (75)``: print-domain.c without -v).
 
 Options: ``-i IFACE|any``, ``-n``/``-nn``, ``-c COUNT``, ``-S`` (absolute sequence numbers),
 ``-tt`` (seconds since the epoch), ``-q``-less; a filter expression of primitives joined by
@@ -72,6 +75,10 @@ class TcpdumpFormatter:
     def body(self, p: Packet) -> str:
         s = p.segment
         if s is None:
+            d = p.datagram
+            if d is not None and 53 in (d.sport, d.dport):      # print-udp.c → domain_print
+                return (f"IP {p.src}.{d.sport} > {p.dst}.{d.dport}: "
+                        + _dns(bytes(d.payload), over_tcp=False))
             return "IP " + tcpdump_other(p)
         seq, ack, n = int(s.seq), int(s.ack), len(s.payload)
         if not self.absolute and s.flags & Flags.ACK:
@@ -127,8 +134,8 @@ def _first_line(data: bytes, protocol: str) -> str:
 
 def _application(sport: int, dport: int, data: bytes) -> str:
     """What print-tcp.c's port dispatch adds after ``length N`` for the text protocols the
-    simulated services speak (in tcpdump's order: SMTP 25, SSH 22, FTP 21, HTTP 80/8080).
-    DNS (53) and Telnet option decoding are not modelled: those lines end at the length."""
+    simulated services speak (in tcpdump's order: SMTP 25, SSH 22, FTP 21, HTTP 80/8080,
+    DNS 53). Telnet option decoding is not modelled: those lines end at the length."""
     ports = (sport, dport)
     if 25 in ports:                                       # smtp_print → txtproto_print
         return ": SMTP" + _first_line(data, "smtp")
@@ -144,7 +151,80 @@ def _application(sport: int, dport: int, data: bytes) -> str:
         show = bool(tokens) and (tokens[0].upper() in _HTTP_COMMANDS or (
             len(tokens) > 1 and len(tokens[1]) == 3 and tokens[1].isdigit()))
         return ": HTTP" + (_first_line(data, "http") if show else "")
+    if 53 in ports:
+        return _dns(data, over_tcp=True)
     return ""
+
+
+# print-domain.c: ns_ops, ns_resp (rcode words), and the non-verbose record data
+_DNS_OPS = ("", " inv_q", " stat", " op3", " notify", " update", " op6", " op7", " op8",
+            " updateA", " updateD", " updateDA", " updateM", " updateMA", " zoneInit",
+            " zoneRef")
+_DNS_RCODES = ("", " FormErr", " ServFail", " NXDomain", " NotImp", " Refused", " YXDomain",
+               " YXRRSet", " NXRRSet", " NotAuth", " NotZone")
+
+
+def _dns_name(raw) -> str:
+    name = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return name if name.endswith(".") else name + "."
+
+
+def _dns_rr(rr) -> str:
+    """ns_rprint() without -v: the type, then the data tcpdump shows for it."""
+    from ..dns import TYPE_NAMES
+    typ = TYPE_NAMES.get(rr.type, "OPT" if rr.type == 41 else f"Type{rr.type}")
+    if rr.type == 41:
+        return f" OPT UDPsize={rr.rclass}" + (" DO" if rr.z & 0x8000 else "")
+    if typ in ("A", "AAAA"):
+        return f" {typ} {rr.rdata}"
+    if typ in ("NS", "CNAME"):
+        return f" {typ} {_dns_name(rr.rdata)}"
+    if typ == "MX":
+        return f" MX {_dns_name(rr.exchange)} {rr.preference}"
+    if typ == "TXT":
+        return " TXT" + "".join(' "%s"' % (t.decode() if isinstance(t, bytes) else t)
+                                for t in rr.rdata)
+    return f" {typ}"                                   # SOA and others: the type only
+
+
+def _dns(data: bytes, over_tcp: bool) -> str:
+    """domain_print() without -v (print-domain.c), on scapy's parse of the message."""
+    from scapy.layers.dns import DNS
+    if over_tcp:
+        if len(data) < 2 or int.from_bytes(data[:2], "big") != len(data) - 2:
+            return ""          # a message split across segments: not decoded here
+        data = data[2:]
+    if len(data) < 12:
+        return f"domain [length {len(data)} < 12] (invalid)"
+    m = DNS(data)
+    qd, an, ns, ar = m.qdcount, m.ancount, m.nscount, m.arcount
+    prefix = " " if over_tcp else ""
+    if m.qr:
+        text = (f"{m.id}{_DNS_OPS[m.opcode]}"
+                f"{_DNS_RCODES[m.rcode] if m.rcode < len(_DNS_RCODES) else f' Resp{m.rcode}'}"
+                f"{'*' if m.aa else ''}{'' if m.ra else '-'}{'|' if m.tc else ''}"
+                f"{'$' if m.ad else ''}")
+        if qd != 1:
+            text += f" [{qd}q]"
+        text += f" {an}/{ns}/{ar}"
+        text += ",".join(_dns_rr(rr) for rr in (m.an or []))
+    else:
+        text = f"{m.id}{_DNS_OPS[m.opcode]}{'+' if m.rd else ''}{'%' if m.cd else ''}"
+        b2 = int.from_bytes(data[2:4], "big")
+        if b2 & 0x6CF:
+            text += f" [b2&3=0x{b2:x}]"
+        if an:
+            text += f" [{an}a]"
+        if qd != 1:
+            text += f" [{qd}q]"
+        if ns:
+            text += f" [{ns}n]"
+        if ar:
+            text += f" [{ar}au]"
+        from ..dns import TYPE_NAMES
+        for q in m.qd or []:
+            text += f" {TYPE_NAMES.get(q.qtype, f'Type{q.qtype}')}? {_dns_name(q.qname)}"
+    return f"{prefix}{text} ({len(data)})"
 
 
 # ------------------------------------------------------------------ the interface's packets
