@@ -401,6 +401,11 @@ def tcpdump(host, args: List[str], stdin=None) -> Output:
     link = ("LINUX_SLL2 (Linux cooked v2)" if iface == "any" else "EN10MB (Ethernet)")
     head.append(f"listening on {iface}, link-type {link}, snapshot length 262144 bytes")
     lines, seen = [], 0
+    dropped = getattr(host.net.trace.records, "discarded", None)
+    if dropped and sum(dropped.values()) and any(
+            (host.name, n) not in host.net.capture.taps for n in host.interfaces):
+        head.append("simtcp: the trace keeps only its most recent records "
+                    "(Network(trace_limit=...)); older packets are not shown")
     for t, name, way, p in interface_packets(host, iface):
         if not keep(p):
             continue
