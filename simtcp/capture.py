@@ -148,22 +148,34 @@ def _is_ints(value, count=None) -> bool:
             and all(isinstance(v, int) for v in value))
 
 
+# print-icmp.c icmp_print(), ICMP_UNREACH: the wording of each code (%s: the quoted dst)
+_UNREACH_WORDS = {0: "net %s unreachable", 1: "host %s unreachable",
+                  5: "%s unreachable - source route failed",
+                  6: "net %s unreachable - unknown", 7: "host %s unreachable - unknown",
+                  8: "%s unreachable - source host isolated",
+                  9: "net %s unreachable - admin prohibited",
+                  10: "host %s unreachable - admin prohibited",
+                  11: "net %s unreachable - tos prohibited",
+                  12: "host %s unreachable - tos prohibited",
+                  13: "host %s unreachable - admin prohibited filter",
+                  14: "host %s unreachable - host precedence violation",
+                  15: "host %s unreachable - precedence cutoff"}
+
+
 def _quoted_text(m: IcmpMessage) -> str:
     """tcpdump's destination-unreachable wording (print-icmp.c, icmp_print())."""
     q = m.quoted()
     dst = q.dst if q is not None else "?"
     code = m.code
-    if code == 0:
-        return f"net {dst} unreachable"
-    if code == 1:
-        return f"{dst} unreachable"
     if code == 2 and q is not None:
         return f"{dst} protocol {q.proto} unreachable"
     if code == 3 and q is not None and q.dport is not None:
         return f"{dst} {proto_name(q.proto)} port {q.dport} unreachable"
     if code == 4:
-        return f"{dst} unreachable - need to frag (mtu {m.next_hop_mtu})"
-    return f"{dst} unreachable - {icmp_text(m)}"
+        return (f"{dst} unreachable - need to frag (mtu {m.next_hop_mtu})" if m.next_hop_mtu
+                else f"{dst} unreachable - need to frag")
+    words = _UNREACH_WORDS.get(code)
+    return words % dst if words else f"{dst} unreachable - #{code}"
 
 
 def tcpdump_other(p: Packet) -> str:

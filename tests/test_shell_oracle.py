@@ -71,6 +71,48 @@ def test_tcpdump_reads_the_interface_capture_as_simtcp_prints_it(tmp_path):
     assert ours == real.stdout.splitlines()
 
 
+def _real_lines(cap, tmp_path):
+    path = tmp_path / "iface.pcap"
+    cap.write_pcap(str(path))
+    real = _run("tcpdump", "-n", "-r", str(path), env={"TZ": "UTC", "PATH": os.environ["PATH"]})
+    return real.stdout.splitlines()
+
+
+def _our_lines(host, iface):
+    return [line for line in host.sh(f"tcpdump -i {iface} -n").splitlines()
+            if re.match(r"\d\d:\d\d:\d\d\.\d{6} ", line)]
+
+
+@pytest.mark.skipif(not shutil.which("tcpdump"), reason="needs tcpdump")
+def test_tcpdump_lines_for_icmp_errors_banners_and_traceroute(tmp_path):
+    net = simtcp.Network(seed=3)
+    r = net.add_router("r1", "192.168.1.1/24", "203.0.113.1/24")
+    c = net.add_host("client", "192.168.1.10/24", gateway="192.168.1.1")
+    s = net.add_host("server", "203.0.113.20/24", gateway="203.0.113.1")
+    net.add_link(c, r)
+    net.add_link(r, s)
+    cap = net.capture.on(c, "eth0")
+    for kind in ("telnet", "ftp", "pop3", "imap", "mysql", "vnc"):
+        s.start_service(kind)
+    for code in ("admin-prohibited", "host-unreachable", "net-unreachable",
+                 "host-prohibited", "net-prohibited"):
+        port = {"admin-prohibited": 30, "host-unreachable": 31, "net-unreachable": 32,
+                "host-prohibited": 33, "net-prohibited": 34}[code]
+        r.iptables(f"-A FORWARD -p tcp --dport {port} -j REJECT --reject-with icmp-{code}")
+    for line in ("traceroute -n -q 1 server", "traceroute -T -n -q 1 server",
+                 "telnet server 23", "nc -w 1 server 21", "nc -w 1 server 110",
+                 "nc -w 1 server 143", "nc -w 1 server 3306", "nc -w 1 server 5900",
+                 "nmap -sU -Pn -p 53 server", "nmap -sA -Pn -p 80 server",
+                 "nmap -sS -Pn -p 30-34 server"):
+        c.sh(line, stdin="root\r\n" if line.startswith("telnet") else None)
+    net.run(until=net.now + 100)
+    ours = _our_lines(c, "eth0")
+    assert len(ours) > 50
+    assert any("unreachable - admin prohibited filter" in line for line in ours)
+    assert any("ICMP time exceeded in-transit" in line for line in ours)
+    assert ours == _real_lines(cap, tmp_path)
+
+
 def _netns():
     name = f"shell-{uuid.uuid4().hex[:6]}"
     made = subprocess.run(["ip", "netns", "add", name], capture_output=True, timeout=10)
