@@ -590,8 +590,13 @@ class _Ladder:
             ym = (ya + yb) / 2
             for x in [x_axis] + [self.X[h] for h in self.lanes]:
                 self.text(x, ym, "≈", 20, INK, bg="white", zorder=7)
-            # above the lanes' "≈" marks (a lane close to the axis must not cover it)
-            self.text(x_axis + 0.14, ym, t("ladder.idle", self.lang, dt=_fmt_dt(dt)),
+            # beside the axis — or, when a lane runs close to the axis, right of that
+            # lane's "≈" so the two marks do not cover the words
+            x_idle = x_axis + 0.14
+            near = [self.X[h] for h in self.lanes if x_axis < self.X[h] < x_axis + 1.2]
+            if near:
+                x_idle = max(near) + 0.2
+            self.text(x_idle, ym, t("ladder.idle", self.lang, dt=_fmt_dt(dt)),
                       fs["tiny"], grey, ha="left", bg="white", zorder=8)
 
     def tcb_x(self, cols: List[float], st_w, h: str) -> List[float]:
