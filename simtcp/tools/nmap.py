@@ -49,6 +49,12 @@ class PortResult:
     reason: str                   # syn-ack, reset, no-response, port-unreach, conn-refused…
     service: str = ""
     version: str = ""
+    ttl: Optional[int] = None     # TTL of the reply that decided (raw scans), for --reason
+
+    @property
+    def reason_text(self) -> str:
+        """nmap's REASON column: ``syn-ack ttl 64``; a connect scan saw no packet: no TTL."""
+        return self.reason + (f" ttl {self.ttl}" if self.ttl is not None else "")
 
 
 @dataclass
@@ -58,6 +64,7 @@ class HostReport:
     up: bool
     latency: Optional[float] = None
     ports: List[PortResult] = field(default_factory=list)
+    up_reason: str = "user-set"   # why nmap thinks it is up: -Pn ("user-set") or the answer
 
     def state(self, port: int, proto: str = "tcp") -> str:
         for p in self.ports:
@@ -137,40 +144,66 @@ def scan(host, argv: List[str]) -> ScanReport:
     latencies = ({} if options.skip_discovery
                  else discover_all(host, [ip for _typed, ip in targets], options))
     for typed, ip in targets:
-        latency = None
+        latency, up_reason = None, "user-set"
         if not options.skip_discovery:
-            latency = latencies[ip]
-            if latency is None:
+            up = latencies[ip]
+            if up is None:
                 reports.append(HostReport(typed, ip, up=False))
                 continue
+            latency = up.latency
+            up_reason = up.reason + (f" ttl {up.ttl}" if up.ttl is not None else "")
         results, rtt = probe_ports(host, ip, options)
-        ports = [PortResult(proto, port, state, reason, _service(port, proto))
-                 for (proto, port), (state, reason) in sorted(results.items())]
+        ports = [PortResult(proto, port, state, reason, _service(port, proto), ttl=ttl)
+                 for (proto, port), (state, reason, ttl) in sorted(results.items())]
         if options.version:
             version_scan(host, ip, ports)
         reports.append(HostReport(typed, ip, True, latency if latency is not None else rtt,
-                                  ports))
+                                  ports, up_reason))
     return ScanReport(options, start, host.net.now, reports)
 
 
 # ---------------------------------------------------------------------- normal output
-_HIDE_ABOVE = 25       # nmap folds a state with more ports than this into "Not shown:"
+_HIDE_ABOVE = 25       # portlist.cc isIgnoredState(): max_per_state without -v
+# portlist.h: the state numbers nmap breaks ties with (the smaller number is listed first)
+_STATE_NUMBER = {"closed": 1, "open": 2, "filtered": 3, "unfiltered": 6, "open|filtered": 7,
+                 "closed|filtered": 8}
 
 
-def _hidden(ports: List[PortResult], open_only: bool):
-    """States nmap leaves out of the table, with their counts and the commonest reason."""
-    by_state: Dict[Tuple[str, str], List[PortResult]] = {}
+def _ignored_states(ports: List[PortResult], open_only: bool) -> List[str]:
+    """The states nmap folds into "Not shown:", in its order (portlist.cc:
+    isIgnoredState, nextIgnoredState): never open; with --open every state that cannot be
+    open (open|filtered and unfiltered still can); else a state of more than 25 ports.
+    Counts are over all protocols; the larger count first, ties by state number."""
+    counts: Dict[str, int] = {}
     for p in ports:
-        by_state.setdefault((p.state, p.proto), []).append(p)
-    hidden = {}
-    for (state, proto), group in by_state.items():
-        if (open_only and "open" not in state) or (len(group) > _HIDE_ABOVE
-                                                   and state != "open"):
-            reasons: Dict[str, int] = {}
-            for p in group:
-                reasons[p.reason] = reasons.get(p.reason, 0) + 1
-            hidden[(state, proto)] = (len(group), max(reasons, key=reasons.get))
-    return hidden
+        counts[p.state] = counts.get(p.state, 0) + 1
+
+    def ignored(state: str) -> bool:
+        if state == "open":
+            return False
+        if open_only and state not in ("open|filtered", "unfiltered"):
+            return True
+        return counts[state] > _HIDE_ABOVE
+    return sorted((st for st in counts if ignored(st)),
+                  key=lambda st: (-counts[st], _STATE_NUMBER.get(st, 9)))
+
+
+def _not_shown(ports: List[PortResult], states: List[str]) -> str:
+    """output.cc printportoutput(): for each ignored state, one part per (reason, protocol)
+    group — the groups sorted by count with portreasons.cc reason_sort(), a merge sort that
+    puts the later group first on a tie; "port" or "ports" by the state's total count."""
+    parts = []
+    for state in states:
+        members = [p for p in ports if p.state == state]
+        members.sort(key=lambda p: (p.proto != "tcp", p.port))    # nextPort(): TCP, then UDP
+        groups: Dict[Tuple[str, str], int] = {}
+        for p in members:
+            groups[(p.reason, p.proto)] = groups.get((p.reason, p.proto), 0) + 1
+        ordered = sorted(reversed(list(groups.items())), key=lambda kv: -kv[1])
+        plural = "" if len(members) == 1 else "s"
+        parts += [f"{n} {state} {proto} port{plural} ({reason})"
+                  for (reason, proto), n in ordered]
+    return "Not shown: " + ", ".join(parts)
 
 
 def render(report: ScanReport) -> str:
@@ -186,24 +219,27 @@ def render(report: ScanReport) -> str:
         up += 1
         name = h.ip if h.target == h.ip else f"{h.target} ({h.ip})"
         lines.append(f"Nmap scan report for {name}")
-        lines.append(f"Host is up ({_sig2(h.latency or 0.0)}s latency).")
-        hidden = _hidden(h.ports, o.open_only)
-        shown = [p for p in h.ports if (p.state, p.proto) not in hidden]
+        received = f", received {h.up_reason}" if o.reason else ""
+        lines.append(f"Host is up{received} ({_sig2(h.latency or 0.0)}s latency).")
+        hidden = _ignored_states(h.ports, o.open_only)
+        shown = [p for p in h.ports if p.state not in hidden]
         if hidden:
-            parts = [f"{n} {state} {proto} ports ({reason})"
-                     for (state, proto), (n, reason) in sorted(
-                         hidden.items(), key=lambda kv: -kv[1][0])]
             if not shown:
                 lines.append(f"All {len(h.ports)} scanned ports on {name} are in ignored states.")
-            lines.append("Not shown: " + ", ".join(parts))
+            lines.append(_not_shown(h.ports, hidden))
         else:
             lines.append("")
+        if shown and o.open_only and any(p.state == "filtered" for p in h.ports) \
+                and any(s != "udp" for s in o.scans):
+            # --open turns on --defeat-rst-ratelimit (nmap.cc), which output.cc notes
+            lines.append("Some closed ports may be reported as filtered due to "
+                         "--defeat-rst-ratelimit")
         if shown:
             cols = [("PORT", [f"{p.port}/{p.proto}" for p in shown]),
                     ("STATE", [p.state for p in shown]),
                     ("SERVICE", [p.service for p in shown])]
             if o.reason:
-                cols.append(("REASON", [p.reason for p in shown]))
+                cols.append(("REASON", [p.reason_text for p in shown]))
             if o.version:
                 cols.append(("VERSION", [p.version for p in shown]))
             widths = [max(len(head), *(len(v) for v in vals)) + 1 for head, vals in cols]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from ..packet import Datagram, Packet
 from ..segment import Flags, Options, Segment
@@ -67,6 +67,7 @@ class _Scan:
         self.todo = deque(ports)
         self.out: Dict[int, dict] = {}           # port -> {"try", "sent", "sock"}
         self.result: Dict[int, Tuple[str, str]] = {}
+        self.ttl: Dict[int, int] = {}            # TTL of the reply that decided, raw scans
         self.rtt = _Rtt(self.timing)
         self.best_try = 0                        # highest try number that got an answer
         self.sport = 40000 + self.net.rng.randrange(20000)   # nmap: one random source port
@@ -147,7 +148,7 @@ class _Scan:
         self._done(port, _RULES[self.kind][2] if self.kind != "connect" else "filtered",
                    "no-response")
 
-    def _done(self, port: int, state: str, reason: str, tryno: int = 0) -> None:
+    def _done(self, port: int, state: str, reason: str, ttl: Optional[int] = None) -> None:
         rec = self.out.pop(port, None)
         if rec is None or port in self.result:
             return
@@ -155,6 +156,8 @@ class _Scan:
             self.rtt.sample(self.net.now - rec["sent"])      # Karn: first tries only
         self.best_try = max(self.best_try, rec["try"])
         self.result[port] = (state, reason)
+        if ttl is not None:
+            self.ttl[port] = ttl          # nmap --reason: "syn-ack ttl 64" (the reply's TTL)
         self._pump()
 
     # -- replies
@@ -166,14 +169,14 @@ class _Scan:
             if seg.dport == self.sport and seg.sport in self.out:
                 flags = int(seg.flags)            # plain ints: IntFlag's & is slow
                 if self.kind == "syn" and flags & _SYN_ACK == _SYN_ACK:
-                    self._done(seg.sport, "open", "syn-ack")
+                    self._done(seg.sport, "open", "syn-ack", packet.ttl)
                 elif flags & _RST:
-                    self._done(seg.sport, self.rules[0], "reset")
+                    self._done(seg.sport, self.rules[0], "reset", packet.ttl)
             return
         icmp, dgram = packet.icmp, packet.datagram
         if dgram is not None and self.kind == "udp" and dgram.dport == self.sport:
             if dgram.sport in self.out:
-                self._done(dgram.sport, "open", "udp-response")
+                self._done(dgram.sport, "open", "udp-response", packet.ttl)
         elif icmp is not None and icmp.type == 3:
             q = icmp.quoted()
             if q is None or q.dst != self.ip or q.sport != self.sport or q.dport not in self.out:
@@ -182,9 +185,9 @@ class _Scan:
             if reason is None:
                 return
             if self.kind == "udp" and icmp.code == 3:
-                self._done(q.dport, "closed", reason)
+                self._done(q.dport, "closed", reason, packet.ttl)
             else:
-                self._done(q.dport, _RULES[self.kind][1], reason)
+                self._done(q.dport, _RULES[self.kind][1], reason, packet.ttl)
 
     # -- connect scan
     def _connect(self, port: int):
@@ -230,35 +233,45 @@ def _run_together(scans: List["_Scan"]) -> List[Dict[int, Tuple[str, str]]]:
     return results
 
 
-def probe_ports(host, ip: str, options) -> Tuple[Dict[Tuple[str, int], Tuple[str, str]],
-                                                  Optional[float]]:
-    """Every requested port's (state, reason), and the measured RTT."""
-    results: Dict[Tuple[str, int], Tuple[str, str]] = {}
+def probe_ports(host, ip: str, options) -> Tuple[
+        Dict[Tuple[str, int], Tuple[str, str, Optional[int]]], Optional[float]]:
+    """Every requested port's (state, reason, TTL of the deciding reply or None), and the
+    measured RTT."""
+    results: Dict[Tuple[str, int], Tuple[str, str, Optional[int]]] = {}
     rtt = None
     for kind in options.scans:
         proto = "udp" if kind == "udp" else "tcp"
         ports = [p for pr, p in options.ports if pr == proto]
         scan = _Scan(host, ip, kind, ports, options)
-        for port, res in scan.run().items():
-            results[(proto, port)] = res
+        for port, (state, reason) in scan.run().items():
+            results[(proto, port)] = (state, reason, scan.ttl.get(port))
         rtt = rtt if rtt is not None else scan.rtt.first
     return results, rtt
+
+
+class HostUp(NamedTuple):
+    """Why discovery says a host is up (nmap --reason: "received reset ttl 64")."""
+    latency: Optional[float]
+    reason: str
+    ttl: Optional[int]
 
 
 def discover(host, ip: str, options) -> Optional[float]:
     """nmap's default host discovery for a privileged user (see `discover_all`) of one
     address: the RTT of the first answer, or None when the host seems down."""
-    return discover_all(host, [ip], options)[ip]
+    up = discover_all(host, [ip], options)[ip]
+    return up.latency if up is not None else None
 
 
-def discover_all(host, ips: List[str], options) -> Dict[str, Optional[float]]:
+def discover_all(host, ips: List[str], options) -> Dict[str, Optional[HostUp]]:
     """nmap's default host discovery for a privileged user, of every address at once (nmap
     pings a whole host group in parallel): TCP SYN to 443, then — for the addresses still
     silent — TCP ACK to 80 (an ICMP echo is not modelled); any answer, even a RST, means
-    "up". Returns each address's RTT of its first answer, or None (seems down)."""
+    "up". Returns each address's `HostUp` (RTT of its first answer, reason, TTL), or None
+    (seems down)."""
     probe = type(options)(scans=["syn"], ports=[("tcp", 443)], timing=options.timing,
                           max_retries=1, targets=list(ips))
-    latency: Dict[str, Optional[float]] = {ip: None for ip in ips}
+    found: Dict[str, Optional[HostUp]] = {ip: None for ip in ips}
     silent = list(dict.fromkeys(ips))
     for kind, port in (("syn", 443), ("ack", 80)):
         if not silent:
@@ -267,12 +280,13 @@ def discover_all(host, ips: List[str], options) -> Dict[str, Optional[float]]:
         results = _run_together(scans)
         still = []
         for ip, scan, result in zip(silent, scans, results):
-            if result[port][1] != "no-response":
-                latency[ip] = scan.rtt.first
+            reason = result[port][1]
+            if reason != "no-response":
+                found[ip] = HostUp(scan.rtt.first, reason, scan.ttl.get(port))
             else:
                 still.append(ip)
         silent = still
-    return latency
+    return found
 
 
 # ------------------------------------------------------------------------ -sV
