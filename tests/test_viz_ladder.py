@@ -316,3 +316,21 @@ def test_demux_lists_every_four_tuple():
         "client1", "client1", "client2", "client3"]
     with pytest.raises(ValueError, match="no socket on port 81"):
         demux_diagram(server, port=81)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_long_title_wraps_inside_the_figure(lang):
+    net, _ = handshake()
+    title = ("A title far too long for one line of a three-arrow ladder, with clauses; "
+             "it must wrap at a clause break and stay inside the figure on both sides")
+    fig = ladder(net, title=title, lang=lang)
+    fig.canvas.draw()
+    box = fig.bbox
+    lines = [t for t in fig.axes[0].texts if t.get_text() and t.get_text() in title]
+    assert len(lines) >= 2 and " ".join(t.get_text() for t in lines) == title
+    assert lines[0].get_text().endswith(";")              # the clause break was chosen
+    for t in lines:
+        ext = t.get_window_extent()
+        assert box.x0 <= ext.x0 and ext.x1 <= box.x1, t.get_text()
+    import matplotlib.pyplot as plt
+    plt.close(fig)

@@ -181,6 +181,25 @@ class _Ladder:
                               family="DejaVu Sans Mono" if mono else None)
         return self.ttp.get_text_width_height_descent(text, prop, ismath=False)[0] / 72
 
+    def wrap_title(self, room: float, size: float) -> List[str]:
+        """The title in as few lines as fit ``room`` inches: split at the last break (a
+        space; a Japanese title also after "、" or "。") that keeps each line in room."""
+        if not self.title:
+            return []
+        lines, rest = [], self.title
+        while self.width(rest, size, bold=True) > room and len(lines) < 3:
+            fits = [i + 1 for i, ch in enumerate(rest) if ch in " 、。;"
+                    and self.width(rest[:i + 1], size, bold=True) <= room]
+            # prefer a clause break ("; ", "、") to a bare space
+            clause = [i for i in fits if rest[i - 1] in ";、。"
+                      or rest[i - 2:i] in (", ", "; ")]
+            cut = max(clause or fits, default=None)
+            if not cut:
+                break
+            lines.append(rest[:cut].rstrip())
+            rest = rest[cut:].lstrip()
+        return lines + [rest]
+
     def text(self, x, y, s, size, color=INK, bold=False, bg=None, **kw):
         extra = style.strong(self.lang, color) if bold else {}
         if bg is not None:
@@ -494,6 +513,9 @@ class _Ladder:
         if W < target:
             span += (target - W) / (len(lanes) - 1)
             W = target
+        title_lines = self.wrap_title(W - 0.4, fs["subtitle"])
+        if len(title_lines) > 1:        # a long title takes a second line, never the edges
+            self.layout_y(top + 0.4 * (len(title_lines) - 1))
         self.X, x = {}, left
         for h in lanes:
             x += st_w[h] if h not in (lanes[0], lanes[-1]) else 0.0
@@ -520,8 +542,10 @@ class _Ladder:
         # title and lifelines
         y = 0.15
         if self.title:
-            self.text(W / 2, y + 0.25, self.title, fs["subtitle"], bold=True)
-            y += 0.55
+            for line in title_lines:
+                self.text(W / 2, y + 0.25, line, fs["subtitle"], bold=True)
+                y += 0.4
+            y += 0.15
         head_y = y + 0.38
         for i, h in enumerate(lanes):
             colour = self.colors[h]
