@@ -132,11 +132,19 @@ class DnsServer(Service):
 
     def answer(self, data: bytes, tcp: bool) -> List[bytes]:
         """The reply messages to one query (module docstring); none for garbage."""
+        if len(data) < 12:                  # shorter than the header (RFC 1035 §4.1.1)
+            return []
         try:
             q = DNS(data)
         except Exception:                   # scapy raises many kinds; not a DNS message
             return []
-        if q.qr or not q.qd:
+        if q.qr:
+            return []
+        if q.opcode != 0:
+            # only QUERY is served: "Not Implemented" (RFC 1035 §4.1.1 RCODE 4), as BIND
+            # answers a STATUS request — which is what nmap -sU sends to port 53
+            return [bytes(DNS(id=q.id, qr=1, opcode=q.opcode, rd=q.rd, rcode=4, qd=[]))]
+        if not q.qd:
             return []
         question = q.qd[0]
         qname, qtype = _fqdn(question.qname.decode()), TYPE_NAMES.get(question.qtype, "?")

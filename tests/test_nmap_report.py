@@ -47,3 +47,21 @@ def test_reason_column_carries_the_replys_ttl_and_the_host_line_why_it_is_up():
     connect = scanner.sh("nmap -n -Pn -sT --reason -p 22 10.8.0.2").splitlines()
     assert connect[2].startswith("Host is up, received user-set (")
     assert connect[5] == "22/tcp open  ssh     syn-ack"          # no packet seen: no TTL
+
+
+def test_udp_scan_sends_nmaps_dns_payloads_and_a_dns_server_answers_status_with_notimp():
+    net = simtcp.Network(seed=2, wire="fast")
+    scanner = net.add_host("scanner", "10.8.0.1/24")
+    target = net.add_host("target", "10.8.0.2/24")
+    net.add_link(scanner, target, delay=0.001)
+    target.start_service("dns", records={"www.example.com": "192.0.2.10"})
+    out = scanner.sh("nmap -n -Pn -sU -p 53,69 10.8.0.2").splitlines()
+    assert out[5:7] == ["53/udp open   domain", "69/udp closed tftp"]
+    net.run(until=net.now + 1)
+    lines = [line.split(" ", 2)[2] for line in scanner.sh("tcpdump -n -i eth0").splitlines()
+             if line[:2].isdigit() and line[2] == ":"]
+    sport = lines[0].split()[0].rsplit(".", 1)[1]
+    assert lines[0] == f"10.8.0.1.{sport} > 10.8.0.2.53: 0 stat [0q] (12)"
+    assert lines[1] == f"10.8.0.1.{sport} > 10.8.0.2.53: 30583+ TXT CHAOS? version.bind. (30)"
+    assert lines[2] == f"10.8.0.1.{sport} > 10.8.0.2.69: TFTP, length 12, tftp-#0"
+    assert f"10.8.0.2.53 > 10.8.0.1.{sport}: 0 stat NotImp- [0q] 0/0/0 (12)" in lines

@@ -61,6 +61,7 @@ def test_tcpdump_reads_the_interface_capture_as_simtcp_prints_it(tmp_path):
                  "dig @server nope.example.com"):
         c.sh(line)
     c.resolve("www.example.com", "10.0.0.2")              # no EDNS: no [1au]
+    c.sh("nmap -sU -Pn -p 53,69 server")                   # nmap's DNS payloads, NOTIMP
     net.run(until=net.now + 100)
     path = tmp_path / "eth0.pcap"
     cap.write_pcap(str(path))

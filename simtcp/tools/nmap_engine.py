@@ -23,6 +23,14 @@ _UNREACH_CODES = {0: "net-unreach", 1: "host-unreach", 2: "proto-unreach", 3: "p
                   9: "net-prohibited", 10: "host-prohibited", 13: "admin-prohibited"}
 _FLAGS = {"syn": Flags.SYN, "fin": Flags.FIN, "null": Flags(0),
           "xmas": Flags.FIN | Flags.PSH | Flags.URG, "ack": Flags.ACK}
+# nmap-payloads (Nmap 7.93): what -sU puts in the datagram for a port, one datagram per
+# payload (scan_engine_raw.cc sends them all). simtcp carries the entries for the DNS and
+# TFTP ports, the UDP services its labs scan; any other port gets nmap's empty datagram.
+_DNS_STATUS = b"\x00\x00\x10\x00" + bytes(8)              # DNSStatusRequest
+_DNS_VERSION = (b"\x77\x77\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07version\x04bind\x00"
+                b"\x00\x10\x00\x03")                          # version.bind CH TXT
+_UDP_PAYLOADS = {53: (_DNS_STATUS, _DNS_VERSION), 69: (_DNS_STATUS,),
+                 5353: (_DNS_STATUS, _DNS_VERSION), 26198: (_DNS_STATUS, _DNS_VERSION)}
 _SYN_ACK = int(Flags.SYN | Flags.ACK)
 _RST = int(Flags.RST)
 # (state on RST, state on ICMP unreachable, state on silence) — nmap's reference guide
@@ -122,11 +130,16 @@ class _Scan:
             rec["sock"] = self._connect(port)
         else:
             self.host.send_raw(self._probe(port, tryno))
+            if self.kind == "udp":            # nmap sends every payload it has for the port
+                for extra in _UDP_PAYLOADS.get(port, ())[1:]:
+                    self.host.send_raw(Packet(self.src, self.ip,
+                                              Datagram(self.sport, port, extra), df=False))
         net.schedule(net.now + self.rtt.timeout(), self._expire, port, tryno)
 
     def _probe(self, port: int, tryno: int) -> Packet:
         if self.kind == "udp":
-            return Packet(self.src, self.ip, Datagram(self.sport, port, b""), df=False)
+            payload = _UDP_PAYLOADS.get(port, (b"",))[0]
+            return Packet(self.src, self.ip, Datagram(self.sport, port, payload), df=False)
         rng = self.net.rng
         flags = self.flags
         seq = Seq(rng.getrandbits(32))

@@ -19,7 +19,9 @@ RST. ``-i any`` adds the interface and direction columns of the Linux cooked hea
 (print-sll.c: ``%-5s`` name, ``In  ``/``Out ``). After ``length N`` come the summaries
 tcpdump prints for the services simtcp runs: the first line of HTTP, SMTP and FTP, the SSH
 version line, and DNS over UDP and TCP (``41007+ [1au] A? www.example.com. (44)``,
-``41007*- 1/0/1 A 192.0.2.10 (75)``: print-domain.c without -v).
+``41007*- 1/0/1 A 192.0.2.10 (75)``: print-domain.c without -v), and TFTP's opcode (port
+69, which nmap -sU probes). tcpdump decodes more UDP ports (NTP 123, SNMP 161, syslog 514,
+…) that simtcp runs no service on; datagrams to those print as plain ``UDP, length N``.
 
 Options: ``-i IFACE|any``, ``-n``/``-nn``, ``-c COUNT``, ``-S`` (absolute sequence numbers),
 ``-tt`` (seconds since the epoch), ``-q``-less; a filter expression of primitives joined by
@@ -79,6 +81,8 @@ class TcpdumpFormatter:
             if d is not None and 53 in (d.sport, d.dport):      # print-udp.c → domain_print
                 return (f"IP {p.src}.{d.sport} > {p.dst}.{d.dport}: "
                         + _dns(bytes(d.payload), over_tcp=False))
+            if d is not None and 69 in (d.sport, d.dport):      # print-udp.c → tftp_print
+                return f"IP {p.src}.{d.sport} > {p.dst}.{d.dport}: " + _tftp(bytes(d.payload))
             return "IP " + tcpdump_other(p)
         seq, ack, n = int(s.seq), int(s.ack), len(s.payload)
         if not self.absolute and s.flags & Flags.ACK:
@@ -156,6 +160,18 @@ def _application(sport: int, dport: int, data: bytes) -> str:
     return ""
 
 
+def _tftp(data: bytes) -> str:
+    """print-tftp.c: the protocol, the length and the opcode's name (``tftp-#N`` for an
+    unknown one, which ends the line). The request details of a known opcode (file name,
+    mode, block number) are not modelled — simtcp runs no TFTP service."""
+    text = f"TFTP, length {len(data)}"
+    if len(data) < 2:
+        return text + " [|tftp]"
+    op = int.from_bytes(data[:2], "big")
+    return text + ", " + {1: "RRQ", 2: "WRQ", 3: "DATA", 4: "ACK", 5: "ERROR",
+                          6: "OACK"}.get(op, f"tftp-#{op}")
+
+
 # print-domain.c: ns_ops, ns_resp (rcode words), and the non-verbose record data
 _DNS_OPS = ("", " inv_q", " stat", " op3", " notify", " update", " op6", " op7", " op8",
             " updateA", " updateD", " updateDA", " updateM", " updateMA", " zoneInit",
@@ -175,6 +191,16 @@ def _dns_rr(rr) -> str:
     typ = TYPE_NAMES.get(rr.type, "OPT" if rr.type == 41 else f"Type{rr.type}")
     if rr.type == 41:
         return f" OPT UDPsize={rr.rclass}" + (" DO" if rr.z & 0x8000 else "")
+    if rr.rclass != 1:                                 # the class, when it is not IN
+        return f" {_dns_class(rr.rclass)}" + _dns_rr_in(rr, typ)
+    return _dns_rr_in(rr, typ)
+
+
+def _dns_class(value: int) -> str:
+    return {1: "IN", 3: "CHAOS", 4: "HS", 255: "ANY"}.get(value, f"(Class {value})")
+
+
+def _dns_rr_in(rr, typ: str) -> str:
     if typ in ("A", "AAAA"):
         return f" {typ} {rr.rdata}"
     if typ in ("NS", "CNAME"):
@@ -223,7 +249,8 @@ def _dns(data: bytes, over_tcp: bool) -> str:
             text += f" [{ar}au]"
         from ..dns import TYPE_NAMES
         for q in m.qd or []:
-            text += f" {TYPE_NAMES.get(q.qtype, f'Type{q.qtype}')}? {_dns_name(q.qname)}"
+            cls = f" {_dns_class(q.qclass)}" if q.qclass != 1 else ""
+            text += f" {TYPE_NAMES.get(q.qtype, f'Type{q.qtype}')}{cls}? {_dns_name(q.qname)}"
     return f"{prefix}{text} ({len(data)})"
 
 
