@@ -232,3 +232,59 @@ def test_conntrack_lists_entries_as_the_real_conntrack_does():
                 proc.wait(timeout=10)
         for ns in (a, b):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+
+
+_TRACE_CASES = [  # (FORWARD rule on the router or "", traceroute arguments)
+    ("", "-n -q 1"),
+    ("", "-T -n -q 1"),
+    ("", "-n -q 1 -m 1"),
+    ("-p udp -j REJECT --reject-with icmp-admin-prohibited", "-n -q 2"),
+    ("-p udp -j REJECT --reject-with icmp-host-unreachable", "-n -q 1"),
+]
+
+
+def _mask_trace(text):
+    return re.sub(r"\d+\.\d{3} ms", "T ms", text.rstrip("\n"))
+
+
+@pytest.mark.skipif(not (ROOT and shutil.which("traceroute") and shutil.which("iptables")),
+                    reason="needs root, iproute2, iptables and traceroute")
+def test_traceroute_prints_what_the_real_traceroute_prints():
+    """client 10.7.1.2 — router — server 10.7.2.2, in three namespaces; one probe per hop
+    or one hop at a time, as simtcp's traceroute sends them one by one (the real one sends
+    up to 16 at once, and ICMP rate limiting then turns many of its answers into stars)."""
+    c, r, s = _netns(), _netns(), _netns()
+    try:
+        _run("ip", "link", "add", "a0", "netns", c, "type", "veth", "peer", "name", "a1",
+             "netns", r)
+        _run("ip", "link", "add", "b0", "netns", r, "type", "veth", "peer", "name", "b1",
+             "netns", s)
+        for ns, dev, addr in ((c, "a0", "10.7.1.2/24"), (r, "a1", "10.7.1.1/24"),
+                              (r, "b0", "10.7.2.1/24"), (s, "b1", "10.7.2.2/24")):
+            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+            _run("ip", "-n", ns, "link", "set", dev, "up")
+        for ns in (c, r, s):
+            _run("ip", "-n", ns, "link", "set", "lo", "up")
+            _run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
+        _run("ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        _run("ip", "-n", c, "route", "add", "default", "via", "10.7.1.1")
+        _run("ip", "-n", s, "route", "add", "default", "via", "10.7.2.1")
+        for rule, args in _TRACE_CASES:
+            _run("ip", "netns", "exec", r, "iptables", "-F", "FORWARD")
+            if rule:
+                _run("ip", "netns", "exec", r, "iptables", "-A", "FORWARD", *rule.split())
+            real = _run("ip", "netns", "exec", c, "traceroute", *args.split(), "10.7.2.2",
+                        timeout=60).stdout
+            net = simtcp.Network(seed=1)
+            router = net.add_router("r1", "10.7.1.1/24", "10.7.2.1/24")
+            client = net.add_host("client", "10.7.1.2/24", gateway="10.7.1.1")
+            server = net.add_host("server", "10.7.2.2/24", gateway="10.7.2.1")
+            net.add_link(client, router, delay=0.001)
+            net.add_link(router, server, delay=0.001)
+            if rule:
+                router.iptables(f"-A FORWARD {rule}")
+            ours = client.sh(f"traceroute {args} 10.7.2.2")
+            assert _mask_trace(str(ours)) == _mask_trace(real), (rule, args)
+    finally:
+        for ns in (c, r, s):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
