@@ -25,7 +25,7 @@ from typing import FrozenSet, Optional, Tuple
 from .fwmatch import IptablesError, PacketView, int_to_ip, parse_ipv4
 
 __all__ = ["Target", "StandardTarget", "JumpTarget", "RejectTarget", "LogTarget", "NatTarget",
-           "RejectWith", "NatKind", "TARGETS", "format_log_line"]
+           "TarpitTarget", "RejectWith", "NatKind", "TARGETS", "format_log_line"]
 
 
 class RejectWith(enum.Enum):
@@ -139,6 +139,44 @@ class RejectTarget(Target):
 
     def listing(self, numeric):
         return f"reject-with {self.with_.value}"
+
+
+class TarpitTarget(Target):
+    """``-j TARPIT [--tarpit]`` (xtables-addons extensions/xt_TARPIT.c, libxt_TARPIT.c):
+    "capture and hold incoming TCP connections using no local per-connection resources".
+    The kernel module answers from the rule itself — no socket, no state — and drops the
+    packet; ``xttarpit_tarpit()`` says what it answers (seq = the packet's ACK or 0):
+
+    - SYN (no ACK) → SYN-ACK with window 5 ("our SYN-ACKs must have a >0 window"), ack =
+      seq + 1: every tarpitted port looks open;
+    - any other segment with ACK and no FIN/RST → ACK with window 0, ack = seq: data is
+      never acknowledged, so the peer retransmits into a zero window until it gives up;
+    - SYN-ACK → RST (anti-spoofing); RST, FIN, or neither SYN nor ACK → nothing.
+
+    Only for ``-p tcp`` at INPUT and FORWARD (xt_target .proto/.hooks). The honeypot and
+    reset variants (``--honeypot``, ``--reset``) are not modelled."""
+
+    name = "TARPIT"
+    table = "filter"
+    hooks = frozenset({"INPUT", "FORWARD"})
+    options = ("--tarpit", "--honeypot", "--reset")
+
+    def takes_value(self, option):
+        return False
+
+    def take(self, option, value, invert):
+        if option != "--tarpit":
+            raise IptablesError(f"simtcp: TARPIT {option} is not modelled (only the default "
+                                "--tarpit variant is)", 2)
+
+    def check_proto(self, proto, proto_inv):
+        return proto == 6 and not proto_inv
+
+    def save(self):
+        return "--tarpit"
+
+    def listing(self, numeric):
+        return "-j TARPIT --tarpit"              # tarpit_tg_print()
 
 
 LOG_LEVELS = {"emerg": 0, "panic": 0, "alert": 1, "crit": 2, "err": 3, "error": 3,
@@ -354,10 +392,12 @@ def make_target(name: str) -> Optional[Target]:
         return RejectTarget()
     if name == "LOG":
         return LogTarget()
+    if name == "TARPIT":
+        return TarpitTarget()
     if name in NatKind.__members__:
         return NatTarget(NatKind(name))
     return None
 
 
 TARGETS = ("ACCEPT", "DROP", "RETURN", "REJECT", "LOG", "DNAT", "SNAT", "MASQUERADE",
-           "REDIRECT")
+           "REDIRECT", "TARPIT")

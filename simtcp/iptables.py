@@ -37,7 +37,7 @@ from .fwlist import RulesetViews
 from .fwstateful import RecentList
 from .fwrule import Rule, parse_rule
 from .fwtarget import (TARGETS, JumpTarget, LogTarget, RejectTarget, StandardTarget, Target,
-                       format_log_line)
+                       TarpitTarget, format_log_line)
 
 __all__ = ["Netfilter", "RuleVerdict", "Verdict", "WalkStep", "Chain", "Table",
            "IptablesError", "BUILTIN_CHAINS", "KernelLogLine"]
@@ -54,6 +54,7 @@ class Verdict(enum.Enum):
     DROP = "DROP"
     REJECT = "REJECT"
     NAT = "NAT"          # a DNAT/SNAT/MASQUERADE/REDIRECT target: translate, then accept
+    TARPIT = "TARPIT"    # xt_TARPIT: answer from the rule, drop the packet
 
 
 class WalkStep(NamedTuple):
@@ -288,6 +289,8 @@ class Netfilter(RulesetViews):
                     verdict = Verdict.ACCEPT if target.name == "ACCEPT" else Verdict.DROP
                 elif type(target) is RejectTarget:
                     verdict = Verdict.REJECT
+                elif type(target) is TarpitTarget:
+                    verdict = Verdict.TARPIT
                 else:
                     verdict = Verdict.NAT
                 return RuleVerdict(verdict, table, chain.name, idx, target, tuple(walk))

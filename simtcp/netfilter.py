@@ -389,7 +389,33 @@ class NodeNetfilter:
             return ACCEPT
         if v.verdict is Verdict.DROP:
             return Drop(DropReason.FIREWALL)
+        if v.verdict is Verdict.TARPIT:
+            return Reply(self._tarpit(ctx, cur), DropReason.FIREWALL_TARPIT)
         return Reply(self._reject(ctx, cur, v.target.with_), DropReason.FIREWALL_REJECT)
+
+    def _tarpit(self, ctx: "HookContext", cur: _Current) -> tuple:
+        """xtables-addons xt_TARPIT.c tarpit_tcp4() + xttarpit_tarpit(): see
+        `simtcp.fwtarget.TarpitTarget`. 20-byte header, no options, DF, IP ID 0, TTL from the
+        route (64), attached to the packet's conntrack entry (nf_ct_attach)."""
+        p = ctx.packet
+        seg = p.payload
+        if type(seg) is not Segment:
+            return ()
+        f = seg.flags
+        if f & (Flags.RST | Flags.FIN) or not f & (Flags.SYN | Flags.ACK):
+            return ()                               # "No replies for RST, FIN or !SYN,!ACK"
+        seq = seg.ack if f & Flags.ACK else Seq(0)
+        if f & Flags.SYN and f & Flags.ACK:
+            out = Segment(seg.dport, seg.sport, seq, Seq(0), Flags.RST, 0)
+        elif f & Flags.SYN:
+            out = Segment(seg.dport, seg.sport, seq, seg.seq + 1, Flags.SYN | Flags.ACK, 5)
+        else:
+            out = Segment(seg.dport, seg.sport, seq, seg.seq, Flags.ACK, 0)
+        reply = Packet(p.dst, p.src, out, ttl=64, ident=0, df=True)
+        if cur.conn is not None:
+            self._attached[id(reply)] = (cur.conn, REPLY if cur.direction == ORIGINAL
+                                         else ORIGINAL)
+        return (reply,)
 
     def _reject(self, ctx: "HookContext", cur: _Current, with_: RejectWith) -> tuple:
         p = ctx.packet

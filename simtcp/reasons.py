@@ -132,6 +132,7 @@ class DropReason(Reason):
     HOOK = "hook", "dropped by a hook"
     REJECTED = "rejected", "rejected (an error was sent back)"
     FIREWALL_REJECT = "firewall_reject", "rejected by a firewall rule"
+    FIREWALL_TARPIT = "firewall_tarpit", "held in a tarpit by a firewall rule (TARPIT)"
     CONNTRACK_FULL = "conntrack_full", "conntrack table full (nf_conntrack_max)"
     NAT_CLASH = "nat_clash", "conntrack insert failed: NAT tuple already in use"
     NAT_NO_ADDRESS = "nat_no_address", "MASQUERADE/REDIRECT: no address on the interface"
