@@ -120,6 +120,13 @@ class Host(Node):
             return UdpSocket(self, family, type, proto, user=user, process=process)
         return Socket(self, family, type, proto, user=user, process=process)
 
+    def process(self, name: str, user: str = "root", capabilities=None):
+        """A program running on this host as ``user`` with Linux ``capabilities`` (None:
+        all of them for root, none for anyone else): its ``socket()`` binds with that
+        privilege, ``report()`` shows what it could do (simtcp.privilege)."""
+        from .privilege import Process
+        return Process(self, name, user, capabilities)
+
     def start_service(self, kind: str, port: Optional[int] = None, **options):
         """Start a small server program: "http", "ssh", "smtp", "ftp", "pop3", "imap",
         "telnet", "mysql", "vnc", "rdp" (see simtcp.services), or "dns" (simtcp.dns: UDP and

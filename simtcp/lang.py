@@ -123,6 +123,9 @@ add_catalogue({
                             "（{start}）より小さい特権ポートです。bind() できるのは root（または "
                             "CAP_NET_BIND_SERVICE を持つプロセス）だけで、このソケットの所有者は "
                             "{user!r} です"},
+    "socket.eacces_bsd": {"ja": "許可がありません: {ip} のポート {port} は {start} より小さい"
+                                "特権ポートです。ここで bind() できるのは root だけで、このソケットの"
+                                "所有者は {user!r} です"},
     "socket.eaddrinuse": {"ja": "アドレスは既に使用中です: {ip}:{port} は {holder} が使っています"},
     "socket.holder_listening": {"ja": "待ち受け中の別のソケット"},
     "socket.holder_bound": {"ja": "bind 済みの別のソケット"},

@@ -242,8 +242,14 @@ class Node(NetfilterCommands):
             hit = cache[dst] = self._find_route(dst)
         return hit
 
+    def is_local_address(self, ip: str) -> bool:
+        """One of this node's addresses, or the loopback net 127.0.0.0/8 of ``lo`` (Linux's
+        local routing table holds ``local 127.0.0.0/8 dev lo``: every 127.x address is
+        this host)."""
+        return ip in self.ips or ip[:4] == "127."
+
     def _find_route(self, dst: str) -> Optional[RouteHit]:
-        if dst in self.ips:
+        if dst in self.ips or dst[:4] == "127.":
             return _LOCAL
         try:
             route = self.routes.lookup(dst)
@@ -409,7 +415,8 @@ class Node(NetfilterCommands):
             packet = self._hook(_PRE, packet, pkt_id, in_iface, None)
             if packet is None:
                 return
-        if packet.dst in self.ips:
+        # 127/8 is local only on lo (link None); from a wire it is a martian (ip_route_input)
+        if packet.dst in self.ips or (link is None and packet.dst[:4] == "127."):
             if self.hooks.chains:
                 packet = self._hook(_IN, packet, pkt_id, in_iface, None)
                 if packet is None:
@@ -420,6 +427,11 @@ class Node(NetfilterCommands):
                 net.trace.records.append(TraceRecord(net.now, "deliver", self.name, packet,
                                                      pkt_id))
             self.deliver(packet, pkt_id)
+            return
+        if packet.dst[:4] == "127.":      # ip_route_input_slow(): martian destination
+            self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE,
+                             f"martian destination {packet.dst} from a wire")
+            self.count_drop(DropReason.NO_ROUTE)
             return
         if self.forwarding:
             self.forward(pkt_id, packet, in_iface, data if packet is original else None)

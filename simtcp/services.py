@@ -88,21 +88,35 @@ class Service:
 
     def __init__(self, host, port: Optional[int] = None, *, user: Optional[str] = None,
                  process: Optional[str] = None, address: str = "0.0.0.0",
-                 start_as_root: bool = True, backlog: int = 128):
-        """``start_as_root``: the program starts as root, binds, then drops to ``user``
-        (setuid after bind, as nginx and sshd do); False: it runs as ``user`` from the start,
-        so a port below ``ip_unprivileged_port_start`` fails with EACCES."""
+                 start_as_root: Optional[bool] = None, capabilities=None,
+                 backlog: int = 128):
+        """``start_as_root`` (the default): the program starts as root, binds, then drops to
+        ``user`` (setuid after bind, as nginx and sshd do); False: it runs as ``user`` from
+        the start, so a port below ``ip_unprivileged_port_start`` fails with EACCES.
+        ``capabilities`` (e.g. ``{"CAP_NET_BIND_SERVICE"}``): it runs as ``user`` from the
+        start holding these Linux capabilities, as systemd's ``AmbientCapabilities=`` gives
+        them (simtcp.privilege); then ``start_as_root`` must not be True."""
+        from .privilege import Process
+        if capabilities is not None and start_as_root:
+            raise ValueError("capabilities= runs the program as its user from the start; "
+                             "start_as_root=True contradicts it")
         self.host = host
         self.port = self.port if port is None else port
         self.user = user or self.user
         self.process = process or self.process
         self.sessions: List[Session] = []
-        self.sock = host.socket(user="root" if start_as_root else self.user,
-                                process=self.process)
+        if capabilities is not None:
+            self.proc = Process(host, self.process, self.user, capabilities)
+        else:
+            as_root = start_as_root is None or start_as_root
+            self.proc = Process(host, self.process, "root" if as_root else self.user)
+        self.sock = self.proc.socket()
         self.sock.setsockopt(1, 2, 1)                   # SO_REUSEADDR, as daemons do
         self.sock.bind((address, self.port))            # EACCES/EADDRINUSE reach the caller
         self.sock.listen(backlog)
-        self.sock.user = self.user                      # setuid(): privileges dropped
+        if self.proc.user != self.user:                 # setuid(): privileges dropped
+            self.proc.drop_privileges(self.user)
+            self.sock.user, self.sock.capabilities = self.user, self.proc._caps
         self.sock.setblocking(False)
         self.sock.on_ready = self._accept_ready
 
@@ -119,6 +133,10 @@ class Service:
             session.on_open()
             if not session.done:
                 session._readable(child)            # data may have come with the ACK
+
+    def report(self) -> str:
+        """What an attacker who took over this program could do (simtcp.privilege)."""
+        return self.proc.report()
 
     def stop(self) -> None:
         """Stop the program: close the listener and every open session."""
@@ -352,3 +370,4 @@ def start_service(host, kind: str, port: Optional[int] = None, **options):
 
 
 from . import sshd as _sshd  # noqa: E402,F401  (registers "ssh" with password logins)
+from . import portproxy as _portproxy  # noqa: E402,F401  (registers "proxy")

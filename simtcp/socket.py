@@ -17,6 +17,7 @@ import socket as _pysocket
 from typing import Callable, Optional, Tuple
 
 from .lang import strerror, tr
+from .privilege import check_bind
 from .reasons import StateCause
 from .segment import FourTuple
 from .sockargs import (as_bytes, as_int, check_shutdown_how, check_socket_args,
@@ -61,7 +62,8 @@ class Socket(SocketOptions):
 
     # slotted: a busy server holds one per connection, and a dict per socket costs more
     # than the TCB itself
-    __slots__ = ("host", "net", "stack", "user", "process", "pid", "fd", "family", "type",
+    __slots__ = ("host", "net", "stack", "user", "capabilities", "process", "pid", "fd",
+                 "family", "type",
                  "proto", "local", "bound_explicitly", "reuseaddr", "reuseport", "nodelay",
                  "user_timeout_ms", "cork", "user_mss", "congestion", "rcvbuf", "sndbuf",
                  "listener", "conn", "closed", "_timeout", "_blocking", "_shut_rd",
@@ -78,6 +80,7 @@ class Socket(SocketOptions):
         self.net = host.net
         self.stack = host.stack
         self.user = user
+        self.capabilities = None            # the process's capabilities (simtcp.privilege)
         self.process = process or "python"
         self.pid = host.pid_of(self.process, user)
         self.fd = host.new_fd(self.pid)
@@ -210,7 +213,7 @@ class Socket(SocketOptions):
             raise OSError(errno.EINVAL, tr("socket.already_bound", "Invalid argument: this socket "
                                              "is already bound to {ip}:{port} (a socket binds "
                                              "once)", ip=self.local[0], port=self.local[1]))
-        if ip != WILDCARD and ip not in self.host.ips:
+        if ip != WILDCARD and not self.host.is_local_address(ip):
             raise OSError(errno.EADDRNOTAVAIL, tr(
                 "socket.not_my_address", "Cannot assign requested address: {ip} is not an "
                 "address of host {host} ({ips})", ip=ip, host=self.host.name,
@@ -219,13 +222,7 @@ class Socket(SocketOptions):
             port = self.stack.allocator.bind_port(ip, lambda p: not self._bind_conflict(ip, p),
                                                   self.reuseaddr)
         else:
-            start = self.host.sysctl.unprivileged_port_start(ip)
-            if port < start and self.user != "root":
-                raise PermissionError(errno.EACCES, tr(
-                    "socket.eacces", "Permission denied: port {port} is below "
-                    "ip_unprivileged_port_start ({start}); only root (or "
-                    "CAP_NET_BIND_SERVICE) may bind it, and this socket belongs to {user!r}",
-                    port=port, start=start, user=self.user))
+            check_bind(self, ip, port)      # EACCES below the privileged threshold
             holder = self._bind_conflict(ip, port)
             if holder:
                 raise OSError(errno.EADDRINUSE, tr(
@@ -303,6 +300,7 @@ class Socket(SocketOptions):
         t = conn.tuple
         child = Socket(self.host, user=self.user, process=self.process, _conn=conn,
                        _local=(t.local_ip, t.local_port))
+        child.capabilities = self.capabilities
         self.stack.bindings.setdefault(t.local_port, [])
         self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")
         return child, (t.remote_ip, t.remote_port)

@@ -29,6 +29,7 @@ from typing import Optional, Tuple
 
 from .socket import AF_INET, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, SOL_SOCKET, Socket
 from .lang import strerror
+from .privilege import check_bind
 from .udp import MAX_PAYLOAD, WILDCARD
 
 SOCK_DGRAM = _pysocket.SOCK_DGRAM
@@ -59,6 +60,7 @@ class UdpSocket:
         self.udp = host.udp
         self.family, self.type, self.proto = family, type, proto
         self.user = user
+        self.capabilities = None            # the process's capabilities (simtcp.privilege)
         self.process = process or "python"
         self.pid = host.pid_of(self.process, user)
         self.fd = host.new_fd(self.pid)
@@ -120,11 +122,9 @@ class UdpSocket:
         ip, port = self._resolve(address, "bind")
         if self.local is not None:
             raise OSError(errno.EINVAL, strerror(errno.EINVAL))
-        if ip != WILDCARD and ip not in self.host.ips:
+        if ip != WILDCARD and not self.host.is_local_address(ip):
             raise OSError(errno.EADDRNOTAVAIL, strerror(errno.EADDRNOTAVAIL))
-        start = self.host.sysctl.unprivileged_port_start()
-        if 0 < port < start and self.user != "root":
-            raise PermissionError(errno.EACCES, strerror(errno.EACCES))
+        check_bind(self, ip, port)          # per address: macOS exempts only the wildcard
         self.local = self.udp.bind(self, ip, port)
         self._call("bind", (ip, port))
 
