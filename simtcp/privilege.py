@@ -187,10 +187,7 @@ class Process:
                              "where only root may bind privileged ports (not modelled there)")
         self.host, self.name, self.user = host, name, user
         self._caps = caps
-
-    @property
-    def pid(self) -> int:
-        return self.host.pid_of(self.name, self.user)
+        self.pid = host.pid_of(name, user)        # a process keeps its pid across setuid()
 
     @property
     def capabilities(self) -> FrozenSet[Capability]:
@@ -214,6 +211,7 @@ class Process:
             raise PermissionError(errno.EPERM, f"Operation not permitted: {self.name} runs as "
                                   f"{self.user!r}; only root (CAP_SETUID) may change user")
         kept = _caps(keep) or frozenset()
+        self.host._pids.setdefault((self.name, user), self.pid)   # same process, same pid
         self.user = user
         self._caps = kept & effective("root", self._caps)
 

@@ -97,3 +97,17 @@ def test_rate_limited_resets_slow_a_syn_scan():
     after = scan(attacker, args)
     assert after.elapsed > 5 * before.elapsed
     assert "filtered" in after.hosts[0].states().values()   # some probes never answered
+
+
+def test_icmp_rate_limits_slow_a_udp_scan():
+    """Linux answers closed UDP ports with rate-limited ICMP port unreachables
+    (icmp_ratelimit / icmp_msgs_per_sec): nmap sees silence, retries, and slows down."""
+    times = {}
+    for limit in (0, 1000):
+        net, attacker, server = lab()
+        server.sysctl["net.ipv4.icmp_ratelimit"] = limit
+        report = scan(attacker, ["-sU", "-Pn", "-p", "1000-1049", "192.168.1.20"])
+        times[limit] = report.elapsed
+        if limit == 0:
+            assert set(report.hosts[0].states().values()) == {"closed"}
+    assert times[1000] > 3 * times[0]
