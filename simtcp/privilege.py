@@ -232,9 +232,11 @@ class Process:
         """(what, yes/no) rows of the report."""
         caps = self.capabilities
         start = bind_threshold(self.host, "0.0.0.0")
-        rows = [(f"bind ports below {start} (e.g. 80, 443, 22)" if start else
-                 "bind any port (no port is privileged here)", self.can_bind(min(80, start - 1)
-                                                                         if start else 80))]
+        if start:
+            examples = " (e.g. 22, 80, 443)" if start > 443 else ""
+            rows = [(f"bind ports below {start}{examples}", self.can_bind(start - 1))]
+        else:
+            rows = [("bind any port (no port is privileged here)", True)]
         rows += [(f"read {f.path} ({f.what})", f.readable_by(self.user, self.groups, caps))
                  for f in SENSITIVE_FILES]
         rows += [("change the firewall: iptables (CAP_NET_ADMIN)",
