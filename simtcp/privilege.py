@@ -109,12 +109,12 @@ def may_bind_privileged(host, user: str, capabilities: Optional[FrozenSet[Capabi
 def check_bind(sock, ip: str, port: int) -> None:
     """Raise PermissionError(EACCES) when ``sock``'s process may not bind ``ip:port``
     (port 0 — "any port" — never needs privilege)."""
-    from .lang import tr
     start = bind_threshold(sock.host, ip)
     if port == 0 or port >= start:
         return
     if may_bind_privileged(sock.host, sock.user, getattr(sock, "capabilities", None)):
         return
+    from .lang import tr
     if sock.host.sysctl.os == "linux":
         why = tr("socket.eacces", "Permission denied: port {port} is below "
                  "ip_unprivileged_port_start ({start}); only root (or CAP_NET_BIND_SERVICE) "

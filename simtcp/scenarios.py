@@ -263,3 +263,36 @@ def cwnd_over_time(congestion: str = "cubic", seed: int = 7, loss: float = 0.004
     out.update(kinds)
     out["delivered"] = c.snd_una.diff(c.iss)
     return out
+
+
+KNOCKD_CONF = """[openSSH]
+    sequence      = 7000,8000,9000
+    seq_timeout   = 5
+    tcpflags      = syn
+    start_command = /sbin/iptables -I INPUT 1 -s %IP% -p tcp --dport 22 -j ACCEPT
+    cmd_timeout   = 10
+    stop_command  = /sbin/iptables -D INPUT -s %IP% -p tcp --dport 22 -j ACCEPT
+"""
+
+
+def port_knock(seed: int = 1) -> Network:
+    """Port knocking: SSH is dropped by the server's firewall; the client knocks on 7000,
+    8000 and 9000 (each SYN dropped too — knockd sees it before the firewall); knockd opens
+    port 22 for the client's address only, and the next connect() completes."""
+    net, client, server, _ = _pair(seed)
+    server.start_service("ssh")
+    server.iptables("-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+    server.iptables("-A INPUT -p tcp -j DROP")
+    server.start_service("knockd", config=KNOCKD_CONF)
+    first = client.socket()
+    first.setblocking(False)
+    first.connect_ex((SERVER_IP, 22))                    # before knocking: dropped
+    net.run(until=0.5)
+    first.close()
+    client.sh(f"knock -d 200 {SERVER_IP} 7000 8000 9000")
+    net.run(until=net.now + 0.3)
+    ssh = client.socket()
+    ssh.settimeout(5.0)
+    ssh.connect((SERVER_IP, 22))
+    net.run(until=net.now + 0.05)
+    return net

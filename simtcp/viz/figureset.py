@@ -134,6 +134,11 @@ def _scan_map(lang: str):
     return port_state_map(report, lang=lang)
 
 
+def _knock_ladder(lang: str):
+    from .knockviz import knock_ladder
+    return knock_ladder(scenarios.port_knock(), lang=lang)
+
+
 def _port_forwarding(lang: str):
     from .. import natlab
     from .natviz import port_forward_before_after
@@ -327,6 +332,14 @@ FIGURES: List[FigureSpec] = [
                "ファイアウォールの内側のサーバーに nmap -sS -sU。各ポートの状態と nmap の判定理由"
                "（open・closed・filtered（DROP か REJECT）・open|filtered）。",
                _scan_map),
+    FigureSpec("knock_ladder", "Port knocking", "ポートノッキング",
+               "SSH is dropped by the firewall; the client knocks on 7000, 8000 and 9000 "
+               "(dropped too, but knockd sees them), knockd opens port 22 for the client's "
+               "address only, and the next connect() completes.",
+               "SSH はファイアウォールで破棄される。クライアントが 7000・8000・9000 にノックすると"
+               "（これも破棄されるが knockd には見える）、knockd がそのクライアントのアドレスにだけ"
+               "ポート 22 を開け、次の connect() が成功する。",
+               _knock_ladder),
 ]
 
 
