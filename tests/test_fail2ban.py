@@ -122,3 +122,27 @@ def test_a_jail_needs_an_ssh_service():
     h = net.add_host("h", "10.0.0.1")
     with pytest.raises(ValueError, match="no ssh service"):
         Jail(h)
+
+
+def test_unban_by_hand_and_a_stopped_jail():
+    net, attacker, alice, server, ssh = lab()
+    jail = Jail(server, maxretry=1, bantime=3600)
+    ssh_login(attacker, "server", "alice", "x")
+    net.run(until=net.now + 0.1)
+    assert ssh_login(attacker, "server", "alice", "correct horse").outcome is LoginOutcome.REFUSED
+    jail.unban("192.168.1.66")                       # fail2ban-client set sshd unbanip
+    assert ssh_login(attacker, "server", "alice", "correct horse").ok
+    with pytest.raises(ValueError, match="not banned"):
+        jail.unban("192.168.1.66")
+    jail.stop()
+    ssh_login(attacker, "server", "alice", "y")
+    net.run(until=net.now + 0.1)
+    assert jail.banned == {}
+
+
+@pytest.mark.parametrize("bad", [{"permit_root_login": "maybe"}, {"max_auth_tries": 0}])
+def test_bad_sshd_settings_are_refused(bad):
+    net = simtcp.Network(seed=1)
+    h = net.add_host("h", "10.0.0.1")
+    with pytest.raises(ValueError):
+        h.start_service("ssh", **bad)

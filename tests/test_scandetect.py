@@ -101,3 +101,13 @@ def test_bad_settings_are_refused(bad):
 
 def test_danger_levels_follow_psad_thresholds():
     assert [danger_level(n) for n in (4, 5, 15, 149, 150, 1500, 10000)] == [0, 1, 2, 2, 3, 4, 5]
+
+
+def test_a_stopped_detector_sees_nothing_more():
+    for source in ("log", "packets"):
+        net, attacker, client, server = lab()
+        logging_firewall(server)
+        det = ScanDetector(server, ports=5, source=source)
+        det.stop()
+        scan(attacker, ["-sS", "-Pn", "-p", "1-50", "192.168.1.20"])
+        assert det.alerts == []
