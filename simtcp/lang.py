@@ -235,6 +235,7 @@ add_catalogue({
     "reason.challenge_ack_syn": {"ja": "SYN へのチャレンジ ACK"},
     "reason.time_wait_syn": {"ja": "TIME-WAIT での SYN: ACK を返す"},
     "reason.time_wait_fin": {"ja": "TIME-WAIT での FIN の再送: ACK を返し 2MSL をやり直す"},
+    "reason.time_wait_out_of_window": {"ja": "TIME-WAIT でウィンドウ外のセグメント: ACK を返す"},
     "reason.injected": {"ja": "注入されたパケット"},
     "reason.peer": {"ja": "peer が送信"},
     "reason.syn_flood": {"ja": "SYNフラッド"},

@@ -19,6 +19,12 @@ tcp_prune_ofo_queue() does ("drop the most recently received, furthest out data"
 the receiver pruned after reporting it in SACK blocks is reneging (RFC 2018 §8); the sender
 copes with it.
 
+SACK blocks are reported most recent first (RFC 2018 §4: "the first SACK block MUST specify
+the contiguous block of data containing the segment which triggered this ACK"); Linux keeps
+tp->selective_acks in that order (tcp_sack_new_ofo_skb() moves the block a segment joined,
+or a new one, to the front). Each range carries the tick of the last segment that added
+bytes to it, and `blocks` lists the ranges newest first.
+
 Sequence numbers are compared relative to RCV.NXT (``base``), which every caller passes in:
 all queued data lies within one window above it, so the order is well defined mod 2**32.
 """
@@ -37,11 +43,12 @@ RANGE_OVERHEAD = 576
 class OutOfOrderQueue:
     """Out-of-order data as sorted, merged ranges (see module docstring)."""
 
-    __slots__ = ("_ranges", "nbytes")
+    __slots__ = ("_ranges", "nbytes", "_tick")
 
     def __init__(self) -> None:
-        self._ranges: List[list] = []       # [start Seq, bytearray], ascending, disjoint
+        self._ranges: List[list] = []       # [start Seq, bytearray, tick], ascending, disjoint
         self.nbytes = 0
+        self._tick = 0                      # counts segments that added bytes (SACK order)
 
     def __bool__(self) -> bool:
         return bool(self._ranges)
@@ -72,8 +79,9 @@ class OutOfOrderQueue:
         j = i
         while j < len(ranges) and ranges[j][0].diff(base) <= hi:
             j += 1
+        self._tick += 1
         if i == j:                                        # touches nothing: a new range
-            ranges.insert(i, [start, bytearray(data)])
+            ranges.insert(i, [start, bytearray(data), self._tick])
             self.nbytes += len(data)
             return len(data)
         first_lo = ranges[i][0].diff(base)
@@ -83,6 +91,7 @@ class OutOfOrderQueue:
             return 0                                      # all of it is held already
         if i + 1 == j and first_lo <= lo:                 # extends one range at its end
             buf = ranges[i][1]
+            ranges[i][2] = self._tick
             added = hi - last_hi
             buf += data[len(data) - added:]
             self.nbytes += added
@@ -92,11 +101,11 @@ class OutOfOrderQueue:
         merged = bytearray(new_hi - new_lo)
         merged[lo - new_lo:hi - new_lo] = data
         old = 0
-        for r_start, buf in ranges[i:j]:
+        for r_start, buf, _tick in ranges[i:j]:
             off = r_start.diff(base) - new_lo
             merged[off:off + len(buf)] = buf                 # what we hold wins (Linux
             old += len(buf)                                  # keeps the queued skb)
-        ranges[i:j] = [[base + new_lo, merged]]
+        ranges[i:j] = [[base + new_lo, merged, self._tick]]
         self.nbytes += len(merged) - old
         return len(merged) - old
 
@@ -106,7 +115,7 @@ class OutOfOrderQueue:
         ranges = self._ranges
         out = b""
         while ranges:
-            start, buf = ranges[0]
+            start, buf, _tick = ranges[0]
             off = base.diff(start)
             if off < 0:
                 break
@@ -118,8 +127,10 @@ class OutOfOrderQueue:
         return out
 
     def blocks(self, limit: int) -> Tuple[Tuple[int, int], ...]:
-        """The first ``limit`` ranges as SACK blocks (left edge, right edge)."""
-        return tuple((int(s), int(s + len(b))) for s, b in self._ranges[:limit])
+        """The ``limit`` most recently extended ranges as SACK blocks (left edge, right
+        edge), newest first (RFC 2018 §4; Linux tcp_sack_new_ofo_skb())."""
+        newest = sorted(self._ranges, key=lambda r: -r[2])[:limit]
+        return tuple((int(s), int(s + len(b))) for s, b, _tick in newest)
 
     def prune(self, room: int) -> int:
         """Drop data from the highest sequence numbers until the charge fits in ``room``

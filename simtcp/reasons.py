@@ -185,6 +185,8 @@ class SendCause(Reason):
     CHALLENGE_ACK_SYN = "challenge_ack_syn", "challenge ACK for SYN"
     TIME_WAIT_SYN = "time_wait_syn", "SYN in TIME-WAIT: ACK"
     TIME_WAIT_FIN = "time_wait_fin", "retransmitted FIN in TIME-WAIT: ACK, restart 2MSL"
+    TIME_WAIT_OUT_OF_WINDOW = ("time_wait_out_of_window",
+                               "out-of-window segment in TIME-WAIT: ACK")
     # resets
     UNACCEPTABLE_ACK_SYN_SENT = "unacceptable_ack_syn_sent", "unacceptable ACK in SYN-SENT"
     UNACCEPTABLE_ACK_SYN_RECEIVED = ("unacceptable_ack_syn_received",
@@ -221,6 +223,7 @@ class StateCause(Reason):
     COOKIE_ESTABLISHED = "cookie_established", "ACK carried a valid SYN cookie"
     CLOSE_BEFORE_HANDSHAKE = "close_before_handshake", "close() before the handshake completed"
     CLOSE_UNREAD = "close_unread", "close() with unread data"
+    CLOSE_LINGER_ZERO = "close_linger_zero", "close() with SO_LINGER 0: abort"
     DATA_AFTER_CLOSE = "data_after_close", "data received after close()"
     REFUSED = "refused", "connection refused (RST)"
     RESET_BY_PEER = "reset_by_peer", "connection reset by peer (RST)"

@@ -37,9 +37,9 @@ SO_SNDBUF = _pysocket.SO_SNDBUF
 SO_ERROR = _pysocket.SO_ERROR
 SO_TYPE = _pysocket.SO_TYPE
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
-from .sockopts import (MODELLED_OPTIONS, MSG_MORE, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF,  # noqa: E402,F401
+from .sockopts import (MODELLED_OPTIONS, MSG_MORE, SO_LINGER, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF,  # noqa: E402,F401
                        TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_CORK, TCP_INFO, TCP_MAXSEG,
-                       TCP_USER_TIMEOUT, SocketOptions)
+                       TCP_QUICKACK, TCP_USER_TIMEOUT, SocketOptions)
 
 
 from .errors import SimulationIdleError, SimulationStalledError  # noqa: E402,F401
@@ -92,6 +92,8 @@ class Socket(SocketOptions):
         self.nodelay = False
         self.user_timeout_ms = 0
         self.cork = False
+        self.quickack = True                 # TCP_QUICKACK (False: interactive from the start)
+        self.linger: Optional[int] = None    # SO_LINGER seconds (None: l_onoff = 0)
         self.user_mss = 0                    # TCP_MAXSEG (tp->rx_opt.user_mss; 0: none)
         self.congestion: Optional[str] = None    # TCP_CONGESTION (None: the sysctl's)
         self.rcvbuf: Optional[int] = None
@@ -102,7 +104,7 @@ class Socket(SocketOptions):
         self._timeout: Optional[float] = None
         self._blocking = True
         self._shut_rd = False
-        self._so_error_read = False
+        self._error_reported = False     # sk_err was handed out once (sock_error())
         self.on_ready: Optional[Callable[["Socket"], None]] = None   # see Stack.wake
         self._wake_pending = False
         host.sockets.append(self)
@@ -301,6 +303,11 @@ class Socket(SocketOptions):
         child = Socket(self.host, user=self.user, process=self.process, _conn=conn,
                        _local=(t.local_ip, t.local_port))
         child.capabilities = self.capabilities
+        # the child is a clone of the listener (Linux sk_clone_lock()): its socket options
+        # read back as the listener's, as they already apply to the connection (configure)
+        for name in ("reuseaddr", "reuseport", "nodelay", "user_timeout_ms", "cork", "quickack",
+                     "user_mss", "congestion", "rcvbuf", "sndbuf", "linger"):
+            setattr(child, name, getattr(self, name))
         self.stack.bindings.setdefault(t.local_port, [])
         self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")
         return child, (t.remote_ip, t.remote_port)
@@ -387,6 +394,13 @@ class Socket(SocketOptions):
         if conn.state is State.CLOSED:
             raise self._conn_error("connect")
 
+    def _take_error(self, call: str) -> OSError:
+        """The connection's error, handed out once: Linux sock_error() clears sk_err as it
+        reports it (read(), write() or SO_ERROR), so the next call sees the socket as shut
+        down instead — read() returns end of file, write() fails with EPIPE."""
+        self._error_reported = True
+        return self._conn_error(call)
+
     def _conn_error(self, call: str) -> OSError:
         conn = self.conn
         t = conn.tuple
@@ -443,20 +457,26 @@ class Socket(SocketOptions):
         if flags & ~MSG_MORE:
             raise OSError(errno.EOPNOTSUPP, f"Operation not supported: send() flags "
                           f"{flags:#x} are not modelled by simtcp (MSG_MORE is)")
-        if conn.error:
-            raise self._conn_error("send")
+        if conn.error and not self._error_reported:
+            raise self._take_error("send")
         if conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
             self._wait_connected()
         if conn.fin_queued or conn.state not in (State.ESTABLISHED, State.CLOSE_WAIT):
-            if conn.error:
-                raise self._conn_error("send")
+            if conn.error and not self._error_reported:
+                raise self._take_error("send")
+            # Linux tcp_sendmsg_locked(): once the error was reported, a reset connection
+            # is shut down both ways (tcp_done(): SHUTDOWN_MASK) and writing fails with EPIPE
             raise BrokenPipeError(errno.EPIPE, tr("socket.epipe", "Broken pipe: this side already "
                                                   "closed its sending direction (state {state})",
                                                   state=conn.state))
         self._wait(lambda: conn.cfg.sndbuf > len(conn.sndq) or conn.closed, "send",
                    "room in the send buffer")
-        if conn.error:
-            raise self._conn_error("send")
+        if conn.error and not self._error_reported:
+            raise self._take_error("send")
+        if conn.closed:
+            raise BrokenPipeError(errno.EPIPE, tr("socket.epipe", "Broken pipe: this side already "
+                                                  "closed its sending direction (state {state})",
+                                                  state=conn.state))
         n = conn.send(data, self.net.now, more=bool(flags & MSG_MORE))
         self.stack.kick(conn)
         self._call("send", len(data), result=f"{n} of {len(data)} bytes queued")
@@ -482,7 +502,9 @@ class Socket(SocketOptions):
             return b""
         self._wait(lambda: bool(conn.rcvq) or conn.eof or conn.closed, "recv", "data to arrive")
         if not conn.rcvq and conn.error:
-            raise self._conn_error("recv")
+            if self._error_reported:
+                return b""       # tcp_recvmsg(): sk_err was reported; RCV_SHUTDOWN reads EOF
+            raise self._take_error("recv")
         data = conn.recv(bufsize, self.net.now)
         self.stack.kick(conn)
         self._call("recv", bufsize, result=f"{len(data)} bytes", returned=len(data))
@@ -515,8 +537,10 @@ class Socket(SocketOptions):
         if self.listener is not None:
             self._stop_listening(StateCause.LISTENER_CLOSE)
         elif self.conn is not None:
-            self.conn.close(self.net.now)
+            self.conn.close(self.net.now, linger_zero=self.linger == 0)
             self.stack.kick(self.conn)
+            if self.linger:
+                self._linger(self.conn)
         if self.conn is None or self.conn.closed:
             self.host.sockets.remove(self)      # otherwise when the connection ends
         if self.local is not None:
@@ -526,6 +550,17 @@ class Socket(SocketOptions):
                 if not binds:
                     del self.stack.bindings[self.local[1]]
         self._call("close")
+
+    def _linger(self, conn) -> None:
+        """SO_LINGER with a timeout: close() waits until our FIN is acknowledged or the time
+        is up (Linux tcp_close() -> sk_stream_wait_close(): while the state is FIN-WAIT-1,
+        CLOSING or LAST-ACK). Linux waits even on a non-blocking socket; here that is
+        virtual time passing. Either way close() then returns and the connection goes on."""
+        def done() -> bool:
+            return conn.state not in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK)
+        start = self.net.now
+        if not done() and self.net.run_until(done, self.linger) == "idle":
+            self.net._advance(start + self.linger)   # nothing happens until the timeout
 
     def _stop_listening(self, why: StateCause) -> None:
         listener = self.listener

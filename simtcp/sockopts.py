@@ -6,7 +6,8 @@ models is stored on the socket and copied into a connection's `TcpConfig` by `co
 options as Linux clones them); setting one on a live connection changes it at once where
 Linux does (TCP_NODELAY and uncorking push pending data; TCP_CONGESTION re-initialises the
 algorithm; SO_RCVBUF locks the buffer). Values follow Linux: buffer sizes are clamped to
-net.core.rmem_max / wmem_max and doubled (sk_setsockopt), TCP_MAXSEG is 88-32767, an
+net.core.rmem_max / wmem_max and doubled (sk_setsockopt), SO_LINGER makes close() abort
+(0 s) or wait for the FIN's ACK (tcp_close()), TCP_MAXSEG is 88-32767, an
 unknown congestion control is ENOENT. Every other option raises OSError(ENOPROTOOPT)
 saying it is not modelled, so nothing is silently ignored; TCP_INFO is read-only and reads
 as struct tcp_info (`simtcp.tcpinfo`).
@@ -15,11 +16,13 @@ from __future__ import annotations
 
 import errno
 import socket as _pysocket
+import struct
 from typing import Optional
 
 from .congestion import ALGORITHMS, make as make_cc
 from .sockargs import as_int, sockopt_int, sockopt_value
 from .states import State
+from .tcprecv import PINGPONG_THRESH
 
 SOL_SOCKET = _pysocket.SOL_SOCKET
 SO_REUSEADDR = _pysocket.SO_REUSEADDR
@@ -32,13 +35,16 @@ SO_SNDBUF = _pysocket.SO_SNDBUF
 SO_ERROR = _pysocket.SO_ERROR
 SO_TYPE = _pysocket.SO_TYPE
 TCP_CORK = getattr(_pysocket, "TCP_CORK", 3)
+TCP_QUICKACK = getattr(_pysocket, "TCP_QUICKACK", 12)
 TCP_MAXSEG = getattr(_pysocket, "TCP_MAXSEG", 2)
 TCP_INFO = getattr(_pysocket, "TCP_INFO", 11)
 TCP_CONGESTION = getattr(_pysocket, "TCP_CONGESTION", 13)
 TCP_CA_NAME_MAX = 16                             # include/net/tcp.h
+SO_LINGER = _pysocket.SO_LINGER
 MSG_MORE = getattr(_pysocket, "MSG_MORE", 0x8000)
 SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF = 2304, 4608   # include/net/sock.h (x86-64 sk_buff size)
-MODELLED_OPTIONS = ("SO_REUSEADDR", "SO_REUSEPORT", "SO_RCVBUF", "SO_SNDBUF", "TCP_NODELAY",
+MODELLED_OPTIONS = ("SO_REUSEADDR", "SO_REUSEPORT", "SO_RCVBUF", "SO_SNDBUF", "SO_LINGER",
+                    "TCP_NODELAY", "TCP_QUICKACK",
                     "TCP_CORK", "TCP_USER_TIMEOUT", "TCP_MAXSEG", "TCP_CONGESTION",
                     "TCP_INFO")
 
@@ -59,6 +65,7 @@ class SocketOptions:
         inherit them, as Linux clones the listener's settings)."""
         cfg.nodelay = self.nodelay
         cfg.cork = self.cork
+        cfg.start_pingpong = not self.quickack
         cfg.user_timeout = self.user_timeout_ms / 1000
         if self.user_mss:
             cfg.mss = min(cfg.mss, self.user_mss)   # advertised and sent (tcp_mss_clamp)
@@ -92,11 +99,26 @@ class SocketOptions:
             self.reuseaddr = bool(_int_option(value, "SO_REUSEADDR"))
         elif level == SOL_SOCKET and option == SO_REUSEPORT:
             self.reuseport = bool(_int_option(value, "SO_REUSEPORT"))
+        elif level == SOL_SOCKET and option == SO_LINGER:
+            # Linux sk_setsockopt(SO_LINGER): a struct linger {int l_onoff; int l_linger}
+            # (8 bytes, else EINVAL); l_linger is read unsigned, in seconds
+            if not isinstance(value, bytes) or len(value) < 8:
+                raise OSError(errno.EINVAL, "Invalid argument: SO_LINGER takes a struct linger, "
+                              "struct.pack('ii', l_onoff, l_linger)")
+            onoff, seconds = struct.unpack("<iI", value[:8])
+            self.linger = seconds if onoff else None
         elif level == IPPROTO_TCP and option == TCP_NODELAY:
             self.nodelay = bool(_int_option(value, "TCP_NODELAY"))
             if self.conn is not None:
                 self.conn.cfg.nodelay = self.nodelay
                 self.conn.push_pending(self.net.now)      # Linux tcp_push_pending_frames()
+                self.stack.kick(self.conn)
+        elif level == IPPROTO_TCP and option == TCP_QUICKACK:
+            # Linux __tcp_sock_set_quickack(): 0 enters interactive (ping-pong) mode — ACKs
+            # are delayed —, non-zero leaves it and sends a pending ACK that is due
+            self.quickack = bool(_int_option(value, "TCP_QUICKACK"))
+            if self.conn is not None:
+                self.conn.set_quickack(self.quickack, self.net.now)
                 self.stack.kick(self.conn)
         elif level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:
             # Linux do_tcp_setsockopt(): milliseconds, negative is EINVAL; it bounds how long
@@ -161,10 +183,15 @@ class SocketOptions:
         if level == SOL_SOCKET and option == SO_ERROR:
             # Linux sock_getsockopt(SO_ERROR): the pending error, cleared once it is read
             conn = self.conn
-            if conn is not None and conn.error and not self._so_error_read:
-                self._so_error_read = True
+            if conn is not None and conn.error and not self._error_reported:
+                self._error_reported = True
                 return conn.error
             return 0
+        if level == SOL_SOCKET and option == SO_LINGER:
+            data = struct.pack("<iI", self.linger is not None, self.linger or 0)
+            if buflen is None:               # an int getsockopt reads l_onoff
+                return int(self.linger is not None)
+            return data[:buflen]
         if level == SOL_SOCKET and option == SO_TYPE:
             return self.type
         if level == SOL_SOCKET and option == SO_REUSEADDR:
@@ -175,6 +202,11 @@ class SocketOptions:
             return int(self.nodelay)
         if level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:
             return self.user_timeout_ms
+        if level == IPPROTO_TCP and option == TCP_QUICKACK:
+            # do_tcp_getsockopt(): !inet_csk_in_pingpong_mode() — the mode changes by itself
+            if self.conn is not None:
+                return int(self.conn.pingpong < PINGPONG_THRESH)
+            return int(self.quickack)
         if level == IPPROTO_TCP and option == TCP_CORK:
             return int(self.cork)
         if level == IPPROTO_TCP and option == TCP_MAXSEG:

@@ -41,7 +41,7 @@ from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  #
                         synack_options)
 from .congestion import make as make_cc
 from .recovery import Prr
-from .tcprecv import Receiver
+from .tcprecv import PINGPONG_THRESH, Receiver
 from .tcpsend import Sender
 
 
@@ -79,7 +79,7 @@ class Connection(Receiver, Sender):
                  "probes_out", "probe_backoff", "probes_tstamp", "soft_error",
                  "rcv_wup", "push_marks", "pushed_seq", "max_window", "cc", "cwnd_cnt",
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
-                 "total_retrans")
+                 "total_retrans", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -119,8 +119,15 @@ class Connection(Receiver, Sender):
         self.ssthresh = 1 << 30
         self.dupacks = 0
         self.recover: Optional[Seq] = None
-        self.quickacks = config.quickacks
+        # the delayed-ACK engine (Linux icsk_ack; tcprecv.py): quick-ACK budget, ACK timeout,
+        # last arrival, ping-pong count, receiver's MSS estimate, small-segment flags
+        self.quickacks = 0
         self.unacked_segs = 0
+        self.ato = 0.0
+        self.lrcvtime = 0.0
+        self.pingpong = PINGPONG_THRESH if config.start_pingpong else 0
+        self.rcv_mss = max(min(536, config.mss), 88)    # tcp_initialize_rcv_mss()
+        self.ack_pushed = 0
         self.rcv_adv = Seq(0)
         self._out: List[Out] = []
         self._events: List[Event] = []
@@ -225,8 +232,13 @@ class Connection(Receiver, Sender):
             ack = self.rcv_nxt if flags & ACK else Seq(0)
         window = self._window_field() if not flags & RST or flags & ACK else 0
         if flags & ACK:
-            self.unacked_segs = 0
+            if self.unacked_segs:
+                self._ack_sent()
             self.timers.pop("delack", None)
+        if payload and now - self.lrcvtime < self.ato:
+            # tcp_event_data_sent(): data within the ACK timeout of the last arrival is a
+            # reply: the connection becomes interactive (inet_csk_inc_pingpong_cnt())
+            self.pingpong += 1
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq, ack, FLAG_VALUES[flags],
                       window, options, payload)
         self._out.append(Out(seg, reason, rfc))
@@ -342,13 +354,16 @@ class Connection(Receiver, Sender):
             self._restart_after_idle(now)
         start = self.snd_una + len(self.sndq)
         self.sndq += chunk
-        self._mark_writes(start, start + len(chunk), more or self.cfg.cork)
+        # only MSG_MORE withholds the push mark; TCP_CORK holds segments back but the end of
+        # each write is still marked (Linux tcp_push(): "if (!(flags & MSG_MORE) ...)
+        # tcp_mark_push()"), so the uncorked segment carries PSH
+        self._mark_writes(start, start + len(chunk), more)
         self._output(now, cork=more)
         return len(chunk)
 
-    def close(self, now: float) -> None:
+    def close(self, now: float, linger_zero: bool = False) -> None:
         """close(): RFC 9293 §3.10.4. Unread received data → RST instead (Linux tcp_close,
-        RFC 2525 §2.17)."""
+        RFC 2525 §2.17); so does SO_LINGER with a zero timeout (``linger_zero``)."""
         self._now = now
         self.orphan = True
         st = self.state
@@ -361,6 +376,9 @@ class Connection(Receiver, Sender):
             return
         if self.rcvq and st in (State.ESTABLISHED, State.CLOSE_WAIT, State.SYN_RECEIVED):
             self.abort(now, StateCause.CLOSE_UNREAD)
+            return
+        if linger_zero:     # tcp_close(): checked after unread data -> tcp_disconnect()
+            self.abort(now, StateCause.CLOSE_LINGER_ZERO)
             return
         self.shutdown_write(now)
 
@@ -471,34 +489,6 @@ class Connection(Receiver, Sender):
         self.cwnd = self.cfg.init_cwnd * self.eff_mss
         self._set_state(State.ESTABLISHED)
 
-    def _acceptable(self, seg: Segment) -> bool:
-        """First check of RFC 9293 §3.10.7.4: is any of the segment inside the window?
-
-        Linux's form of the four RFC cases (tcp_sequence()): the segment must not end before
-        RCV.NXT and must not start beyond the offered window. It differs from the RFC text
-        only at the edges — a retransmitted FIN ending exactly at RCV.NXT is accepted, which
-        is what lets TIME-WAIT re-ACK it and restart its timer (RFC 9293 §3.10.7.4, eighth).
-        """
-        wnd = max(0, self.rcv_adv.diff(self.rcv_nxt))   # the window we offered
-        end = seg.seq + seg.seg_len
-        return end >= self.rcv_nxt and seg.seq.diff(self.rcv_nxt) <= wnd
-
-    def _oow_limited(self, seg: Segment, now: float) -> bool:
-        """Linux tcp_oow_rate_limited(): at most one reply per tcp_invalid_ratelimit (500 ms)
-        to out-of-window or challenge-worthy segments that carry no data (avoids ACK loops)."""
-        if seg.payload:
-            return False
-        if self.last_oow is not None and now - self.last_oow < self.cfg.invalid_ratelimit:
-            return True
-        self.last_oow = now
-        return False
-
-    def _challenge_allowed(self, now: float) -> bool:
-        """The host-wide RFC 5961 §7 limit (net.ipv4.tcp_challenge_ack_limit), checked after
-        the per-socket one as Linux tcp_send_challenge_ack() does."""
-        gate = self.cfg.challenge_acks
-        return gate is None or gate(now)
-
     def _receive_other(self, seg: Segment, now: float) -> None:
         f = int(seg.flags)
         st = self.state
@@ -512,6 +502,9 @@ class Connection(Receiver, Sender):
                 and seg.seq == self.irs and seg.ack == self.snd_nxt):
             seg = seg.replace(seq=seg.seq + 1, flags=f & ~SYN)
             f = int(seg.flags)
+        if st is State.TIME_WAIT:
+            self._receive_time_wait(seg, now)
+            return
         # first: sequence number
         if not self._acceptable(seg):
             if not f & RST and not self._oow_limited(seg, now):
@@ -533,8 +526,6 @@ class Connection(Receiver, Sender):
                 if not self._oow_limited(seg, now) and self._challenge_allowed(now):
                     self._send_ack(SendCause.CHALLENGE_ACK_RST, "RFC 5961 §3.2")
                 return
-            if st is State.TIME_WAIT and self.cfg.rfc1337:
-                return      # Linux tcp_timewait_state_process(): no TIME-WAIT assassination
             if st is State.SYN_RECEIVED:          # (active open: simultaneous open refused)
                 self.error = _errno.ECONNREFUSED
                 self._set_state(State.CLOSED, StateCause.REFUSED)
@@ -547,9 +538,7 @@ class Connection(Receiver, Sender):
         if f & SYN:
             if self._oow_limited(seg, now):
                 return
-            if st is State.TIME_WAIT:
-                self._send_ack(SendCause.TIME_WAIT_SYN, "RFC 9293 §3.10.7.4")
-            elif self._challenge_allowed(now):
+            if self._challenge_allowed(now):
                 self._send_ack(SendCause.CHALLENGE_ACK_SYN, "RFC 5961 §4")
             return
         # fifth: ACK
@@ -571,9 +560,15 @@ class Connection(Receiver, Sender):
         # seventh: segment text
         if seg.payload:
             if st in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
-                if self.orphan and st in (State.FIN_WAIT_1, State.FIN_WAIT_2):
-                    # data for a closed socket: Linux resets (tcp_rcv_state_process)
-                    self.abort(now, StateCause.DATA_AFTER_CLOSE)
+                if (self.orphan and st in (State.FIN_WAIT_1, State.FIN_WAIT_2)
+                        and seg.seq + len(seg.payload) > self.rcv_nxt):
+                    # new data for a closed socket: Linux tcp_rcv_state_process() calls
+                    # tcp_reset() and returns 1, so tcp_v4_do_rcv() answers the segment
+                    # itself with tcp_v4_send_reset(): <SEQ=SEG.ACK><CTL=RST> (RFC 1122
+                    # §4.2.2.13: "MUST send a reset")
+                    self._out.append(Out(reset_for(seg), StateCause.DATA_AFTER_CLOSE,
+                                         "RFC 1122 §4.2.2.13; Linux tcp_rcv_state_process()"))
+                    self._set_state(State.CLOSED, StateCause.DATA_AFTER_CLOSE)
                     return
                 self._receive_data(seg, now)
         # eighth: FIN
@@ -581,9 +576,6 @@ class Connection(Receiver, Sender):
             self.peer_fin_seq = seg.seq + len(seg.payload)
         if self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt and not self.eof:
             self._receive_fin(now)
-        elif st is State.TIME_WAIT and f & FIN:
-            self.timers["timewait"] = now + self.cfg.time_wait
-            self._send_ack(SendCause.TIME_WAIT_FIN, "RFC 9293 §3.10.7.4")
         self._output(now)
 
     # -------------------------------------------------------- introspection

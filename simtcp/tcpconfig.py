@@ -51,7 +51,8 @@ class TcpConfig:
     time_wait: float = 60.0         # TCP_TIMEWAIT_LEN (RFC 9293 would be 2*MSL = 240 s)
     fin_timeout: float = 60.0       # net.ipv4.tcp_fin_timeout (orphaned FIN-WAIT-2)
     delack: float = 0.04            # TCP_DELACK_MIN
-    quickacks: int = 16             # TCP_MAX_QUICKACKS at connection start
+    quickacks: int = 16             # TCP_MAX_QUICKACKS (tcp_incr_quickack()'s limit)
+    start_pingpong: bool = False    # TCP_QUICKACK 0 before the connection: interactive
     init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
     nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
     cork: bool = False              # TCP_CORK: hold partial segments, no push marks

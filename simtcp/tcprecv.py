@@ -8,22 +8,52 @@ queue, out-of-order ones wait in ``ooo`` and are reported in SACK blocks (RFC 20
 duplicates are answered with a D-SACK (RFC 2883); ACKs go out at once during quick-ACK mode,
 for every second full segment, or after the delayed-ACK timer. `_window_field` is the window
 Linux offers (tcp_select_window), `_update_ts_recent` the RFC 7323 §4.3 rule, and
-`_receive_fin` the eighth check.
+`_receive_fin` the eighth check. `_receive_time_wait` is TIME-WAIT's own, shorter
+processing (Linux handles it in a separate mini-socket: tcp_timewait_state_process()).
 """
 from __future__ import annotations
 
 from .segment import Flags, Options, Segment, NO_OPTIONS
-from .reasons import EventKind, SendCause
+from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
 
-ACK, FIN = int(Flags.ACK), int(Flags.FIN)
+ACK, FIN, SYN, RST = int(Flags.ACK), int(Flags.FIN), int(Flags.SYN), int(Flags.RST)
+
+
+PINGPONG_THRESH = 1         # net.ipv4.tcp_pingpong_thresh's default (include/net/inet_connection_sock.h)
+TCP_DELACK_MAX = 0.2        # include/net/tcp.h: HZ/5 (icsk_delack_max)
+ATO_MAX_BULK = 0.5          # tcp_send_delayed_ack(): HZ/2 unless interactive or pushed
 
 
 class Receiver:
     """Receiving, the offered window and TS.Recent for `tcp.Connection`."""
 
     __slots__ = ()
+
+    def _acceptable(self, seg: Segment) -> bool:
+        """First check of RFC 9293 §3.10.7.4: is any of the segment inside the window?
+
+        Linux's form of the four RFC cases (tcp_sequence()): the segment must not end before
+        RCV.NXT and must not start beyond the offered window. It differs from the RFC text
+        only at the edges — a retransmitted FIN ending exactly at RCV.NXT is accepted, which
+        is what lets TIME-WAIT re-ACK it and restart its timer (RFC 9293 §3.10.7.4, eighth).
+        """
+        wnd = max(0, self.rcv_adv.diff(self.rcv_nxt))   # the window we offered
+        end = seg.seq + seg.seg_len
+        return end >= self.rcv_nxt and seg.seq.diff(self.rcv_nxt) <= wnd
+
+    def _oow_limited(self, seg: Segment, now: float) -> bool:
+        """Linux tcp_oow_rate_limited(): at most one reply per tcp_invalid_ratelimit (500 ms)
+        to out-of-window or challenge-worthy segments that carry no data (avoids ACK loops)."""
+        return not seg.payload and self._oow_limited_any(now)
+
+    def _challenge_allowed(self, now: float) -> bool:
+        """The host-wide RFC 5961 §7 limit (net.ipv4.tcp_challenge_ack_limit), checked after
+        the per-socket one as Linux tcp_send_challenge_ack() does."""
+        gate = self.cfg.challenge_acks
+        return gate is None or gate(now)
+
 
     def _window_field(self) -> int:
         """The window field, as Linux tcp_select_window() / __tcp_select_window() picks it:
@@ -33,14 +63,7 @@ class Receiver:
         2^wscale so that it is not scaled away; never less than the window already offered
         (RFC 9293 §3.8.6.2.1)."""
         unit = 1 << self.rcv_wscale
-        free, full = self.rcv_wnd, self.cfg.rcvbuf
-        if free < full >> 1:
-            free = free // unit * unit
-            if free < full >> 4 or free < self.eff_mss:
-                free = 0
-        wnd = min(free, self.rcv_ssthresh)
-        if unit > 1:
-            wnd = -(-wnd // unit) * unit
+        wnd = self._select_window()
         edge = self.rcv_adv.diff(self.rcv_nxt)
         if edge > wnd:
             wnd = -(-edge // unit) * unit
@@ -49,6 +72,20 @@ class Receiver:
         self.rcv_adv = self.rcv_nxt + (field << self.rcv_wscale)
         self.last_rcv_wnd = field << self.rcv_wscale
         return field
+
+    def _select_window(self) -> int:
+        """The window the buffer allows now, before the never-shrink rule (Linux
+        __tcp_select_window())."""
+        unit = 1 << self.rcv_wscale
+        free, full = self.rcv_wnd, self.cfg.rcvbuf
+        if free < full >> 1:
+            free = free // unit * unit
+            if free < full >> 4 or free < self.eff_mss:
+                free = 0
+        wnd = min(free, self.rcv_ssthresh)
+        if unit > 1:
+            wnd = -(-wnd // unit) * unit
+        return wnd
 
     def _data_options(self, now: float) -> Options:
         if not self.ts_ok:
@@ -80,12 +117,132 @@ class Receiver:
         if not data and self.eof and n:
             self.eof_read = True
         if data and self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
-            # Window update when the window opens by at least min(MSS, buffer/2)
-            # (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2)
-            grown = self.rcv_wnd - self.last_rcv_wnd
-            if grown >= min(self.eff_mss, self.cfg.rcvbuf // 2) and self.last_rcv_wnd < self.eff_mss * 2:
-                self._send_ack(SendCause.WINDOW_UPDATE, "RFC 9293 §3.8.6.2.2")
+            self._cleanup_rbuf(len(data))
         return data
+
+    def _cleanup_rbuf(self, copied: int) -> None:
+        """After a read (Linux tcp_cleanup_rbuf()): a delayed ACK goes out now if more than
+        one segment's worth is unacknowledged, or if the read emptied the queue of a small
+        pushed segment outside interactive mode; and a window update goes out when the read
+        opened the window by at least min(MSS, buffer/2) from a nearly closed one
+        (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2)."""
+        if self.unacked_segs and (
+                self.rcv_nxt.diff(self.rcv_wup) > self.rcv_mss
+                or (copied > 0 and not self.rcvq and (self.ack_pushed > 1 or (
+                    self.ack_pushed and self.pingpong < PINGPONG_THRESH)))):
+            self._send_ack(SendCause.DELAYED_ACK, "Linux tcp_cleanup_rbuf()")
+            return
+        grown = self.rcv_wnd - self.last_rcv_wnd
+        if grown >= min(self.eff_mss, self.cfg.rcvbuf // 2) and self.last_rcv_wnd < self.eff_mss * 2:
+            self._send_ack(SendCause.WINDOW_UPDATE, "RFC 9293 §3.8.6.2.2")
+
+    # ------------------------------------------------------------ delayed ACKs
+    def _data_recv_event(self, now: float, length: int) -> None:
+        """Linux tcp_event_data_recv() (net/ipv4/tcp_input.c): the ACK timeout ``ato``
+        follows the peer's pace; the first data (or data after a silence longer than the RTO)
+        grants quick ACKs. tcp_measure_rcv_mss() keeps the receiver's MSS estimate and flags
+        short pushed segments (ICSK_ACK_PUSHED, then PUSHED2)."""
+        self.unacked_segs += 1                   # inet_csk_schedule_ack()
+        if length >= self.rcv_mss:
+            self.rcv_mss = min(length, self.cfg.mss - (12 if self.ts_ok else 0))
+        else:                                    # a short segment (Linux also learns a
+            self.ack_pushed = 2 if self.ack_pushed else 1   # smaller rcv_mss; not modelled)
+        ato_min = self.cfg.delack                # TCP_ATO_MIN = TCP_DELACK_MIN = HZ/25
+        if not self.ato:
+            self._incr_quickack()
+            self.ato = ato_min
+        else:
+            gap = now - self.lrcvtime
+            if gap <= ato_min / 2:
+                self.ato = self.ato / 2 + ato_min / 2
+            elif gap < self.ato:
+                self.ato = min(self.ato / 2 + gap, self.rto)
+            elif gap > self.rto:
+                self._incr_quickack()
+        self.lrcvtime = now
+
+    def _incr_quickack(self) -> None:
+        """tcp_incr_quickack(): ACK the next segments at once — as many as half the window
+        holds, at least 2, at most TCP_MAX_QUICKACKS (16)."""
+        quick = max(self.last_rcv_wnd // (2 * self.rcv_mss), 2)
+        self.quickacks = max(self.quickacks, min(quick, self.cfg.quickacks))
+
+    def _enter_quickack_mode(self) -> None:
+        """tcp_enter_quickack_mode(): out-of-order or duplicate data — ACK at once."""
+        self._incr_quickack()
+        self.pingpong = 0
+        self.ato = self.cfg.delack
+
+    def _ack_sent(self) -> None:
+        """tcp_event_ack_sent() -> tcp_dec_quickack_mode(): an ACK of new data used one
+        quick ACK; the last one deflates the ACK timeout to TCP_ATO_MIN."""
+        self.unacked_segs = 0
+        self.ack_pushed = 0
+        if self.quickacks:
+            self.quickacks -= 1
+            if not self.quickacks:
+                self.ato = self.cfg.delack
+
+    def _ack_snd_check(self, now: float, cause: SendCause, rfc: str, ack_now: bool = False) -> None:
+        """Linux __tcp_ack_snd_check(): ACK now when more than one full segment is
+        unacknowledged and the window would not shrink, in quick-ACK mode (not interactive),
+        or when the protocol demands it (a hole filled, out-of-order data); otherwise arm
+        the delayed-ACK timer (RFC 9293 §3.8.6.3)."""
+        if (ack_now or (self.quickacks and self.pingpong < PINGPONG_THRESH)
+                or (self.rcv_nxt.diff(self.rcv_wup) > self.rcv_mss
+                    and self._select_window() >= self.last_rcv_wnd)):
+            self._send_ack(cause, rfc)
+            return
+        self._send_delayed_ack(now, cause, rfc)
+
+    def _send_delayed_ack(self, now: float, cause: SendCause, rfc: str) -> None:
+        """Linux tcp_send_delayed_ack() (net/ipv4/tcp_output.c): wait ``ato`` — bounded, when
+        it grew beyond TCP_DELACK_MIN, by 200 ms for interactive or pushed traffic (else
+        500 ms) and by the smoothed RTT — but never past a timer already armed; a timer
+        about to fire (within ato/4) is taken as due now."""
+        ato = self.ato
+        if ato > self.cfg.delack:
+            max_ato = TCP_DELACK_MAX if self.pingpong >= PINGPONG_THRESH or self.ack_pushed \
+                else ATO_MAX_BULK
+            if self.srtt:
+                max_ato = min(max_ato, max(self.srtt, self.cfg.delack))
+            ato = min(ato, max_ato)
+        ato = min(ato, TCP_DELACK_MAX)
+        due = now + ato
+        armed = self.timers.get("delack")
+        if armed is not None:
+            if armed <= now + ato / 4:
+                self._send_ack(cause, rfc)
+                return
+            due = min(due, armed)
+        if due <= now:
+            self._send_ack(cause, rfc)           # ato 0: before any data, e.g. a bare FIN
+            return
+        self.timers["delack"] = due
+
+    def _delack_timer(self) -> None:
+        """Linux tcp_delack_timer_handler(): the delayed ACK was missed. Outside interactive
+        mode the timeout doubles (up to the RTO); in it, the connection leaves ping-pong
+        mode and the timeout deflates to TCP_ATO_MIN."""
+        if self.pingpong < PINGPONG_THRESH:
+            self.ato = min(self.ato * 2, self.rto)
+        else:
+            self.pingpong = 0
+            self.ato = self.cfg.delack
+        self._send_ack(SendCause.DELAYED_ACK, "RFC 9293 §3.8.6.3")
+
+    def set_quickack(self, on: bool, now: float) -> None:
+        """setsockopt(TCP_QUICKACK) (Linux __tcp_sock_set_quickack()): 0 makes the connection
+        interactive (delayed ACKs); 1 leaves interactive mode, and a pending ACK is sent
+        now if tcp_cleanup_rbuf() finds it due."""
+        self._now = now
+        if not on:
+            self.pingpong = PINGPONG_THRESH
+            return
+        if self.state in (State.ESTABLISHED, State.CLOSE_WAIT) and self.unacked_segs:
+            self.ack_pushed = self.ack_pushed or 1
+            self._cleanup_rbuf(1)
+        self.pingpong = 0
 
     def _receive_data(self, seg: Segment, now: float) -> None:
         data = seg.payload
@@ -97,6 +254,7 @@ class Receiver:
         if len(data) > room:              # trim beyond the window
             data = data[:max(room, 0)]
         if not data:
+            self._enter_quickack_mode()          # tcp_data_queue(): a duplicate
             if skip > 0 and self.sack_ok:
                 # D-SACK (RFC 2883): the first SACK block reports the duplicate itself, so the
                 # sender learns its retransmission was unnecessary (Linux tcp_dsack_set)
@@ -109,6 +267,7 @@ class Receiver:
             return
         if start != self.rcv_nxt:
             self._store_ooo(start, data)
+            self._enter_quickack_mode()          # tcp_data_queue_ofo()
             self._send_ack(SendCause.OUT_OF_ORDER, "RFC 5681 §4.2")
             return
         self.rcvq += data
@@ -116,17 +275,16 @@ class Receiver:
         if self.rcv_ssthresh < self.cfg.rcvbuf and len(data) >= self.eff_mss:
             # tcp_grow_window(): full segments (good payload/overhead ratio) open it by 2*advmss
             self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self.cfg.mss, self.cfg.rcvbuf)
+        had_ooo = bool(self.ooo)
         filled = self._drain_ooo()
-        self.unacked_segs += 1
+        self._data_recv_event(now, len(seg.payload))
         if (int(seg.flags) & FIN and seg.seq + len(seg.payload) == self.rcv_nxt) or \
                 (self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt):
             return  # the FIN is next in order: its ACK (eighth step) covers this data too
-        if filled or self.quickacks > 0 or self.unacked_segs >= 2 or self.ooo:
-            if self.quickacks > 0:
-                self.quickacks -= 1
-            self._send_ack(SendCause.ACK_DATA, "RFC 9293 §3.10.7.4")
-        elif "delack" not in self.timers:
-            self.timers["delack"] = now + self.cfg.delack     # RFC 9293 §3.8.6.3
+        # a filled hole is ACKed at once (RFC 5681 §4.2; tcp_data_queue(): ICSK_ACK_NOW),
+        # and so is data while holes remain (the SACK blocks change)
+        self._ack_snd_check(now, SendCause.ACK_DATA, "RFC 9293 §3.10.7.4",
+                            ack_now=(filled and had_ooo) or bool(self.ooo))
 
     def _store_ooo(self, start: Seq, data: bytes) -> None:
         ooo = self.ooo
@@ -150,7 +308,13 @@ class Receiver:
         self.eof = True
         st = self.state
         if st in (State.SYN_RECEIVED, State.ESTABLISHED):
+            # Linux tcp_fin(): CLOSE-WAIT becomes interactive (inet_csk_enter_pingpong_mode)
+            # and the ACK is a delayed one (with no data received yet its timeout is 0)
             self._set_state(State.CLOSE_WAIT)
+            self.pingpong = PINGPONG_THRESH
+            self.unacked_segs += 1               # inet_csk_schedule_ack()
+            self._ack_snd_check(now, SendCause.ACK_OF_FIN, "RFC 9293 §3.10.7.4; Linux tcp_fin()")
+            return
         elif st is State.FIN_WAIT_1:
             if self.fin_seq is not None and self.snd_una > self.fin_seq:
                 self._set_state(State.TIME_WAIT)
@@ -169,3 +333,43 @@ class Receiver:
         self._set_state(State.TIME_WAIT)
         self.timers.clear()
         self.timers["timewait"] = now + self.cfg.time_wait   # Linux TCP_TIMEWAIT_LEN
+
+    def _receive_time_wait(self, seg: Segment, now: float) -> None:
+        """A segment for a connection in TIME-WAIT, as Linux tcp_timewait_state_process()
+        (net/ipv4/tcp_minisocks.c) treats it. Only a bare ACK or a RST exactly at RCV.NXT is
+        "in window": the ACK restarts the TIME-WAIT timer silently, the RST ends TIME-WAIT
+        unless net.ipv4.tcp_rfc1337 forbids it (RFC 1337). Every other segment — old data, a
+        retransmitted FIN, a SYN no listener takes — is answered with an ACK of what we
+        received (TCP_TW_ACK), at most one per tcp_invalid_ratelimit for segments without
+        data (tcp_timewait_check_oow_rate_limit()); out-of-window RSTs are dropped. A
+        timestamp older than TS.Recent (PAWS, RFC 7323 §5) makes any segment out of window."""
+        f = int(seg.flags)
+        ts = seg.options.ts if self.ts_ok else None
+        # tcp_paws_reject(): TSval older than TS.Recent (a RST too, within TCP_PAWS_MSL = 60 s,
+        # which the whole of TIME-WAIT is)
+        paws_reject = ts is not None and 0 < ((self.ts_recent - ts[0]) & 0xFFFFFFFF) < 0x80000000
+        if not paws_reject and seg.seq == self.rcv_nxt and (seg.seg_len == 0 or f & RST):
+            if f & RST:
+                if not self.cfg.rfc1337:         # TIME-WAIT assassination (RFC 1337 hazard 1)
+                    self._set_state(State.CLOSED, StateCause.RESET_BY_PEER)
+                return
+            self.timers["timewait"] = now + self.cfg.time_wait    # inet_twsk_reschedule()
+            if ts is not None:
+                self.ts_recent, self.ts_recent_time = ts[0], now
+            return
+        if f & RST:
+            return
+        if paws_reject or f & ACK:
+            self.timers["timewait"] = now + self.cfg.time_wait
+        if (f & SYN or seg.seg_len == 0) and self._oow_limited_any(now):
+            return                               # tcp_oow_rate_limited()
+        reason = SendCause.TIME_WAIT_FIN if f & FIN else SendCause.TIME_WAIT_SYN if f & SYN \
+            else SendCause.TIME_WAIT_OUT_OF_WINDOW
+        self._send_ack(reason, "Linux tcp_timewait_state_process(): TCP_TW_ACK")
+
+    def _oow_limited_any(self, now: float) -> bool:
+        """tcp_oow_rate_limited() for a segment the caller found rate-limitable."""
+        if self.last_oow is not None and now - self.last_oow < self.cfg.invalid_ratelimit:
+            return True
+        self.last_oow = now
+        return False

@@ -221,7 +221,7 @@ class Sender:
         if t.get("delack", now + 1) <= now:
             t.pop("delack")
             if self.state.synchronized and self.state is not State.TIME_WAIT:
-                self._send_ack(SendCause.DELAYED_ACK, "RFC 9293 §3.8.6.3")
+                self._delack_timer()
 
     # ------------------------------------------------------------ persist timer
     def _probe0_when(self) -> float:

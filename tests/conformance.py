@@ -28,30 +28,14 @@ ROOT = HERE.parent
 
 # script -> the Linux behaviour simtcp lacks (owner: the fidelity work of issue 11)
 KNOWN_GAPS = {
-    "close-fin-wait2-data-rst.pkt": "the RST for data reaching an orphaned FIN-WAIT-2 socket "
-    "carries no ACK in Linux (tcp_v4_send_reset() for the segment's ACK); simtcp sends RST+ACK",
-    "close-linger-zero-rst.pkt": "SO_LINGER (zero linger: close() aborts with RST) - socket "
-    "options of issue 11",
-    "rst-exact-resets.pkt": "after a reset, write() fails with EPIPE in Linux (the error was "
-    "reported once by read()); simtcp raises ECONNRESET again",
-    "delack-interactive-delayed.pkt": "delayed ACK in interactive (ping-pong) mode, 40 ms "
-    "TCP_ATO_MIN (Linux inet_csk_enter_pingpong_mode()); simtcp ACKs at once",
-    "delack-piggyback-on-reply.pkt": "an ACK is not sent separately when a reply is written in "
-    "interactive mode (Linux delayed ACK / ping-pong); simtcp sends a pure ACK first",
-    "delack-quickack-option.pkt": "TCP_QUICKACK socket option - socket options of issue 11",
-    "nagle-cork.pkt": "TCP_CORK socket option - issue 11",
     "rto-data-retransmit-backoff.pkt": "RACK-TLP: a tail loss probe before the RTO - issue 11",
     "sack-rack-reorder-timer.pkt": "RACK loss detection (RFC 8985) - issue 11",
-    "sack-receiver-two-holes.pkt": "SACK blocks in the order of RFC 2018 §4 (the block of the "
-    "most recent segment first); simtcp lists them by sequence number",
-    "close-data-with-fin.pkt": "the ACK of data+FIN waits for the delayed-ACK timer (tcp_fin() "
-    "enters ping-pong mode); simtcp ACKs at once",
     "delack-two-full-segments.pkt": "Linux ACKs every second full segment only if the window "
-    "would not shrink (__tcp_ack_snd_check()); delayed ACK otherwise",
+    "would not shrink (__tcp_ack_snd_check()); it shrinks in Linux because rcv_ssthresh grows "
+    "only within the current sk_rcvbuf (tcp_grow_window() 'room', skb truesize, autotuning on "
+    "read); simtcp grows the window towards tcp_rmem[2] at once",
     "handshake-simultaneous-open.pkt": "in SYN-RECEIVED after a simultaneous open, the peer's "
     "SYN-ACK is ACKed (with a D-SACK for its duplicate SYN); simtcp stays silent",
-    "timewait-data-acked.pkt": "TIME-WAIT ACKs an out-of-window segment (Linux "
-    "tcp_timewait_state_process() TCP_TW_ACK); simtcp stays silent",
 }
 
 

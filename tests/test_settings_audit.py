@@ -13,8 +13,8 @@ import simtcp
 from simtcp.profiles import PROFILES, NotModelledError, Sysctl
 from simtcp.segment import Flags
 from simtcp.socket import (IPPROTO_TCP, MODELLED_OPTIONS, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT,
-                           SO_SNDBUF, SOL_SOCKET, TCP_CONGESTION, TCP_CORK, TCP_INFO,
-                           TCP_MAXSEG, TCP_NODELAY, TCP_USER_TIMEOUT)
+                           SO_LINGER, SO_SNDBUF, SOL_SOCKET, TCP_CONGESTION, TCP_CORK, TCP_INFO,
+                           TCP_MAXSEG, TCP_NODELAY, TCP_QUICKACK, TCP_USER_TIMEOUT)
 
 PEER = "10.0.0.9"
 
@@ -646,6 +646,58 @@ def opt_cork():
     assert [len(p.packet.segment.payload) for p in net.capture[start:]] == [10]
 
 
+def opt_linger():
+    """SO_LINGER 0: close() aborts with RST; SO_LINGER 5: close() returns once the FIN is
+    acknowledged (a 10 ms link: 20 ms later), not at once (Linux tcp_close())."""
+    import struct
+    for linger in (0, 5):
+        net = simtcp.Network(seed=1)
+        a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+        net.add_link(a, b, delay=0.01)
+        srv = b.socket()
+        srv.bind(("", 80))
+        srv.listen(1)
+        cli = a.socket()
+        cli.connect(("10.0.0.2", 80))
+        srv.accept()
+        net.run()
+        cli.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack("ii", 1, linger))
+        assert cli.getsockopt(SOL_SOCKET, SO_LINGER, 8) == struct.pack("ii", 1, linger)
+        start, t0 = len(net.capture), net.now
+        cli.close()
+        first = net.capture[start].packet.segment
+        if linger == 0:
+            assert first.flags == Flags.RST | Flags.ACK and net.now == t0
+        else:
+            assert first.flags & Flags.FIN and abs(net.now - t0 - 0.02) < 1e-9
+
+
+def opt_quickack():
+    """TCP_QUICKACK 0: interactive mode from the start — the first data waits for the
+    delayed-ACK timer (40 ms) instead of a quick ACK; reads back 0 (Linux
+    __tcp_sock_set_quickack(), do_tcp_getsockopt())."""
+    delays = {}
+    for on in (1, 0):
+        net = simtcp.Network(seed=1)
+        a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+        net.add_link(a, b, delay=0.01)
+        srv = b.socket()
+        srv.setsockopt(IPPROTO_TCP, TCP_QUICKACK, on)
+        srv.bind(("", 80))
+        srv.listen(1)
+        cli = a.socket()
+        cli.connect(("10.0.0.2", 80))
+        conn, _ = srv.accept()
+        assert conn.getsockopt(IPPROTO_TCP, TCP_QUICKACK) == on
+        net.run()
+        start, t0 = len(net.capture), net.now
+        cli.send(b"x" * 10)
+        net.run()
+        acks = [p.time for p in net.capture[start:] if p.packet.src == "10.0.0.2"]
+        delays[on] = round(acks[0] - t0, 6)
+    assert delays == {1: 0.01, 0: 0.05}    # sent on arrival (10 ms) or 40 ms later
+
+
 def opt_reuseaddr():
     net = simtcp.Network(seed=1)
     h = net.add_host("h", "10.0.0.1")
@@ -718,6 +770,8 @@ OPTION_EFFECTS = {
     "SO_SNDBUF": eff_wmem_max,
     "TCP_NODELAY": opt_nodelay,
     "TCP_CORK": opt_cork,
+    "SO_LINGER": opt_linger,
+    "TCP_QUICKACK": opt_quickack,
 }
 
 

@@ -296,6 +296,8 @@ _C: Dict[str, Dict[str, str]] = {
     "reason.abort": {"en": "abort", "ja": "強制終了"},
     "reason.close_unread": {"en": "close() with unread data",
                             "ja": "未読データを残して close()"},
+    "reason.close_linger_zero": {"en": "close() with SO_LINGER 0: abort",
+                                 "ja": "SO_LINGER 0 での close(): 中断 (RST)"},
     "reason.data_after_close": {"en": "data received after close()",
                                 "ja": "close() 後にデータを受信"},
     "reason.time_wait_new_syn": {"en": "new SYN reuses the TIME-WAIT 4-tuple",
