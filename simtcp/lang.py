@@ -253,6 +253,7 @@ add_catalogue({
     "reason.fin_wait_2_timeout": {"ja": "FIN-WAIT-2 で tcp_fin_timeout 満了"},
     "reason.timed_out": {"ja": "接続タイムアウト"},
     "reason.persist_timed_out": {"ja": "接続タイムアウト（持続タイマ）"},
+    "reason.rack_loss": {"ja": "RACK: {segments} 個のセグメントを損失と判定（届いたセグメントより前に送られ、RACK.rtt + 並べ替え窓より古い）"},
     "reason.rto": {"ja": "再送タイムアウト: {retry} 回目、次の RTO は {next_rto:g} 秒"},
     "reason.give_up": {"ja": "あきらめる"},
     "reason.syn_dropped": {"ja": "SYN を破棄"},

@@ -127,8 +127,12 @@ class OutOfOrderQueue:
         return out
 
     def blocks(self, limit: int) -> Tuple[Tuple[int, int], ...]:
-        """The ``limit`` most recently extended ranges as SACK blocks (left edge, right
-        edge), newest first (RFC 2018 §4; Linux tcp_sack_new_ofo_skb())."""
+        """The first ``limit`` ranges (left edge, right edge), by sequence number."""
+        return tuple((int(s), int(s + len(b))) for s, b, _tick in self._ranges[:limit])
+
+    def sack_blocks(self, limit: int) -> Tuple[Tuple[int, int], ...]:
+        """The ``limit`` most recently extended ranges as SACK blocks, newest first (RFC
+        2018 §4; Linux tcp_sack_new_ofo_skb())."""
         newest = sorted(self._ranges, key=lambda r: -r[2])[:limit]
         return tuple((int(s), int(s + len(b))) for s, b, _tick in newest)
 

@@ -268,6 +268,8 @@ class EventKind(Reason):
     SOFT_ERROR = "soft_error", "ICMP error recorded; the connection goes on"
     PMTU_NOT_MODELLED = "pmtu_not_modelled", "fragmentation needed: path MTU discovery is not modelled"
     TAIL_LOSS_PROBE = "tail_loss_probe", "tail loss probe"
+    RACK_LOSS = ("rack_loss", "RACK: {segments} segment(s) lost (sent before a delivered "
+                 "one, older than RACK.rtt + reordering window)")
     NO_ACK_FOR_PTO = "no_ack_for_pto", "no ACK within the probe timeout (2 SRTT)"
     CWND_RESTART = "cwnd_restart", "cwnd restart after idle"
     IDLE_LONGER_THAN_RTO = "idle_longer_than_rto", "idle for more than an RTO"

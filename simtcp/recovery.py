@@ -10,6 +10,15 @@ ssthresh, PRR sends in proportion to what was delivered (ssthresh / prior_cwnd o
 window slides down smoothly instead of halving at once; once below, it grows back towards
 ssthresh no faster than slow start (PRR-SSRB). ``sent`` counts what recovery transmitted.
 
+`Rack` is RACK's loss detection (RFC 8985 §6; Linux net/ipv4/tcp_recovery.c): the sender
+remembers when each segment was last (re)transmitted; an ACK or SACK that delivers a
+segment makes RACK remember the most recently *sent* segment known delivered and its RTT
+(``advance``, tcp_rack_advance()); a segment sent before that one and still undelivered is
+lost once RACK.rtt plus a reordering window has passed since it was sent (``detect_loss``,
+tcp_rack_detect_loss()) — time, not a count of duplicate ACKs. One that is not yet that old
+gives the time to wait: the connection arms the reordering timer for it
+(tcp_rack_reo_timeout()).
+
 `tlp_timeout` is the probe timeout of RACK-TLP (RFC 8985 §7.2; Linux tcp_schedule_loss_probe):
 two smoothed RTTs, plus the worst-case delayed-ACK time when a single segment is in flight,
 but never later than the retransmission timer would fire.
@@ -17,6 +26,9 @@ but never later than the retransmission timer would fire.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+from .seq import Seq
 
 TCP_RTO_MIN = 0.2           # include/net/tcp.h: the delayed-ACK allowance for a lone segment
 TCP_TIMEOUT_MIN = 0.002     # 2 jiffies at HZ=1000
@@ -58,3 +70,106 @@ def tlp_timeout(srtt: float, segments_out: int, rto_left: float) -> float:
     for the peer's delayed ACK; else + 2 ms), capped by the time the RTO would fire."""
     pto = 2 * srtt + (TCP_RTO_MIN if segments_out == 1 else TCP_TIMEOUT_MIN)
     return min(pto, rto_left) if rto_left > 0 else pto
+
+
+START, END, SENT, RETRANS, SACKED, LOST = range(6)     # fields of a Rack.log entry
+
+
+class Rack:
+    """RFC 8985 RACK state of one sender (Linux tp->rack and the skbs' transmit times)."""
+
+    __slots__ = ("log", "mstamp", "end_seq", "rtt", "advanced")
+
+    def __init__(self) -> None:
+        # one entry per transmitted segment, ascending by sequence number:
+        # [start Seq, end Seq, last (re)transmission time, retransmitted, SACKed, marked lost]
+        self.log: List[list] = []
+        self.mstamp: Optional[float] = None     # RACK.xmit_ts of the newest delivered segment
+        self.end_seq: Optional[Seq] = None      # RACK.end_seq
+        self.rtt = 0.0                          # RACK.rtt
+        self.advanced = False                   # a delivery since the last loss check
+
+    def sent(self, start: Seq, end: Seq, now: float, retrans: bool) -> None:
+        """A segment [start, end) left now (tcp_skb_timestamp). New data is appended; a
+        retransmission restamps every entry it covers (the kernel's time-sorted queue moves
+        them to its tail) and clears their lost mark."""
+        log = self.log
+        if not retrans or not log or start >= log[-1][END]:
+            if log and start < log[-1][END]:
+                start = log[-1][END]
+            if start < end:
+                log.append([start, end, now, retrans, False, False])
+            return
+        for e in log:
+            if e[START] >= end:
+                break
+            if e[END] > start:
+                e[SENT], e[RETRANS], e[LOST] = now, True, False
+
+    def _advance(self, e: list, now: float, min_rtt: Optional[float]) -> None:
+        """tcp_rack_advance(): RACK follows the most recently sent delivered segment. A
+        retransmission ACKed faster than the minimum RTT was probably not what arrived (the
+        original was), so it does not count (RFC 8985 §6.2 step 2)."""
+        rtt = now - e[SENT]
+        if e[RETRANS] and min_rtt is not None and rtt < min_rtt:
+            return
+        self.advanced = True
+        self.rtt = rtt
+        if (self.mstamp is None or e[SENT] > self.mstamp
+                or (e[SENT] == self.mstamp and e[END] > self.end_seq)):
+            self.mstamp, self.end_seq = e[SENT], e[END]
+
+    def on_ack(self, una: Seq, sacked: Sequence[Tuple[Seq, Seq]], now: float,
+               min_rtt: Optional[float]) -> Optional[float]:
+        """Entries newly SACKed (tcp_sacktag_one()), then newly acknowledged below ``una``
+        (tcp_clean_rtx_queue()), advance RACK. Returns the RTT of the newest newly SACKed,
+        never retransmitted segment (for tcp_ack_update_rtt()), or None."""
+        sample = None
+        if sacked:
+            for e in self.log:
+                if e[SACKED]:
+                    continue
+                for left, right in sacked:
+                    if left <= e[START] and e[END] <= right:
+                        e[SACKED] = True
+                        self._advance(e, now, min_rtt)
+                        if not e[RETRANS]:
+                            sample = now - e[SENT]
+                        break
+        log = self.log
+        done = 0
+        while done < len(log) and log[done][END] <= una:
+            e = log[done]
+            if not e[SACKED]:
+                self._advance(e, now, min_rtt)
+            done += 1
+        if done:
+            del log[:done]
+        return sample
+
+    def detect_loss(self, now: float, reo_wnd: float) -> Tuple[int, float]:
+        """tcp_rack_detect_loss(): mark lost every undelivered segment sent before RACK's
+        whose RACK.rtt + reo_wnd has passed since it was sent (RFC 8985 §6.2 step 5);
+        returns (segments newly marked lost, seconds until the next one would be: 0 if
+        none)."""
+        self.advanced = False
+        if self.mstamp is None:
+            return 0, 0.0
+        lost, timeout = 0, 0.0
+        for e in sorted(self.log, key=lambda x: (x[SENT], x[END].diff(self.log[0][START]))):
+            if e[SACKED] or e[LOST]:      # lost and not retransmitted since: known
+                continue
+            if not (self.mstamp > e[SENT] or (self.mstamp == e[SENT] and self.end_seq > e[END])):
+                break                     # sent at or after RACK's segment: nothing to say
+            remaining = self.rtt + reo_wnd - (now - e[SENT])
+            if remaining <= 1e-9:
+                e[LOST] = True            # tcp_mark_skb_lost()
+                lost += 1
+            else:
+                timeout = max(timeout, remaining)
+        return lost, timeout
+
+    def reset(self) -> None:
+        """A retransmission timeout: every mark is void (tcp_timeout_mark_lost())."""
+        for e in self.log:
+            e[LOST] = False

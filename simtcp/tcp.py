@@ -40,7 +40,7 @@ from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  #
                         model_timeout, negotiate, reset_for, select_initial_window,
                         synack_options)
 from .congestion import make as make_cc
-from .recovery import Prr
+from .recovery import Prr, Rack
 from .tcprecv import PINGPONG_THRESH, Receiver
 from .tcpsend import Sender
 
@@ -79,7 +79,7 @@ class Connection(Receiver, Sender):
                  "probes_out", "probe_backoff", "probes_tstamp", "soft_error",
                  "rcv_wup", "push_marks", "pushed_seq", "max_window", "cc", "cwnd_cnt",
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
-                 "total_retrans", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
+                 "total_retrans", "rack", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -160,6 +160,7 @@ class Connection(Receiver, Sender):
         self.lost_bytes = self.retrans_out = 0   # recovery's marks for the pipe estimate
         self.tlp_high_seq: Optional[Seq] = None  # SND.NXT when a tail loss probe went out
         self.total_retrans = 0              # segments retransmitted (tcpi_total_retrans)
+        self.rack = Rack()                  # RACK's transmit times and state (SACK only)
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -498,8 +499,9 @@ class Connection(Receiver, Sender):
             return
         # simultaneous open, RFC 9293 Figure 8 line 6: the peer's SYN,ACK repeats the SYN we
         # already took; treat it as the ACK of our SYN (Linux tcp_validate_incoming)
-        if (st is State.SYN_RECEIVED and not self.passive and f & SYN and f & ACK
-                and seg.seq == self.irs and seg.ack == self.snd_nxt):
+        dup_syn = (st is State.SYN_RECEIVED and not self.passive and f & SYN and f & ACK
+                   and seg.seq == self.irs and seg.ack == self.snd_nxt)
+        if dup_syn:
             seg = seg.replace(seq=seg.seq + 1, flags=f & ~SYN)
             f = int(seg.flags)
         if st is State.TIME_WAIT:
@@ -549,6 +551,13 @@ class Connection(Receiver, Sender):
             if self.snd_una < seg.ack <= self.snd_nxt:
                 self._our_syn_acked(seg, seg.window << self.snd_wscale, now)
                 st = self.state
+                if dup_syn:
+                    # its SYN is a duplicate of the one we took: tcp_data_queue() ACKs it at
+                    # once with a D-SACK for it (RFC 2883; tcp_dsack_set())
+                    if self.sack_ok:
+                        self._send_dsack(self.irs, self.irs + 1, now)
+                    else:
+                        self._send_ack(SendCause.DUPLICATE_DATA, "RFC 9293 §3.10.7.4")
             else:
                 self._send_rst_for(seg, SendCause.UNACCEPTABLE_ACK_SYN_RECEIVED, "RFC 9293 §3.10.7.4")
                 return

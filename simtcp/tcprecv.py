@@ -96,7 +96,7 @@ class Receiver:
         return Options(ts=(self._tsval(now), self.ts_recent), sack=sack)
 
     def _sack_blocks(self, limit: int) -> tuple:
-        return self.ooo.blocks(limit)
+        return self.ooo.sack_blocks(limit)
 
     def _update_ts_recent(self, seg: Segment, now: float) -> None:
         """RFC 7323 §4.3: TS.Recent takes SEG.TSval only from a segment that passed the
@@ -256,12 +256,7 @@ class Receiver:
         if not data:
             self._enter_quickack_mode()          # tcp_data_queue(): a duplicate
             if skip > 0 and self.sack_ok:
-                # D-SACK (RFC 2883): the first SACK block reports the duplicate itself, so the
-                # sender learns its retransmission was unnecessary (Linux tcp_dsack_set)
-                dup = (int(seg.seq), int(seg.seq + min(skip, len(seg.payload))))
-                opts = self._data_options(now)
-                self._emit(ACK, self.snd_nxt, reason=SendCause.DSACK, rfc="RFC 2883 §4",
-                           options=opts._replace(sack=(dup,) + opts.sack[:2]))
+                self._send_dsack(seg.seq, seg.seq + min(skip, len(seg.payload)), now)
                 return
             self._send_ack(SendCause.DUPLICATE_DATA, "RFC 9293 §3.10.7.4")
             return
@@ -285,6 +280,13 @@ class Receiver:
         # and so is data while holes remain (the SACK blocks change)
         self._ack_snd_check(now, SendCause.ACK_DATA, "RFC 9293 §3.10.7.4",
                             ack_now=(filled and had_ooo) or bool(self.ooo))
+
+    def _send_dsack(self, left: Seq, right: Seq, now: float) -> None:
+        """ACK with a D-SACK (RFC 2883): the first SACK block reports the duplicate itself,
+        so the sender learns its retransmission was unnecessary (Linux tcp_dsack_set())."""
+        opts = self._data_options(now)
+        self._emit(ACK, self.snd_nxt, reason=SendCause.DSACK, rfc="RFC 2883 §4",
+                   options=opts._replace(sack=((int(left), int(right)),) + opts.sack[:2]))
 
     def _store_ooo(self, start: Seq, data: bytes) -> None:
         ooo = self.ooo

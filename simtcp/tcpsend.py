@@ -23,14 +23,16 @@ from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
 from .congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Window
-from .recovery import Prr, tlp_timeout
-from .tcpconfig import model_timeout, orphan_retries
+from .recovery import TCP_TIMEOUT_MIN, Prr, tlp_timeout
+from .tcpconfig import model_timeout
+from .tcppersist import Persist
 
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
 
-class Sender:
-    """Sending, timers and loss recovery for `tcp.Connection` (see module docstring)."""
+class Sender(Persist):
+    """Sending, timers and loss recovery for `tcp.Connection` (see module docstring); the
+    persist timer is `tcppersist.Persist`."""
 
     __slots__ = ()
 
@@ -186,6 +188,8 @@ class Sender:
             self.rtt_seq, self.rtt_time = self.snd_nxt, now   # time this segment (Karn)
         if retrans:
             self.total_retrans += 1
+        if self.sack_ok:
+            self.rack.sent(seq, seq + length, now, retrans)
         if self.prr is not None:
             self.prr.sent(length)
             if retrans:
@@ -206,13 +210,20 @@ class Sender:
             t.pop("finwait2")
             self._set_state(State.CLOSED, StateCause.FIN_WAIT_2_TIMEOUT)
             return
+        if t.get("tlp", now + 1) <= now:
+            # the probe timeout is never later than the RTO and, in Linux, replaces it (one
+            # icsk_retransmit_timer armed as ICSK_TIME_LOSS_PROBE): when both are due the
+            # probe goes out and re-arms the RTO (tcp_send_loss_probe() -> tcp_rearm_rto())
+            t.pop("tlp")
+            self._send_loss_probe(now)
+        if t.get("reo", now + 1) <= now:
+            t.pop("reo")
+            self._rack_reo_timeout(now)
         if t.get("rto", now + 1) <= now:
             t.pop("rto")
             t.pop("tlp", None)
+            t.pop("reo", None)
             self._on_rto(now)
-        if t.get("tlp", now + 1) <= now:
-            t.pop("tlp")
-            self._send_loss_probe(now)
         if t.get("persist", now + 1) <= now:
             t.pop("persist")
             self._probe_timer(now)
@@ -222,83 +233,6 @@ class Sender:
             t.pop("delack")
             if self.state.synchronized and self.state is not State.TIME_WAIT:
                 self._delack_timer()
-
-    # ------------------------------------------------------------ persist timer
-    def _probe0_when(self) -> float:
-        """Linux tcp_probe0_when(): max(RTO, TCP_RTO_MIN) doubled per backoff, at most
-        TCP_RTO_MAX (include/net/tcp.h)."""
-        base = max(self.rto, self.cfg.rto_min)
-        return min(base * (1 << self.probe_backoff), self.cfg.rto_max)
-
-    def _probe_timer(self, now: float) -> None:
-        """The persist timer fired (Linux tcp_probe_timer(), net/ipv4/tcp_timer.c).
-
-        RFC 1122 §4.2.2.17: a sender stays open as long as the receiver answers its probes
-        (every ACK resets ``probes_out``). It gives up (ETIMEDOUT) when tcp_retries2 probes
-        in a row went unanswered, when TCP_USER_TIMEOUT passed since the first probe, or —
-        for a close()d socket — after tcp_orphan_retries backoffs once the interval reached
-        TCP_RTO_MAX."""
-        cfg = self.cfg
-        if self.snd_nxt != self.snd_una or self.unsent <= 0:
-            self.probes_out, self.probes_tstamp = 0, None
-            return
-        give_up = False
-        if self.probes_tstamp is None:
-            self.probes_tstamp = now
-        elif cfg.user_timeout and now - self.probes_tstamp >= cfg.user_timeout - 1e-9:
-            give_up = True
-        max_probes = cfg.retries2
-        if self.orphan and not give_up:
-            alive = min(self.rto * (1 << self.probe_backoff), cfg.rto_max) < cfg.rto_max
-            max_probes = orphan_retries(cfg, alive)
-            give_up = not alive and self.probe_backoff >= max_probes
-        if give_up or self.probes_out >= max_probes:
-            self.error = self.soft_error or _errno.ETIMEDOUT  # tcp_write_err()
-            self._event(EventKind.GIVE_UP, EventKind.PROBES_UNANSWERED,
-                        "Linux tcp_probe_timer()", (("probes", self.probes_out),))
-            self._set_state(State.CLOSED, StateCause.PERSIST_TIMED_OUT)
-            return
-        self._send_probe0(now)
-
-    def _send_probe0(self, now: float) -> None:
-        """Linux tcp_send_probe0(): probe, then back off the next probe exponentially."""
-        cfg = self.cfg
-        if self.snd_wnd == 0:
-            # zero-window probe: an old sequence number elicits an ACK (Linux
-            # tcp_xmit_probe_skb; RFC 9293 §3.8.6.1)
-            self._emit(ACK, self.snd_una - 1, reason=SendCause.ZERO_WINDOW_PROBE,
-                       rfc="RFC 9293 §3.8.6.1")
-        else:
-            # a window smaller than a segment: send what fits (Linux tcp_write_wakeup)
-            size = min(self.snd_wnd, self.eff_mss, self.unsent)
-            self._send_data(now, ACK | self._push_flag(self.snd_nxt, size),
-                            bytes(self.sndq[:size]))
-        if self.snd_nxt != self.snd_una or self.unsent <= 0:
-            self.probes_out = self.probe_backoff = 0   # data is out: the RTO takes over
-            self.probes_tstamp = None
-            return
-        self.probes_out += 1
-        if self.probe_backoff < cfg.retries2:
-            self.probe_backoff += 1
-        self.timers["persist"] = now + self._clamp_probe0(now, self._probe0_when())
-
-    def _clamp_probe0(self, now: float, when: float) -> float:
-        """Linux tcp_clamp_probe0_to_user_timeout(): never wait past TCP_USER_TIMEOUT."""
-        if not self.cfg.user_timeout or self.probes_tstamp is None:
-            return when
-        remaining = self.cfg.user_timeout - (now - self.probes_tstamp)
-        return min(max(remaining, 0.002), when)     # TCP_TIMEOUT_MIN: 2 jiffies
-
-    def _ack_probe(self, now: float) -> None:
-        """Linux tcp_ack_probe(): an ACK while we probe a closed window. If the window now
-        admits data, stop probing; otherwise re-arm the persist timer from now."""
-        if self.snd_nxt != self.snd_una or self.unsent <= 0 or "persist" not in self.timers:
-            return
-        if self.snd_wnd > 0:
-            self.probe_backoff, self.probes_tstamp = 0, None
-            self.timers.pop("persist", None)
-        else:
-            self.timers["persist"] = now + self._clamp_probe0(now, self._probe0_when())
 
     def _on_rto(self, now: float) -> None:
         cfg = self.cfg
@@ -362,6 +296,7 @@ class Sender:
         self.rtt_seq = None                            # Karn: no sample from retransmissions
         self._event(EventKind.RTO, "", "RFC 6298 §5.4-5.6",
                     (("retry", self.retries), ("next_rto", self.rto)))
+        self.rack.reset()
         if self._head_sacked():
             # the receiver reneged: forget every SACK mark and resend it all (RFC 2018 §8;
             # Linux tcp_timeout_mark_lost() with is_reneg)
@@ -433,6 +368,10 @@ class Sender:
             if acked > 0:
                 self._check_sack_reneging(now)
             newly_sacked = max(self.sacked_bytes - before, 0)
+        if self.sack_ok and self.rack.log:
+            sample = self.rack.on_ack(self.snd_una, self.sacked, now, self.min_rtt)
+            if sample is not None and acked <= 0:
+                self._rtt_sample(sample)      # tcp_ack_update_rtt(): the SACK's RTT
         if acked > 0:
             self._on_new_ack(acked, now, newly_sacked)
         elif acked == 0 and self.snd_una != self.snd_max and self.state.synchronized:
@@ -442,6 +381,8 @@ class Sender:
             win_update = seg.seq > self.snd_wl1 or window > self.snd_wnd or window == 0
             if newly_sacked or (not seg.payload and not int(seg.flags) & FIN and not win_update):
                 self._on_dupack(now, newly_sacked)
+        if self.sack_ok and self.rack.advanced and self.state.synchronized:
+            self._rack_mark_lost(now)
         # window update (SND.WL1/SND.WL2 rule)
         if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
             if window > 0 and self.snd_wnd == 0:
@@ -510,19 +451,57 @@ class Sender:
         sacked_segs = -(-self.sacked_bytes // mss)
         if ((self.dupacks == 3 or (sacked_segs >= 3 and self.dupacks < 3))
                 and (self.recover is None or self.snd_una >= self.recover)):
-            self.dupacks = 3
-            # fast retransmit (RFC 5681 §3.2) with Proportional Rate Reduction (RFC 6937):
-            # tcp_enter_recovery() -> tcp_init_cwnd_reduction(); ssthresh from the
-            # congestion control (CUBIC: 0.7 of the window, Reno: half)
-            self.ssthresh = self.cc.ssthresh(self.cwnd, mss)
-            self.prr = Prr(self.cwnd, self.ssthresh)
-            self.recover = self.snd_max
-            self.timers.pop("tlp", None)
-            self.lost_bytes = self._head_hole()
-            self._prr_ack(newly_sacked or mss, False)
-            self._retransmit_head(now, SendCause.FAST_RETRANSMIT)
+            self._enter_recovery(now, newly_sacked, SendCause.FAST_RETRANSMIT)
         elif self.prr is not None:
             self._prr_ack(newly_sacked or mss, False)   # without SACK a dup ACK is one segment
+
+    def _enter_recovery(self, now: float, newly_sacked: int, reason: SendCause) -> None:
+        """Fast retransmit (RFC 5681 §3.2) with Proportional Rate Reduction (RFC 6937):
+        tcp_enter_recovery() -> tcp_init_cwnd_reduction(); ssthresh from the congestion
+        control (CUBIC: 0.7 of the window, Reno: half)."""
+        mss = self.eff_mss
+        self.dupacks = 3
+        self.ssthresh = self.cc.ssthresh(self.cwnd, mss)
+        self.prr = Prr(self.cwnd, self.ssthresh)
+        self.recover = self.snd_max
+        self.timers.pop("tlp", None)
+        self.timers.pop("reo", None)
+        self.lost_bytes = self._head_hole()
+        self._prr_ack(newly_sacked or mss, False)
+        self._retransmit_head(now, reason)
+
+    # ------------------------------------------------------------ RACK (RFC 8985 §6)
+    def _rack_reo_wnd(self) -> float:
+        """tcp_rack_reo_wnd(): no reordering allowance in recovery or once as many segments
+        as the reordering threshold (3) are SACKed; else min_RTT / 4, at most SRTT (RFC 8985
+        §6.2 step 4; reordering actually seen, which widens it, is not modelled)."""
+        if self.prr is not None or -(-self.sacked_bytes // self.eff_mss) >= 3:
+            return 0.0
+        return min((self.min_rtt or 0.0) / 4, self.srtt or 0.0)
+
+    def _rack_mark_lost(self, now: float) -> None:
+        """tcp_rack_mark_lost() on an ACK that delivered something: a segment found lost
+        starts fast recovery (tcp_time_to_recover(): lost_out) — after one SACK, when its
+        time is up, instead of after three duplicate ACKs; a segment not yet that old arms
+        the reordering timer (RACK.reo_timeout = RACK.rtt + reo_wnd - elapsed + 2 ms)."""
+        lost, wait = self.rack.detect_loss(now, self._rack_reo_wnd())
+        if lost and self.prr is None and (self.recover is None or self.snd_una >= self.recover):
+            self._event(EventKind.RACK_LOSS, "", "RFC 8985 §6.2; Linux tcp_rack_detect_loss()",
+                        (("segments", lost),))
+            self._enter_recovery(now, 0, SendCause.FAST_RETRANSMIT)
+        elif wait and self.prr is None:
+            self.timers.pop("tlp", None)          # the same kernel timer (ICSK_TIME_REO_TIMEOUT)
+            self.timers["reo"] = now + wait + TCP_TIMEOUT_MIN
+
+    def _rack_reo_timeout(self, now: float) -> None:
+        """tcp_rack_reo_timeout() (RFC 8985 §6.3): the reordering window passed; whatever is
+        now old enough is lost, and recovery starts."""
+        if self.snd_una == self.snd_max:
+            return
+        self.rack.advanced = True
+        self._rack_mark_lost(now)
+        if "reo" not in self.timers and "rto" not in self.timers:
+            self._arm_rto(now)                    # tcp_rearm_rto()
 
     def _prr_ack(self, delivered: int, una_advanced: bool) -> None:
         cwnd = self.prr.on_ack(delivered, self.pipe, una_advanced, False, self.eff_mss)
@@ -582,6 +561,7 @@ class Sender:
             flags = ACK | self._push_flag(start, size) | (FIN if self.fin_seq is not None else 0)
             self._emit(flags, start, payload, reason=SendCause.TAIL_LOSS_PROBE,
                        rfc="RFC 8985 §7.3")
+            self.rack.sent(start, start + size + (1 if flags & FIN else 0), now, True)
             self.total_retrans += 1
         if len(self._out) > before:
             self.tlp_high_seq = self.snd_nxt
@@ -605,6 +585,9 @@ class Sender:
             else:
                 return
         self._emit(flags, self.snd_una, payload, reason=reason, rfc="RFC 5681 §3.2; RFC 6937")
+        if self.sack_ok:
+            self.rack.sent(self.snd_una, self.snd_una + len(payload) + (1 if flags & FIN else 0),
+                           now, True)
         self.total_retrans += 1
         if self.prr is not None:
             self.prr.sent(len(payload))

@@ -28,14 +28,10 @@ ROOT = HERE.parent
 
 # script -> the Linux behaviour simtcp lacks (owner: the fidelity work of issue 11)
 KNOWN_GAPS = {
-    "rto-data-retransmit-backoff.pkt": "RACK-TLP: a tail loss probe before the RTO - issue 11",
-    "sack-rack-reorder-timer.pkt": "RACK loss detection (RFC 8985) - issue 11",
     "delack-two-full-segments.pkt": "Linux ACKs every second full segment only if the window "
     "would not shrink (__tcp_ack_snd_check()); it shrinks in Linux because rcv_ssthresh grows "
     "only within the current sk_rcvbuf (tcp_grow_window() 'room', skb truesize, autotuning on "
     "read); simtcp grows the window towards tcp_rmem[2] at once",
-    "handshake-simultaneous-open.pkt": "in SYN-RECEIVED after a simultaneous open, the peer's "
-    "SYN-ACK is ACKed (with a D-SACK for its duplicate SYN); simtcp stays silent",
 }
 
 

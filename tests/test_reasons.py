@@ -64,12 +64,15 @@ def test_flags_mark_what_counters_count():
         "retransmission timeout: retry 2, next RTO 4 s"
 
 
-def _lost_last_ack():
+def _lost_last_ack(early_retrans=3):
     """The client closes first; its ACK of the server's FIN is lost, so the server
-    retransmits the FIN and the client, in TIME-WAIT, ACKs it again."""
+    retransmits the FIN and the client, in TIME-WAIT, ACKs it again. By default (Linux's
+    tcp_early_retrans=3) the retransmission is a tail loss probe, which fires in place of
+    the RTO; with 0 it is the retransmission timeout."""
     net = simtcp.Network(seed=3)
     client = net.add_host("client", "192.168.1.10")
     server = net.add_host("server", "192.168.1.20")
+    server.sysctl["net.ipv4.tcp_early_retrans"] = early_retrans
     link = net.add_link(client, server, delay=0.010)
     srv = server.socket(); srv.bind(("0.0.0.0", 80)); srv.listen()
     cli = client.socket(); cli.connect(("192.168.1.20", 80))
@@ -99,7 +102,7 @@ def test_time_wait_ack_for_a_retransmitted_fin_is_not_a_retransmission():
 
 
 def test_trace_shows_words_in_the_current_language():
-    net, client, server = _lost_last_ack()
+    net, client, server = _lost_last_ack(early_retrans=0)
     text = str(net.trace)
     assert "[retransmitted FIN in TIME-WAIT: ACK, restart 2MSL]" in text
     assert "[link loss]" in text and "link_loss" not in text
