@@ -116,7 +116,7 @@ _SS_LONG = {"help": ("h", False), "version": ("V", False), "numeric": ("n", Fals
             "diag": ("D", True), "filter": ("F", True), "family": ("f", True)}
 _SS_UNMODELLED = {"h": "help", "V": "version", "r": "resolve host names: simtcp has no "
                   "reverse DNS", "o": "timer information", "e": "extended information",
-                  "m": "socket memory", "T": "threads", "i": "internal TCP information",
+                  "m": "socket memory", "T": "threads",
                   "s": "summary", "E": "events", "Z": "SELinux context",
                   "z": "SELinux contexts", "N": "network namespaces", "6": "IPv6",
                   "M": "MPTCP", "0": "packet sockets", "S": "SCTP", "d": "DCCP",
@@ -132,6 +132,7 @@ class SsOptions:
     listening: bool = False
     numeric: bool = False
     processes: bool = False
+    info: bool = False                        # -i: TCP_INFO under each TCP socket
     header: bool = True
     states: Optional[FrozenSet] = None        # from state/exclude words
     match: Optional[Callable[[dict], bool]] = None
@@ -166,6 +167,8 @@ def _parse_ss(argv: List[str]) -> SsOptions:
             o.listening = True
         elif c == "p":
             o.processes = True
+        elif c == "i":
+            o.info = True
         elif c == "H":
             o.header = False
         elif c == "4":

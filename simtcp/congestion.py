@@ -16,8 +16,18 @@ hooks of Linux's ``struct tcp_congestion_ops``:
 
 Linux counts the window in segments; here ``Window`` carries bytes and converts with the MSS,
 so the arithmetic per segment is the kernel's. Floating point replaces the kernel's fixed
-point (deterministic all the same). HyStart (an early exit from slow start that watches the
-RTT grow) is not modelled: simtcp's links have no queues that would make the RTT grow.
+point (deterministic all the same).
+
+CUBIC also leaves slow start early with HyStart (Linux hystart_update(), called from
+``.pkts_acked`` with the RTT of the newest segment each ACK delivered — ``acked`` here):
+once cwnd reaches ``hystart_low_window`` (16) segments it ends slow start (ssthresh = cwnd)
+when, in one round of ACKs, either the ACKs keep coming closer than
+``hystart_ack_delta_us`` (2 ms) apart for longer than half the minimum RTT (the "ACK train":
+the pipe is full), or the smallest of at least 8 RTT samples exceeds the minimum RTT by
+clamp(min RTT / 8, 4 ms, 16 ms) (a queue is building up). The module parameters
+``hystart``, ``hystart_detect`` (1 train, 2 delay, 3 both), ``hystart_low_window`` and
+``hystart_ack_delta_us`` are the sysctls ``tcp_cubic.hystart`` … (the kernel command-line
+spelling of module parameters; /sys/module/tcp_cubic/parameters/ on a running system).
 """
 from __future__ import annotations
 
@@ -52,6 +62,10 @@ class CongestionControl:
 
     def event(self, kind: str, now: float, idle: float = 0.0) -> None:
         """A congestion-avoidance event (tcp_ca_event); most algorithms ignore it."""
+
+    def acked(self, w: Window, rtt: float, now: float, snd_una, snd_nxt) -> None:
+        """An ACK delivered new data; ``rtt`` is the RTT of the newest segment it delivered
+        (.pkts_acked with ack_sample.rtt_us). Reno ignores it; CUBIC runs HyStart."""
 
     # -------------------------------------------------- shared kernel helpers
     @staticmethod
@@ -104,9 +118,24 @@ class Cubic(CongestionControl):
     BETA = 717 / 1024                     # Linux beta (RFC 9438: 0.7)
     BETA_SCALE = 8 * (1024 + 717) // 3 // (1024 - 717)   # Reno-friendly slope (= 15)
 
-    def __init__(self) -> None:
+    HYSTART_MIN_SAMPLES = 8
+    HYSTART_DELAY_MIN, HYSTART_DELAY_MAX = 0.004, 0.016
+    GSO_MAX_SIZE = 65536                  # sk_gso_max_size (hystart_ack_delay())
+
+    def __init__(self, hystart: int = 1, hystart_detect: int = 3, hystart_low_window: int = 16,
+                 hystart_ack_delta_us: int = 2000) -> None:
+        self.hystart, self.hystart_detect = hystart, hystart_detect
+        self.hystart_low_window = hystart_low_window
+        self.hystart_ack_delta = hystart_ack_delta_us / 1e6
         self.last_max_cwnd = 0.0          # W_max, segments
         self.reset()
+        self.delay_min = 0.0              # HyStart's minimum RTT (ca->delay_min)
+        self.found = False                # HyStart ended this slow start
+        self.round_end = None             # SND.NXT when the round began (ca->end_seq)
+        self.round_start = self.last_ack = 0.0
+        self.curr_rtt = float("inf")
+        self.sample_cnt = 0
+        self.hystart_exit = None          # (time, cwnd, "train" | "delay") once it fired
 
     def reset(self) -> None:
         """bictcp_reset(): forget the epoch and W_max (after a timeout)."""
@@ -131,9 +160,54 @@ class Cubic(CongestionControl):
     def event(self, kind: str, now: float, idle: float = 0.0) -> None:
         if kind == CA_EVENT_LOSS:
             self.reset()                  # cubictcp_state(TCP_CA_Loss)
+            self.delay_min, self.found = 0.0, False    # bictcp_reset() + hystart reset
+            self.round_end = None
         elif kind == CA_EVENT_TX_START and self.epoch_start is not None and idle > 0:
             # cubictcp_cwnd_event(): the idle time is not growth time
             self.epoch_start = min(self.epoch_start + idle, now)
+
+    # ------------------------------------------------------------------ HyStart
+    def acked(self, w: Window, rtt: float, now: float, snd_una, snd_nxt) -> None:
+        """cubictcp_acked(): keep the minimum delay; in slow start, run HyStart."""
+        if self.epoch_start is not None and now - self.epoch_start < 1.0:
+            return                        # samples right after a recovery are noise
+        delay = max(rtt, 1e-6)
+        if not self.delay_min or self.delay_min > delay:
+            self.delay_min = delay
+        if not self.found and w.cwnd < w.ssthresh and self.hystart:
+            self._hystart_update(w, delay, now, snd_una, snd_nxt)
+
+    def _hystart_update(self, w: Window, delay: float, now: float, snd_una, snd_nxt) -> None:
+        """hystart_update() (net/ipv4/tcp_cubic.c); ``found`` sets ssthresh = cwnd."""
+        if self.round_end is None or snd_una > self.round_end:
+            # bictcp_hystart_reset(): a new round of ACKs begins
+            self.round_start = self.last_ack = now
+            self.round_end = snd_nxt
+            self.curr_rtt, self.sample_cnt = float("inf"), 0
+        cwnd = w.cwnd // w.mss
+        if cwnd < self.hystart_low_window:
+            return
+        how = None
+        if self.hystart_detect & 1 and now - self.last_ack <= self.hystart_ack_delta:
+            self.last_ack = now
+            # the ACK train lasted longer than half the minimum RTT (plus the GSO cushion
+            # of hystart_ack_delay(): 64 KB at the slow-start pacing rate, at most 1 ms)
+            rate = 2 * w.cwnd / self.delay_min if self.delay_min else 0.0
+            cushion = min(0.001, self.GSO_MAX_SIZE * 4 / rate) if rate else 0.0
+            if now - self.round_start > (self.delay_min + cushion) / 2:
+                how = "train"
+        if self.hystart_detect & 2:
+            self.curr_rtt = min(self.curr_rtt, delay)
+            if self.sample_cnt < self.HYSTART_MIN_SAMPLES:
+                self.sample_cnt += 1
+            elif self.curr_rtt > self.delay_min + min(max(self.delay_min / 8,
+                                                          self.HYSTART_DELAY_MIN),
+                                                      self.HYSTART_DELAY_MAX):
+                how = how or "delay"
+        if how is not None:
+            self.found = True
+            self.hystart_exit = (now, cwnd, how)
+            w.ssthresh = w.cwnd           # tp->snd_ssthresh = tcp_snd_cwnd(tp)
 
     def cong_avoid(self, w: Window, acked: int, now: float) -> None:
         segs = -(-acked // w.mss)          # segments (a partial one counts, as an skb)
@@ -174,10 +248,12 @@ class Cubic(CongestionControl):
 ALGORITHMS: Dict[str, Type[CongestionControl]] = {"cubic": Cubic, "reno": Reno}
 
 
-def make(name: str) -> CongestionControl:
-    """A fresh congestion control by its Linux name (ValueError for an unknown one)."""
+def make(name: str, params: Optional[dict] = None) -> CongestionControl:
+    """A fresh congestion control by its Linux name (ValueError for an unknown one);
+    ``params`` are its module parameters (CUBIC: the HyStart ones)."""
     try:
-        return ALGORITHMS[name]()
+        cls = ALGORITHMS[name]
     except KeyError:
         raise ValueError(f"unknown congestion control {name!r}; available: "
                          f"{' '.join(ALGORITHMS)}") from None
+    return cls(**params) if params and cls is Cubic else cls()

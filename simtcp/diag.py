@@ -54,6 +54,7 @@ class SockDiag:
     fd: Optional[int] = None
     user: Optional[str] = None
     inode: Optional[int] = None
+    tcp_info: Optional[object] = None   # TcpInfo / ListenerInfo when asked for (ss -i)
 
     def row(self, **override) -> dict:
         """A plain dict of the fields (what `SocketTable` rows hold)."""
@@ -96,16 +97,25 @@ def _holder(sock, inodes) -> dict:
                 inode=inodes.get(id(sock)))
 
 
-def tcp_sockets(host, inodes: Optional[Dict[int, int]] = None) -> List[SockDiag]:
-    """TCP: listeners (sorted by port, address), then the established hash."""
+def tcp_sockets(host, inodes: Optional[Dict[int, int]] = None,
+                info: bool = False) -> List[SockDiag]:
+    """TCP: listeners (sorted by port, address), then the established hash. ``info`` adds
+    each full socket's TCP_INFO (INET_DIAG_INFO; request and TIME-WAIT sockets have none)."""
+    from .tcpinfo import ListenerInfo
     stack = host.stack
     inodes = _inodes(host) if inodes is None else inodes
     out: List[SockDiag] = []
+    now = host.net.now
     for lst in stack.listeners.values():
         sock = lst.sock if not lst.sock.closed else None
+        linfo = None
+        if info:
+            cfg = stack.config(shared=True)
+            linfo = ListenerInfo(lst.sock.congestion or cfg.congestion, cfg.init_cwnd,
+                                 len(lst.accept_queue))
         out.append(SockDiag("tcp", S.LISTEN, len(lst.accept_queue), 0, lst.ip, lst.port,
                             WILDCARD, 0, listener=True, backlog=lst.backlog,
-                            **_holder(sock, inodes)))
+                            tcp_info=linfo, **_holder(sock, inodes)))
     eof_reads = None
     for t, conn in stack.conns.items():
         st = conn.state
@@ -116,9 +126,11 @@ def tcp_sockets(host, inodes: Optional[Dict[int, int]] = None) -> List[SockDiag]
         # process can hold: children in the listen queues and orphans have none
         held = (owner is not None and not owner.closed and conn not in stack.parent
                 and owner.conn is conn)
+        cinfo = None
         if (st is S.SYN_RECEIVED and conn in stack.parent) or st is S.TIME_WAIT:
             rq = sq = 0
         else:
+            cinfo = conn.info(now) if info else None
             fin_unread = 0
             if conn.eof:
                 flag = getattr(conn, "eof_read", None)
@@ -132,7 +144,8 @@ def tcp_sockets(host, inodes: Optional[Dict[int, int]] = None) -> List[SockDiag]
             fin = 1 if conn.fin_queued and st in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK) else 0
             sq = len(conn.sndq) + syn + fin
         out.append(SockDiag("tcp", st, rq, sq, t.local_ip, t.local_port, t.remote_ip,
-                            t.remote_port, **_holder(owner if held else None, inodes)))
+                            t.remote_port, tcp_info=cinfo,
+                            **_holder(owner if held else None, inodes)))
     out.sort(key=lambda e: e.sort_key)
     return out
 
@@ -151,9 +164,10 @@ def udp_sockets(host, inodes: Optional[Dict[int, int]] = None) -> List[SockDiag]
     return out
 
 
-def sockets(host, protocols: Iterable[str] = PROTOCOLS) -> List[SockDiag]:
+def sockets(host, protocols: Iterable[str] = PROTOCOLS, info: bool = False) -> List[SockDiag]:
     """Every socket of ``host`` the kernel would report, for the given protocols, in the
-    order ss prints them (ss.c main(): udp_show() before tcp_show())."""
+    order ss prints them (ss.c main(): udp_show() before tcp_show()); ``info``: with TCP_INFO
+    (`tcp_sockets`)."""
     protocols = tuple(protocols)
     bad = [p for p in protocols if p not in PROTOCOLS]
     if bad:
@@ -165,5 +179,5 @@ def sockets(host, protocols: Iterable[str] = PROTOCOLS) -> List[SockDiag]:
     if "udp" in protocols:
         out += udp_sockets(host, inodes)
     if "tcp" in protocols:
-        out += tcp_sockets(host, inodes)
+        out += tcp_sockets(host, inodes, info)
     return out

@@ -262,6 +262,15 @@ def _tcp_specs(kernel: tuple[int, int] = LINUX_KERNEL) -> dict[str, _Spec]:
                                             "all ICMP errors per second (global)"),
         "net.ipv4.icmp_msgs_burst": _Spec(50, _ranged(0, _INT_MAX),
                                           "global ICMP error burst"),
+        # tcp_cubic module parameters (net/ipv4/tcp_cubic.c module_param; the kernel
+        # command line spells them tcp_cubic.NAME=VALUE): HyStart, simtcp.congestion
+        "tcp_cubic.hystart": _Spec(1, b, "1: CUBIC leaves slow start early (HyStart)"),
+        "tcp_cubic.hystart_detect": _Spec(3, _choice(0, 1, 2, 3), "HyStart detection: "
+                                          "1 ACK train, 2 delay increase, 3 both"),
+        "tcp_cubic.hystart_low_window": _Spec(16, _ranged(0, _INT_MAX), "cwnd (segments) "
+                                              "from which HyStart acts"),
+        "tcp_cubic.hystart_ack_delta_us": _Spec(2000, _ranged(0, _INT_MAX), "µs between "
+                                                "ACKs that still form a train"),
         "simtcp.port_algorithm": _Spec("linux", _algorithm, "see simtcp.portalloc"),
         "simtcp.time_wait_seconds": _Spec(60, _seconds, "Linux TCP_TIMEWAIT_LEN = 60 s"),
         "simtcp.mss": _Spec(1460, _ranged(88, 65495), "MSS we advertise (Linux TCP_MIN_MSS 88)"),

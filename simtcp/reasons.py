@@ -180,7 +180,7 @@ class SendCause(Reason):
     DSACK = "dsack", "duplicate data: D-SACK", "dupack"
     OUT_OF_ORDER = "out_of_order", "out-of-order data: duplicate ACK", "dupack"
     UNACCEPTABLE = "unacceptable", "unacceptable segment"
-    ACK_UNSENT = "ack_unsent", "ACK for data not yet sent"
+    ACK_UNSENT = "ack_unsent", "challenge ACK: ACK for data not yet sent"
     CHALLENGE_ACK_RST = "challenge_ack_rst", "challenge ACK for in-window RST"
     CHALLENGE_ACK_SYN = "challenge_ack_syn", "challenge ACK for SYN"
     TIME_WAIT_SYN = "time_wait_syn", "SYN in TIME-WAIT: ACK"
@@ -268,6 +268,7 @@ class EventKind(Reason):
     SOFT_ERROR = "soft_error", "ICMP error recorded; the connection goes on"
     PMTU_NOT_MODELLED = "pmtu_not_modelled", "fragmentation needed: path MTU discovery is not modelled"
     TAIL_LOSS_PROBE = "tail_loss_probe", "tail loss probe"
+    HYSTART_EXIT = "hystart_exit", "HyStart: slow start ends at cwnd {cwnd} ({how})"
     RACK_LOSS = ("rack_loss", "RACK: {segments} segment(s) lost (sent before a delivered "
                  "one, older than RACK.rtt + reordering window)")
     NO_ACK_FOR_PTO = "no_ack_for_pto", "no ACK within the probe timeout (2 SRTT)"

@@ -120,11 +120,15 @@ class Rack:
             self.mstamp, self.end_seq = e[SENT], e[END]
 
     def on_ack(self, una: Seq, sacked: Sequence[Tuple[Seq, Seq]], now: float,
-               min_rtt: Optional[float]) -> Optional[float]:
+               min_rtt: Optional[float]) -> Tuple[Optional[float], Optional[float]]:
         """Entries newly SACKed (tcp_sacktag_one()), then newly acknowledged below ``una``
-        (tcp_clean_rtx_queue()), advance RACK. Returns the RTT of the newest newly SACKed,
-        never retransmitted segment (for tcp_ack_update_rtt()), or None."""
+        (tcp_clean_rtx_queue()), advance RACK. Returns (the RTT of the newest newly SACKed
+        never-retransmitted segment, for tcp_ack_update_rtt(); the RTT of the newest newly
+        delivered one, ca_rtt_us for the congestion control) — None where there is none, and
+        no ca_rtt at all when retransmitted data was acknowledged (Karn)."""
         sample = None
+        ca_rtt: Optional[float] = None
+        retrans_acked = False
         if sacked:
             for e in self.log:
                 if e[SACKED]:
@@ -135,6 +139,7 @@ class Rack:
                         self._advance(e, now, min_rtt)
                         if not e[RETRANS]:
                             sample = now - e[SENT]
+                            ca_rtt = sample if ca_rtt is None else min(ca_rtt, sample)
                         break
         log = self.log
         done = 0
@@ -142,10 +147,15 @@ class Rack:
             e = log[done]
             if not e[SACKED]:
                 self._advance(e, now, min_rtt)
+                if e[RETRANS]:
+                    retrans_acked = True
+                else:
+                    rtt = now - e[SENT]
+                    ca_rtt = rtt if ca_rtt is None else min(ca_rtt, rtt)
             done += 1
         if done:
             del log[:done]
-        return sample
+        return sample, (None if retrans_acked else ca_rtt)
 
     def detect_loss(self, now: float, reo_wnd: float) -> Tuple[int, float]:
         """tcp_rack_detect_loss(): mark lost every undelivered segment sent before RACK's

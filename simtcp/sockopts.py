@@ -22,6 +22,7 @@ from typing import Optional
 from .congestion import ALGORITHMS, make as make_cc
 from .sockargs import as_int, sockopt_int, sockopt_value
 from .states import State
+from .tcpconfig import cc_params
 from .tcprecv import PINGPONG_THRESH
 
 SOL_SOCKET = _pysocket.SOL_SOCKET
@@ -147,7 +148,7 @@ class SocketOptions:
             self.congestion = name
             if self.conn is not None:        # tcp_reinit_congestion_control()
                 self.conn.cfg.congestion = name
-                self.conn.cc = make_cc(name)
+                self.conn.cc = make_cc(name, cc_params(self.conn.cfg))
         elif level == IPPROTO_TCP and option == TCP_INFO:
             raise OSError(errno.ENOPROTOOPT, "Protocol not available: TCP_INFO can only be "
                           "read (getsockopt)")

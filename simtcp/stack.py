@@ -707,11 +707,16 @@ class Stack:
         self._after(conn)
 
     def close_listener(self, listener: Listener) -> None:
-        """close() on a listener: pending requests vanish, queued connections are reset
-        (Linux inet_csk_listen_stop)."""
+        """close() on a listener: queued connections are reset (Linux inet_csk_listen_stop()
+        -> inet_child_forget() -> tcp_disconnect()); pending requests vanish silently —
+        their SYN-ACK timer drops them (reqsk_timer_handler(): the listener is no longer
+        TCP_LISTEN) and a later ACK finds no socket and is answered as such."""
         self.listeners.pop((listener.ip, listener.port), None)
         now = self.net.now
-        for conn in list(listener.syn_queue.values()) + list(listener.accept_queue):
+        for conn in list(listener.syn_queue.values()):
+            conn.drop_request(now, StateCause.LISTENER_CLOSED)
+            self._after(conn)
+        for conn in list(listener.accept_queue):
             conn.abort(now, StateCause.LISTENER_CLOSED)
             self._after(conn)
         listener.state = State.CLOSED

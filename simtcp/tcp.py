@@ -37,7 +37,7 @@ from .states import NAME, State, transition
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
 from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  # noqa: F401
-                        model_timeout, negotiate, reset_for, select_initial_window,
+                        cc_params, model_timeout, negotiate, reset_for, select_initial_window,
                         synack_options)
 from .congestion import make as make_cc
 from .recovery import Prr, Rack
@@ -79,7 +79,7 @@ class Connection(Receiver, Sender):
                  "probes_out", "probe_backoff", "probes_tstamp", "soft_error",
                  "rcv_wup", "push_marks", "pushed_seq", "max_window", "cc", "cwnd_cnt",
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
-                 "total_retrans", "rack", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
+                 "total_retrans", "rack", "stats", "rcv_tstamp", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -152,7 +152,7 @@ class Connection(Receiver, Sender):
         self.push_marks: List[Seq] = []     # ends of writes that get PSH (Linux tcp_mark_push)
         self.pushed_seq = self.iss          # where the last push mark was (forced_push())
         self.max_window = 0                 # largest window the peer offered (tcp_sock.max_window)
-        self.cc = make_cc(config.congestion)    # Reno or CUBIC (congestion.py)
+        self.cc = make_cc(config.congestion, cc_params(config))   # Reno or CUBIC
         self.cwnd_cnt = 0                   # segments ACKed towards the next cwnd increase
         self.min_rtt: Optional[float] = None
         self.lsndtime = 0.0                 # when data was last sent (slow start after idle)
@@ -161,6 +161,10 @@ class Connection(Receiver, Sender):
         self.tlp_high_seq: Optional[Seq] = None  # SND.NXT when a tail loss probe went out
         self.total_retrans = 0              # segments retransmitted (tcpi_total_retrans)
         self.rack = Rack()                  # RACK's transmit times and state (SACK only)
+        # tcp_info counters: segs_out, data_segs_out, bytes_sent, bytes_retrans, segs_in,
+        # data_segs_in (RFC 4898 tcpEStats, Linux tcp_get_info())
+        self.stats = [0, 0, 0, 0, 0, 0]
+        self.rcv_tstamp = 0.0               # when an ACK last arrived (tp->rcv_tstamp)
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
@@ -215,6 +219,8 @@ class Connection(Receiver, Sender):
             self.timers.clear()
         elif new is State.ESTABLISHED and self.established_at is None:
             self.established_at = self._now
+            # tcp_finish_connect() / tcp_create_openreq_child(): the ages start now
+            self.lsndtime = self.lrcvtime = self.rcv_tstamp = self._now
 
     def _event(self, what: EventKind, reason: object = "", rfc: str = "",
                detail: tuple = ()) -> None:
@@ -243,6 +249,11 @@ class Connection(Receiver, Sender):
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq, ack, FLAG_VALUES[flags],
                       window, options, payload)
         self._out.append(Out(seg, reason, rfc))
+        stats = self.stats
+        stats[0] += 1
+        if payload:
+            stats[1] += 1
+            stats[2] += len(payload)
 
     def _send_ack(self, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.4") -> None:
         self._emit(ACK, self.snd_nxt, reason=reason, rfc=rfc)
@@ -292,6 +303,7 @@ class Connection(Receiver, Sender):
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, Seq(0),
                       FLAG_VALUES[SYN], self.syn_window(), self.syn_options)
         self._out.append(Out(seg, reason, "RFC 9293 §3.10.1"))
+        self.stats[0] += 1
         self.snd_nxt = self.snd_max = self.iss + 1
         self._arm_rto(now)
 
@@ -303,6 +315,7 @@ class Connection(Receiver, Sender):
         self._now = now
         self.passive = True
         self.state = State.LISTEN      # inherited from the listening socket
+        self.stats[4] += 1             # the SYN
         self.irs = syn.seq
         self.rcv_nxt = syn.seq + 1
         self._negotiate(syn.options)
@@ -319,6 +332,8 @@ class Connection(Receiver, Sender):
         self.rcv_adv = self.rcv_nxt + seg.window
         self.rcv_wup = self.rcv_nxt
         self._out.append(Out(seg, reason, rfc))
+        if not self.passive:          # a listener's SYN-ACK comes from the request socket
+            self.stats[0] += 1
         self.snd_nxt = self.snd_max = self.iss + 1
         self._arm_rto(now)
 
@@ -440,6 +455,9 @@ class Connection(Receiver, Sender):
     def receive(self, seg: Segment, now: float) -> None:
         """Process one arriving segment (RFC 9293 §3.10.7)."""
         self._now = now
+        self.stats[4] += 1
+        if seg.payload:
+            self.stats[5] += 1
         st = self.state
         if st is State.CLOSED or st is State.LISTEN:
             return
@@ -588,10 +606,10 @@ class Connection(Receiver, Sender):
         self._output(now)
 
     # -------------------------------------------------------- introspection
-    def info(self):
+    def info(self, now: Optional[float] = None):
         """TCP_INFO: a `tcpinfo.TcpInfo` snapshot (what ``ss -ti`` shows)."""
         from .tcpinfo import tcp_info
-        return tcp_info(self)
+        return tcp_info(self, now)
 
     def tcb(self) -> dict:
         """The TCB variables of RFC 9293 §3.3.1, relative to ISS/IRS where useful."""

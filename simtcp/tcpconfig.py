@@ -55,8 +55,11 @@ class TcpConfig:
     start_pingpong: bool = False    # TCP_QUICKACK 0 before the connection: interactive
     init_cwnd: int = 10             # TCP_INIT_CWND (RFC 6928)
     nodelay: bool = False           # TCP_NODELAY: Nagle's algorithm off
-    cork: bool = False              # TCP_CORK: hold partial segments, no push marks
+    cork: bool = False              # TCP_CORK: hold partial segments
     congestion: str = "cubic"       # net.ipv4.tcp_congestion_control / TCP_CONGESTION
+    # tcp_cubic module parameters: hystart, hystart_detect, hystart_low_window,
+    # hystart_ack_delta_us (net/ipv4/tcp_cubic.c)
+    cubic_params: Tuple[int, int, int, int] = (1, 3, 16, 2000)
     slow_start_after_idle: bool = True   # net.ipv4.tcp_slow_start_after_idle
     early_retrans: int = 3          # net.ipv4.tcp_early_retrans: 3 = tail loss probes
     invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
@@ -76,6 +79,15 @@ class TcpConfig:
 
 
 _all_fields = attrgetter(*(f.name for f in fields(TcpConfig)))
+
+
+CUBIC_PARAMS = (("hystart", 1), ("hystart_detect", 3), ("hystart_low_window", 16),
+                ("hystart_ack_delta_us", 2000))
+
+
+def cc_params(cfg: "TcpConfig") -> dict:
+    """The congestion control's module parameters, as `congestion.make` takes them."""
+    return dict(zip((name for name, _ in CUBIC_PARAMS), cfg.cubic_params))
 
 
 def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
@@ -122,6 +134,8 @@ def config_from_sysctl(s, challenge_acks=None) -> TcpConfig:
         congestion=s.get("net.ipv4.tcp_congestion_control", "cubic"),
         slow_start_after_idle=bool(s.get("net.ipv4.tcp_slow_start_after_idle", 1)),
         early_retrans=s.get("net.ipv4.tcp_early_retrans", 3),
+        cubic_params=tuple(s.get(f"tcp_cubic.{name}", default) for name, default in
+                           CUBIC_PARAMS),
         challenge_acks=challenge_acks,
     )
 

@@ -5,7 +5,12 @@ Linux uses — times in microseconds, the windows in segments — and `TcpInfo.p
 first 104 bytes out like ``struct tcp_info`` (include/uapi/linux/tcp.h, up to
 ``tcpi_total_retrans``), so that ``getsockopt(IPPROTO_TCP, TCP_INFO, 104)`` reads the same
 way as on Linux with ``struct.unpack``. `TcpInfo.ss_line()` is what ``ss -ti`` prints under
-a socket (iproute2 misc/ss.c tcp_stats_print()).
+a socket (iproute2 misc/ss.c tcp_stats_print(), checked against iproute2 6.1 on Linux
+6.18): fields in ss's order, each only when non-zero, ``ts``/``sack`` only with ``-o``, and
+the ``send`` rate ss computes itself (cwnd * mss * 8 / rtt). Fields simtcp does not model
+(pacing and delivery rates, rcv_space, rcv_rtt) are left out rather than invented.
+`ListenerInfo` is the short one of a listening socket (tcp_get_info() returns early for
+TCP_LISTEN: the congestion control, cwnd, and the accept queue as "unacked").
 """
 from __future__ import annotations
 
@@ -58,6 +63,18 @@ class TcpInfo:
     congestion: str
     min_rtt: int            # µs
     snd_wnd: int            # bytes
+    last_data_sent: int = 0     # ms ago
+    last_data_recv: int = 0
+    last_ack_recv: int = 0
+    bytes_sent: int = 0         # tcpi_bytes_sent (data, retransmissions included)
+    bytes_retrans: int = 0
+    bytes_acked: int = 0        # SND.UNA - ISS (an active open's SYN counts)
+    bytes_received: int = 0     # RCV.NXT - IRS - 1
+    segs_out: int = 0
+    segs_in: int = 0
+    data_segs_out: int = 0
+    data_segs_in: int = 0
+    notsent: int = 0            # bytes queued, not yet sent
 
     def pack(self) -> bytes:
         """The first TCP_INFO_LEN bytes of struct tcp_info, in host (little-endian) order."""
@@ -65,45 +82,98 @@ class TcpInfo:
                             self.backoff, self.options,
                             (self.snd_wscale & 15) | (self.rcv_wscale & 15) << 4, 0,
                             self.rto, self.ato, self.snd_mss, self.rcv_mss, self.unacked,
-                            self.sacked, self.lost, self.retrans, 0, 0, 0, 0, 0, self.pmtu,
+                            self.sacked, self.lost, self.retrans, 0, self.last_data_sent, 0,
+                            self.last_data_recv, self.last_ack_recv, self.pmtu,
                             self.rcv_ssthresh, self.rtt, self.rttvar, self.snd_ssthresh,
                             self.snd_cwnd, self.advmss, self.reordering, 0, 0,
                             self.total_retrans)
 
-    def ss_line(self) -> str:
-        """The ``ss -ti`` line (tcp_stats_print order; ssthresh only when finite)."""
+    def ss_line(self, options: bool = False, numeric: bool = True) -> str:
+        """The ``ss -ti`` line (misc/ss.c tcp_stats_print() order; ``options`` is ss -o,
+        which adds ts/sack; ``numeric`` is -n, which prints rates in plain bps)."""
         parts = []
-        if self.options & TCPI_OPT_TIMESTAMPS:
+        if options and self.options & TCPI_OPT_TIMESTAMPS:
             parts.append("ts")
-        if self.options & TCPI_OPT_SACK:
+        if options and self.options & TCPI_OPT_SACK:
             parts.append("sack")
         parts.append(self.congestion)
         if self.options & TCPI_OPT_WSCALE:
             parts.append(f"wscale:{self.snd_wscale},{self.rcv_wscale}")
-        parts.append(f"rto:{self.rto / 1000:g}")
+        if self.rto:
+            parts.append(f"rto:{self.rto / 1000:g}")
         if self.backoff:
             parts.append(f"backoff:{self.backoff}")
         if self.rtt:
             parts.append(f"rtt:{self.rtt / 1000:g}/{self.rttvar / 1000:g}")
+        if self.ato:
+            parts.append(f"ato:{self.ato / 1000:g}")
         parts += [f"mss:{self.snd_mss}", f"pmtu:{self.pmtu}", f"rcvmss:{self.rcv_mss}",
                   f"advmss:{self.advmss}", f"cwnd:{self.snd_cwnd}"]
         if self.snd_ssthresh < 0xFFFF:
             parts.append(f"ssthresh:{self.snd_ssthresh}")
+        for name in ("bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received",
+                     "segs_out", "segs_in", "data_segs_out", "data_segs_in"):
+            if getattr(self, name):
+                parts.append(f"{name}:{getattr(self, name)}")
+        if self.rtt and self.snd_mss and self.snd_cwnd:
+            bps = self.snd_cwnd * self.snd_mss * 8e6 / self.rtt
+            parts.append(f"send {sprint_bw(bps, numeric)}bps")
+        for name, value in (("lastsnd", self.last_data_sent), ("lastrcv", self.last_data_recv),
+                            ("lastack", self.last_ack_recv), ("unacked", self.unacked)):
+            if value:
+                parts.append(f"{name}:{value}")
         if self.retrans or self.total_retrans:
             parts.append(f"retrans:{self.retrans}/{self.total_retrans}")
         if self.lost:
             parts.append(f"lost:{self.lost}")
         if self.sacked:
             parts.append(f"sacked:{self.sacked}")
-        parts.append(f"rcv_ssthresh:{self.rcv_ssthresh}")
+        if self.reordering != 3:
+            parts.append(f"reordering:{self.reordering}")
+        if self.rcv_ssthresh:
+            parts.append(f"rcv_ssthresh:{self.rcv_ssthresh}")
+        if self.notsent:
+            parts.append(f"notsent:{self.notsent}")
         if self.min_rtt:
             parts.append(f"minrtt:{self.min_rtt / 1000:g}")
-        parts.append(f"snd_wnd:{self.snd_wnd}")
+        if self.snd_wnd:
+            parts.append(f"snd_wnd:{self.snd_wnd}")
         return "\t " + " ".join(parts)
 
 
-def tcp_info(conn) -> TcpInfo:
-    """Linux tcp_get_info() for one connection."""
+def sprint_bw(bps: float, numeric: bool) -> str:
+    """iproute2 misc/ss.c sprint_bw(): plain with -n, else 3 significant digits and a unit."""
+    if numeric:
+        return f"{bps:.0f}"
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if bps >= scale:
+            return f"{bps / scale:.3g}{unit}"
+    return f"{bps:g}"
+
+
+@dataclass(frozen=True)
+class ListenerInfo:
+    """TCP_INFO of a listening socket: tcp_get_info() stops after the fields "meaningful for
+    all TCP states" (the congestion control, cwnd) and aliases tcpi_unacked to the number
+    of children ready for accept()."""
+
+    congestion: str
+    snd_cwnd: int
+    unacked: int
+
+    def ss_line(self, options: bool = False, numeric: bool = True) -> str:
+        return f"\t {self.congestion} cwnd:{self.snd_cwnd}" + (
+            f" unacked:{self.unacked}" if self.unacked else "")
+
+
+def tcp_info(conn, now=None) -> TcpInfo:
+    """Linux tcp_get_info() for one connection; ``now`` (virtual seconds) gives the
+    last-send/receive/ACK ages (default: the connection's last event)."""
+    now = conn._now if now is None else now
+
+    def ago(t: float) -> int:
+        return max(round((now - t) * 1000), 0)
+
     mss = max(conn.eff_mss, 1)
     if conn.prr is not None:
         ca = CA_RECOVERY
@@ -120,8 +190,8 @@ def tcp_info(conn) -> TcpInfo:
         state=TCP_STATE_NUMBERS[conn.state], ca_state=ca, retransmits=conn.retries,
         probes=conn.probes_out, backoff=conn.probe_backoff, options=options,
         snd_wscale=conn.snd_wscale, rcv_wscale=conn.rcv_wscale,
-        rto=round(conn.rto * 1e3) * 1000, ato=round(conn.cfg.delack * 1e6) if conn.state.synchronized
-        else 0, snd_mss=mss, rcv_mss=mss,
+        rto=round(conn.rto * 1e3) * 1000, ato=round(conn.ato * 1e6), snd_mss=mss,
+        rcv_mss=conn.rcv_mss,
         unacked=-(-conn.in_flight // mss), sacked=-(-conn.sacked_bytes // mss),
         lost=-(-conn.lost_bytes // mss), retrans=-(-conn.retrans_out // mss),
         pmtu=conn.cfg.mss + 40, rcv_ssthresh=conn.rcv_ssthresh,
@@ -129,4 +199,13 @@ def tcp_info(conn) -> TcpInfo:
         snd_ssthresh=ssthresh, snd_cwnd=conn.cwnd // mss, advmss=conn.cfg.mss - (
             12 if conn.ts_ok else 0), reordering=3, total_retrans=conn.total_retrans,
         congestion=conn.cc.name, min_rtt=round((conn.min_rtt or 0) * 1e6),
-        snd_wnd=conn.snd_wnd)
+        snd_wnd=conn.snd_wnd, last_data_sent=ago(conn.lsndtime),
+        last_data_recv=ago(conn.lrcvtime), last_ack_recv=ago(conn.rcv_tstamp),
+        bytes_sent=conn.stats[2], bytes_retrans=conn.stats[3],
+        # the SYN counts for an active open (tcp_ack() -> tcp_snd_una_update()); a passive
+        # one set SND.UNA directly in tcp_rcv_state_process(), so its SYN-ACK does not
+        bytes_acked=max(conn.snd_una.diff(conn.iss) - conn.passive, 0)
+        if conn.state.synchronized else 0,
+        bytes_received=max(conn.rcv_nxt.diff(conn.irs) - 1, 0) if conn.state.synchronized else 0,
+        segs_out=conn.stats[0], segs_in=conn.stats[4], data_segs_out=conn.stats[1],
+        data_segs_in=conn.stats[5], notsent=max(conn.unsent, 0))

@@ -188,8 +188,8 @@ class Sender(Persist):
             self.rtt_seq, self.rtt_time = self.snd_nxt, now   # time this segment (Karn)
         if retrans:
             self.total_retrans += 1
-        if self.sack_ok:
-            self.rack.sent(seq, seq + length, now, retrans)
+            self.stats[3] += len(payload)
+        self.rack.sent(seq, seq + length, now, retrans)
         if self.prr is not None:
             self.prr.sent(length)
             if retrans:
@@ -348,11 +348,16 @@ class Sender(Persist):
         """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
         ack = seg.ack
         if ack > self.snd_max:
-            self._send_ack(SendCause.ACK_UNSENT, "RFC 9293 §3.10.7.4")
+            # the segment is discarded, its data too, and answered with a challenge ACK (RFC
+            # 5961 §5.2; Linux tcp_ack() -> tcp_send_challenge_ack(): at most one per
+            # tcp_invalid_ratelimit per socket, data or not, and the host-wide limit)
+            if not self._oow_limited_any(now) and self._challenge_allowed(now):
+                self._send_ack(SendCause.ACK_UNSENT, "RFC 5961 §5.2")
             return False
         acked = ack.diff(self.snd_una)
         if acked >= 0:
             self.probes_out = 0        # Linux tcp_ack(): "something worked"
+            self.rcv_tstamp = now
         window = seg.window << self.snd_wscale
         if acked > 0:
             del self.sndq[:min(acked, len(self.sndq))]
@@ -368,12 +373,13 @@ class Sender(Persist):
             if acked > 0:
                 self._check_sack_reneging(now)
             newly_sacked = max(self.sacked_bytes - before, 0)
-        if self.sack_ok and self.rack.log:
-            sample = self.rack.on_ack(self.snd_una, self.sacked, now, self.min_rtt)
-            if sample is not None and acked <= 0:
-                self._rtt_sample(sample)      # tcp_ack_update_rtt(): the SACK's RTT
+        ca_rtt = None
+        if self.rack.log:
+            sack_rtt, ca_rtt = self.rack.on_ack(self.snd_una, self.sacked, now, self.min_rtt)
+            if sack_rtt is not None and acked <= 0:
+                self._rtt_sample(sack_rtt)    # tcp_ack_update_rtt(): the SACK's RTT
         if acked > 0:
-            self._on_new_ack(acked, now, newly_sacked)
+            self._on_new_ack(acked, now, newly_sacked, ca_rtt)
         elif acked == 0 and self.snd_una != self.snd_max and self.state.synchronized:
             # Linux tcp_ack(): an ACK is a duplicate unless it carries data, advances SND.UNA
             # or updates the window (tcp_may_update_window: a larger or a zero window) — but
@@ -407,7 +413,8 @@ class Sender(Persist):
             return False
         return True
 
-    def _on_new_ack(self, acked: int, now: float, newly_sacked: int = 0) -> None:
+    def _on_new_ack(self, acked: int, now: float, newly_sacked: int = 0,
+                    ca_rtt=None) -> None:
         if self.rtt_seq is not None and self.snd_una >= self.rtt_seq:
             self._rtt_sample(now - self.rtt_time)
             self.rtt_seq = None
@@ -428,6 +435,16 @@ class Sender(Persist):
             self.dupacks = 0
             if self.recover is not None and self.snd_una >= self.recover:
                 self.recover = None
+            if ca_rtt is not None and self.cwnd < self.ssthresh:
+                # .pkts_acked before .cong_avoid (tcp_clean_rtx_queue(), then
+                # tcp_cong_control()): CUBIC's HyStart may end slow start here
+                w = Window(self.cwnd, self.ssthresh, self.eff_mss, self.min_rtt, self.cwnd_cnt)
+                self.cc.acked(w, ca_rtt, now, self.snd_una, self.snd_nxt)
+                if w.ssthresh != self.ssthresh:
+                    self.ssthresh = w.ssthresh
+                    self._event(EventKind.HYSTART_EXIT, "", "Linux tcp_cubic.c hystart_update()",
+                                (("cwnd", self.cwnd // self.eff_mss),
+                                 ("how", self.cc.hystart_exit[2])))
             prior_in_flight = self.in_flight + acked
             if (prior_in_flight * 2 > self.cwnd if self.cwnd < self.ssthresh
                     else prior_in_flight + self.eff_mss >= self.cwnd):
@@ -563,6 +580,7 @@ class Sender(Persist):
                        rfc="RFC 8985 §7.3")
             self.rack.sent(start, start + size + (1 if flags & FIN else 0), now, True)
             self.total_retrans += 1
+            self.stats[3] += len(payload)
         if len(self._out) > before:
             self.tlp_high_seq = self.snd_nxt
             self.timers.pop("tlp", None)
@@ -585,10 +603,10 @@ class Sender(Persist):
             else:
                 return
         self._emit(flags, self.snd_una, payload, reason=reason, rfc="RFC 5681 §3.2; RFC 6937")
-        if self.sack_ok:
-            self.rack.sent(self.snd_una, self.snd_una + len(payload) + (1 if flags & FIN else 0),
-                           now, True)
+        self.rack.sent(self.snd_una, self.snd_una + len(payload) + (1 if flags & FIN else 0),
+                       now, True)
         self.total_retrans += 1
+        self.stats[3] += len(payload)
         if self.prr is not None:
             self.prr.sent(len(payload))
             self.retrans_out += len(payload)

@@ -250,7 +250,8 @@ def test_tcp_info_shows_the_congestion_state():
     fields = struct.unpack("<8B24I", raw)
     assert fields[0] == 1 and fields[8] == info.rto and fields[26] == info.snd_cwnd
     line = info.ss_line()            # what ss -ti prints under the socket (misc/ss.c)
-    assert line.startswith("\t ts sack cubic wscale:10,10 rto:") and f"cwnd:{info.snd_cwnd}" in line
+    assert line.startswith("\t cubic wscale:10,10 rto:") and f"cwnd:{info.snd_cwnd}" in line
+    assert info.ss_line(options=True).startswith("\t ts sack cubic ")   # ss -tio
 
 
 def test_cwnd_scenario_shows_each_algorithm_s_reduction():
@@ -281,3 +282,39 @@ def test_ladder_tcb_columns_can_show_the_congestion_state():
     fig = ladder(net, tcb="congestion")
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert {"cwnd", "ssthresh", "RTO ms"} <= texts and "RCV.WND" not in texts
+
+
+def test_hystart_ends_slow_start_when_the_delay_grows():
+    """CUBIC's HyStart (Linux tcp_cubic.c hystart_update()): on a 10 Mbit/s, 40 ms RTT path
+    with a deep queue, the RTT of a whole round of ACKs rises by more than
+    clamp(min_rtt / 8, 4, 16) ms once the queue builds, and slow start ends there
+    (ssthresh = cwnd) — long before any loss. Without HyStart slow start goes on until the
+    queue overflows."""
+    from simtcp.reasons import EventKind
+
+    def run(hystart):
+        net = simtcp.Network(seed=1)
+        a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+        a.sysctl["tcp_cubic.hystart"] = hystart
+        net.add_link(a, b, delay=0.02, bandwidth=10e6)
+        srv = b.socket()
+        srv.bind(("", 80))
+        srv.listen()
+        cli = a.socket()
+        cli.connect(("10.0.0.2", 80))
+        srv.accept()
+        cli.setblocking(False)
+        cli.send(b"x" * 1_000_000)
+        net.run(until=0.45)
+        exits = [r for r in net.trace if r.what is EventKind.HYSTART_EXIT]
+        return net, cli.conn, exits
+
+    net, conn, exits = run(1)
+    assert len(exits) == 1 and dict(exits[0].detail)["how"] == "delay"
+    cwnd_at_exit = dict(exits[0].detail)["cwnd"]
+    assert 34 < cwnd_at_exit < 200                     # above the BDP (34), far below loss
+    assert conn.ssthresh == cwnd_at_exit * conn.eff_mss and conn.total_retrans == 0
+    assert conn.cwnd < 2 * conn.ssthresh              # congestion avoidance, not doubling
+    assert "HyStart: slow start ends at cwnd" in str(net.trace)
+    _net, plain, none = run(0)
+    assert not none and plain.ssthresh >= 1 << 30 and plain.cwnd > 2 * conn.cwnd

@@ -427,6 +427,27 @@ def eff_slow_start_after_idle():
     assert differs(after_idle, 1, 0) == (10, 40)
 
 
+def hystart_exit(**params):
+    """A bulk transfer on a 10 Mbit/s link with a 20 ms delay (and a 1000-packet queue):
+    (segments of cwnd, how) when CUBIC's HyStart ended slow start within 0.45 s, or None."""
+    net = simtcp.Network(seed=1)
+    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    for k, v in params.items():
+        a.sysctl[f"tcp_cubic.{k}"] = v
+    net.add_link(a, b, delay=0.02, bandwidth=10e6)
+    srv = b.socket()
+    srv.bind(("", 80))
+    srv.listen()
+    cli = a.socket()
+    cli.connect(("10.0.0.2", 80))
+    srv.accept()
+    cli.setblocking(False)
+    cli.send(b"x" * 1_000_000)
+    net.run(until=0.45)
+    found = cli.conn.cc.hystart_exit
+    return found and found[1:]
+
+
 def eff_config_field(key, value, field, expected):
     """The sysctl reaches the connection's configuration; the behaviour it drives is tested
     in tests/test_hardening_wire.py (tcp_min_snd_mss clamping, orphan probing)."""
@@ -521,6 +542,15 @@ EFFECTS = {
                                        "net.ipv4.icmp_msgs_burst": 5}, 0),
     "net.ipv4.tcp_congestion_control": eff_congestion_control,
     "net.ipv4.tcp_early_retrans": eff_early_retrans,
+    # the queue builds up: HyStart's delay test fires at 96 segments (BDP: 34)
+    "tcp_cubic.hystart": lambda: differs(lambda v: hystart_exit(hystart=v), 1, 0),
+    # the ACK train alone never fires here: ACKs come 2.4 ms apart (two 1.2 ms segments)
+    "tcp_cubic.hystart_detect": lambda: differs(lambda v: hystart_exit(hystart_detect=v), 3, 1),
+    # ... unless ACKs up to 5 ms apart count as a train: it fires at about the BDP
+    "tcp_cubic.hystart_ack_delta_us": lambda: differs(
+        lambda v: hystart_exit(hystart_detect=1, hystart_ack_delta_us=v), 2000, 5000),
+    "tcp_cubic.hystart_low_window": lambda: differs(
+        lambda v: hystart_exit(hystart_low_window=v), 16, 200),
     "net.ipv4.tcp_slow_start_after_idle": eff_slow_start_after_idle,
     "net.ipv4.tcp_min_snd_mss": lambda: eff_config_field("net.ipv4.tcp_min_snd_mss", 100,
                                                          "min_snd_mss", 100),

@@ -454,3 +454,43 @@ def test_netstat_s_syn_cookies_and_bad_checksums():
     assert "    1 SYN cookies sent" in lines and "    1 SYN cookies received" in lines
     assert "    1 bad segments received" in lines and "    InCsumErrors: 1" in lines
     assert "invalid SYN cookies" not in "\n".join(lines)  # zero TcpExt counters are omitted
+
+
+def test_ss_ti_prints_tcp_info_under_each_tcp_socket():
+    """ss -ti (iproute2 6.1 against Linux 6.18, run in a network namespace): under every full
+    TCP socket a line "\\t <cc> wscale:.. rto:.. rtt:a/b [ato:..] mss:.. pmtu:.. rcvmss:..
+    advmss:.. cwnd:.. ..." in misc/ss.c tcp_stats_print() order; a listener gets only
+    "\\t cubic cwnd:10"; ts/sack appear only with -o; the line belongs to the Process column,
+    so it widens that column for the rows before the last."""
+    net = simtcp.Network(seed=1)
+    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    net.add_link(a, b, delay=0.01)
+    srv = b.socket()
+    srv.bind(("", 8080))
+    srv.listen()
+    cli = a.socket()
+    cli.connect(("10.0.0.2", 8080))
+    conn, _ = srv.accept()
+    cli.sendall(b"x" * 1000)
+    conn.recv(1000)
+    net.run(until=net.now + 0.05)
+    lines = str(b.ss("-tani")).split("\n")
+    assert lines[1].startswith("LISTEN") and lines[2] == "\t cubic cwnd:10"
+    assert lines[3].startswith("ESTAB")
+    info = lines[4]
+    assert info.startswith("\t cubic wscale:10,10 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 "
+                           "rcvmss:1000 advmss:1448 cwnd:10 bytes_received:1000 segs_out:1 "
+                           "segs_in:3 data_segs_in:1 send 5792000bps ")
+    assert " ts " not in info and "sack" not in info
+    # the header's Process column is padded to the listener's flushed info field
+    assert lines[0] == "State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process" + " " * 9
+    client = str(a.ss("-ti")).split("\n")
+    assert client[2].startswith("\t cubic wscale:10,10 rto:220 rtt:20/7.5 mss:1448 pmtu:1500 "
+                                "rcvmss:536 advmss:1448 cwnd:10 bytes_sent:1000 "
+                                "bytes_acked:1001 segs_out:3 segs_in:2 data_segs_out:1 "
+                                "send 5.79Mbps ")
+    assert str(a.ss("-tn")).count("\n") == 1           # without -i: no info lines
+    assert a.ss(info=True).command == "ss -tani"
+    rows = list(a.ss("-ti"))
+    assert rows[0]["info"].startswith("\n\t cubic")
+    assert "info" not in list(a.ss("-tn"))[0]       # the row keys stay as documented

@@ -222,10 +222,11 @@ def _matches(value, want) -> bool:
 
 
 # ------------------------------------------------------------- reading the stack
-def _entries(host, protocols=("tcp",)) -> List[dict]:
-    """Rows of every socket sock_diag reports (`simtcp.diag`), for the given protocols."""
+def _entries(host, protocols=("tcp",), info: bool = False) -> List[dict]:
+    """Rows of every socket sock_diag reports (`simtcp.diag`), for the given protocols;
+    ``info`` adds TCP_INFO (key ``tcp_info``)."""
     from ..diag import sockets
-    return [e.row() for e in sockets(host, protocols)]
+    return [e.row() for e in sockets(host, protocols, info)]
 
 
 def _row(entry: dict, **override) -> dict:
@@ -333,7 +334,8 @@ def ss_layout(lines: List[List[str]], disabled: Sequence[bool],
 
 def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = True,
        processes: bool = False, state=None, port: Optional[int] = None,
-       width: Optional[int] = None, protocols: Sequence[str] = ("tcp",)) -> SocketTable:
+       width: Optional[int] = None, protocols: Sequence[str] = ("tcp",),
+       info: bool = False) -> SocketTable:
     """The socket table as ``ss`` prints it.
 
     Give the real command line — ``host.ss("-tuln")``, ``host.ss("-tan", "state",
@@ -346,8 +348,10 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
     ``numeric=False`` prints service names except for ephemeral ports, ``processes`` adds
     ``users:(("python",pid=1100,fd=3))``, ``port`` keeps sockets whose local or peer port
     matches, ``protocols`` ``("tcp", "udp")`` for ``-tu`` (a Netid column appears when
-    more than one protocol is shown). ``width=None`` is the layout of piped output;
-    ``width=80`` that of an 80-column terminal.
+    more than one protocol is shown), ``info`` = ``-i``: under each TCP socket the line of
+    TCP_INFO ss prints (``\t cubic wscale:7,7 rto:204 rtt:… cwnd:10 …``; `simtcp.tcpinfo`);
+    like ss, the line is part of the last column, which therefore pads the header.
+    ``width=None`` is the layout of piped output; ``width=80`` that of an 80-column terminal.
     """
     header, match, expression = True, None, ""
     if args:
@@ -355,6 +359,7 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
         o = parse_ss(args)
         protocols, all, listening, numeric = o.protocols, o.all, o.listening, o.numeric
         processes, header, match, expression = o.processes, o.header, o.match, o.expression
+        info = o.info
         states = o.states
         if states is None:
             states = (_ALL if all else frozenset({S.LISTEN, S.CLOSED}) if listening
@@ -369,11 +374,12 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
             states = _ALL
         else:
             states = SS_CONN
-        command = _ss_command(protocols, all, listening, numeric, processes, state, port)
+        command = _ss_command(protocols, all, listening, numeric, processes, state, port, info)
     if not states:
         raise UsageError("ss: no socket states to show with such filter.")
-    rows = [_row(e, send_q=e["backlog"]) if e["listener"] else _row(e)
-            for e in _entries(host, protocols)
+    extra = (lambda e: {"info": _info_line(e, numeric)}) if info else (lambda e: {})
+    rows = [_row(e, send_q=e["backlog"], **extra(e)) if e["listener"] else _row(e, **extra(e))
+            for e in _entries(host, protocols, info)
             if e["state"] in states and (port is None or port in (e["local_port"], e["peer_port"]))
             and (match is None or match(e))]
     show_state = len(states) > 1
@@ -382,7 +388,7 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
 
     def tokens(r: dict) -> List[str]:
         users = (f' users:(("{r["process"]}",pid={r["pid"]},fd={r["fd"]}))'
-                 if processes and r["pid"] is not None else "")
+                 if processes and r["pid"] is not None else "") + r.get("info", "")
         return [r["proto"], r["state"].ss_name, f"{r['recv_q']:<6d}", f"{r['send_q']:<6d}",
                 r["local_ip"] + ":", _port_name(r["local_port"], numeric, eph),
                 r["peer_ip"] + ":", _port_name(r["peer_port"], numeric, eph), users, ""]
@@ -403,15 +409,28 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
         ("Local Address:Port", "left", addr("local_ip", "local_port")),
         ("Peer Address:Port", "left", addr("peer_ip", "peer_port"))])
     if processes:
-        cols.append(("Process", "left", lambda r: tokens(r)[8].strip()))
+        cols.append(("Process", "left", lambda r: tokens(r)[8].split("\n")[0].strip()))
+    if info:
+        cols.append(("TCP_INFO", "left", lambda r: r["info"].strip()))
     return SocketTable("ss", command, rows, render, cols, host.name, host.net.now)
 
 
-def _ss_command(protocols, all, listening, numeric, processes, state, port) -> str:
+def _info_line(entry: dict, numeric: bool) -> str:
+    """What ss -i adds to a socket's last column: a new line, a tab and TCP_INFO
+    (misc/ss.c inet_show_sock(): out("\n\t") then tcp_show_info()); nothing for sockets
+    without INET_DIAG_INFO (UDP, SYN-RECV requests, TIME-WAIT)."""
+    ti = entry.get("tcp_info")
+    if ti is None:
+        return ""
+    return "\n" + ti.ss_line(numeric=numeric)
+
+
+def _ss_command(protocols, all, listening, numeric, processes, state, port,
+                info=False) -> str:
     """The ss command line the keyword form stands for."""
     flags = "-" + "".join(p[0] for p in ("tcp", "udp") if p in protocols) + \
         ("l" if listening and state is None else "a" if all and state is None else "") + \
-        ("n" if numeric else "") + ("p" if processes else "")
+        ("n" if numeric else "") + ("p" if processes else "") + ("i" if info else "")
     command = "ss " + flags
     if state is not None:
         for w in (state if isinstance(state, (list, tuple, set, frozenset)) else [state]):
