@@ -164,7 +164,8 @@ class Receiver:
     def _incr_quickack(self) -> None:
         """tcp_incr_quickack(): ACK the next segments at once — as many as half the window
         holds, at least 2, at most TCP_MAX_QUICKACKS (16)."""
-        quick = max(self.last_rcv_wnd // (2 * self.rcv_mss), 2)
+        offered = self.rcv_adv.diff(self.rcv_wup)     # tp->rcv_wnd: the window last offered
+        quick = max(offered // (2 * self.rcv_mss), 2)
         self.quickacks = max(self.quickacks, min(quick, self.cfg.quickacks))
 
     def _enter_quickack_mode(self) -> None:
@@ -363,8 +364,13 @@ class Receiver:
             return
         if paws_reject or f & ACK:
             self.timers["timewait"] = now + self.cfg.time_wait
-        if (f & SYN or seg.seg_len == 0) and self._oow_limited_any(now):
-            return                               # tcp_oow_rate_limited()
+        new_syn = f & SYN and not f & ACK and not paws_reject and (
+            seg.seq > self.rcv_nxt or (ts is not None and 0 < ((ts[0] - self.ts_recent)
+                                                               & 0xFFFFFFFF) < 0x80000000))
+        # a new SYN no listener took (TCP_TW_SYN) is ACKed at once (tcp_v4_rcv());
+        # anything else is rate-limited unless it carries data (tcp_oow_rate_limited())
+        if not new_syn and (f & SYN or seg.seg_len == 0) and self._oow_limited_any(now):
+            return
         reason = SendCause.TIME_WAIT_FIN if f & FIN else SendCause.TIME_WAIT_SYN if f & SYN \
             else SendCause.TIME_WAIT_OUT_OF_WINDOW
         self._send_ack(reason, "Linux tcp_timewait_state_process(): TCP_TW_ACK")

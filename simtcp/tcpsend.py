@@ -387,7 +387,8 @@ class Sender(Persist):
             win_update = seg.seq > self.snd_wl1 or window > self.snd_wnd or window == 0
             if newly_sacked or (not seg.payload and not int(seg.flags) & FIN and not win_update):
                 self._on_dupack(now, newly_sacked)
-        if self.sack_ok and self.rack.advanced and self.state.synchronized:
+        if self.sack_ok and self.sacked and self.rack.advanced and self.state.synchronized:
+            # only a SACK can show a segment delivered while an earlier one is not
             self._rack_mark_lost(now)
         # window update (SND.WL1/SND.WL2 rule)
         if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
