@@ -433,24 +433,6 @@ class Connection(Receiver, Sender):
         if self.state is not State.CLOSED:
             self._set_state(State.CLOSED, reason)
 
-    def icmp_error(self, now: float, err: int, why: str) -> None:
-        """An ICMP error about one of our segments (Linux tcp_v4_err(), net/ipv4/tcp_ipv4.c):
-        during the handshake of an active open it aborts the connection with ``err``;
-        afterwards it is only a soft error, which replaces ETIMEDOUT if the connection
-        later times out (tcp_write_err()), as RFC 1122 §4.2.3.9 asks."""
-        self._now = now
-        if self.state is State.SYN_RECEIVED and self.passive:
-            # a request socket the stack decided to drop (tcp_req_err()): no socket to tell
-            self._set_state(State.CLOSED, StateCause.REQUEST_DROPPED)
-            return
-        if self.state is State.SYN_SENT or self.state is State.SYN_RECEIVED:
-            self.error = err
-            self._set_state(State.CLOSED, StateCause.ICMP_ABORT)
-            return
-        self.soft_error = err
-        self._event(EventKind.SOFT_ERROR, "", "RFC 1122 §4.2.3.9; Linux tcp_v4_err()",
-                    (("icmp", why),))
-
     # ------------------------------------------------------------ arrivals
     def receive(self, seg: Segment, now: float) -> None:
         """Process one arriving segment (RFC 9293 §3.10.7)."""

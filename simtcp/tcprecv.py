@@ -9,7 +9,10 @@ duplicates are answered with a D-SACK (RFC 2883); ACKs go out at once during qui
 for every second full segment, or after the delayed-ACK timer. `_window_field` is the window
 Linux offers (tcp_select_window), `_update_ts_recent` the RFC 7323 §4.3 rule, and
 `_receive_fin` the eighth check. `_receive_time_wait` is TIME-WAIT's own, shorter
-processing (Linux handles it in a separate mini-socket: tcp_timewait_state_process()).
+processing (Linux handles it in a separate mini-socket: tcp_timewait_state_process()), and
+`icmp_error` an ICMP error about one of our segments. The delayed-ACK engine is Linux's
+icsk_ack: quick ACKs at the start, an ACK timeout (``ato``) that follows the peer's pace,
+and ping-pong (interactive) mode, in which ACKs wait to ride on the reply.
 """
 from __future__ import annotations
 
@@ -381,3 +384,21 @@ class Receiver:
             return True
         self.last_oow = now
         return False
+
+    def icmp_error(self, now: float, err: int, why: str) -> None:
+        """An ICMP error about one of our segments (Linux tcp_v4_err(), net/ipv4/tcp_ipv4.c):
+        during the handshake of an active open it aborts the connection with ``err``;
+        afterwards it is only a soft error, which replaces ETIMEDOUT if the connection
+        later times out (tcp_write_err()), as RFC 1122 §4.2.3.9 asks."""
+        self._now = now
+        if self.state is State.SYN_RECEIVED and self.passive:
+            # a request socket the stack decided to drop (tcp_req_err()): no socket to tell
+            self._set_state(State.CLOSED, StateCause.REQUEST_DROPPED)
+            return
+        if self.state is State.SYN_SENT or self.state is State.SYN_RECEIVED:
+            self.error = err
+            self._set_state(State.CLOSED, StateCause.ICMP_ABORT)
+            return
+        self.soft_error = err
+        self._event(EventKind.SOFT_ERROR, "", "RFC 1122 §4.2.3.9; Linux tcp_v4_err()",
+                    (("icmp", why),))

@@ -3,15 +3,17 @@
 Theory of operation: `Sender` is a mixin of `tcp.Connection` (it uses the connection's TCB
 fields). `_output` sends what the windows allow — the peer's receive window and the
 congestion window (RFC 5681), with Nagle/Minshall holding back small segments and the
-persist timer probing a closed window. `_process_ack` takes the peer's acknowledgments
-(RFC 9293 §3.10.7.4, fifth check; duplicate ACKs and SACK as Linux tcp_ack() counts them).
-`on_timer` runs the deadlines that have passed: the retransmission timer (RFC 6298 with
-Linux's constants; SYN and SYN-ACK retries the Linux way), the tail loss probe (RFC 8985),
-zero-window probes, delayed ACKs, FIN-WAIT-2 and TIME-WAIT. The window grows as the
-connection's congestion control says (`congestion`: CUBIC or Reno). Losses are repaired by
-fast retransmit with Proportional Rate Reduction (three duplicate ACKs or three SACKed
-segments; NewReno partial ACKs; RFC 6937) or by the timeout (go back to SND.UNA), skipping
-whatever the receiver reported holding in SACK blocks (RFC 6675).
+persist timer (`tcppersist`) probing a closed window. `_process_ack` takes the peer's
+acknowledgments (RFC 9293 §3.10.7.4, fifth check; duplicate ACKs and SACK as Linux tcp_ack()
+counts them). `on_timer` runs the deadlines that have passed: the retransmission timer (RFC
+6298 with Linux's constants; SYN and SYN-ACK retries the Linux way), the tail loss probe and
+RACK's reordering timer (RFC 8985), zero-window probes, delayed ACKs, FIN-WAIT-2 and
+TIME-WAIT. The window grows as the connection's congestion control says (`congestion`:
+CUBIC or Reno). Losses are found by RACK when SACK is on (a segment sent before one that
+was delivered, and older than RACK.rtt plus a reordering window: `recovery.Rack`), else by
+three duplicate ACKs, and repaired by fast retransmit with Proportional Rate Reduction
+(NewReno partial ACKs; RFC 6937) or by the timeout (go back to SND.UNA), skipping whatever
+the receiver reported holding in SACK blocks (RFC 6675).
 """
 from __future__ import annotations
 
@@ -23,16 +25,17 @@ from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
 from .congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Window
-from .recovery import TCP_TIMEOUT_MIN, Prr, tlp_timeout
+from .recovery import Prr
 from .tcpconfig import model_timeout
+from .tcploss import RackTlp
 from .tcppersist import Persist
 
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
 
-class Sender(Persist):
+class Sender(Persist, RackTlp):
     """Sending, timers and loss recovery for `tcp.Connection` (see module docstring); the
-    persist timer is `tcppersist.Persist`."""
+    persist timer is `tcppersist.Persist`, RACK-TLP `tcploss.RackTlp`."""
 
     __slots__ = ()
 
@@ -488,39 +491,6 @@ class Sender(Persist):
         self._prr_ack(newly_sacked or mss, False)
         self._retransmit_head(now, reason)
 
-    # ------------------------------------------------------------ RACK (RFC 8985 §6)
-    def _rack_reo_wnd(self) -> float:
-        """tcp_rack_reo_wnd(): no reordering allowance in recovery or once as many segments
-        as the reordering threshold (3) are SACKed; else min_RTT / 4, at most SRTT (RFC 8985
-        §6.2 step 4; reordering actually seen, which widens it, is not modelled)."""
-        if self.prr is not None or -(-self.sacked_bytes // self.eff_mss) >= 3:
-            return 0.0
-        return min((self.min_rtt or 0.0) / 4, self.srtt or 0.0)
-
-    def _rack_mark_lost(self, now: float) -> None:
-        """tcp_rack_mark_lost() on an ACK that delivered something: a segment found lost
-        starts fast recovery (tcp_time_to_recover(): lost_out) — after one SACK, when its
-        time is up, instead of after three duplicate ACKs; a segment not yet that old arms
-        the reordering timer (RACK.reo_timeout = RACK.rtt + reo_wnd - elapsed + 2 ms)."""
-        lost, wait = self.rack.detect_loss(now, self._rack_reo_wnd())
-        if lost and self.prr is None and (self.recover is None or self.snd_una >= self.recover):
-            self._event(EventKind.RACK_LOSS, "", "RFC 8985 §6.2; Linux tcp_rack_detect_loss()",
-                        (("segments", lost),))
-            self._enter_recovery(now, 0, SendCause.FAST_RETRANSMIT)
-        elif wait and self.prr is None:
-            self.timers.pop("tlp", None)          # the same kernel timer (ICSK_TIME_REO_TIMEOUT)
-            self.timers["reo"] = now + wait + TCP_TIMEOUT_MIN
-
-    def _rack_reo_timeout(self, now: float) -> None:
-        """tcp_rack_reo_timeout() (RFC 8985 §6.3): the reordering window passed; whatever is
-        now old enough is lost, and recovery starts."""
-        if self.snd_una == self.snd_max:
-            return
-        self.rack.advanced = True
-        self._rack_mark_lost(now)
-        if "reo" not in self.timers and "rto" not in self.timers:
-            self._arm_rto(now)                    # tcp_rearm_rto()
-
     def _prr_ack(self, delivered: int, una_advanced: bool) -> None:
         cwnd = self.prr.on_ack(delivered, self.pipe, una_advanced, False, self.eff_mss)
         if cwnd >= 0:
@@ -544,49 +514,6 @@ class Sender(Persist):
         gone = self.sacked_bytes if self.sack_ok else min(self.dupacks, 3) * self.eff_mss \
             if self.prr is not None else 0
         return max(self.in_flight - gone - self.lost_bytes + self.retrans_out, 0)
-
-    # ------------------------------------------------------------ tail loss probe
-    def _schedule_loss_probe(self, now: float) -> None:
-        """Linux tcp_schedule_loss_probe() (RFC 8985 §7.2): with SACK, outside recovery,
-        while data is outstanding and no probe is in flight, arm the probe timeout."""
-        if (not self.sack_ok or self.cfg.early_retrans < 3 or self.prr is not None
-                or self.retries or self.snd_una == self.snd_max or self.tlp_high_seq is not None
-                or self.srtt is None or not self.state.synchronized):
-            return
-        rto_at = self.timers.get("rto")
-        segments = -(-self.in_flight // self.eff_mss)
-        self.timers["tlp"] = now + tlp_timeout(self.srtt, segments,
-                                               rto_at - now if rto_at else 0.0)
-
-    def _send_loss_probe(self, now: float) -> None:
-        """Linux tcp_send_loss_probe() (RFC 8985 §7.3): send one new segment if the windows
-        allow, else retransmit the last one, so that a lost tail is repaired by the SACKs the
-        probe brings back instead of by the retransmission timeout."""
-        if self.snd_una == self.snd_max or self.prr is not None:
-            return
-        before = len(self._out)
-        mss = self.eff_mss
-        if self.unsent > 0 and self.snd_wnd - self.in_flight >= min(mss, self.unsent):
-            size = min(mss, self.unsent)
-            offset = self.snd_nxt - self.snd_una
-            self._send_data(now, ACK | self._push_flag(self.snd_nxt, size),
-                            bytes(self.sndq[offset:offset + size]))
-        else:
-            end = self.fin_seq if self.fin_seq is not None else self.snd_max
-            size = min(mss, end.diff(self.snd_una))
-            start = end - size
-            payload = bytes(self.sndq[start.diff(self.snd_una):start.diff(self.snd_una) + size])
-            flags = ACK | self._push_flag(start, size) | (FIN if self.fin_seq is not None else 0)
-            self._emit(flags, start, payload, reason=SendCause.TAIL_LOSS_PROBE,
-                       rfc="RFC 8985 §7.3")
-            self.rack.sent(start, start + size + (1 if flags & FIN else 0), now, True)
-            self.total_retrans += 1
-            self.stats[3] += len(payload)
-        if len(self._out) > before:
-            self.tlp_high_seq = self.snd_nxt
-            self.timers.pop("tlp", None)
-            self._event(EventKind.TAIL_LOSS_PROBE, EventKind.NO_ACK_FOR_PTO, "RFC 8985 §7.3")
-            self._arm_rto(now)
 
     def _retransmit_head(self, now: float, reason: "SendCause") -> None:
         size = min(self.eff_mss, len(self.sndq))
