@@ -238,4 +238,4 @@ class SocketOptions:
         """TCP_INFO of this socket's connection as a `simtcp.tcpinfo.TcpInfo` (state, rto,
         rtt, cwnd, ssthresh, retransmits …), the fields ``ss -ti`` prints."""
         conn = self._connected_conn("tcp_info")
-        return conn.info()
+        return conn.info(self.net.now)
