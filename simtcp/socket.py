@@ -65,9 +65,9 @@ class Socket(SocketOptions):
     __slots__ = ("host", "net", "stack", "user", "capabilities", "process", "pid", "fd",
                  "family", "type",
                  "proto", "local", "bound_explicitly", "reuseaddr", "reuseport", "nodelay",
-                 "user_timeout_ms", "cork", "user_mss", "congestion", "rcvbuf", "sndbuf",
-                 "listener", "conn", "closed", "_timeout", "_blocking", "_shut_rd",
-                 "_so_error_read", "on_ready", "_wake_pending")
+                 "user_timeout_ms", "cork", "quickack", "linger", "user_mss", "congestion",
+                 "rcvbuf", "sndbuf", "listener", "conn", "closed", "_timeout", "_blocking",
+                 "_shut_rd", "_error_reported", "on_ready", "_wake_pending")
 
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
                  *, user: str = "root", process: Optional[str] = None,
