@@ -75,6 +75,22 @@ def test_each_check_can_fail(mistake, line, why):
 def test_a_packet_the_script_does_not_expect_fails_it():
     v = packetdrill.run(OPEN + "+0 write(4, ..., 10) = 10\n+.1 close(4) = 0\n")
     assert not v.passed and v.line == 11 and "unexpected outbound packet" in v.message
+    assert not v.timing                       # sent before the runner's next step: the stack's
+
+
+def test_a_stray_packet_caused_by_a_late_runner_is_a_timing_failure():
+    """On a busy machine the kernel runner may inject a packet late; what the stack sends
+    meanwhile (here the SYN-ACK retransmitted after 1 s, because the handshake ACK due at
+    0.1 s came 1.4 s late) is the runner's fault, so it is a timing failure, rerun."""
+    from simtcp.packetdrill.simhost import SimtcpBackend
+
+    class LateRunner(SimtcpBackend):
+        def advance(self, t):
+            super().advance(t + 1.4 if t > 0.05 else t)
+
+    v = packetdrill.run(OPEN, LateRunner())
+    assert not v.passed and v.line == 8 and "unexpected outbound packet" in v.message
+    assert v.timing and "when the runner was due to act" in v.message, v
 
 
 def test_tolerance_is_packetdrills_rule():

@@ -169,10 +169,17 @@ class Runner:
             raise ScriptFailure(ev.line, f"timing error: expected {what} at {when} "
                                 f"but it happened at {actual:.6f} s; tolerance {tol:.6f} s", timing=True)
 
-    def _no_stray_packets(self, line: int) -> None:
+    def _no_stray_packets(self, line: int, due: Optional[float] = None) -> None:
+        """Fail on a packet the script did not expect. One sent after the moment ``due`` at
+        which the runner should have acted (plus the tolerance) answers the runner's own
+        lateness — e.g. a retransmission because an inbound ACK was injected late on a busy
+        machine — so it is a timing failure (which the kernel back end reruns)."""
         for at, pkt in self.b.pending():
+            late = due is not None and at > due + self._tolerance(due)
             raise ScriptFailure(line, f"unexpected outbound packet at {at:.6f} s: "
-                                f"{self._describe(pkt)}")
+                                f"{self._describe(pkt)}" + (
+                                    f" (after {due:.6f} s, when the runner was due to act)"
+                                    if late else ""), timing=late)
 
     def _describe(self, pkt: Packet) -> str:
         seg = pkt.segment
@@ -201,7 +208,7 @@ class Runner:
             # (a busy machine) is not the stack's fault, so only outbound packets are timed.
             if expected is not None and expected > self.b.now():
                 self.b.advance(expected)
-            self._no_stray_packets(ev.line)
+            self._no_stray_packets(ev.line, expected)
             self.base = None
             if isinstance(ev, PacketEvent):
                 self.base = self._inbound(ev)
