@@ -3,9 +3,13 @@
 Expected texts are those the Debian 12 tools print against Linux (OpenBSD nc 1.219,
 netkit telnet 0.17, curl 7.88.1), recorded in a private network namespace.
 """
+import socket
+import struct
+
 import pytest
 
 import simtcp
+import simtcp.services
 from simtcp.shell import Output
 
 
@@ -145,3 +149,32 @@ def test_sysctl_w_changes_the_stack(lan):
     out = client.sh("nc -zv server 9")
     assert out == "nc: connect to server port 9 (tcp) failed: Connection timed out"
     assert net.now == pytest.approx(7.0, abs=0.1)    # SYNs at 0, 1, 3 s; give up at 7 s
+
+
+class _HangUp(simtcp.services.Service):
+    """Reads the request, then closes without a word (``abort``: with SO_LINGER 0, a RST)."""
+    kind, port, process, user = "hangup", 8081, "hangup", "nobody"
+    abort = False
+
+    class session(simtcp.services.Session):      # noqa: N801
+        def on_data(self, data):
+            if self.service.abort:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                     struct.pack("ii", 1, 0))
+            self.finish()
+
+
+@pytest.mark.parametrize("abort, code, why", [
+    (False, 52, "Empty reply from server"),
+    (True, 56, "Recv failure: Connection reset by peer")])
+def test_curl_tells_an_empty_reply_from_a_reset(lan, abort, code, why):
+    # curl 7.88.1 against a Python server on loopback in a private netns printed exactly
+    # these lines and exit statuses
+    _, client, server = lan
+    _HangUp(server).abort = abort
+    quiet = client.sh("curl http://server:8081/")
+    assert quiet == f"curl: ({code}) {why}" and quiet.status == code
+    verbose = client.sh("curl -v http://server:8081/").splitlines()
+    assert verbose[-3:] == [f"* {why}", "* Closing connection 0", f"curl: ({code}) {why}"]
+    assert client.sh("curl -s http://server:8081/") == ""
+    assert client.sh("curl -sS http://server:8081/") == f"curl: ({code}) {why}"

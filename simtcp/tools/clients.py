@@ -317,8 +317,21 @@ def curl(host, args: List[str], stdin: Optional[Union[str, bytes]] = None) -> Ou
         out.append(f"* Connected to {name} ({ip}) port {port} (#0)")
         out += [f"> {line}" for line in request] + ["> "]
     sock.sendall(("\r\n".join(request) + "\r\n\r\n").encode())
-    response = _read_http(sock, head)
+    failure = None
+    try:
+        response = _read_http(sock, head)
+    except ConnectionResetError:            # lib/transfer.c: CURLE_RECV_ERROR
+        response, failure = b"", (56, "Recv failure: Connection reset by peer")
     sock.close()
+    if failure is None and not response:    # lib/http.c: CURLE_GOT_NOTHING
+        failure = (52, "Empty reply from server")
+    if failure is not None:
+        code, why = failure
+        if verbose:
+            out += [f"* {why}", "* Closing connection 0"]
+        if not silent or show_error:
+            out.append(f"curl: ({code}) {why}")
+        return Output("\n".join(out), code)
     head_text, _, body = response.partition(b"\r\n\r\n")
     if verbose:
         out += [f"< {line}" for line in head_text.decode("latin-1").split("\r\n")] + ["< "]
@@ -347,6 +360,8 @@ def _read_http(sock, head_only: bool) -> bytes:
                 return head + b"\r\n\r\n" + body[:0 if head_only else length]
         try:
             chunk = sock.recv(65536)
+        except ConnectionResetError:
+            raise
         except OSError:
             return data
         if not chunk:
