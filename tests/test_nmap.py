@@ -133,3 +133,13 @@ def test_port_specifications():
         ("tcp", 22), ("tcp", 80), ("udp", 53)]
     assert len(parse(["-F", "x"]).ports) == 100
     assert parse(["x"]).ports[:3] == [("tcp", 1), ("tcp", 3), ("tcp", 4)]
+
+
+def test_version_detection_stops_waiting_once_a_banner_matches(target):
+    # service_scan.cc matches each read: a greeting that arrives in milliseconds does not
+    # cost the NULL probe's 6 s; an HTTP server (silent until asked) costs them once
+    net, client, _ = target
+    ssh = scan(client, ["-sV", "-Pn", "-p", "22", "server"]).elapsed
+    http = scan(client, ["-sV", "-Pn", "-p", "80", "server"]).elapsed
+    assert ssh < 1.0
+    assert 6.0 <= http < 7.0

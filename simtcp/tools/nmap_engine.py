@@ -319,9 +319,38 @@ _SIGNATURES = [  # (what the banner starts with / contains, service, version tex
 ]
 
 
+def _match(data: bytes):
+    return next(((service, version) for needle, service, version in _SIGNATURES
+                 if needle in data), None)
+
+
+def _read_probe_reply(sock, wait: float) -> bytes:
+    """Read a probe's reply until it matches a signature, the server closes, or ``wait``
+    seconds have passed — service_scan.cc matches every read at once, it does not sit out a
+    probe's totalwaitms once a banner has matched."""
+    from ..socket import SimulationIdleError
+    net = sock.net
+    deadline = net.now + wait
+    data = b""
+    while True:
+        remaining = deadline - net.now
+        if remaining <= 0:
+            return data
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except (TimeoutError, SimulationIdleError, OSError):
+            return data
+        if not chunk:
+            return data
+        data += chunk
+        if _match(data) is not None:
+            return data
+
+
 def version_scan(host, ip: str, ports) -> None:
-    """nmap -sV: read the banner (the NULL probe waits 6 s), else send an HTTP GET; match."""
-    from .clients import _read_all
+    """nmap -sV: the NULL probe (read a banner, up to 6 s: nmap-service-probes
+    ``totalwaitms 6000``), else the GetRequest probe (up to 5 s); match the reply."""
     for p in ports:
         if p.proto != "tcp" or p.state != "open":
             continue
@@ -332,15 +361,14 @@ def version_scan(host, ip: str, ports) -> None:
         except OSError:
             sock.close()
             continue
-        data = _read_all(sock, 6.0)
+        data = _read_probe_reply(sock, 6.0)
         if not data:
             try:
                 sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
-                data = _read_all(sock, 5.0)
+                data = _read_probe_reply(sock, 5.0)
             except OSError:
                 data = b""
         sock.close()
-        for needle, service, version in _SIGNATURES:
-            if needle in data:
-                p.service, p.version = service, version
-                break
+        found = _match(data)
+        if found is not None:
+            p.service, p.version = found
