@@ -17,17 +17,22 @@
 from __future__ import annotations
 
 import gc
+import os
 import random
+import sys
 import time
 import tracemalloc
 
-import simtcp
-from simtcp.conntrack import ConntrackTable, CtTuple
-from simtcp.iptables import Netfilter
-from simtcp.nat import MANIP_SRC, nat_range_for, setup_nat
-from simtcp.packet import Packet
-from simtcp.segment import Flags, Segment
-from simtcp.seq import Seq
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _goals import goal_line  # noqa: E402
+
+import simtcp  # noqa: E402
+from simtcp.conntrack import ConntrackTable, CtTuple  # noqa: E402
+from simtcp.iptables import Netfilter  # noqa: E402
+from simtcp.nat import MANIP_SRC, nat_range_for, setup_nat  # noqa: E402
+from simtcp.packet import Packet  # noqa: E402
+from simtcp.segment import Flags, Segment  # noqa: E402
+from simtcp.seq import Seq  # noqa: E402
 
 N_PACKETS = 20_000
 
@@ -109,7 +114,8 @@ def main() -> None:
         fw = min(r[1] for r in runs)
         print(f"wire={wire}: forwarding, no rules:             {base * 1e6:8.1f} µs/packet")
         print(f"wire={wire}: forwarding, conntrack + 50 rules: {fw * 1e6:8.1f} µs/packet")
-        print(f"wire={wire}: ratio {fw / base:.2f}x  (goal <= 2x)")
+        goal_line(f"firewall, wire={wire}: conntrack + 50 rules / no rules, per packet",
+                  fw / base, 2.0, "x")
     r = nat_run()
     print(f"NAT: {r['flows']} flows, {r['peak_entries']} conntrack entries, "
           f"{r['bytes_full'] / 1e6:.1f} MB held")

@@ -83,10 +83,16 @@ class Interface:
         self.node, self.name, self.mtu = node, name, mtu
         self.addrs: List[ipaddress.IPv4Interface] = list(addrs)
         self.link: Optional["Link"] = None
+        self._ip_text: tuple = (None, None)    # (addrs[0], its address as text)
 
     @property
     def ip(self) -> Optional[str]:
-        return str(self.addrs[0].ip) if self.addrs else None
+        if not self.addrs:
+            return None
+        first = self.addrs[0]
+        if self._ip_text[0] is not first:      # routing asks on every packet
+            self._ip_text = (first, str(first.ip))
+        return self._ip_text[1]
 
     def __repr__(self) -> str:
         return (f"<Interface {self.node.name}:{self.name} "

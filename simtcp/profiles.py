@@ -430,6 +430,13 @@ class Sysctl(collections.abc.MutableMapping):
             return format_port_list(self._values[key])
         return self._values[key]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """``Mapping.get`` without its exception round trip: the stack reads several sysctls
+        for every connection and every SYN."""
+        if type(key) is str and key in self._values and key != "net.ipv4.ip_local_reserved_ports":
+            return self._values[key]
+        return super().get(key, default)
+
     def __setitem__(self, key: str, value: Any) -> None:
         spec = self._spec(key)
         new = spec.parse(value, key)

@@ -18,6 +18,7 @@ first address.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional, Union
 
@@ -39,6 +40,16 @@ def parse_prefix(text: Union[str, ipaddress.IPv4Network]) -> ipaddress.IPv4Netwo
         raise ValueError(f"{text!r} is not a destination prefix like '10.0.0.0/8' or "
                          f"'default' ({e}; host bits must be zero, as `ip route` insists)"
                          ) from None
+
+
+def address_int(addr: str) -> int:
+    """A dotted quad as a 32-bit int; ValueError for anything else. inet_pton (strict: only
+    the dotted-quad form) does the common case in C — a spoofed flood asks for a new
+    address with every packet."""
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET, addr), "big")
+    except (OSError, TypeError):
+        return int(ipaddress.IPv4Address(addr))     # raises the ValueError that explains
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,7 @@ class RoutingTable:
     def __init__(self, node: "Node") -> None:
         self.node = node
         self.static: List[Route] = []
+        self._compiled: tuple = (None, ())     # (topology version, rows for lookup())
 
     # ------------------------------------------------------------------ contents
     def connected(self) -> List[Route]:
@@ -144,13 +156,23 @@ class RoutingTable:
 
     def lookup(self, dst: str) -> Optional[Route]:
         """The route for ``dst``: longest prefix, then lowest metric; None when none."""
-        ip = ipaddress.IPv4Address(dst)
-        best = None
-        for r in self.connected() + self.static:
-            if ip in r.dest and (best is None or (r.dest.prefixlen, -r.metric)
-                                 > (best.dest.prefixlen, -best.metric)):
-                best = r
+        ip = address_int(dst)
+        best, best_rank = None, None
+        for network, mask, rank, route in self._rows():
+            if ip & mask == network and (best is None or rank > best_rank):
+                best, best_rank = route, rank
         return best
+
+    def _rows(self) -> tuple:
+        """The table as (network, netmask, (prefix length, -metric), route) integers, rebuilt
+        when the topology or a route changes (every change bumps the network's version)."""
+        stamp = self.node.net.topology_version
+        if self._compiled[0] is not stamp:
+            rows = tuple((int(r.dest.network_address), int(r.dest.netmask),
+                          (r.dest.prefixlen, -r.metric), r)
+                         for r in self.connected() + self.static)
+            self._compiled = (stamp, rows)
+        return self._compiled[1]
 
     def source_for(self, route: Route, dst: str) -> Optional[str]:
         """The source address Linux would pick for ``dst`` over ``route``."""

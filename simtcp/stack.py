@@ -38,6 +38,8 @@ from .trace import TraceRecord
 _INT_MAX = 2**31 - 1
 _CURR_ESTAB_NEW = (State.ESTABLISHED.value, State.CLOSE_WAIT.value)
 _CURR_ESTAB_OLD = (State.ESTABLISHED.value,)
+# one shared detail per state for demux records (a trace keeps one per arriving segment)
+_STATE_DETAIL = {s: (("state", s),) for s in State}
 # state names as trace events carry them (enum attribute access is slow on the hot path)
 _CLOSED, _LISTEN = State.CLOSED, State.LISTEN
 _ESTABLISHED_NAME, _LISTEN_NAME, _CLOSED_NAME, _SYN_RECEIVED_NAME = (
@@ -291,9 +293,9 @@ class Stack:
         conn = self.conns.get(key)
         if conn is not None:
             if self.net.trace.enabled:
-                self._record("demux", DemuxRule.ESTABLISHED, packet, pkt_id, key,
+                self._record("demux", DemuxRule.ESTABLISHED, packet, pkt_id, conn.tuple,
                              reason=DemuxRule.ESTABLISHED_TABLE, rfc="RFC 9293 §3.3.1",
-                             detail=(("state", conn.state),))
+                             detail=_STATE_DETAIL[conn.state])
             f = int(seg.flags)
             if conn.state is State.TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
                 listener = self._find_listener(key.local_ip, key.local_port)
@@ -587,8 +589,9 @@ class Stack:
         """The sender's TCB right after sending, for the send record: ("tcb", (SND.UNA,
         SND.NXT, RCV.NXT, SND.WND, RCV.WND)) and ("cc", (cwnd, ssthresh in segments, RTO in
         ms)); RCV.WND is the window we advertise."""
-        tcb = (int(conn.snd_una), int(conn.snd_nxt), int(conn.rcv_nxt), conn.snd_wnd,
-               conn.last_rcv_wnd)
+        # the sequence numbers are the connection's own immutable Seq values (ints that
+        # compare in sequence space): shared, not copied, into every record
+        tcb = (conn.snd_una, conn.snd_nxt, conn.rcv_nxt, conn.snd_wnd, conn.last_rcv_wnd)
         mss = max(conn.eff_mss, 1)
         cc = (conn.cwnd // mss, conn.ssthresh // mss if conn.ssthresh < 1 << 30 else None,
               round(conn.rto * 1000))

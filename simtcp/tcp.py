@@ -192,6 +192,8 @@ class Connection(Receiver, Sender):
     @property
     def sacked_bytes(self) -> int:
         """Bytes above SND.UNA the peer reported holding (the SACK scoreboard)."""
+        if not self.sacked:
+            return 0                  # the usual case: no loss, nothing SACKed
         return sum(end.diff(start) for start, end in self.sacked)
 
     @property

@@ -47,6 +47,7 @@ class TraceRecord(NamedTuple):
     rfc      the rule followed, e.g. "RFC 9293 §3.10.7.4"
     detail   extra plain values (tuple of (key, value) pairs); send records from a connection
              carry ("tcb", (SND.UNA, SND.NXT, RCV.NXT, SND.WND, RCV.WND)) after sending
+             (the three sequence numbers as `Seq`)
     parent   for a ``send`` of a copy made from another packet (forwarded hop, duplicate,
              rewrite, generated ICMP error or reset): the id of that packet
     """
