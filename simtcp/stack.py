@@ -143,6 +143,7 @@ class Stack:
         self._cookies = None
         self._config = None
         self._ip_ids: Dict[Connection, int] = {}     # next IPv4 Identification per socket
+        self._ts_offsets: Dict[tuple, int] = {}      # (local, remote address) -> TSval offset
         self._challenge = [-1, 0]                    # (second, challenge ACKs left in it)
 
     # --------------------------------------------------------------- helpers
@@ -196,7 +197,14 @@ class Stack:
         net.ipv4.tcp_timestamps = 2 (tcp_ts_off = 0, ip-sysctl.rst)."""
         if self.sysctl.get("net.ipv4.tcp_timestamps", 1) == 2:
             return 0
-        return self._hash("ts", t.local_ip, t.remote_ip) & 0xFFFFFFFF
+        pair = (t.local_ip, t.remote_ip)
+        offsets = self._ts_offsets              # the same pair keeps its offset: remember it
+        offset = offsets.get(pair)
+        if offset is None:
+            if len(offsets) >= 4096:            # a spoofed flood meets many peers: stay small
+                offsets.clear()
+            offset = offsets[pair] = self._hash("ts", *pair) & 0xFFFFFFFF
+        return offset
 
     @property
     def allocator(self):
@@ -288,12 +296,13 @@ class Stack:
     def input(self, packet: Packet, pkt_id: int) -> None:
         """Demultiplex one arriving segment (module docstring, steps 1-3)."""
         seg = packet.segment
-        key = packet.four_tuple()
         self.counters["InSegs"] += 1
-        conn = self.conns.get(key)
+        # a plain tuple finds the FourTuple key (same hash, equal): none is built per segment
+        conn = self.conns.get((packet.dst, seg.dport, packet.src, seg.sport))
         if conn is not None:
+            key = conn.tuple
             if self.net.trace.enabled:
-                self._record("demux", DemuxRule.ESTABLISHED, packet, pkt_id, conn.tuple,
+                self._record("demux", DemuxRule.ESTABLISHED, packet, pkt_id, key,
                              reason=DemuxRule.ESTABLISHED_TABLE, rfc="RFC 9293 §3.3.1",
                              detail=_STATE_DETAIL[conn.state])
             f = int(seg.flags)
@@ -317,6 +326,7 @@ class Stack:
             conn.receive(seg, self.net.now)
             self._after(conn)
             return
+        key = packet.four_tuple()
         listener = self._find_listener(packet.dst, seg.dport)
         if listener is not None:
             self._record("demux", DemuxRule.LISTENER, packet, pkt_id, key,

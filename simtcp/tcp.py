@@ -168,11 +168,17 @@ class Connection(Receiver, Sender):
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> List[Out]:
-        out, self._out = self._out, []
+        out = self._out
+        if not out:
+            return out              # nothing produced: keep the (empty) list, make no new one
+        self._out = []
         return out
 
     def take_events(self) -> List[Event]:
-        ev, self._events = self._events, []
+        ev = self._events
+        if not ev:
+            return ev
+        self._events = []
         return ev
 
     def next_deadline(self) -> Optional[float]:

@@ -10,6 +10,7 @@ They are shared by `tcp.Connection` and by the stack's stateless SYN-cookie path
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from operator import attrgetter
 from typing import Callable, NamedTuple, Optional, Tuple
 
@@ -98,13 +99,20 @@ def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
     rmem_max), limited by the window clamp — which is the space itself when SO_RCVBUF locked
     the buffer (tcp_connect_init / tcp_openreq_init_rwin) — so that wscale =
     ilog2(that) - 15, between 0 and 14. tcp_rmem[2] = 32 MB gives 10 (Linux 6.16+)."""
-    window_clamp = cfg.rcvbuf_initial if cfg.rcvbuf_locked else (0xFFFF << 14)
-    space = min(window_clamp, cfg.rcvbuf_initial)
+    return _initial_window(cfg.rcvbuf_initial, cfg.rcvbuf_locked, cfg.window_scaling,
+                           cfg.rmem_limit, cfg.rmem_max, mss)
+
+
+@lru_cache(maxsize=64)      # asked ten times per connection, almost always the same inputs
+def _initial_window(rcvbuf_initial: int, rcvbuf_locked: bool, window_scaling: bool,
+                    rmem_limit: int, rmem_max: int, mss: int) -> Tuple[int, int]:
+    window_clamp = rcvbuf_initial if rcvbuf_locked else (0xFFFF << 14)
+    space = min(window_clamp, rcvbuf_initial)
     if space > mss:
         space = space // mss * mss
     wscale = 0
-    if cfg.window_scaling:
-        largest = min(max(space, cfg.rmem_limit, cfg.rmem_max), window_clamp)
+    if window_scaling:
+        largest = min(max(space, rmem_limit, rmem_max), window_clamp)
         wscale = min(max(largest.bit_length() - 1 - 15, 0), 14)
     return space, wscale
 
