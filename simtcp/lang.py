@@ -164,6 +164,7 @@ add_catalogue({f"errno.{name}": {"ja": text} for name, text in {
     "EADDRNOTAVAIL": "要求されたアドレスを割り当てられません",
     "EAFNOSUPPORT": "プロトコルによってサポートされていないアドレスファミリーです",
     "EAGAIN": "リソースが一時的に利用できません",
+    "EALREADY": "操作はすでに進行中です",
     "EBADF": "不正なファイル記述子です",
     "ECONNREFUSED": "接続を拒否されました",
     "ECONNRESET": "接続が相手からリセットされました",
@@ -205,6 +206,59 @@ add_catalogue({
                                        "先に枯渇します）"},
 })
 
+# the rest of the socket API's explanations (socket.py, udpsocket.py, sockopts.py, sockargs.py)
+add_catalogue({
+    "socket.tcp_only": {"ja": "サポートされていないプロトコルです: simtcp のこのソケットは TCP"
+                              "（SOCK_STREAM）です"},
+    "socket.wait.accept": {"ja": "クライアントがハンドシェイクを終えること"},
+    "socket.wait.connect": {"ja": "ハンドシェイクの完了"},
+    "socket.wait.send": {"ja": "送信バッファの空き"},
+    "socket.wait.recv": {"ja": "データの到着"},
+    "socket.would_block": {"ja": "リソースが一時的に利用できません: {call}() はブロックします"
+                                 "（待っているのは{what}）。ネットワークを進めてから、もう一度"
+                                 "試してください"},
+    "socket.stalled": {"ja": "{call}() は仮想時間で {horizon:g} 秒（Network.stall_horizon）"
+                             "{what}を待ち、あきらめました。ネットワークではタイマーが動き続けて"
+                             "いますが、この呼び出しを完了させるものがありません（本物のソケット"
+                             "なら永遠にブロックします）。待つ時間は settimeout() で選べます。"},
+    "socket.timeout": {"ja": "タイムアウトしました: {call}() は仮想時間で {t:g} 秒、{what}を"
+                             "待ちました"},
+    "socket.idle": {"ja": "{call}() は永遠にブロックします: シミュレーションのネットワークは止まって"
+                          "います（送信中のパケットも、待っているタイマーもありません）。そのため"
+                          "{what}は決して起こりません。相手は connect() や send() を呼びましたか。"
+                          "ポーリングするなら setblocking(False) を使ってください。"},
+    "socket.einprogress": {"ja": "操作は現在処理中です: SYN を送りました。ネットワークを進めてから"
+                                 "ソケットを確かめてください"},
+    "socket.tuple_in_use": {"ja": "要求されたアドレスを割り当てられません: 4タプル {laddr}:{lport} "
+                                  "-> {ip}:{port} はすでに使われています"},
+    "socket.epipe_unconnected": {"ja": "パイプが切断されました: 接続していないソケットで {call}() "
+                                       "を呼びました（先に connect() するか、accept() が返した"
+                                       "ソケットを使います）"},
+    "socket.send_flags": {"ja": "サポートされていない操作です: send() のフラグ {flags:#x} は "
+                                "simtcp ではモデル化されていません（MSG_MORE は使えます）"},
+    "udpsocket.option": {"ja": "利用できないプロトコルです: レベル {level} のオプション {option} は"
+                               " UDP ではシミュレートされていません（SO_REUSEADDR、SO_BROADCAST、"
+                               "SO_RCVBUF、SO_SNDBUF は使えます）"},
+    "sockopt.user_timeout": {"ja": "無効な引数です: TCP_USER_TIMEOUT は 0 以上のミリ秒数です"},
+    "sockopt.maxseg": {"ja": "無効な引数です: TCP_MAXSEG は 88〜32767 です"},
+    "sockopt.congestion": {"ja": "そのようなファイルやディレクトリはありません: 輻輳制御 {name!r} は"
+                                 "使えません（tcp_available_congestion_control: {known}）"},
+    "sockopt.tcp_info_read_only": {"ja": "利用できないプロトコルです: TCP_INFO は読む（getsockopt）"
+                                         "ことしかできません"},
+    "sockopt.not_modelled": {"ja": "利用できないプロトコルです: レベル {level} のオプション {option}"
+                                   " は simtcp ではモデル化されていません（モデル化されているもの: "
+                                   "{modelled}）"},
+    "sockargs.int_option": {"ja": "無効な引数です: int のソケットオプションには 4 バイト以上が必要"
+                                  "です"},
+    "sockargs.shutdown_how": {"ja": "無効な引数です: how は SHUT_RD、SHUT_WR、SHUT_RDWR のどれか"
+                                    "です"},
+    "sockargs.ipv4_only": {"ja": "プロトコルによってサポートされていないアドレスファミリーです: "
+                                 "simtcp がシミュレートするのは IPv4（AF_INET）だけです"},
+    "sockargs.type_range": {"ja": "無効な引数です: ソケット型 {type}"},
+    "sockargs.type": {"ja": "サポートされていないソケット型です: {type}"},
+    "sockargs.proto": {"ja": "サポートされていないプロトコルです: ソケット型 {type} でプロトコル "
+                             "{proto}"},
+})
 # Typed reasons (simtcp.reasons: key reason.<value>) that figures do not label; the
 # kernel's own log line (syn_flood_warning) and sysctl names stay as Linux prints them.
 add_catalogue({

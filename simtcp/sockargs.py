@@ -14,6 +14,8 @@ import errno
 import math
 import operator
 
+from .lang import tr
+
 
 def as_int(value, what: str = "") -> int:
     """An integer argument the way PyArg_Parse "i"/"n" takes it (bool is an int)."""
@@ -50,8 +52,8 @@ def sockopt_int(value) -> int:
     int option (native byte order, at least 4 bytes, else EINVAL)."""
     if isinstance(value, bytes):
         if len(value) < 4:
-            raise OSError(errno.EINVAL, "Invalid argument: an int socket option needs at "
-                          "least 4 bytes")
+            raise OSError(errno.EINVAL, tr("sockargs.int_option", "Invalid argument: an int "
+                                           "socket option needs at least 4 bytes"))
         return int.from_bytes(value[:4], "little", signed=True)
     return value
 
@@ -60,8 +62,8 @@ def check_shutdown_how(how) -> int:
     how = as_int(how)
     if how not in (0, 1, 2):
         # Linux inet_shutdown(): "how" is checked before the socket's state
-        raise OSError(errno.EINVAL, "Invalid argument: how must be SHUT_RD, SHUT_WR or "
-                      "SHUT_RDWR")
+        raise OSError(errno.EINVAL, tr("sockargs.shutdown_how", "Invalid argument: how must "
+                                       "be SHUT_RD, SHUT_WR or SHUT_RDWR"))
     return how
 
 
@@ -75,16 +77,20 @@ INET_TYPES = {1: (0, 6), 2: (0, 17), 3: None}      # stream: TCP; dgram: UDP; ra
 def check_socket_args(family: int, type_: int, proto: int) -> None:
     family, type_, proto = as_int(family), as_int(type_), as_int(proto)
     if family != 2:
-        raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol: simtcp "
-                      "simulates IPv4 (AF_INET) only")
+        raise OSError(errno.EAFNOSUPPORT, tr("sockargs.ipv4_only", "Address family not "
+                                             "supported by protocol: simtcp simulates IPv4 "
+                                             "(AF_INET) only"))
     if not 0 <= type_ < SOCK_MAX:
-        raise OSError(errno.EINVAL, f"Invalid argument: socket type {type_}")
+        raise OSError(errno.EINVAL, tr("sockargs.type_range", "Invalid argument: socket type "
+                                       "{type}", type=type_))
     if type_ not in INET_TYPES:
-        raise OSError(errno.ESOCKTNOSUPPORT, f"Socket type not supported: {type_}")
+        raise OSError(errno.ESOCKTNOSUPPORT, tr("sockargs.type", "Socket type not supported: "
+                                                "{type}", type=type_))
     allowed = INET_TYPES[type_]
     if allowed is not None and proto not in allowed:
-        raise OSError(errno.EPROTONOSUPPORT, f"Protocol not supported: protocol {proto} "
-                      f"with socket type {type_}")
+        raise OSError(errno.EPROTONOSUPPORT, tr("sockargs.proto", "Protocol not supported: "
+                                                "protocol {proto} with socket type {type}",
+                                                proto=proto, type=type_))
 
 
 def check_timeout(value):

@@ -74,8 +74,8 @@ class Socket(SocketOptions):
                  _conn=None, _local=None):
         check_socket_args(family, type, proto)
         if type != SOCK_STREAM:
-            raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported: simtcp sockets are "
-                          "TCP (SOCK_STREAM)")
+            raise OSError(errno.EPROTONOSUPPORT, tr("socket.tcp_only", "Protocol not supported: "
+                                                    "simtcp sockets are TCP (SOCK_STREAM)"))
         self.host = host
         self.net = host.net
         self.stack = host.stack
@@ -164,28 +164,33 @@ class Socket(SocketOptions):
         """Block in virtual time until ``predicate()``; honour settimeout/setblocking."""
         if predicate():
             return
+        what = tr(f"socket.wait.{call}", what)
         if not self._blocking:
-            raise BlockingIOError(errno.EAGAIN, f"Resource temporarily unavailable: {call}() "
-                                  f"would block ({what}); run the network and try again")
+            raise BlockingIOError(errno.EAGAIN, tr(
+                "socket.would_block", "Resource temporarily unavailable: {call}() would block "
+                "({what}); run the network and try again", call=call, what=what))
         start = self.net.now
         outcome = self.net.run_until(predicate, self._timeout)
         if outcome == "idle" and self._timeout is not None:
             self.net._advance(start + self._timeout)  # nothing happens until the timeout
             outcome = "timeout"
         if outcome == "stalled":
-            raise SimulationStalledError(
-                f"{call}() gave up after {self.net.stall_horizon:g} s of virtual time "
-                f"(Network.stall_horizon) waiting for {what}: the network keeps running "
-                f"timers but nothing completes the call (a real socket would block for ever). "
-                f"Use settimeout() to choose how long to wait.")
+            raise SimulationStalledError(tr(
+                "socket.stalled", "{call}() gave up after {horizon:g} s of virtual time "
+                "(Network.stall_horizon) waiting for {what}: the network keeps running timers "
+                "but nothing completes the call (a real socket would block for ever). Use "
+                "settimeout() to choose how long to wait.", call=call,
+                horizon=self.net.stall_horizon, what=what))
         if outcome == "timeout":
-            raise TimeoutError(f"timed out: {call}() waited {self._timeout:g} s of virtual "
-                               f"time for {what}")
+            raise TimeoutError(tr("socket.timeout", "timed out: {call}() waited {t:g} s of "
+                                  "virtual time for {what}", call=call, t=self._timeout,
+                                  what=what))
         if outcome == "idle":
-            raise SimulationIdleError(
-                f"{call}() would block forever: the simulated network is idle (nothing is in "
-                f"flight and no timer is pending), so {what} can never happen. Did the other "
-                f"side call connect()/send()? Use setblocking(False) to poll instead.")
+            raise SimulationIdleError(tr(
+                "socket.idle", "{call}() would block forever: the simulated network is idle "
+                "(nothing is in flight and no timer is pending), so {what} can never happen. "
+                "Did the other side call connect()/send()? Use setblocking(False) to poll "
+                "instead.", call=call, what=what))
 
     def setblocking(self, flag: bool) -> None:
         flag = as_int(flag)
@@ -318,8 +323,9 @@ class Socket(SocketOptions):
         if self._start_connect(address):
             return
         if not self._blocking:
-            raise BlockingIOError(errno.EINPROGRESS, "Operation now in progress: the SYN is "
-                                  "on its way; run the network, then check the socket")
+            raise BlockingIOError(errno.EINPROGRESS, tr(
+                "socket.einprogress", "Operation now in progress: the SYN is on its way; run "
+                "the network, then check the socket"))
         self._wait_connected()
 
     def connect_ex(self, address) -> int:
@@ -345,7 +351,7 @@ class Socket(SocketOptions):
         if self.conn is not None:
             if self.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
                 if not self._blocking:
-                    raise OSError(errno.EALREADY, "Operation already in progress")
+                    raise OSError(errno.EALREADY, strerror(errno.EALREADY))
                 self._wait_connected()
                 return True
             if self.conn.state is State.CLOSED and self.conn.error:
@@ -375,8 +381,10 @@ class Socket(SocketOptions):
             lport = self.local[1]
             existing = self.stack.conns.get(FourTuple(laddr, lport, ip, port))
             if existing is not None and existing.state is not State.TIME_WAIT:
-                raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address: the 4-tuple "
-                              f"{laddr}:{lport} -> {ip}:{port} is already in use")
+                raise OSError(errno.EADDRNOTAVAIL, tr(
+                    "socket.tuple_in_use", "Cannot assign requested address: the 4-tuple "
+                    "{laddr}:{lport} -> {ip}:{port} is already in use", laddr=laddr,
+                    lport=lport, ip=ip, port=port))
         if self.local is not None:
             binds = self.stack.bindings.get(self.local[1], [])
             if self in binds:
@@ -443,9 +451,9 @@ class Socket(SocketOptions):
         sk_stream_wait_connect() answers EPIPE, not ENOTCONN."""
         self._check_open(call)
         if self.conn is None:
-            raise BrokenPipeError(errno.EPIPE, f"Broken pipe: {call}() on a socket that is not "
-                                  "connected (connect() first, or use the socket accept() "
-                                  "returned)")
+            raise BrokenPipeError(errno.EPIPE, tr(
+                "socket.epipe_unconnected", "Broken pipe: {call}() on a socket that is not "
+                "connected (connect() first, or use the socket accept() returned)", call=call))
         return self.conn
 
     def send(self, data: bytes, flags: int = 0) -> int:
@@ -455,8 +463,9 @@ class Socket(SocketOptions):
         flags = as_int(flags)
         conn = self._sending_conn("send")
         if flags & ~MSG_MORE:
-            raise OSError(errno.EOPNOTSUPP, f"Operation not supported: send() flags "
-                          f"{flags:#x} are not modelled by simtcp (MSG_MORE is)")
+            raise OSError(errno.EOPNOTSUPP, tr(
+                "socket.send_flags", "Operation not supported: send() flags {flags:#x} are not "
+                "modelled by simtcp (MSG_MORE is)", flags=flags))
         if conn.error and not self._error_reported:
             raise self._take_error("send")
         if conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
@@ -584,7 +593,7 @@ class Socket(SocketOptions):
     def getpeername(self) -> Tuple[str, int]:
         conn = self._connected_conn("getpeername")
         if conn.state in (State.SYN_SENT,) or (conn.closed and conn.error):
-            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+            raise OSError(errno.ENOTCONN, strerror(errno.ENOTCONN))
         return conn.tuple.remote_ip, conn.tuple.remote_port
 
     def fileno(self) -> int:

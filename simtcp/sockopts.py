@@ -20,6 +20,7 @@ import struct
 from typing import Optional
 
 from .congestion import ALGORITHMS, make as make_cc
+from .lang import tr
 from .sockargs import as_int, sockopt_int, sockopt_value
 from .states import State
 from .tcpconfig import cc_params
@@ -55,6 +56,13 @@ def _int_option(value, name: str) -> int:
     least 4 bytes of a buffer in host order, else EINVAL)."""
     return sockopt_int(value)
 
+
+
+def _not_modelled(option: int, level: int) -> OSError:
+    return OSError(errno.ENOPROTOOPT, tr(
+        "sockopt.not_modelled", "Protocol not available: option {option} at level {level} is "
+        "not modelled by simtcp (modelled: {modelled})", option=option, level=level,
+        modelled=", ".join(MODELLED_OPTIONS)))
 
 class SocketOptions:
     """setsockopt / getsockopt for `socket.Socket` (see the module docstring)."""
@@ -126,15 +134,17 @@ class SocketOptions:
             # unacknowledged data or unanswered window probes may last (tcp_timer.c)
             value = _int_option(value, "TCP_USER_TIMEOUT")
             if value < 0:
-                raise OSError(errno.EINVAL, "Invalid argument: TCP_USER_TIMEOUT is a number "
-                              "of milliseconds >= 0")
+                raise OSError(errno.EINVAL, tr("sockopt.user_timeout", "Invalid argument: "
+                                               "TCP_USER_TIMEOUT is a number of milliseconds "
+                                               ">= 0"))
             self.user_timeout_ms = value
             if self.conn is not None:
                 self.conn.cfg.user_timeout = self.user_timeout_ms / 1000
         elif level == IPPROTO_TCP and option == TCP_MAXSEG:
             mss = _int_option(value, "TCP_MAXSEG")
             if not 88 <= mss <= 32767:       # TCP_MIN_MSS .. MAX_TCP_WINDOW (do_tcp_setsockopt)
-                raise OSError(errno.EINVAL, "Invalid argument: TCP_MAXSEG must be 88-32767")
+                raise OSError(errno.EINVAL, tr("sockopt.maxseg", "Invalid argument: "
+                                               "TCP_MAXSEG must be 88-32767"))
             self.user_mss = mss              # takes effect at the next handshake, as on Linux
         elif level == IPPROTO_TCP and option == TCP_CONGESTION:
             if not isinstance(value, (bytes, bytearray)):
@@ -142,16 +152,18 @@ class SocketOptions:
                                 "b'reno'")
             name = bytes(value).split(b"\0")[0].decode("ascii", "replace")
             if name not in ALGORITHMS:
-                raise OSError(errno.ENOENT, f"No such file or directory: congestion control "
-                              f"{name!r} is not available (tcp_available_congestion_control: "
-                              f"{' '.join(ALGORITHMS)})")
+                raise OSError(errno.ENOENT, tr(
+                    "sockopt.congestion", "No such file or directory: congestion control "
+                    "{name!r} is not available (tcp_available_congestion_control: {known})",
+                    name=name, known=" ".join(ALGORITHMS)))
             self.congestion = name
             if self.conn is not None:        # tcp_reinit_congestion_control()
                 self.conn.cfg.congestion = name
                 self.conn.cc = make_cc(name, cc_params(self.conn.cfg))
         elif level == IPPROTO_TCP and option == TCP_INFO:
-            raise OSError(errno.ENOPROTOOPT, "Protocol not available: TCP_INFO can only be "
-                          "read (getsockopt)")
+            raise OSError(errno.ENOPROTOOPT, tr("sockopt.tcp_info_read_only", "Protocol not "
+                                                "available: TCP_INFO can only be read "
+                                                "(getsockopt)"))
         elif level == IPPROTO_TCP and option == TCP_CORK:
             self.cork = bool(_int_option(value, "TCP_CORK"))
             if self.conn is not None:
@@ -174,9 +186,7 @@ class SocketOptions:
                 else:
                     cfg.sndbuf = size
         else:
-            raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at "
-                          f"level {level} is not modelled by simtcp (modelled: "
-                          f"{', '.join(MODELLED_OPTIONS)})")
+            raise _not_modelled(option, level)
 
     def getsockopt(self, level: int, option: int, buflen: Optional[int] = None):
         level, option = as_int(level), as_int(option)
@@ -230,9 +240,7 @@ class SocketOptions:
             return self.rcvbuf or self.host.sysctl["net.ipv4.tcp_rmem"][1]
         if level == SOL_SOCKET and option == SO_SNDBUF:
             return self.sndbuf or self.host.sysctl["net.ipv4.tcp_wmem"][1]
-        raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at level "
-                      f"{level} is not modelled by simtcp (modelled: "
-                      f"{', '.join(MODELLED_OPTIONS)})")
+        raise _not_modelled(option, level)
 
     def tcp_info(self):
         """TCP_INFO of this socket's connection as a `simtcp.tcpinfo.TcpInfo` (state, rto,

@@ -28,7 +28,7 @@ from collections import deque
 from typing import Optional, Tuple
 
 from .socket import AF_INET, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, SOL_SOCKET, Socket
-from .lang import strerror
+from .lang import strerror, tr
 from .privilege import check_bind
 from .udp import MAX_PAYLOAD, WILDCARD
 
@@ -262,9 +262,10 @@ class UdpSocket:
             else:
                 self.sndbuf_limit = size
         else:
-            raise OSError(errno.ENOPROTOOPT, f"Protocol not available: option {option} at "
-                          f"level {level} is not simulated for UDP (SO_REUSEADDR, "
-                          "SO_BROADCAST, SO_RCVBUF, SO_SNDBUF are)")
+            raise OSError(errno.ENOPROTOOPT, tr(
+                "udpsocket.option", "Protocol not available: option {option} at level {level} "
+                "is not simulated for UDP (SO_REUSEADDR, SO_BROADCAST, SO_RCVBUF, SO_SNDBUF "
+                "are)", option=option, level=level))
 
     def getsockopt(self, level: int, option: int) -> int:
         self._check_open("getsockopt")

@@ -109,3 +109,55 @@ def test_errors_without_an_explanation_use_strerror_in_the_current_language(japa
     assert lang.strerror(errno.EADDRNOTAVAIL, lang="en") == "Cannot assign requested address"
     unknown = max(errno.errorcode) + 100          # no name: strerror's own text, never a crash
     assert lang.strerror(unknown)
+
+
+SOCKET_API = ("socket.py", "udpsocket.py", "udp.py", "sockopts.py", "sockargs.py", "portalloc.py")
+
+
+def test_the_socket_api_explains_its_errors_through_the_catalogue():
+    """Every OSError the socket API raises with an errno takes its words from simtcp.lang
+    (tr() with a catalogue key, or strerror()), so a Japanese lab shows them in Japanese:
+    no message written as a bare string."""
+    import ast
+    from pathlib import Path
+    root = Path(simtcp.__file__).parent
+    bare = []
+    for name in SOCKET_API:
+        tree = ast.parse((root / name).read_text())
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id.endswith("Error") and len(node.args) >= 2
+                    and isinstance(node.args[0], ast.Attribute)
+                    and getattr(node.args[0].value, "id", "") == "errno"
+                    and not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") in
+                                ("tr", "strerror") for n in ast.walk(node.args[1]))):
+                bare.append(f"{name}:{node.lineno}")
+    assert not bare, f"errors with English-only words: {bare}"
+
+
+def test_every_catalogue_key_the_socket_api_uses_has_japanese():
+    import re
+    from pathlib import Path
+    root = Path(simtcp.__file__).parent
+    keys = set()
+    for name in SOCKET_API:
+        keys |= set(re.findall(r'\btr\(\s*f?"([a-z_.{}]+)"', (root / name).read_text()))
+    keys = {k for k in keys if "{" not in k} | {f"socket.wait.{c}" for c in
+                                                ("accept", "connect", "send", "recv")}
+    assert len(keys) > 30
+    missing = sorted(k for k in keys if lang.tr(k, default="\0", lang="ja") == "\0")
+    assert not missing, f"no Japanese text for {missing}"
+
+
+def test_a_would_block_error_reads_in_japanese(japanese):
+    net = simtcp.Network(seed=1)
+    host = net.add_host("h", "10.0.0.1")
+    lst = host.socket()
+    lst.bind(("0.0.0.0", 80))
+    lst.listen()
+    lst.setblocking(False)
+    with pytest.raises(BlockingIOError) as info:
+        lst.accept()
+    assert info.value.errno == errno.EAGAIN
+    assert "リソースが一時的に利用できません" in info.value.strerror
+    assert "ハンドシェイク" in info.value.strerror           # the wait, in Japanese too
