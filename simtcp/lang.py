@@ -214,6 +214,7 @@ add_catalogue({
     "socket.wait.connect": {"ja": "ハンドシェイクの完了"},
     "socket.wait.send": {"ja": "送信バッファの空き"},
     "socket.wait.recv": {"ja": "データの到着"},
+    "socket.wait.recvfrom": {"ja": "データグラムの到着"},
     "socket.would_block": {"ja": "リソースが一時的に利用できません: {call}() はブロックします"
                                  "（待っているのは{what}）。ネットワークを進めてから、もう一度"
                                  "試してください"},

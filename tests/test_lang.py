@@ -143,7 +143,8 @@ def test_every_catalogue_key_the_socket_api_uses_has_japanese():
     for name in SOCKET_API:
         keys |= set(re.findall(r'\btr\(\s*f?"([a-z_.{}]+)"', (root / name).read_text()))
     keys = {k for k in keys if "{" not in k} | {f"socket.wait.{c}" for c in
-                                                ("accept", "connect", "send", "recv")}
+                                                ("accept", "connect", "send", "recv",
+                                                                 "recvfrom")}
     assert len(keys) > 30
     missing = sorted(k for k in keys if lang.tr(k, default="\0", lang="ja") == "\0")
     assert not missing, f"no Japanese text for {missing}"
