@@ -242,6 +242,8 @@ add_catalogue({
                                "SO_RCVBUF、SO_SNDBUF は使えます）"},
     "sockopt.user_timeout": {"ja": "無効な引数です: TCP_USER_TIMEOUT は 0 以上のミリ秒数です"},
     "sockopt.maxseg": {"ja": "無効な引数です: TCP_MAXSEG は 88〜32767 です"},
+    "sockopt.linger": {"ja": "無効な引数です: SO_LINGER には struct linger を渡します"
+                             "（struct.pack('ii', l_onoff, l_linger)）"},
     "sockopt.congestion": {"ja": "そのようなファイルやディレクトリはありません: 輻輳制御 {name!r} は"
                                  "使えません（tcp_available_congestion_control: {known}）"},
     "sockopt.tcp_info_read_only": {"ja": "利用できないプロトコルです: TCP_INFO は読む（getsockopt）"

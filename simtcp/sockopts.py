@@ -112,8 +112,9 @@ class SocketOptions:
             # Linux sk_setsockopt(SO_LINGER): a struct linger {int l_onoff; int l_linger}
             # (8 bytes, else EINVAL); l_linger is read unsigned, in seconds
             if not isinstance(value, bytes) or len(value) < 8:
-                raise OSError(errno.EINVAL, "Invalid argument: SO_LINGER takes a struct linger, "
-                              "struct.pack('ii', l_onoff, l_linger)")
+                raise OSError(errno.EINVAL, tr("sockopt.linger", "Invalid argument: SO_LINGER "
+                                               "takes a struct linger, struct.pack('ii', "
+                                               "l_onoff, l_linger)"))
             onoff, seconds = struct.unpack("<iI", value[:8])
             self.linger = seconds if onoff else None
         elif level == IPPROTO_TCP and option == TCP_NODELAY:
