@@ -16,6 +16,8 @@ every step can be drawn (see simtcp.viz). Quick start::
 ``simtcp.set_language("ja")`` makes simtcp's own words (error explanations, trace reasons,
 lab feedback) Japanese; English is the default. ``simtcp.set_progress(False)`` switches off
 the progress bar that long runs show in a notebook or on a terminal.
+``simtcp.set_gc_tuning(False)`` gives the garbage collector back its own pace (simtcp
+raises its first threshold for big runs; see `simtcp.gctune`).
 """
 from . import _platform  # noqa: F401  (first: fills Pyodide's socket gaps; see its docstring)
 from .cli import UsageError
@@ -24,6 +26,7 @@ from .link import Dropped, Lan, Link
 from .reasons import DemuxRule, DropReason, EventKind, SendCause, StateCause
 from .segment import Flags, FourTuple, Options, Segment
 from .packet import Packet
+from .gctune import set_gc_tuning
 from .progress import get_progress, set_progress
 from .seq import Seq
 from .sim import Network
@@ -37,7 +40,7 @@ __all__ = ["Network", "Socket", "SimulationIdleError", "Segment", "Packet", "Opt
            "FourTuple", "Seq", "State", "TRANSITIONS", "Trace", "TraceRecord", "Link", "Lan",
            "Dropped", "sweep", "SweepResult", "DropReason", "SendCause", "StateCause",
            "EventKind", "DemuxRule", "UsageError", "set_language", "get_language",
-           "set_progress", "get_progress"]
+           "set_progress", "get_progress", "set_gc_tuning"]
 
 
 def load_ipython_extension(ipython):

@@ -23,7 +23,7 @@ import math
 import random
 from typing import Callable, Dict, List, Optional
 
-from . import progress, wire
+from . import gctune, progress, wire
 from .capture import Capture
 from .errors import STALL_HORIZON, SimulationStalledError
 from .link import Link
@@ -69,6 +69,7 @@ class Network(Topology):
         # progress bar of long runs (simtcp.progress): None = automatic, False = never
         self.progress: Optional[bool] = None
         self._progress_span = None
+        gctune.apply()                   # the collector's pace for big runs (simtcp.gctune)
 
     # ------------------------------------------------------------------ events
     def schedule(self, at: float, callback: Callable, *args) -> None:
