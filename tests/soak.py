@@ -22,7 +22,7 @@ import simtcp
 class SoakResult(NamedTuple):
     connections: int
     samples: List[int]                 # traced bytes after each batch
-    per_1000: float                    # growth per 1,000 connections, first sample to last
+    per_1000: float                    # growth per 1,000 connections: least-squares slope
     sockets_left: int                  # client + server sockets still tracked
     owners_left: int
     conns_left: int
@@ -61,8 +61,17 @@ def soak(connections: int, batch: int = 1000, trace_limit=None, trace: bool = Tr
             samples.append(tracemalloc.get_traced_memory()[0])
     finally:
         tracemalloc.stop()
-    span = (len(samples) - 1) * batch
-    per_1000 = (samples[-1] - samples[0]) * 1000 / span if span > 0 else 0.0
+    # The slope of a least-squares line through the samples, not last minus first: what a
+    # capped trace/capture ring holds at a sample point varies by tens of KiB from batch to
+    # batch (which records happen to be in the ring), so two end points alone are noise.
+    n = len(samples)
+    if n > 1:
+        xs = [i * batch for i in range(n)]
+        mx, my = sum(xs) / n, sum(samples) / n
+        per_1000 = 1000 * (sum((x - mx) * (y - my) for x, y in zip(xs, samples))
+                           / sum((x - mx) ** 2 for x in xs))
+    else:
+        per_1000 = 0.0
     return SoakResult(connections, samples, per_1000, len(c.sockets) + len(s.sockets),
                       len(c.stack.owner) + len(s.stack.owner),
                       len(c.stack.conns) + len(s.stack.conns), len(net.trace),

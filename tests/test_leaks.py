@@ -121,14 +121,14 @@ def test_link_queue_drops_tail_beyond_txqueuelen():
         net.add_link(p, h, queue_limit=0)
 
 
-SOAK = int(os.environ.get("SIMTCP_SOAK", "1000"))
+SOAK = int(os.environ.get("SIMTCP_SOAK", "2000"))
 
 
 def test_soak_memory_is_flat_after_time_wait():
     """Short connections with tracing on (capped): after every batch's TIME-WAIT has
     expired nothing is left behind and memory does not grow (the full 50,000 is
     ``make soak`` / SIMTCP_SOAK=50000)."""
-    r = soak(SOAK, batch=500, trace_limit=2000, capture_limit=2000)
+    r = soak(SOAK, batch=250, trace_limit=2000, capture_limit=2000)
     assert r.sockets_left == 1 and r.owners_left == 0 and r.conns_left == 0
     assert r.trace_records <= 2000 + 125 and r.capture_packets <= 2000 + 125
     assert r.per_1000 < 64 * 1024, f"{r.per_1000:.0f} bytes per 1,000 connections"
