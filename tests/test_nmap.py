@@ -143,3 +143,24 @@ def test_version_detection_stops_waiting_once_a_banner_matches(target):
     http = scan(client, ["-sV", "-Pn", "-p", "80", "server"]).elapsed
     assert ssh < 1.0
     assert 6.0 <= http < 7.0
+
+
+def test_a_filtered_port_is_retried_once_when_no_retry_was_ever_answered():
+    # nmap's scan_engine.cc allows a port max_successful_tryno + 1 retries; that number
+    # rises only with answers (port 22's came to the first try), so each silent port gets
+    # its probe and one retransmission — not 1 + max-retries (10) once ports start giving up
+    import collections
+    net = simtcp.Network(seed=1)
+    a, s = net.add_host("scanner", "192.168.1.66"), net.add_host("server", "192.168.1.20")
+    net.add_link(a, s, delay=0.001)
+    s.start_service("ssh")
+    s.iptables("-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT")
+    s.iptables("-A INPUT -p tcp --dport 22 -j ACCEPT")
+    s.iptables("-P INPUT DROP")
+    report = scan(a, ["-sS", "-Pn", "-p", "1-100", "server"])
+    assert report.hosts[0].state(22) == "open"
+    probes = collections.Counter(p.packet.segment.dport for p in net.capture
+                                 if p.packet.src == "192.168.1.66" and p.packet.segment
+                                 and p.packet.segment.flags == simtcp.Flags.SYN)
+    assert probes[22] == 1
+    assert {probes[port] for port in range(1, 101) if port != 22} == {2}

@@ -159,15 +159,19 @@ class _Scan:
             self._send(port, tryno + 1)
             return
         self._done(port, _RULES[self.kind][2] if self.kind != "connect" else "filtered",
-                   "no-response")
+                   "no-response", answered=False)
 
-    def _done(self, port: int, state: str, reason: str, ttl: Optional[int] = None) -> None:
+    def _done(self, port: int, state: str, reason: str, ttl: Optional[int] = None,
+              answered: bool = True) -> None:
         rec = self.out.pop(port, None)
         if rec is None or port in self.result:
             return
-        if rec["try"] == 0:
+        if rec["try"] == 0 and answered:
             self.rtt.sample(self.net.now - rec["sent"])      # Karn: first tries only
-        self.best_try = max(self.best_try, rec["try"])
+        if answered:
+            # scan_engine.cc: max_successful_tryno rises only when a probe is answered; a
+            # port that gave up after its retries must not raise everyone else's allowance
+            self.best_try = max(self.best_try, rec["try"])
         self.result[port] = (state, reason)
         if ttl is not None:
             self.ttl[port] = ttl          # nmap --reason: "syn-ack ttl 64" (the reply's TTL)
