@@ -171,6 +171,8 @@ class NodeNetfilter:
         self.conntrack.nat_secret = node.net.rng.getrandbits(32)
         self._cur = _Current(None, None, ORIGINAL, None)
         self._attached: Dict[int, Tuple[Conn, int]] = {}
+        # packets looped back through lo, with the conntrack view they left with
+        self._looped: Dict[int, Tuple[Packet, _Current]] = {}
         self._installed = False
         self._nat_installed = False
         self._table_full_log: List[float] = []
@@ -234,6 +236,15 @@ class NodeNetfilter:
     def _ct_in(self, ctx: "HookContext"):
         """nf_conntrack_in (priority -200)."""
         p = ctx.packet
+        if self._looped:
+            looped = self._looped.pop(id(p), None)
+            if looped is not None and looped[0] is p:
+                # back in from lo: the skb still carries the entry OUTPUT gave it, and
+                # nf_conntrack_in() leaves a packet that has one alone
+                cur = looped[1]
+                self._cur = _Current(cur.key, cur.conn, cur.direction, cur.state,
+                                     related=cur.related, packet=p)
+                return ACCEPT
         seg = p.payload
         if type(seg) is Segment and not self._attached:          # the common case, fast
             key = CtTuple(6, p.src, seg.sport, p.dst, seg.dport)
@@ -290,6 +301,8 @@ class NodeNetfilter:
 
     def _confirm(self, ctx: "HookContext"):
         cur = self._current(ctx)
+        if ctx.out_iface == "lo" and cur.conn is not None:
+            self._looped[id(ctx.packet)] = (ctx.packet, cur)     # see _ct_in
         conn = cur.conn
         # __nf_conntrack_confirm(): only a packet in the original direction confirms; a
         # REJECT reply carrying the entry by nf_ct_attach (reply direction) never does
@@ -337,6 +350,8 @@ class NodeNetfilter:
         if target is None:
             return ACCEPT
         new = _rewrite(ctx.packet, manip, *target)
+        if new == ctx.packet:        # already translated (a looped-back packet's 2nd pass)
+            return ACCEPT
         self._cur = _Current(packet_tuple(new), conn, cur.direction, cur.state, packet=new)
         return Replace(new)
 

@@ -113,6 +113,14 @@ class RouteHit(NamedTuple):
 _LOCAL = RouteHit(None, None, "lo", None, None)
 
 
+class _Loopback:
+    """The ``lo`` device: what a packet to one of our own addresses arrives on."""
+    name = "lo"
+
+
+LOOPBACK = _Loopback()
+
+
 class Node(NetfilterCommands):
     """Anything with interfaces and addresses that links can deliver to."""
 
@@ -331,21 +339,33 @@ class Node(NetfilterCommands):
             self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE,
                              f"{self.name} has no route to {packet.dst}")
             return pkt_id
-        if hit is _LOCAL:
-            self._loopback(pkt_id, packet)
-            return pkt_id
         original = packet
         if self.hooks.chains:
+            # a packet to one of our own addresses meets OUTPUT and POSTROUTING too (on
+            # "lo"), as Linux's loopback traffic does: ip_local_out → ip_output → lo
             packet = self._hook(_OUT, packet, pkt_id, None, hit.iface)
             if packet is None:
                 return pkt_id
-            if packet.dst != original.dst:              # rerouted after a rewrite (DNAT)
-                hit = self.route(packet.dst)
-                if hit is None or hit is _LOCAL:
+            if packet.dst != original.dst:              # rerouted after a rewrite (DNAT):
+                hit = self.route(packet.dst)            # ip_route_me_harder()
+                if hit is None:
                     self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE)
                     return pkt_id
+        if hit is _LOCAL:
+            self._finish_local(pkt_id, packet, original)
+            return pkt_id
         self._finish_output(pkt_id, packet, original, hit, data)
         return pkt_id
+
+    def _finish_local(self, pkt_id: int, packet: Packet, original: Packet) -> None:
+        """POSTROUTING on ``lo``, a new id if the packet was rewritten, then back in."""
+        if self.hooks.chains:
+            packet = self._hook(_POST, packet, pkt_id, None, "lo")
+            if packet is None:
+                return
+        if packet is not original:
+            pkt_id = self.new_copy(pkt_id, packet, SendCause.REWRITTEN)
+        self._loopback(pkt_id, packet)
 
     def _finish_output(self, pkt_id: int, packet: Packet, original: Packet, hit: RouteHit,
                        data: Optional[bytes]) -> None:
@@ -384,7 +404,7 @@ class Node(NetfilterCommands):
 
     def _loopback(self, pkt_id: int, packet: Packet) -> None:
         """A packet to one of our own addresses goes through ``lo``, not a wire."""
-        self.net.deliver_later(self.net.now, self, pkt_id, packet, None)
+        self.net.deliver_later(self.net.now, self, pkt_id, packet, LOOPBACK)
 
     def _arp_fail(self, pkt_id: int, packet: Packet, hit: RouteHit) -> None:
         net = self.net
@@ -413,7 +433,8 @@ class Node(NetfilterCommands):
                 return
         else:
             packet = payload
-        in_iface = self._iface_by_link.get(id(link)) if link is not None else None
+        in_iface = ("lo" if link is LOOPBACK else
+                    self._iface_by_link.get(id(link)) if link is not None else None)
         for tap in self.taps:
             tap(packet, in_iface)
         original = packet
@@ -421,8 +442,8 @@ class Node(NetfilterCommands):
             packet = self._hook(_PRE, packet, pkt_id, in_iface, None)
             if packet is None:
                 return
-        # 127/8 is local only on lo (link None); from a wire it is a martian (ip_route_input)
-        if packet.dst in self.ips or (link is None and packet.dst[:4] == "127."):
+        # 127/8 is local only on lo; from a wire (or injected) a martian (ip_route_input)
+        if packet.dst in self.ips or (link is LOOPBACK and packet.dst[:4] == "127."):
             if self.hooks.chains:
                 packet = self._hook(_IN, packet, pkt_id, in_iface, None)
                 if packet is None:
