@@ -47,13 +47,15 @@ def test_site_notebooks_are_student_versions_with_the_setup_cell_first(tmp_path)
 
 
 def solutions(lab: Path) -> dict:
-    """{exercise cell source: the solution cell's source after it} for one repository lab."""
+    """{exercise cell source: what a student leaves in it} for one repository lab: the
+    exercise cell as given (it may define the data the exercise is about) with the
+    teacher's solution typed in below it."""
     cells = nbformat.read(lab, as_version=4).cells
     pairs = {}
     for cell, after in zip(cells, cells[1:]):
         if "exercise" in cell.metadata.get("tags", []):
             assert "solution" in after.metadata.get("tags", []), cell.source
-            pairs[cell.source] = after.source
+            pairs[cell.source] = cell.source + "\n" + after.source
     return pairs
 
 
