@@ -4,7 +4,7 @@ Theory of operation: `ladder_rows()` (simtcp.viz.ladder_data) turns the trace in
 one per segment, relative sequence numbers, state changes. `ladder()` lays them out in
 inches, so text sizes and distances are exact:
 
-* Vertical axis — a piecewise map of time. Records at the same virtual instant (a burst
+* Vertical axis — a piecewise map of time (`simtcp.viz.ladder_time`). Records at the same virtual instant (a burst
   of ten segments leaves at one instant when links have no bandwidth limit) get separate
   *rows* ROW inches apart, so their arrows are parallel and their labels never share a
   line; a segment sent in reply to one that just arrived leaves from the same point (the
@@ -16,7 +16,7 @@ inches, so text sizes and distances are exact:
 * Labels — rotated along their arrow. Each candidate position (along the arrow × above or
   below, then smaller type) is an oriented rectangle; the first one that hits no placed
   label or ×, crosses no other arrow and keeps clear of other labels wins
-  (separating-axis test). Labels get a faint white backing so an unavoidable crossing
+  (separating-axis test, `simtcp.viz.collide`). Labels get a faint white backing so an unavoidable crossing
   stays readable. Widths come from TextToPath (unhinted outlines), which is what the SVG
   (text as paths) shows and what the 150-dpi PNG matches.
 * Long transfers — over ``max_arrows`` segments, the middle of each run of ordinary
@@ -28,7 +28,6 @@ Only `simtcp.viz` imports matplotlib; figures are `Figure` objects (no pyplot).
 from __future__ import annotations
 
 import math
-from statistics import median
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from matplotlib.font_manager import FontProperties
@@ -39,53 +38,15 @@ from matplotlib.textpath import TextToPath
 from . import style
 from ..reasons import Reason, SendCause
 from .i18n import check_lang, has, t
+from .collide import Obstacles
 from .ladder_data import EPS, _check_filters, _elide, _rows, _source, ladder_rows
+from .ladder_time import ROW, TimeLayout
 
 __all__ = ["ladder", "ladder_rows"]
 
-ROW = 0.34          # inches between two rows of one instant (an 11 pt label + air)
-IDLE = 2.5          # gaps longer than this many one-way delays are compressed ("≈")
 INK = style.ROLE_COLORS["ink"]
 TCB_FIELDS = ("SND.UNA", "SND.NXT", "RCV.NXT", "SND.WND", "RCV.WND")
 CC_FIELDS = ("SND.UNA", "SND.NXT", "cwnd", "ssthresh", "RTO ms")   # tcb="congestion"
-
-
-# ------------------------------------------------------------------ geometry helpers
-def _overlap(P: Sequence[Tuple[float, float]], Q: Sequence[Tuple[float, float]]) -> bool:
-    """Do two convex polygons (or segments) intersect? Separating-axis theorem."""
-    for poly in (P, Q):
-        n = len(poly)
-        for k in range(n if n > 2 else 1):
-            (x1, y1), (x2, y2) = poly[k], poly[(k + 1) % n]
-            ax_, ay_ = y1 - y2, x2 - x1
-            pp = [ax_ * x + ay_ * y for x, y in P]
-            qq = [ax_ * x + ay_ * y for x, y in Q]
-            if max(pp) < min(qq) - 1e-12 or max(qq) < min(pp) - 1e-12:
-                return False
-    return True
-
-
-def _bbox(poly):
-    xs, ys = [p[0] for p in poly], [p[1] for p in poly]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-class _Obstacles:
-    def __init__(self):
-        self.items: List[Tuple[str, tuple, list]] = []
-
-    def add(self, kind: str, poly: list) -> None:
-        self.items.append((kind, _bbox(poly), poly))
-
-    def hits(self, poly: list, kind: str, skip=None) -> int:
-        bx = _bbox(poly)
-        n = 0
-        for k, b, q in self.items:
-            if k != kind or q is skip or b[0] > bx[2] or b[2] < bx[0] or b[1] > bx[3] \
-                    or b[3] < bx[1]:
-                continue
-            n += _overlap(poly, q)
-        return n
 
 
 def _fmt_ms(sec: float) -> str:
@@ -113,13 +74,6 @@ def _state_text(state: str, lang: str) -> str:
 # ------------------------------------------------------------------ drawing
 PART_GAP = 0.07     # inches between the parts of one label
 LABEL_OFF = 0.03    # inches between an arrow and its label
-
-
-class _Inst:
-    __slots__ = ("t", "events", "nrows", "y0", "y_last")
-
-    def __init__(self, t):
-        self.t, self.events, self.nrows, self.y0, self.y_last = t, [], 1, 0.0, 0.0
 
 
 class _Ladder:
@@ -235,96 +189,15 @@ class _Ladder:
                 out[h] = pick[0]
         return out
 
-    # -- vertical layout -------------------------------------------------------------------
-    def events(self) -> List[_Inst]:
-        ev = []
-        for r in self.segs:
-            ev.append((r["index"], r["t_send"], r["sender"], "send", r))
-            if r["t_arrive"] is not None:
-                ev.append((r["end_index"], r["t_arrive"], r["receiver"], "arrive", r))
-            elif r["drop_where"] == r["receiver"] and r["t_drop"] is not None:
-                ev.append((r["end_index"], r["t_drop"], r["receiver"], "arrive", r))
-        ev += [(s["index"], s["time"], s["host"], "state", s) for s in self.states]
-        ev.sort(key=lambda e: (e[1], e[0]))
-        insts: List[_Inst] = []
-        for e in ev:
-            if not insts or e[1] > insts[-1].t + EPS:
-                insts.append(_Inst(e[1]))
-            insts[-1].events.append(e)
-        self.row_of: Dict[tuple, float] = {}
-        for inst in insts:
-            cur: Dict[Optional[str], int] = {}
-            last: Dict[str, str] = {}
-            with_state = set()
-            for idx, _t, lane, typ, ref in inst.events:
-                if typ == "arrive":
-                    cur[lane] = cur.get(lane, -1) + 1
-                    row, last[lane] = cur[lane], "arrive"
-                elif typ == "send":
-                    if last.get(lane) == "arrive":      # a reply leaves where the cause landed
-                        row, last[lane] = cur[lane], "bounce"
-                    else:
-                        cur[lane] = cur.get(lane, -1) + 1
-                        row, last[lane] = cur[lane], "send"
-                else:
-                    row = max(cur.get(lane, -1), 0)
-                    if (lane, row) in with_state:
-                        row += 1
-                    cur[lane] = row
-                    with_state.add((lane, row))
-                self.row_of[(typ, idx)] = row
-            inst.nrows = max(cur.values(), default=0) + 1
-        return insts
-
-    def gap(self, dt: float) -> Tuple[float, bool]:
-        lin = self.h_d * dt / self.d
-        if dt > IDLE * self.d and lin > 1.2 * self.h_d:
-            return max(0.75, 0.9 * self.h_d), True
-        return max(ROW, lin), False
-
-    def layout_y(self, top: float) -> None:
-        delays = [r["t_arrive"] - r["t_send"] for r in self.segs if r["t_arrive"] is not None]
-        self.d = max(median(delays), 1e-4) if delays else 0.010
-        n = len(self.segs)
-        self.h_d = 1.35 if n <= 4 else 0.85 if n <= 8 else 0.75 if n <= 16 else 0.6
-        self.insts = self.events()
-        self.breaks: List[Tuple[float, float, float]] = []
-        y, prev = top, None
-        for inst in self.insts:
-            if prev is not None:
-                g, brk = self.gap(inst.t - prev.t)
-                y = prev.y_last + g
-                if brk:
-                    self.breaks.append((prev.y_last, y, inst.t - prev.t))
-            inst.y0, inst.y_last = y, y + (inst.nrows - 1) * ROW
-            prev = inst
-        self.y_at: Dict[tuple, float] = {}
-        for inst in self.insts:
-            for idx, _t, _lane, typ, _ref in inst.events:
-                self.y_at[(typ, idx)] = inst.y0 + self.row_of[(typ, idx)] * ROW
-
-    def y_of(self, tm: float) -> float:
-        prev = None
-        for inst in self.insts:
-            if abs(inst.t - tm) <= EPS:
-                return inst.y0
-            if inst.t > tm:
-                if prev is None:
-                    return inst.y0
-                f = (tm - prev.t) / (inst.t - prev.t)
-                return prev.y_last + f * (inst.y0 - prev.y_last)
-            prev = inst
-        return prev.y_last + min(self.h_d * (tm - prev.t) / self.d, 1.5 * self.h_d)
-
     # -- arrows ----------------------------------------------------------------------------
     def geometry(self) -> None:
         X = self.X
         self.geo: Dict[int, dict] = {}
         siblings: Dict[tuple, List[Tuple[float, float]]] = {}
         for r in self.segs:
-            x0, y0 = X[r["sender"]], self.y_at[("send", r["index"])]
+            x0, y0 = X[r["sender"]], self.tl.y_at[("send", r["index"])]
             x1 = X[r["receiver"]]
-            arr = self.y_at.get(("arrive", r["end_index"]))
+            arr = self.tl.y_at.get(("arrive", r["end_index"]))
             g = {"p0": (x0, y0), "p1": None, "cross": None, "head": True}
             if arr is not None:
                 g["p1"] = (x1, arr)
@@ -345,11 +218,11 @@ class _Ladder:
             if sib:
                 dy = min(sib, key=lambda s: abs(s[0] - y0))[1]
             else:
-                dy = self.y_of(r["t_send"] + self.d) - self.y_of(r["t_send"])
+                dy = self.tl.y_of(r["t_send"] + self.tl.d) - self.tl.y_of(r["t_send"])
             dy = max(dy, 2 * ROW)
             frac = 0.5
             if r["t_drop"] is not None and r["t_drop"] > r["t_send"] + EPS:
-                frac = min(max((r["t_drop"] - r["t_send"]) / self.d, 0.15), 0.85)
+                frac = min(max((r["t_drop"] - r["t_send"]) / self.tl.d, 0.15), 0.85)
             g["p1"], g["cross"], g["head"] = (X[r["receiver"]], y0 + dy), frac, False
 
     def draw_arrow(self, r: dict, g: dict) -> None:
@@ -490,8 +363,8 @@ class _Ladder:
                         for k in range(5)]
         tcb_w = sum(tcb_cols) + (0.1 if tcb_cols else 0.0)
         top = 0.15 + (0.55 if self.title else 0.0) + 0.8 + (0.4 if tcb_cols else 0.0) + 0.25
-        self.layout_y(top)
-        tick_w = max(self.width(_fmt_ms(i.t), fs["small"]) for i in self.insts)
+        self.tl = TimeLayout(self.segs, self.states, top)
+        tick_w = max(self.width(_fmt_ms(i.t), fs["small"]) for i in self.tl.insts)
         x_axis = 0.15 + 0.35 + tick_w + 0.12
         label_w = []
         for r in self.segs:
@@ -515,7 +388,7 @@ class _Ladder:
             W = target
         title_lines = self.wrap_title(W - 0.4, fs["subtitle"])
         if len(title_lines) > 1:        # a long title takes a second line, never the edges
-            self.layout_y(top + 0.4 * (len(title_lines) - 1))
+            self.tl = TimeLayout(self.segs, self.states, top + 0.4 * (len(title_lines) - 1))
         self.X, x = {}, left
         for h in lanes:
             x += st_w[h] if h not in (lanes[0], lanes[-1]) else 0.0
@@ -523,7 +396,7 @@ class _Ladder:
             x += span
         self.geometry()
         ys = [y for g in self.geo.values() for y in (g["p0"][1], g["p1"][1])]
-        bottom = max(ys + [i.y_last for i in self.insts]) + 0.35
+        bottom = max(ys + [i.y_last for i in self.tl.insts]) + 0.35
         specials = self.legend_items()
         # four entries do not fit one slide-wide row: two rows of two
         ncol = len(specials) if len(specials) <= 3 else 2
@@ -534,7 +407,7 @@ class _Ladder:
             ax = fig.add_axes([0, 0, 1, 1])
         else:
             fig = ax.figure
-        self.ax, self.obst = ax, _Obstacles()
+        self.ax, self.obst = ax, Obstacles()
         ax.set_xlim(0, W)
         ax.set_ylim(H, 0)
         ax.set_aspect("equal", adjustable="box")
@@ -564,7 +437,7 @@ class _Ladder:
         # the right) have their own arrows on the right, so their states go left
         for s in self.states:
             h = s["host"]
-            yy = self.y_at[("state", s["index"])]
+            yy = self.tl.y_at[("state", s["index"])]
             on_left = h != lanes[-1]
             xx = self.X[h] + (-0.14 if on_left else 0.14)
             try:
@@ -601,7 +474,7 @@ class _Ladder:
         self.text(0.15 + 0.12, (top + bottom) / 2, t("time_ms", self.lang) + "  →",
                   fs["label"], grey, rotation=-90)
         last = -1.0
-        for inst in self.insts:
+        for inst in self.tl.insts:
             if inst.nrows > 1:          # one instant, several rows: a bracket on the axis
                 xb = x_axis + 0.08
                 ax.add_line(Line2D([x_axis, xb, xb, x_axis], [inst.y0, inst.y0, inst.y_last,
@@ -610,7 +483,7 @@ class _Ladder:
             if inst.y0 - last >= 0.22:
                 self.text(x_axis - 0.1, inst.y0, _fmt_ms(inst.t), fs["small"], INK, ha="right")
                 last = inst.y0
-        for ya, yb, dt in self.breaks:
+        for ya, yb, dt in self.tl.breaks:
             ym = (ya + yb) / 2
             for x in [x_axis] + [self.X[h] for h in self.lanes]:
                 self.text(x, ym, "≈", 20, INK, bg="white", zorder=7)
@@ -652,7 +525,7 @@ class _Ladder:
             h = r["sender"]
             if r["tcb"] is None or h not in (self.lanes[0], self.lanes[-1]):
                 continue
-            y = self.y_at[("send", r["index"])]
+            y = self.tl.y_at[("send", r["index"])]
             for x, v in zip(self.tcb_x(cols, st_w, h), self.tcb_cells(r)):
                 self.text(x - 0.06, y, v, self.fs["tiny"], INK, ha="right",
                           family="DejaVu Sans Mono", gid=f"tcb-{r['pkt_id']}")
@@ -671,10 +544,10 @@ class _Ladder:
         if any(r["base_kind"] == "rst" for r in self.segs):
             items.append((Line2D([], [], color=style.color("rst"), lw=2.6),
                           t("ladder.legend_rst", lang)))
-        if any(inst.nrows > 1 for inst in self.insts):
+        if any(inst.nrows > 1 for inst in self.tl.insts):
             items.append((Line2D([], [], ls="none", marker=r"$]$", ms=14, color="#999999"),
                           t("ladder.legend_instant", lang)))
-        if self.breaks:
+        if self.tl.breaks:
             items.append((Line2D([], [], ls="none", marker=r"$\approx$", ms=14, color=INK),
                           t("ladder.legend_break", lang)))
         return items
