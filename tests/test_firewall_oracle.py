@@ -7,21 +7,17 @@ the server namespace gets the iptables rule, the client runs tests/firewall_prob
 and deleted here; nothing leaves them. Needs root, iproute2 and iptables.
 """
 import json
-import os
-import shutil
-import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
+from netns import namespaces, requires
 
 import simtcp
 from simtcp import wire
 
 HERE = Path(__file__).resolve().parent
-CAN = os.geteuid() == 0 and shutil.which("ip") and shutil.which("iptables")
-pytestmark = pytest.mark.skipif(not CAN, reason="needs root, iproute2 and iptables")
+pytestmark = requires("iptables")
 
 RULES = ["-j DROP", "-j REJECT", "-j REJECT --reject-with tcp-reset",
          "-j REJECT --reject-with icmp-host-unreachable",
@@ -29,38 +25,16 @@ RULES = ["-j DROP", "-j REJECT", "-j REJECT --reject-with tcp-reset",
          "-j REJECT --reject-with icmp-admin-prohibited"]
 
 
-def _run(*argv, check=True):
-    r = subprocess.run(list(argv), capture_output=True, text=True, timeout=60)
-    if check and r.returncode:
-        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
-    return r
-
-
 def linux(rule):
-    a, b = f"fwc-{uuid.uuid4().hex[:6]}", f"fws-{uuid.uuid4().hex[:6]}"
-    made = subprocess.run(["ip", "netns", "add", a], capture_output=True, timeout=10)
-    if made.returncode:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
-    try:
-        _run("ip", "netns", "add", b)
-        _run("ip", "link", "add", "va", "netns", a, "type", "veth", "peer", "name", "vb",
-             "netns", b)
-        for ns, dev, addr in ((a, "va", "10.7.0.1/24"), (b, "vb", "10.7.0.2/24")):
-            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
-            _run("ip", "-n", ns, "link", "set", dev, "up")
-            _run("ip", "-n", ns, "link", "set", "lo", "up")
-            _run("ip", "netns", "exec", ns, "sh", "-c",
-                 "echo 1 > /proc/sys/net/ipv4/tcp_syn_retries")
-        probe = _run("ip", "netns", "exec", b, "iptables", "-A", "INPUT", "-p", "tcp",
-                     "--dport", "80", *rule.split(), check=False)
-        if probe.returncode:
-            pytest.skip(f"iptables does not work in a namespace here: {probe.stderr.strip()}")
-        out = _run("ip", "netns", "exec", a, sys.executable, str(HERE / "firewall_probe.py"))
+    with namespaces("client", "server") as ns:
+        ns.veth("client", "va", "10.7.0.1/24", "server", "vb", "10.7.0.2/24")
+        for role in ("client", "server"):
+            ns.sysctl(role, "net.ipv4.tcp_syn_retries=1")
+        ns.iptables_or_skip("server", "-A", "INPUT", "-p", "tcp", "--dport", "80",
+                            *rule.split())
+        out = ns.exec("client", sys.executable, str(HERE / "firewall_probe.py"))
         got = json.loads(out.stdout)
         return got["result"], [wire.decode(bytes.fromhex(h)) for h in got["replies"]]
-    finally:
-        for ns in (a, b):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 def simulated(rule):

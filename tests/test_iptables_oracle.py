@@ -4,18 +4,14 @@
 The namespace is created and deleted by the test; only iptables runs in it (no traffic).
 Needs root, iproute2 and iptables; skips with a reason elsewhere.
 """
-import os
 import shlex
-import shutil
-import subprocess
-import uuid
 
 import pytest
+from netns import namespaces, requires
 
 from simtcp.iptables import IptablesError, Netfilter
 
-CAN = os.geteuid() == 0 and shutil.which("ip") and shutil.which("iptables")
-pytestmark = pytest.mark.skipif(not CAN, reason="needs root, iproute2 and iptables")
+pytestmark = requires("iptables")
 
 RULES = [
     "-A INPUT -p tcp --dport 22 -j ACCEPT",
@@ -139,24 +135,15 @@ BAD = [
 
 
 def _netns_run(commands):
-    ns = f"simtcp-ipt-{uuid.uuid4().hex[:8]}"
-    made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, timeout=10)
-    if made.returncode:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
-    try:
-        probe = subprocess.run(["ip", "netns", "exec", ns, "iptables", "-S"],
-                               capture_output=True, text=True, timeout=20)
-        if probe.returncode:
-            pytest.skip(f"iptables does not work in a namespace here: {probe.stderr.strip()}")
+    with namespaces("ipt") as ns:
+        ns.iptables_or_skip("ipt", "-S")
         out = []
         for cmd in commands:
-            argv = ["ip", "netns", "exec", ns] + (shlex.split(cmd) if cmd.startswith("iptables")
-                                                 else ["iptables"] + shlex.split(cmd))
-            run = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+            argv = shlex.split(cmd) if cmd.startswith("iptables") else \
+                ["iptables"] + shlex.split(cmd)
+            run = ns.exec("ipt", *argv, check=False, timeout=20)
             out.append((run.returncode, run.stdout, run.stderr))
         return out
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 def _sim(nf, cmd):

@@ -8,14 +8,11 @@ reason elsewhere. Nothing is sent outside the namespace.
 """
 import errno
 import json
-import os
-import shutil
-import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
+from netns import namespaces, requires
 
 import simtcp
 from simtcp import wire
@@ -25,8 +22,7 @@ from simtcp.packet import Datagram
 from simtcp.segment import Options, Packet, Segment
 
 HERE = Path(__file__).resolve().parent
-CAN = os.geteuid() == 0 and shutil.which("ip") and os.path.exists("/dev/net/tun")
-pytestmark = pytest.mark.skipif(not CAN, reason="needs root, iproute2 and /dev/net/tun")
+pytestmark = requires(tun=True)
 
 FULL = Options(mss=1460, sack_perm=True, ts=(12345, 0), wscale=7)
 PROBES = {   # name: (dport, compact notation)
@@ -55,24 +51,17 @@ def probe_packets():
 
 
 def linux_answers(packets, ack_isn=None):
-    ns = f"simtcp-oracle-{uuid.uuid4().hex[:8]}"
-    try:
-        made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, timeout=10)
-        if made.returncode:
-            pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
+    with namespaces("oracle") as ns:
         ack_isn = ack_isn or {}
         stdin = "".join(json.dumps({"action": p} if isinstance(p, str) else
                                    {"hex": wire.encode(p).hex(), "ack_isn": ack_isn.get(n)})
                         + "\n" for n, p in packets.items())
-        run = subprocess.run(["ip", "netns", "exec", ns, sys.executable,
-                              str(HERE / "linux_probe.py")], input=stdin, text=True,
-                             capture_output=True, timeout=60)
+        run = ns.exec("oracle", sys.executable, str(HERE / "linux_probe.py"), input=stdin,
+                      check=False)
         assert run.returncode == 0, run.stderr
         lines = run.stdout.strip().splitlines()
         return {name: [wire.decode(bytes.fromhex(h)) for h in json.loads(line)]
                 for name, line in zip(packets, lines)}
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 def simtcp_answers(packets, ack_isn=None):
@@ -202,51 +191,22 @@ def routed_probe():
                   ident=4242, df=False)
 
 
-def _run(*cmd):
-    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=20)
-
-
 def linux_routed():
-    tag = uuid.uuid4().hex[:6]
-    c, r, s = (f"simtcp-{n}-{tag}" for n in ("c", "r", "s"))
-    try:
-        for ns in (c, r, s):
-            if _run("ip", "netns", "add", ns).returncode:
-                pytest.skip("cannot create network namespaces")
-        steps = [
-            ("ip", "link", "add", f"vc{tag}", "netns", c, "type", "veth", "peer", "name",
-             f"vr{tag}", "netns", r),
-            ("ip", "link", "add", f"vs{tag}", "netns", s, "type", "veth", "peer", "name",
-             f"vq{tag}", "netns", r),
-            ("ip", "-n", c, "addr", "add", "10.1.0.2/24", "dev", f"vc{tag}"),
-            ("ip", "-n", r, "addr", "add", "10.1.0.1/24", "dev", f"vr{tag}"),
-            ("ip", "-n", r, "addr", "add", "10.2.0.1/24", "dev", f"vq{tag}"),
-            ("ip", "-n", s, "addr", "add", "10.2.0.2/24", "dev", f"vs{tag}"),
-        ]
-        for ns, dev in ((c, f"vc{tag}"), (r, f"vr{tag}"), (r, f"vq{tag}"), (s, f"vs{tag}")):
-            steps += [("ip", "-n", ns, "link", "set", dev, "up"),
-                      ("ip", "-n", ns, "link", "set", "lo", "up")]
-        steps += [("ip", "-n", c, "route", "add", "10.2.0.0/16", "via", "10.1.0.1"),
-                  ("ip", "-n", s, "route", "add", "default", "via", "10.2.0.1"),
-                  ("ip", "netns", "exec", r, "sh", "-c",
-                   "echo 1 > /proc/sys/net/ipv4/ip_forward")]
-        for step in steps:
-            done = _run(*step)
-            if done.returncode:
-                pytest.skip(f"namespace setup failed: {' '.join(step)}: {done.stderr}")
-        reject = _run("ip", "netns", "exec", s, "iptables", "-A", "INPUT", "-p", "tcp",
-                      "--dport", "81", "-j", "REJECT")
+    with namespaces("c", "r", "s") as ns:
+        ns.veth("c", "vc", "10.1.0.2/24", "r", "vr", "10.1.0.1/24")
+        ns.veth("s", "vs", "10.2.0.2/24", "r", "vq", "10.2.0.1/24")
+        ns.route("c", "10.2.0.0/16", "via", "10.1.0.1")
+        ns.route("s", "default", "via", "10.2.0.1")
+        ns.sysctl("r", "net.ipv4.ip_forward=1")
+        reject = ns.exec("s", "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "81", "-j",
+                         "REJECT", check=False)
         targets = ROUTED if reject.returncode == 0 else \
             [t for t in ROUTED if "REJECT" not in t[0]]
-        run = subprocess.run(["ip", "netns", "exec", c, sys.executable,
-                              str(HERE / "linux_route_probe.py"),
-                              wire.encode(routed_probe()).hex(), json.dumps(targets)],
-                             capture_output=True, text=True, timeout=90)
+        run = ns.exec("c", sys.executable, str(HERE / "linux_route_probe.py"),
+                      wire.encode(routed_probe()).hex(), json.dumps(targets), check=False,
+                      timeout=90)
         assert run.returncode == 0, run.stderr
         return json.loads(run.stdout)
-    finally:
-        for ns in (c, r, s):
-            _run("ip", "netns", "del", ns)
 
 
 def simtcp_routed():

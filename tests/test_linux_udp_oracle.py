@@ -6,14 +6,11 @@ socket reports after an ICMP port unreachable. Needs root, iproute2 and /dev/net
 skips with a reason elsewhere. Nothing is sent outside the namespace.
 """
 import json
-import os
-import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import pytest
+from netns import namespaces, requires
 
 import simtcp
 from simtcp import wire
@@ -21,8 +18,7 @@ from simtcp.packet import Datagram
 from simtcp.segment import Packet
 
 HERE = Path(__file__).resolve().parent
-CAN = os.geteuid() == 0 and shutil.which("ip") and os.path.exists("/dev/net/tun")
-pytestmark = pytest.mark.skipif(not CAN, reason="needs root, iproute2 and /dev/net/tun")
+pytestmark = requires(tun=True)
 
 PROBE = Packet("10.9.0.2", "10.9.0.1", Datagram(40000, 9, b"simtcp udp probe"), ident=4242,
                df=False)
@@ -31,14 +27,10 @@ BURST = [Packet("10.9.0.3", "10.9.0.1", Datagram(41000 + i, 2000 + i, b"x"), ide
 
 
 def linux():
-    ns = f"simtcp-udp-{uuid.uuid4().hex[:8]}"
-    made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, timeout=10)
-    if made.returncode:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
-    try:
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
-                                 str(HERE / "linux_udp_probe.py")], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with namespaces("udp") as ns:
+        proc = ns.popen("udp", sys.executable, str(HERE / "linux_udp_probe.py"),
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        text=True)
         try:
             proc.stdin.write(json.dumps({"probe": wire.encode(PROBE).hex(),
                                          "burst": [wire.encode(p).hex() for p in BURST]}) + "\n")
@@ -54,8 +46,6 @@ def linux():
             if proc.poll() is None:
                 proc.kill()
         return json.loads(out.strip().splitlines()[-1]), datagram
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 def _port_unreachable_for(datagram, data):

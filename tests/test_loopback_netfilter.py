@@ -7,13 +7,10 @@ a local address is routed back in (ip_route_me_harder).
 Each case is also run on the real kernel in a private network namespace holding only
 ``lo`` (created and deleted here; nothing leaves it), when root and iptables are there.
 """
-import os
-import shutil
-import subprocess
 import sys
-import uuid
 
 import pytest
+from netns import namespaces, requires
 
 import simtcp
 
@@ -79,26 +76,12 @@ def test_a_looped_connection_is_tracked_once_and_carries_data():
         "sport=8080 " in entries[0]
 
 
-CAN = os.geteuid() == 0 and shutil.which("ip") and shutil.which("iptables")
-
-
-@pytest.mark.skipif(not CAN, reason="needs root, iproute2 and iptables")
+@requires("iptables")
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_kernel_agrees(name):
     rules, port, expected = CASES[name]
-    ns = f"lo-{uuid.uuid4().hex[:6]}"
-    made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, timeout=10)
-    if made.returncode:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
-    try:
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=10)
+    with namespaces("lo") as ns:
         for rule in rules:
-            r = subprocess.run(["ip", "netns", "exec", ns, "iptables", *rule.split()],
-                               capture_output=True, text=True, timeout=10)
-            if r.returncode:
-                pytest.skip(f"iptables does not work in a namespace: {r.stderr.strip()}")
-        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT,
-                              str(port)], capture_output=True, text=True, timeout=30)
+            ns.iptables_or_skip("lo", *rule.split())
+        out = ns.exec("lo", sys.executable, "-c", CLIENT, str(port), check=False, timeout=30)
         assert out.stdout.strip() == expected
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)

@@ -13,18 +13,14 @@ Three private network namespaces (client 203.0.113.5 — router 203.0.113.1 / 19
 server 192.168.0.10) joined by veth pairs, created and deleted here; nothing leaves them.
 Needs root, iproute2, iptables and conntrack.
 """
-import os
-import shutil
-import subprocess
 import sys
-import uuid
 
 import pytest
+from netns import namespaces, requires
 
 import simtcp
 
-CAN = os.geteuid() == 0 and all(shutil.which(t) for t in ("ip", "iptables", "conntrack"))
-pytestmark = pytest.mark.skipif(not CAN, reason="needs root, iproute2, iptables, conntrack")
+pytestmark = requires("iptables", "conntrack")
 
 DNAT = "-t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 192.168.0.10:80"
 REJECTS = ["-j REJECT", "-j REJECT --reject-with tcp-reset"]
@@ -39,42 +35,17 @@ except OSError as e:
 """
 
 
-def _run(*argv, check=True):
-    r = subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
-    if check and r.returncode:
-        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
-    return r
-
-
 def linux(reject):
-    tag = uuid.uuid4().hex[:6]
-    c, r, s = (f"nrc-{tag}", f"nrr-{tag}", f"nrs-{tag}")
-    made = subprocess.run(["ip", "netns", "add", c], capture_output=True, timeout=10)
-    if made.returncode:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
-    try:
-        for ns in (r, s):
-            _run("ip", "netns", "add", ns)
-        _run("ip", "link", "add", "vc", "netns", c, "type", "veth", "peer", "name", "vrc",
-             "netns", r)
-        _run("ip", "link", "add", "vs", "netns", s, "type", "veth", "peer", "name", "vrs",
-             "netns", r)
-        for ns, dev, addr in ((c, "vc", "203.0.113.5/24"), (r, "vrc", "203.0.113.1/24"),
-                              (r, "vrs", "192.168.0.1/24"), (s, "vs", "192.168.0.10/24")):
-            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
-            _run("ip", "-n", ns, "link", "set", dev, "up")
-        _run("ip", "-n", s, "route", "add", "default", "via", "192.168.0.1")
-        _run("ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    with namespaces("client", "router", "server") as ns:
+        ns.veth("client", "vc", "203.0.113.5/24", "router", "vrc", "203.0.113.1/24")
+        ns.veth("server", "vs", "192.168.0.10/24", "router", "vrs", "192.168.0.1/24")
+        ns.route("server", "default", "via", "192.168.0.1")
+        ns.sysctl("router", "net.ipv4.ip_forward=1")
         for rule in (DNAT, "-A FORWARD -p tcp -d 192.168.0.10 --dport 80 " + reject):
-            probe = _run("ip", "netns", "exec", r, "iptables", *rule.split(), check=False)
-            if probe.returncode:
-                pytest.skip(f"iptables does not work in a namespace: {probe.stderr.strip()}")
-        result = _run("ip", "netns", "exec", c, sys.executable, "-c", CLIENT).stdout.strip()
-        table = _run("ip", "netns", "exec", r, "conntrack", "-L", check=False).stdout
+            ns.iptables_or_skip("router", *rule.split())
+        result = ns.exec("client", sys.executable, "-c", CLIENT, timeout=30).stdout.strip()
+        table = ns.exec("router", "conntrack", "-L", check=False, timeout=30).stdout
         return result, len([line for line in table.splitlines() if line.strip()])
-    finally:
-        for ns in (c, r, s):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 def simulated(reject):

@@ -10,23 +10,19 @@ nmap runs with ``-n -Pn -T4 --max-retries 2`` and reports in XML; every subproce
 bounded by a timeout. Needs root, iproute2, iptables and nmap; skips with a reason
 elsewhere. About a minute.
 """
-import os
 import re
-import shutil
 import subprocess
 import sys
-import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
+from netns import namespaces, requires
 
 import simtcp
 from simtcp.tools.nmap import scan
 from simtcp.udpsocket import SOCK_DGRAM
 
-CAN = (os.geteuid() == 0 and shutil.which("ip") and shutil.which("iptables")
-       and shutil.which("nmap"))
-pytestmark = pytest.mark.skipif(not CAN, reason="needs root, iproute2, iptables and nmap")
+pytestmark = requires("iptables", "nmap")
 
 TARGET = "10.8.0.2"
 TCP_OPEN = (22, 80, 443, 8080)
@@ -90,59 +86,38 @@ while True:
 """ % (",".join(map(str, TCP_OPEN)), ",".join(map(str, UDP_OPEN)))
 
 
-def _run(*argv, check=True, timeout=60):
-    r = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
-    if check and r.returncode:
-        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
-    return r
-
-
 @pytest.fixture(scope="module")
 def lab():
     """The two namespaces with the target's listeners; yields a function that applies a
     rule set on the target and runs one real nmap scan."""
-    a, b = f"nmo-{uuid.uuid4().hex[:6]}", f"nmt-{uuid.uuid4().hex[:6]}"
-    made = subprocess.run(["ip", "netns", "add", a], capture_output=True, timeout=10)
-    if made.returncode:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
-    server = None
-    try:
-        _run("ip", "netns", "add", b)
-        _run("ip", "link", "add", "va", "netns", a, "type", "veth", "peer", "name", "vb",
-             "netns", b)
-        for ns, dev, addr in ((a, "va", "10.8.0.1/24"), (b, "vb", f"{TARGET}/24")):
-            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
-            _run("ip", "-n", ns, "link", "set", dev, "up")
-            _run("ip", "-n", ns, "link", "set", "lo", "up")
-            _run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
-        if _run("ip", "netns", "exec", b, "iptables", "-S", check=False).returncode:
-            pytest.skip("iptables does not work in a namespace here")
-        server = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", _SERVE],
-                                  stdout=subprocess.PIPE, text=True)
-        assert server.stdout.readline().strip() == "ready"
+    with namespaces("scanner", "target") as ns:
+        ns.veth("scanner", "va", "10.8.0.1/24", "target", "vb", f"{TARGET}/24")
+        for role in ("scanner", "target"):
+            ns.sysctl(role, "net.ipv4.icmp_ratelimit=0")
+        ns.iptables_or_skip("target", "-S")
+        server = ns.popen("target", sys.executable, "-c", _SERVE, stdout=subprocess.PIPE,
+                          text=True)
+        try:
+            assert server.stdout.readline().strip() == "ready"
 
-        def real_scan(rules, kind, ports, text_args=None):
-            _run("ip", "netns", "exec", b, "iptables", "-F")
-            _run("ip", "netns", "exec", b, "iptables", "-P", "INPUT", "ACCEPT")
-            _run("ip", "netns", "exec", b, "conntrack", "-F", check=False)
-            for rule in rules:
-                _run("ip", "netns", "exec", b, "iptables", *rule.split())
-            if text_args is not None:             # nmap's normal output, as printed
-                return _run("ip", "netns", "exec", a, "nmap", *text_args, TARGET,
-                            timeout=120).stdout
-            out = _run("ip", "netns", "exec", a, "nmap", "-n", "-Pn", kind, "-T4",
-                       "--max-retries", "2", "-p", ",".join(map(str, ports)), "-oX", "-",
-                       TARGET, timeout=120)
-            root = ET.fromstring(out.stdout)
-            return {int(p.get("portid")): p.find("state").get("state")
-                    for p in root.iter("port")}
-        yield real_scan
-    finally:
-        if server is not None:
+            def real_scan(rules, kind, ports, text_args=None):
+                ns.exec("target", "iptables", "-F")
+                ns.exec("target", "iptables", "-P", "INPUT", "ACCEPT")
+                ns.exec("target", "conntrack", "-F", check=False)
+                for rule in rules:
+                    ns.exec("target", "iptables", *rule.split())
+                if text_args is not None:             # nmap's normal output, as printed
+                    return ns.exec("scanner", "nmap", *text_args, TARGET, timeout=120).stdout
+                out = ns.exec("scanner", "nmap", "-n", "-Pn", kind, "-T4", "--max-retries",
+                              "2", "-p", ",".join(map(str, ports)), "-oX", "-", TARGET,
+                              timeout=120)
+                root = ET.fromstring(out.stdout)
+                return {int(p.get("portid")): p.find("state").get("state")
+                        for p in root.iter("port")}
+            yield real_scan
+        finally:
             server.kill()
             server.wait(timeout=10)
-        for ns in (a, b):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 def simulated_target(rules):

@@ -8,21 +8,18 @@ Root only; skipped elsewhere.
 """
 import json
 import os
-import shutil
 import socket
-import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
+from netns import namespaces, requires
 
 import simtcp
 from simtcp.privilege import ALL_CAPABILITIES, Capability
 
 PY = "/usr/bin/python3"            # readable by nobody (a pyenv/venv python may not be)
-CAN = (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("ip")
-       and shutil.which("setpriv") and os.access(PY, os.X_OK))
-pytestmark = pytest.mark.skipif(not CAN, reason="needs root, iproute2, setpriv, /usr/bin/python3")
+pytestmark = [requires("setpriv"),
+              pytest.mark.skipif(not os.access(PY, os.X_OK), reason="needs /usr/bin/python3")]
 
 PROBE = Path(__file__).with_name("bind_probe.py")
 BINDS = [("tcp", "0.0.0.0", 80), ("udp", "0.0.0.0", 80), ("tcp", "0.0.0.0", 1024),
@@ -40,17 +37,11 @@ IDENTITIES = {   # setpriv arguments, and the same identity as a simtcp process
 
 
 def kernel(setpriv_args, start):
-    ns = f"simtcp-priv-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=10)
-    try:
-        run = lambda *a: subprocess.run(["ip", "netns", "exec", ns, *a], check=True,  # noqa
-                                        capture_output=True, text=True, timeout=30)
-        run("ip", "link", "set", "lo", "up")
-        run("sysctl", "-qw", f"net.ipv4.ip_unprivileged_port_start={start}")
-        out = run("setpriv", *setpriv_args, PY, str(PROBE), json.dumps(BINDS))
+    with namespaces("priv") as ns:
+        ns.sysctl("priv", f"net.ipv4.ip_unprivileged_port_start={start}")
+        out = ns.exec("priv", "setpriv", *setpriv_args, PY, str(PROBE), json.dumps(BINDS),
+                      timeout=30)
         return json.loads(out.stdout)
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 def simulated(identity, start):

@@ -14,25 +14,17 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
+from netns import namespaces, requires, run
 
 import simtcp
 
 HERE = Path(__file__).resolve().parent
-ROOT = os.geteuid() == 0 and shutil.which("ip")
 RECORDS = {"www.example.com": "192.0.2.10", "a.example.com": ["192.0.2.1", "192.0.2.2"],
            "mail.example.com": {"MX": [(10, "mx.example.com")], "TXT": ["hello world"]},
            "averyveryverylongname.sub.example.com": "192.0.2.99"}
-
-
-def _run(*argv, check=True, timeout=30, **kw):
-    r = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, **kw)
-    if check and r.returncode:
-        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
-    return r
 
 
 @pytest.mark.skipif(not shutil.which("tcpdump"), reason="needs tcpdump")
@@ -65,7 +57,8 @@ def test_tcpdump_reads_the_interface_capture_as_simtcp_prints_it(tmp_path):
     net.run(until=net.now + 100)
     path = tmp_path / "eth0.pcap"
     cap.write_pcap(str(path))
-    real = _run("tcpdump", "-n", "-r", str(path), env={"TZ": "UTC", "PATH": os.environ["PATH"]})
+    real = run("tcpdump", "-n", "-r", str(path), timeout=30,
+               env={"TZ": "UTC", "PATH": os.environ["PATH"]})
     ours = [line for line in c.sh("tcpdump -i eth0 -n").splitlines()
             if re.match(r"\d\d:\d\d:\d\d\.\d{6} ", line)]
     assert len(ours) > 30
@@ -75,7 +68,8 @@ def test_tcpdump_reads_the_interface_capture_as_simtcp_prints_it(tmp_path):
 def _real_lines(cap, tmp_path):
     path = tmp_path / "iface.pcap"
     cap.write_pcap(str(path))
-    real = _run("tcpdump", "-n", "-r", str(path), env={"TZ": "UTC", "PATH": os.environ["PATH"]})
+    real = run("tcpdump", "-n", "-r", str(path), timeout=30,
+               env={"TZ": "UTC", "PATH": os.environ["PATH"]})
     return real.stdout.splitlines()
 
 
@@ -114,14 +108,6 @@ def test_tcpdump_lines_for_icmp_errors_banners_and_traceroute(tmp_path):
     assert ours == _real_lines(cap, tmp_path)
 
 
-def _netns():
-    name = f"shell-{uuid.uuid4().hex[:6]}"
-    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, timeout=10)
-    if made.returncode:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.decode().strip()}")
-    return name
-
-
 def _mask_dig(text, server):
     text = text.replace(f"@{server} ", "@SERVER ")
     text = re.sub(r"id: \d+", "id: ID", text)
@@ -130,35 +116,30 @@ def _mask_dig(text, server):
     return re.sub(r";; SERVER: \S+", ";; SERVER: S", text)
 
 
-@pytest.mark.skipif(not (ROOT and shutil.which("dig")), reason="needs root, iproute2 and dig")
+@requires("dig")
 def test_dig_prints_the_same_layout_as_the_real_dig():
-    ns = _netns()
-    server = None
-    try:
-        _run("ip", "-n", ns, "link", "set", "lo", "up")
+    with namespaces("dns") as ns:
         env = dict(os.environ, PYTHONPATH=str(HERE.parent))
-        server = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
-                                   str(HERE / "shell_dns_probe.py")], stdout=subprocess.PIPE,
-                                  text=True, env=env)
-        assert server.stdout.readline().strip() == "ready"
-        net = simtcp.Network(seed=1)
-        client = net.add_host("client", "10.0.0.1/24")
-        host = net.add_host("ns", "10.0.0.53/24")
-        net.add_link(client, host, delay=0.002)
-        host.start_service("dns", records=RECORDS)
-        for query in ("www.example.com", "a.example.com", "mail.example.com MX",
-                      "mail.example.com TXT", "nope.example.com",
-                      "averyveryverylongname.sub.example.com", "+short a.example.com"):
-            real = _run("ip", "netns", "exec", ns, "dig", "+time=2", "+tries=1",
-                        "@127.0.0.1", *query.split()).stdout
-            ours = client.sh(f"dig +time=2 +tries=1 @ns {query}")
-            assert (_mask_dig(str(ours), "ns").rstrip("\n")
-                    == _mask_dig(real, "127.0.0.1").rstrip("\n")), query
-    finally:
-        if server is not None:
+        server = ns.popen("dns", sys.executable, str(HERE / "shell_dns_probe.py"),
+                          stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            assert server.stdout.readline().strip() == "ready"
+            net = simtcp.Network(seed=1)
+            client = net.add_host("client", "10.0.0.1/24")
+            host = net.add_host("ns", "10.0.0.53/24")
+            net.add_link(client, host, delay=0.002)
+            host.start_service("dns", records=RECORDS)
+            for query in ("www.example.com", "a.example.com", "mail.example.com MX",
+                          "mail.example.com TXT", "nope.example.com",
+                          "averyveryverylongname.sub.example.com", "+short a.example.com"):
+                real = ns.exec("dns", "dig", "+time=2", "+tries=1", "@127.0.0.1",
+                               *query.split(), timeout=30).stdout
+                ours = client.sh(f"dig +time=2 +tries=1 @ns {query}")
+                assert (_mask_dig(str(ours), "ns").rstrip("\n")
+                        == _mask_dig(real, "127.0.0.1").rstrip("\n")), query
+        finally:
             server.kill()
             server.wait(timeout=10)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 _CT_CLIENT = """
@@ -183,55 +164,46 @@ def _mask_ct(text):
     return re.sub(r"(sport|dport)=\d+", r"\1=P", text)
 
 
-@pytest.mark.skipif(not (ROOT and shutil.which("conntrack") and shutil.which("iptables")),
-                    reason="needs root, iproute2, iptables and conntrack")
+@requires("conntrack", "iptables")
 def test_conntrack_lists_entries_as_the_real_conntrack_does():
-    a, b = _netns(), _netns()
-    server = client = None
-    try:
-        _run("ip", "link", "add", "va", "netns", a, "type", "veth", "peer", "name", "vb",
-             "netns", b)
-        for ns, dev, addr in ((a, "va", "10.9.0.1/24"), (b, "vb", "10.9.0.2/24")):
-            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
-            _run("ip", "-n", ns, "link", "set", dev, "up")
-            _run("ip", "-n", ns, "link", "set", "lo", "up")
-        rule = ("-A", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "ACCEPT")
-        if _run("ip", "netns", "exec", b, "iptables", *rule, check=False).returncode:
-            pytest.skip("iptables does not work in a namespace here")
-        server = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", _CT_SERVER],
-                                  stdout=subprocess.PIPE, text=True)
-        assert server.stdout.readline().strip() == "listening"
-        client = subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", _CT_CLIENT],
-                                  stdout=subprocess.PIPE, text=True)
-        assert client.stdout.readline().strip() == "ok"
-        real = _run("ip", "netns", "exec", b, "conntrack", "-L")
-        real_text = _mask_ct(real.stdout + real.stderr)
+    rule = ("-A", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "ACCEPT")
+    with namespaces("a", "b") as ns:
+        ns.veth("a", "va", "10.9.0.1/24", "b", "vb", "10.9.0.2/24")
+        ns.iptables_or_skip("b", *rule)
+        server = ns.popen("b", sys.executable, "-c", _CT_SERVER, stdout=subprocess.PIPE,
+                          text=True)
+        client = None
+        try:
+            assert server.stdout.readline().strip() == "listening"
+            client = ns.popen("a", sys.executable, "-c", _CT_CLIENT, stdout=subprocess.PIPE,
+                              text=True)
+            assert client.stdout.readline().strip() == "ok"
+            real = ns.exec("b", "conntrack", "-L", timeout=30)
+            real_text = _mask_ct(real.stdout + real.stderr)
+        finally:
+            for proc in (server, client):
+                if proc is not None:
+                    proc.kill()
+                    proc.wait(timeout=10)
 
-        net = simtcp.Network(seed=1)
-        ca = net.add_host("a", "10.9.0.1/24")
-        sb = net.add_host("b", "10.9.0.2/24")
-        net.add_link(ca, sb, delay=0.0001)
-        sb.sh(" ".join(("iptables",) + rule))
-        srv = sb.socket()
-        srv.bind(("0.0.0.0", 80))
-        srv.listen(1)
-        conn = ca.socket()
-        conn.connect(("10.9.0.2", 80))
-        u = ca.socket(2, 2)
-        u.sendto(b"x", ("10.9.0.2", 5353))
-        net.run(until=net.now + 0.3)
-        ours = _mask_ct(str(sb.sh("conntrack -L")))
-        # the kernel lists entries in hash-table order; compare them as a set, then the
-        # summary line conntrack prints last
-        assert sorted(ours.splitlines()[:-1]) == sorted(real_text.splitlines()[:-1])
-        assert ours.splitlines()[-1] == real_text.splitlines()[-1]
-    finally:
-        for proc in (server, client):
-            if proc is not None:
-                proc.kill()
-                proc.wait(timeout=10)
-        for ns in (a, b):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+    net = simtcp.Network(seed=1)
+    ca = net.add_host("a", "10.9.0.1/24")
+    sb = net.add_host("b", "10.9.0.2/24")
+    net.add_link(ca, sb, delay=0.0001)
+    sb.sh(" ".join(("iptables",) + rule))
+    srv = sb.socket()
+    srv.bind(("0.0.0.0", 80))
+    srv.listen(1)
+    conn = ca.socket()
+    conn.connect(("10.9.0.2", 80))
+    u = ca.socket(2, 2)
+    u.sendto(b"x", ("10.9.0.2", 5353))
+    net.run(until=net.now + 0.3)
+    ours = _mask_ct(str(sb.sh("conntrack -L")))
+    # the kernel lists entries in hash-table order; compare them as a set, then the
+    # summary line conntrack prints last
+    assert sorted(ours.splitlines()[:-1]) == sorted(real_text.splitlines()[:-1])
+    assert ours.splitlines()[-1] == real_text.splitlines()[-1]
 
 
 _TRACE_CASES = [  # (FORWARD rule on the router or "", traceroute arguments)
@@ -247,34 +219,24 @@ def _mask_trace(text):
     return re.sub(r"\d+\.\d{3} ms", "T ms", text.rstrip("\n"))
 
 
-@pytest.mark.skipif(not (ROOT and shutil.which("traceroute") and shutil.which("iptables")),
-                    reason="needs root, iproute2, iptables and traceroute")
+@requires("traceroute", "iptables")
 def test_traceroute_prints_what_the_real_traceroute_prints():
     """client 10.7.1.2 — router — server 10.7.2.2, in three namespaces; one probe per hop
     or one hop at a time, as simtcp's traceroute sends them one by one (the real one sends
     up to 16 at once, and ICMP rate limiting then turns many of its answers into stars)."""
-    c, r, s = _netns(), _netns(), _netns()
-    try:
-        _run("ip", "link", "add", "a0", "netns", c, "type", "veth", "peer", "name", "a1",
-             "netns", r)
-        _run("ip", "link", "add", "b0", "netns", r, "type", "veth", "peer", "name", "b1",
-             "netns", s)
-        for ns, dev, addr in ((c, "a0", "10.7.1.2/24"), (r, "a1", "10.7.1.1/24"),
-                              (r, "b0", "10.7.2.1/24"), (s, "b1", "10.7.2.2/24")):
-            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
-            _run("ip", "-n", ns, "link", "set", dev, "up")
-        for ns in (c, r, s):
-            _run("ip", "-n", ns, "link", "set", "lo", "up")
-            _run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
-        _run("ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        _run("ip", "-n", c, "route", "add", "default", "via", "10.7.1.1")
-        _run("ip", "-n", s, "route", "add", "default", "via", "10.7.2.1")
+    with namespaces("c", "r", "s") as ns:
+        ns.veth("c", "a0", "10.7.1.2/24", "r", "a1", "10.7.1.1/24")
+        ns.veth("r", "b0", "10.7.2.1/24", "s", "b1", "10.7.2.2/24")
+        for role in ("c", "r", "s"):
+            ns.sysctl(role, "net.ipv4.icmp_ratelimit=0")
+        ns.sysctl("r", "net.ipv4.ip_forward=1")
+        ns.route("c", "default", "via", "10.7.1.1")
+        ns.route("s", "default", "via", "10.7.2.1")
         for rule, args in _TRACE_CASES:
-            _run("ip", "netns", "exec", r, "iptables", "-F", "FORWARD")
+            ns.exec("r", "iptables", "-F", "FORWARD")
             if rule:
-                _run("ip", "netns", "exec", r, "iptables", "-A", "FORWARD", *rule.split())
-            real = _run("ip", "netns", "exec", c, "traceroute", *args.split(), "10.7.2.2",
-                        timeout=60).stdout
+                ns.exec("r", "iptables", "-A", "FORWARD", *rule.split())
+            real = ns.exec("c", "traceroute", *args.split(), "10.7.2.2", timeout=60).stdout
             net = simtcp.Network(seed=1)
             router = net.add_router("r1", "10.7.1.1/24", "10.7.2.1/24")
             client = net.add_host("client", "10.7.1.2/24", gateway="10.7.1.1")
@@ -285,6 +247,3 @@ def test_traceroute_prints_what_the_real_traceroute_prints():
                 router.iptables(f"-A FORWARD {rule}")
             ours = client.sh(f"traceroute {args} 10.7.2.2")
             assert _mask_trace(str(ours)) == _mask_trace(real), (rule, args)
-    finally:
-        for ns in (c, r, s):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)

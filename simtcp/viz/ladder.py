@@ -28,7 +28,7 @@ Only `simtcp.viz` imports matplotlib; figures are `Figure` objects (no pyplot).
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
