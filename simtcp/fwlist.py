@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, List, Optional
 
 from .fwmatch import IPT_VERSION, PROTO_NAMES, IptablesError
 from .fwrule import Rule
+from .fwtables import NO_CHAIN
 from .logstamp import EPOCH          # virtual time 0, the date nmap's and syslog's lines show
 from .fwtarget import JumpTarget
 
 if TYPE_CHECKING:
-    from .iptables import Chain, Table
+    from .fwtables import Chain, Table
 
 __all__ = ["RulesetViews"]
 
-_NO_CHAIN = "No chain/target/match by that name."
 
 
 class RulesetViews:
@@ -36,7 +36,7 @@ class RulesetViews:
             return list(table.chains.values())
         chain = table.chains.get(names[0])
         if chain is None:
-            raise IptablesError("iptables: " + _NO_CHAIN, 1)
+            raise IptablesError("iptables: " + NO_CHAIN, 1)
         return [chain]
 
     @staticmethod
