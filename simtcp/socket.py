@@ -22,7 +22,8 @@ from .reasons import StateCause
 from .segment import FourTuple
 from .sockargs import (as_bytes, as_int, check_shutdown_how, check_socket_args,
                        check_timeout)
-from .stack import Listener, WILDCARD
+from .listener import Listener
+from .stack import WILDCARD
 from .states import State
 
 AF_INET = _pysocket.AF_INET
@@ -573,7 +574,7 @@ class Socket(SocketOptions):
 
     def _stop_listening(self, why: StateCause) -> None:
         listener = self.listener
-        self.stack.close_listener(listener)
+        listener.close()
         self.stack._record("state", "CLOSED", old="LISTEN",
                            conn=FourTuple(listener.ip, listener.port, WILDCARD, 0),
                            reason=why, rfc="RFC 9293 §3.10.4")

@@ -1,4 +1,4 @@
-"""A host's TCP stack: demultiplexing, listen queues, SYN cookies, resets, ports, timers.
+"""A host's TCP stack: demultiplexing, resets, ports, timers, and what connections send.
 
 Theory of operation: every arriving segment is looked up the way Linux does it
 (include/net/inet_hashtables.h, net/ipv4/inet_hashtables.c):
@@ -11,10 +11,10 @@ Theory of operation: every arriving segment is looked up the way Linux does it
    never answer a RST with a RST).
 
 Each decision becomes a ``demux`` trace record naming the rule, so a notebook can show why
-a segment went where it went. A listener's SYN goes through Linux's `tcp_conn_request()`
-order of checks: SYN cookies when the SYN queue is full (or always, with
-``tcp_syncookies=2``), then the accept queue. Connections are sans-IO (`tcp.Connection`);
-the stack feeds them segments and timer wake-ups and transmits what they produce.
+a segment went where it went. What a listener does with its segments (SYN queue, accept
+queue, SYN cookies: Linux's `tcp_conn_request()`) lives in `listener.py`. Connections are
+sans-IO (`tcp.Connection`); the stack feeds them segments and timer wake-ups, transmits
+what they produce and keeps one timer wake-up armed per connection.
 """
 from __future__ import annotations
 
@@ -22,16 +22,16 @@ import copy
 import errno
 import itertools
 import hashlib
-from collections import Counter, deque
+from collections import Counter
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from .segment import Flags, FourTuple, Options, Segment
+from .segment import Flags, FourTuple
 from .packet import Packet
 from .reasons import DemuxRule, EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
-from .tcp import (Connection, TcpConfig, initial_window, negotiate, reset_for,
-                  synack_options)
+from .listener import Listener
+from .tcp import Connection, TcpConfig, reset_for
 from .tcpconfig import config_from_sysctl
 from .trace import TraceRecord
 
@@ -49,11 +49,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .host import Host
     from .socket import Socket
 
-SYN, ACK, FIN, RST = Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST
+SYN, ACK, RST = Flags.SYN, Flags.ACK, Flags.RST
 _SYN, _ACK, _RST = int(SYN), int(ACK), int(RST)
-_SYNACK = SYN | ACK
 WILDCARD = "0.0.0.0"
-COOKIE_VALID = 120.0     # TCP_SYNCOOKIE_VALID: 2 minutes after the last overflow
 
 
 # icmp_err_convert[] (net/ipv4/icmp.c): the errno for each destination-unreachable code.
@@ -93,32 +91,6 @@ class PortSet(set):
         if port in self:
             self.removals += 1
             super().discard(port)
-
-
-class Listener:
-    """A socket in LISTEN with its two queues (Linux: request sockets + accept queue)."""
-
-    def __init__(self, sock: "Socket", ip: str, port: int, backlog: int):
-        self.sock = sock
-        self.ip, self.port = ip, port
-        self.backlog = backlog
-        self.syn_queue: Dict[FourTuple, Connection] = {}
-        self.accept_queue: deque = deque()
-        self.last_overflow: Optional[float] = None
-        self.warned = False
-        self.state = State.LISTEN
-
-    def syn_queue_full(self) -> bool:
-        # inet_csk_reqsk_queue_is_full(): qlen > sk_max_ack_backlog on Linux 6.x (FACTS §10)
-        return len(self.syn_queue) > self.backlog
-
-    def accept_queue_full(self) -> bool:
-        # sk_acceptq_is_full(): ack_backlog > sk_max_ack_backlog, so backlog+1 fit
-        return len(self.accept_queue) > self.backlog
-
-    def __repr__(self) -> str:
-        return (f"<Listener {self.ip}:{self.port} backlog={self.backlog} "
-                f"syn={len(self.syn_queue)} accept={len(self.accept_queue)}>")
 
 
 class Stack:
@@ -316,12 +288,12 @@ class Stack:
                     self._record("demux", DemuxRule.LISTENER, packet, pkt_id, key,
                                  reason=DemuxRule.TIME_WAIT_REPLACED, rfc="RFC 6191",
                                  detail=(("listener", (listener.ip, listener.port)),))
-                    self._listen_input(listener, packet, pkt_id, iss=iss)
+                    listener.input(packet, pkt_id, iss=iss)
                     return
             listener = self.parent.get(conn)
             if (listener is not None and conn.state is State.SYN_RECEIVED and f & _ACK
                     and not f & (_RST | _SYN) and listener.accept_queue_full()):
-                self._accept_overflow(listener, conn, packet, pkt_id)
+                listener.accept_overflow(conn, packet, pkt_id)
                 return
             conn.receive(seg, self.net.now)
             self._after(conn)
@@ -333,7 +305,7 @@ class Stack:
                          reason=DemuxRule.SPECIFIC_ADDRESS if listener.ip != WILDCARD
                          else DemuxRule.WILDCARD_ADDRESS, rfc="RFC 9293 §3.10.7.2",
                          detail=(("listener", (listener.ip, listener.port)),))
-            self._listen_input(listener, packet, pkt_id)
+            listener.input(packet, pkt_id)
             return
         self._record("demux", DemuxRule.NO_SOCKET, packet, pkt_id, key,
                      reason=DemuxRule.NO_RST_FOR_RST if seg.flags & RST else DemuxRule.REPLY_RST,
@@ -391,172 +363,6 @@ class Stack:
             return
         self.counters["OutRsts"] += 1
         self.send(Packet(packet.dst, packet.src, rst), SendCause.NO_SOCKET_RESET, "RFC 9293 §3.10.7.1")
-
-    def _listen_input(self, listener: Listener, packet: Packet, pkt_id: int,
-                      iss: Optional[int] = None) -> None:
-        """RFC 9293 §3.10.7.2 (LISTEN) with Linux's tcp_conn_request() checks."""
-        seg = packet.segment
-        f = int(seg.flags)
-        if f & _RST:
-            return                                       # first: ignore a RST
-        if f & _ACK:
-            if not f & _SYN and self._cookie_ack(listener, packet, pkt_id):
-                return
-            self.counters["OutRsts"] += 1                # second: any ACK → RST
-            self.send(Packet(packet.dst, packet.src, reset_for(seg)), SendCause.LISTENER_ACK_RESET,
-                      "RFC 9293 §3.10.7.2")
-            return
-        if not f & _SYN:
-            return
-        now = self.net.now
-        mode = self.sysctl.get("net.ipv4.tcp_syncookies", 1)
-        want_cookie = False
-        if mode == 2 or listener.syn_queue_full():
-            if listener.syn_queue_full():
-                listener.last_overflow = now
-            if mode:
-                want_cookie = True
-                if not listener.warned and mode == 1:
-                    listener.warned = True
-                    self._record("event", EventKind.SYN_FLOOD_WARNING,
-                                 reason=EventKind.SYN_QUEUE_FULL,
-                                 rfc="Linux tcp_syn_flood_action()",
-                                 detail=(("port", listener.port),))
-            else:
-                self._listen_drop(listener, packet, pkt_id, EventKind.SYN_QUEUE_FULL,
-                                  overflow=False)
-                return
-        if listener.accept_queue_full():
-            self._listen_drop(listener, packet, pkt_id, EventKind.ACCEPT_QUEUE_FULL,
-                              overflow=True)
-            return
-        if not want_cookie and mode == 0:
-            # tcp_max_syn_backlog: with cookies off keep the last quarter for proven peers
-            maxb = self.sysctl.get("net.ipv4.tcp_max_syn_backlog", 2048)
-            if maxb - len(listener.syn_queue) < (maxb >> 2):
-                self._listen_drop(listener, packet, pkt_id, EventKind.SYN_BACKLOG_RESERVED,
-                                  overflow=False)
-                return
-        key = packet.four_tuple()
-        if want_cookie:
-            self._send_cookie(listener, packet)
-            return
-        cfg = self.config()
-        listener.sock.configure(cfg)        # children inherit the listener's options
-        conn = Connection(key, cfg, iss if iss is not None else self.isn(key),
-                          self.ts_offset(key))
-        self.add_conn(conn)
-        self.parent[conn] = listener
-        listener.syn_queue[key] = conn
-        self.owner[conn] = listener.sock
-        conn.accept_syn(seg, now)
-        self._after(conn)
-
-    def _listen_drop(self, listener: Listener, packet: Packet, pkt_id: int, why: EventKind,
-                     overflow: bool) -> None:
-        if overflow:
-            self.counters["ListenOverflows"] += 1
-        self.counters["ListenDrops"] += 1
-        self._record("event", EventKind.SYN_DROPPED, packet, pkt_id, packet.four_tuple(), reason=why,
-                     rfc="Linux tcp_conn_request()")
-
-    def _accept_overflow(self, listener: Listener, conn: Connection, packet: Packet,
-                         pkt_id: int) -> None:
-        """The handshake's last ACK while the accept queue is full (Linux tcp_check_req):
-        tcp_abort_on_overflow=0 drops it (the SYN-ACK is retransmitted later), =1 resets."""
-        self.counters["ListenOverflows"] += 1
-        self.counters["ListenDrops"] += 1
-        if self.sysctl.get("net.ipv4.tcp_abort_on_overflow", 0):
-            self._record("event", EventKind.ACCEPT_QUEUE_RESET, packet, pkt_id, conn.tuple,
-                         reason=EventKind.ABORT_ON_OVERFLOW, rfc="Linux tcp_check_req()")
-            # embryonic_reset: the reset answers the ACK itself (tcp_v4_send_reset: <SEQ=SEG.ACK>
-            # <CTL=RST>), and the request is dropped without another segment
-            self.counters["OutRsts"] += 1
-            self.send(Packet(packet.dst, packet.src, reset_for(packet.segment)),
-                      SendCause.ACCEPT_QUEUE_RESET, "Linux tcp_check_req()")
-            conn.drop_request(self.net.now, StateCause.ACCEPT_QUEUE_ABORT)
-            self._after(conn)
-        else:
-            self._record("event", EventKind.ACCEPT_QUEUE_IGNORED, packet, pkt_id, conn.tuple,
-                         reason=EventKind.NO_ABORT_ON_OVERFLOW, rfc="Linux tcp_check_req()")
-
-    # ----------------------------------------------------------- cookies
-    def _send_cookie(self, listener: Listener, packet: Packet) -> None:
-        """A SYN-ACK whose ISN is a SYN cookie; no state is kept (Linux cookie_v4_init_sequence)."""
-        from .syncookies import encode_ts_options
-        seg = packet.segment
-        now = self.net.now
-        listener.last_overflow = now         # cookie_init_sequence() → tcp_synq_overflow()
-        cfg = self.config()
-        listener.sock.configure(cfg)         # tcp_openreq_init_rwin(): the listener's buffer
-        isn, _mss = self.cookies.make(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
-                                      seg.options.mss or 536, now)
-        n = negotiate(cfg, seg.options)
-        peer = seg.options
-        if n.ts_ok:
-            # wscale and SACK travel in the low 6 bits of TSval (cookie_init_timestamp)
-            clock = (int(now * 1000) + self.ts_offset(packet.four_tuple())) & 0xFFFFFFFF
-            # the *client's* window scale is what must survive (cookie_init_timestamp():
-            # ireq->snd_wscale); ours is a constant the server knows anyway
-            tsval = encode_ts_options(clock, n.snd_wscale if peer.wscale is not None else None,
-                                      n.sack_ok, False)
-            opts = synack_options(cfg, n, peer, tsval)
-        else:
-            opts = Options(mss=cfg.mss)     # no timestamps: wscale and SACK are lost
-        synack = Segment(seg.dport, seg.sport, Seq(isn), seg.seq + 1, _SYNACK,
-                         initial_window(cfg, n.ts_ok), opts)
-        self.counters["SyncookiesSent"] += 1
-        self.send(Packet(packet.dst, packet.src, synack), SendCause.SYN_COOKIE, "Linux syncookies.c")
-
-    def _cookie_ack(self, listener: Listener, packet: Packet, pkt_id: int) -> bool:
-        """Try to complete a handshake from a cookie in an ACK (Linux cookie_v4_check)."""
-        from .syncookies import decode_ts_options
-        mode = self.sysctl.get("net.ipv4.tcp_syncookies", 1)
-        now = self.net.now
-        # tcp_synq_no_recent_overflow(): cookies are checked only within 2 minutes of the
-        # last overflow (every cookie sent refreshes it, so mode 2 keeps it fresh too)
-        recent = listener.last_overflow is not None and now - listener.last_overflow < COOKIE_VALID
-        if not mode or not recent:
-            return False
-        seg = packet.segment
-        mss = self.cookies.check(packet.src, packet.dst, seg.sport, seg.dport, int(seg.seq),
-                                 int(seg.ack), now)
-        if mss is None:
-            self.counters["SyncookiesFailed"] += 1
-            self._record("event", EventKind.COOKIE_FAILED, packet, pkt_id, packet.four_tuple(),
-                         reason=EventKind.BAD_COOKIE, rfc="Linux cookie_v4_check()")
-            return False
-        if listener.accept_queue_full():
-            self._listen_drop(listener, packet, pkt_id, EventKind.ACCEPT_QUEUE_FULL,
-                              overflow=True)
-            return True
-        wscale, sack, ts = None, False, None
-        if seg.options.ts is not None:
-            decoded = decode_ts_options(
-                seg.options.ts[1],
-                tcp_timestamps=self.sysctl.get("net.ipv4.tcp_timestamps", 1),
-                tcp_sack=self.sysctl.get("net.ipv4.tcp_sack", 1),
-                tcp_window_scaling=self.sysctl.get("net.ipv4.tcp_window_scaling", 1))
-            if decoded is None:       # cookie_timestamp_decode() refuses: treat as invalid
-                self.counters["SyncookiesFailed"] += 1
-                return False
-            wscale, sack = decoded.wscale, decoded.sack
-            ts = (seg.options.ts[0], 0)
-        syn_opts = Options(mss=mss, wscale=wscale, sack_perm=sack, ts=ts)
-        key = packet.four_tuple()
-        cfg = self.config()
-        listener.sock.configure(cfg)
-        conn = Connection(key, cfg, int(seg.ack) - 1, self.ts_offset(key))
-        self.add_conn(conn)
-        self.owner[conn] = listener.sock
-        self.parent[conn] = listener
-        conn.establish_from_cookie(seg, syn_opts, now)
-        self.counters["SyncookiesRecv"] += 1
-        listener.accept_queue.append(conn)
-        if seg.payload or seg.flags & FIN:
-            conn.receive(seg, now)
-        self._after(conn)
-        return True
 
     # ------------------------------------------------------------- output
     def send(self, packet: Packet, reason: object = "", rfc: str = "", conn=None,
@@ -670,23 +476,9 @@ class Stack:
             return
         listener = self.parent.get(conn)
         if listener is not None and conn.state is State.SYN_RECEIVED:
-            conn.cfg.synack_retries = self._synack_limit(listener)
+            conn.cfg.synack_retries = listener.synack_limit()
         conn.on_timer(self.net.now)
         self._after(conn)
-
-    def _synack_limit(self, listener: Listener) -> int:
-        """SYN-ACK retries for a request right now (Linux reqsk_timer_handler): when the SYN
-        queue is more than half full, old requests get fewer retries (down to 2) unless young
-        ones (never timed out) make up enough of it — "reserve half of room for young
-        embrions; and abort old ones without pity"."""
-        retries = self.sysctl.get("net.ipv4.tcp_synack_retries", 5)
-        qlen = len(listener.syn_queue)
-        if qlen * 2 > max(8, listener.backlog):
-            young = 2 * sum(1 for c in listener.syn_queue.values() if c.retries == 0)
-            while retries > 2 and qlen >= young:
-                retries -= 1
-                young <<= 1
-        return retries
 
     # ----------------------------------------------------------- sockets
     def open_connection(self, t: FourTuple, sock: "Socket") -> Connection:
@@ -718,18 +510,3 @@ class Stack:
     def kick(self, conn: Connection) -> None:
         """After a socket call changed a connection: transmit and re-arm."""
         self._after(conn)
-
-    def close_listener(self, listener: Listener) -> None:
-        """close() on a listener: queued connections are reset (Linux inet_csk_listen_stop()
-        -> inet_child_forget() -> tcp_disconnect()); pending requests vanish silently —
-        their SYN-ACK timer drops them (reqsk_timer_handler(): the listener is no longer
-        TCP_LISTEN) and a later ACK finds no socket and is answered as such."""
-        self.listeners.pop((listener.ip, listener.port), None)
-        now = self.net.now
-        for conn in list(listener.syn_queue.values()):
-            conn.drop_request(now, StateCause.LISTENER_CLOSED)
-            self._after(conn)
-        for conn in list(listener.accept_queue):
-            conn.abort(now, StateCause.LISTENER_CLOSED)
-            self._after(conn)
-        listener.state = State.CLOSED
