@@ -9,23 +9,36 @@ id 1 and takes its source address from the host's routing table). The transport 
 from its codec: `wire_tcp` (Linux's option layout), `wire_udp`, `wire_icmp`; any other
 protocol number carries its payload bytes as they are.
 
-Speed (a benchmark compares simtcp with bare scapy): two things in scapy's generic build path
-cost more than the build itself. (1) `Packet.do_build` clones every layer to expand
-"generator" field values (``RandShort()``, lists of ports); our fields are plain values, so
-we mark the layers ``explicit`` — what scapy itself does after that expansion — and it skips
-the clones. (2) TCP's and UDP's `post_build` compute the checksum through
-`in4_pseudoheader`, which copies the whole IP packet (payload included). We build with a
-zero checksum and fill it in from the pseudo-header and the scapy-built bytes (RFC 9293
-§3.1, RFC 768); tests prove the result is byte-identical to plain ``bytes(IP()/TCP()/Raw())``
-with ``chksum=None``. The IP header checksum is left ``None``: scapy fills it cheaply, and so
-the ICMP checksum, which covers only the ICMP message.
+Speed (a benchmark compares simtcp with bare scapy). Most of a plain
+``bytes(IP()/TCP()/Raw())`` is scapy's generic machinery around the build, not the build:
+
+1. `Packet.do_build` clones every layer to expand "generator" field values (``RandShort()``,
+   lists of ports); our fields are plain values, so the layers are marked ``explicit`` —
+   what scapy itself does after that expansion — and it skips the clones.
+2. Creating the layers (`Packet.__init__`, field defaults, ``any2i`` conversions) costs
+   more than building them. So the layers are created once and reused: a chain
+   IP / TCP|UDP / Raw per payload class (`_Layers`), whose ``fields`` are set for each
+   packet to the values scapy stores after ``any2i`` — what ``IP(ttl=64, ...)`` would
+   store, except that the two flag fields hold the plain integer, which is what their
+   `FlagsField` writes to the wire (its ``FlagValue`` wrapper is for display, and its
+   operator overloads alone cost a third of a build). Every field a packet can change is
+   set on every encode, so nothing of one packet reaches the next (tests:
+   test_wire_reuse.py, A then B then A; failed encodes; threads).
+3. TCP's and UDP's `post_build` compute the checksum through `in4_pseudoheader`, which
+   copies the whole IP packet (payload included). We build with a zero checksum and fill
+   it in from the pseudo-header and the scapy-built bytes (RFC 9293 §3.1, RFC 768).
+
+The IP header's length and checksum are left ``None``: scapy fills them (cheaply), and so
+the ICMP checksum, which covers only the ICMP message. The bytes are scapy's, field by
+field: tests prove them identical to a fresh ``bytes(IP()/TCP()/Raw())`` with every
+checksum and length left to scapy, for every kind of packet.
 
 **Decode** parses with `struct` instead of dissecting with scapy. Measured on the 2-core
 test machine for a 100-byte data segment with timestamps (bench/_scapy_baseline.py): ``IP(b)``
-≈ 160–240 µs; the struct parse with both checksums verified ≈ 8–16 µs. (Encode: ≈ 180–270 µs
-here against ≈ 850–1100 µs for a plain ``bytes(IP()/TCP()/Raw())``.) Decode must also check
-what scapy never checks (lengths, checksums, fragments), which needs the raw header anyway.
-Tests prove the result equals scapy's dissection field by field for TCP, UDP and ICMP; labs
+≈ 75–240 µs; the struct parse with both checksums verified ≈ 3–16 µs. (Encode: ≈ 30 µs
+here against ≈ 85 µs with fresh explicit layers and ≈ 400 µs for a plain
+``bytes(IP()/TCP()/Raw())``.) Decode must also check what scapy never checks (lengths,
+checksums, fragments), which needs the raw header anyway. Tests prove the result equals scapy's dissection field by field for TCP, UDP and ICMP; labs
 that want scapy's view call `to_scapy()` (or ``CapturedPacket.scapy``).
 
 Checksums: `simtcp.wirebase` (RFC 1071, one C-speed `int.from_bytes` per check).
@@ -44,8 +57,8 @@ from .packet import Datagram, IcmpMessage, Packet
 from .reasons import DropReason
 from .segment import Segment
 from .wire_icmp import decode_icmp, icmp_layer
-from .wire_tcp import decode_segment, tcp_layer, tcp_option_list
-from .wire_udp import decode_datagram, udp_layer
+from .wire_tcp import decode_segment, fill_tcp, tcp_option_list, tcp_template
+from .wire_udp import decode_datagram, fill_udp, udp_template
 from .wirebase import DecodeError, internet_checksum, ip4, l4_checksum, ones_sum, pseudo_sum
 
 __all__ = ["DecodeError", "REASONS", "encode", "decode", "to_scapy", "from_scapy", "summary",
@@ -91,6 +104,41 @@ def checksum_ok(data: bytes) -> Tuple[bool, bool]:
 # ---------------------------------------------------------------------------------------
 # Encode
 
+class _Layers:
+    """One reusable chain of scapy layers: IP / transport / Raw (module doc, "speed").
+
+    ``kind`` is the payload class: `Segment` (IP/TCP/Raw), `Datagram` (IP/UDP/Raw),
+    `IcmpMessage` (IP alone: a fresh ICMP layer is attached for each message, because its
+    fields differ per type), anything else (IP/Raw). Only the IP fields a `Packet` sets and
+    the transport fields the codec's ``fill_*`` sets change between packets, and each
+    `encode` sets all of them, so nothing of one packet can reach the next.
+    """
+
+    __slots__ = ("ip", "ip_fields", "l4_fields", "raw_fields")
+
+    def __init__(self, kind: type) -> None:
+        ip = IP(version=4, ihl=None, tos=0, len=None, id=0, flags=0, frag=0, ttl=64, proto=0,
+                chksum=None, src="0.0.0.0", dst="0.0.0.0", options=[])
+        ip.explicit = 1
+        self.ip, self.ip_fields = ip, ip.fields
+        self.l4_fields = self.raw_fields = None
+        top = ip
+        if kind is Segment or kind is Datagram:
+            top = tcp_template() if kind is Segment else udp_template()
+            ip.add_payload(top)
+            self.l4_fields = top.fields
+        if kind is not IcmpMessage:
+            raw = Raw(load=b"")
+            raw.explicit = 1
+            top.add_payload(raw)
+            self.raw_fields = raw.fields
+
+
+#: Idle layer chains per payload class. `encode` takes one and puts it back, so two threads
+#: encoding at once never share a chain (list.pop and list.append are atomic).
+_IDLE: dict = {Segment: [], Datagram: [], IcmpMessage: [], bytes: []}
+
+
 def encode(packet: Packet) -> bytes:
     """Build the IPv4 datagram for ``packet`` with scapy; correct checksums.
 
@@ -102,34 +150,44 @@ def encode(packet: Packet) -> bytes:
     dst4 = ip4(packet.dst, "dst")
     p = packet.payload
     kind = type(p)
-    if kind is Segment:
-        l4, body, ck_at = tcp_layer(p), p.payload, 16
-    elif kind is Datagram:
-        l4, body, ck_at = udp_layer(p), p.payload, 6
-    elif kind is IcmpMessage:
-        l4, body, ck_at = icmp_layer(p), b"", None
-    else:
-        l4, body, ck_at = None, bytes(p), None
-    ip = IP(version=4, ihl=None, tos=packet.tos, len=None, id=packet.ident,
-            flags=2 if packet.df else 0,  # scapy IP flags: 1 MF, 2 DF, 4 evil
-            frag=0, ttl=packet.ttl, proto=packet.proto, chksum=None, src=packet.src,
-            dst=packet.dst, options=[])
-    ip.explicit = 1
-    top = ip
-    if l4 is not None:
-        ip.add_payload(l4)
-        top = l4
-    if body:
-        raw = Raw(load=bytes(body))
-        raw.explicit = 1
-        top.add_payload(raw)
+    idle = _IDLE.get(kind)
+    if idle is None:
+        kind, idle = bytes, _IDLE[bytes]
+    layers = idle.pop() if idle else _Layers(kind)
+    ip = layers.ip
     try:
-        data = bytes(ip)
-    except (struct.error, OverflowError, TypeError, ValueError) as e:
-        raise ValueError(f"cannot encode {packet}: a field value does not fit its header "
-                         f"field ({e}); ports, window and urgent pointer are 16 bits, "
-                         f"seq/ack 32 bits, ttl, tos and protocol 8 bits, ident 16 bits"
-                         ) from None
+        f = layers.ip_fields
+        f["tos"] = packet.tos
+        f["id"] = packet.ident
+        f["flags"] = 2 if packet.df else 0  # scapy IP flags: 1 MF, 2 DF, 4 evil
+        f["ttl"] = packet.ttl
+        f["proto"] = packet.proto
+        f["src"] = packet.src
+        f["dst"] = packet.dst
+        if kind is Segment:
+            fill_tcp(layers.l4_fields, p)
+            body, ck_at = p.payload, 16
+        elif kind is Datagram:
+            fill_udp(layers.l4_fields, p)
+            body, ck_at = p.payload, 6
+        elif kind is IcmpMessage:
+            ip.add_payload(icmp_layer(p))
+            body, ck_at = None, None
+        else:
+            body, ck_at = p, None
+        if body is not None:
+            layers.raw_fields["load"] = bytes(body)
+        try:
+            data = bytes(ip)
+        except (struct.error, OverflowError, TypeError, ValueError) as e:
+            raise ValueError(f"cannot encode {packet}: a field value does not fit its header "
+                             f"field ({e}); ports, window and urgent pointer are 16 bits, "
+                             f"seq/ack 32 bits, ttl, tos and protocol 8 bits, ident 16 "
+                             f"bits") from None
+    finally:
+        if kind is IcmpMessage:
+            ip.remove_payload()
+        idle.append(layers)
     if len(data) > 65535:
         raise ValueError(f"IPv4 total length {len(data)} exceeds 65535 bytes "
                          f"(RFC 791 total length is 16 bits); send a smaller payload")

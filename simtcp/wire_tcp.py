@@ -15,8 +15,9 @@ so a Linux SYN is ``mss,sackOK,TS,nop,wscale`` (20 option bytes, measured on Lin
 and without timestamps ``mss,nop,nop,sackOK,nop,wscale``. ``Options.extra`` items (scapy
 option tuples) follow, and scapy pads the list with zero bytes to a 32-bit boundary.
 
-The layer is built with a zero checksum; `simtcp.wire` fills it in from the pseudo-header
-(see its docstring, "speed"). `decode_segment` checks the data offset, the checksum and the
+One TCP layer is reused for segment after segment (`tcp_template`, `fill_tcp`) and built
+with a zero checksum, which `simtcp.wire` fills in from the pseudo-header (see its
+docstring, "speed"). `decode_segment` checks the data offset, the checksum and the
 options; options simtcp does not interpret are handed to scapy's own option parser, so
 ``Options.extra`` holds exactly what scapy would show.
 """
@@ -32,7 +33,8 @@ from .reasons import DropReason
 from .seq import Seq
 from .wirebase import DecodeError, ones_sum, pseudo_sum
 
-__all__ = ["tcp_option_list", "tcp_layer", "decode_segment", "CHECKSUM_OFFSET"]
+__all__ = ["tcp_option_list", "tcp_template", "fill_tcp", "decode_segment",
+           "CHECKSUM_OFFSET"]
 
 CHECKSUM_OFFSET = 16  # of the checksum field in the TCP header
 
@@ -91,8 +93,20 @@ def _check_extra(item: object) -> None:
             f"(253, b'\\x01\\x02') for a kind scapy does not know")
 
 
-def tcp_layer(seg: Segment) -> TCP:
-    """The scapy TCP layer for ``seg``, every field explicit, checksum zero."""
+def tcp_template() -> TCP:
+    """A TCP layer for `fill_tcp` to reuse, segment after segment (`simtcp.wire`, "speed").
+    The fields no segment changes are set here: reserved bits 0, checksum 0 (simtcp.wire
+    fills it in from the pseudo-header)."""
+    tcp = TCP(sport=0, dport=0, seq=0, ack=0, dataofs=5, reserved=0, flags=0, window=0,
+              chksum=0, urgptr=0, options=[])
+    tcp.explicit = 1
+    return tcp
+
+
+def fill_tcp(fields: dict, seg: Segment) -> None:
+    """Set every per-segment field of a `tcp_template` layer (its ``fields`` dict) for
+    ``seg``: the values are scapy's internal ones, so its build gives the bytes a fresh
+    ``TCP(sport=..., ...)`` gives (simtcp.wire, "speed")."""
     opts = tcp_option_list(seg)
     o = seg.options
     optlen = (len(_OPTFIELD.i2m(None, opts)) if o.extra
@@ -101,15 +115,17 @@ def tcp_layer(seg: Segment) -> TCP:
         raise ValueError(f"TCP options take {optlen} bytes but a TCP header has room for 40 "
                          f"(data offset is 4 bits: at most 15 words, 5 of them fixed); "
                          f"options: {o}")
-    tcp = TCP(sport=seg.sport, dport=seg.dport, seq=int(seg.seq), ack=int(seg.ack),
-              # data offset: 5 words + options padded to a word (RFC 9293 §3.1); given here
-              # so scapy does not serialize the options a second time to find it
-              dataofs=5 + (optlen + 3) // 4, reserved=0, flags=int(seg.flags),
-              window=seg.window,
-              chksum=0,  # filled in by simtcp.wire from the pseudo-header
-              urgptr=seg.urgptr, options=opts)
-    tcp.explicit = 1
-    return tcp
+    fields["sport"] = seg.sport
+    fields["dport"] = seg.dport
+    fields["seq"] = int(seg.seq)
+    fields["ack"] = int(seg.ack)
+    # data offset: 5 words + options padded to a word (RFC 9293 §3.1); given here so scapy
+    # does not serialize the options a second time to find it
+    fields["dataofs"] = 5 + (optlen + 3) // 4
+    fields["flags"] = int(seg.flags)
+    fields["window"] = seg.window
+    fields["urgptr"] = seg.urgptr
+    fields["options"] = opts
 
 
 _TCP_HDR = struct.Struct("!HHIIBBHHH")

@@ -1,11 +1,11 @@
 """UDP on the wire (RFC 768): the scapy layer for a `Datagram`, and the checked parser.
 
-Theory of operation: the layer is built with explicit length and a zero checksum, which
-`simtcp.wire` fills in from the pseudo-header; a computed checksum of zero is sent as
-0xFFFF, because zero in the field means "no checksum" (RFC 768). The parser follows Linux
-__udp4_lib_rcv() (net/ipv4/udp.c): a length field shorter than the header or longer than
-the IP payload is a short packet; bytes after the UDP length are trimmed; a zero checksum is
-accepted unchecked, any other must verify.
+Theory of operation: one reused layer (`udp_template`, `fill_udp`) is built with explicit
+length and a zero checksum, which `simtcp.wire` fills in from the pseudo-header; a computed
+checksum of zero is sent as 0xFFFF, because zero in the field means "no checksum" (RFC 768).
+The parser follows Linux __udp4_lib_rcv() (net/ipv4/udp.c): a length field shorter than the
+header or longer than the IP payload is a short packet; bytes after the UDP length are
+trimmed; a zero checksum is accepted unchecked, any other must verify.
 """
 from __future__ import annotations
 
@@ -17,17 +17,24 @@ from .packet import Datagram
 from .reasons import DropReason
 from .wirebase import DecodeError, ones_sum, pseudo_sum
 
-__all__ = ["udp_layer", "decode_datagram", "CHECKSUM_OFFSET"]
+__all__ = ["udp_template", "fill_udp", "decode_datagram", "CHECKSUM_OFFSET"]
 
 CHECKSUM_OFFSET = 6  # of the checksum field in the UDP header
 _UDP_HDR = struct.Struct("!HHHH")
 
 
-def udp_layer(d: Datagram) -> UDP:
-    """The scapy UDP layer for ``d``, every field explicit, checksum zero."""
-    udp = UDP(sport=d.sport, dport=d.dport, len=8 + len(d.payload), chksum=0)
+def udp_template() -> UDP:
+    """A UDP layer for `fill_udp` to reuse (`simtcp.wire`, "speed"); checksum 0."""
+    udp = UDP(sport=0, dport=0, len=8, chksum=0)
     udp.explicit = 1
     return udp
+
+
+def fill_udp(fields: dict, d: Datagram) -> None:
+    """Set every per-datagram field of a `udp_template` layer (its ``fields`` dict)."""
+    fields["sport"] = d.sport
+    fields["dport"] = d.dport
+    fields["len"] = 8 + len(d.payload)
 
 
 def decode_datagram(seg: bytes, src4: bytes, dst4: bytes) -> Datagram:
