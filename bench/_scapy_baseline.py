@@ -2,9 +2,10 @@
 
 `bare_scapy_cost(packets, repeat)` builds each segment the way a scapy user would —
 ``bytes(IP(...)/TCP(..., options=[...])/Raw(load))``, every header field given, checksums
-left for scapy to fill — and dissects the bytes again with ``IP(b)``. simtcp's own path
-(`simtcp.wire.encode` + `decode`) does the same job: one scapy build, then a verified parse.
-The field values are prepared before the clock starts, so only scapy's work is timed.
+left for scapy to fill, fresh layers for every packet — and dissects the bytes again with
+``IP(b)``. simtcp's own path (`simtcp.wire.encode` + `decode`) does the same job: one scapy
+build (of layers it reuses from packet to packet: simtcp/wire.py, "speed"), then a verified
+parse. The field values are prepared before the clock starts, so only scapy's work is timed.
 
 Run it directly for the numbers on a typical data segment with timestamps::
 
