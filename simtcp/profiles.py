@@ -163,6 +163,18 @@ def _choice(*allowed: int) -> Callable[[Any, str], int]:
     return parse
 
 
+def _tcp_recovery(value: Any, key: str) -> int:
+    """net.ipv4.tcp_recovery (ip-sysctl.rst): bit 0x1 RACK loss detection, 0x2 a static
+    reordering window, 0x4 no DUPACK threshold. Loss detection without RACK (RFC 6675's
+    duplicate threshold, tcp_update_scoreboard()) is not modelled, nor are other bits."""
+    v = _int(value, key)
+    if v not in (1, 3, 5, 7):
+        raise NotModelledError(f"sysctl: {key}={v} is not modelled by simtcp: it models RACK "
+                               "loss detection (bit 0x1) with or without 0x2 (static "
+                               "reordering window) and 0x4 (no DUPACK threshold): 1, 3, 5 or 7")
+    return v
+
+
 def _triple(value: Any, key: str) -> tuple[int, int, int]:
     t = _ints(value, key, 3)
     if not 1 <= t[0] <= t[1] <= t[2]:
@@ -253,6 +265,8 @@ def _tcp_specs(kernel: tuple[int, int] = LINUX_KERNEL) -> dict[str, _Spec]:
         # 0 and 1-2 (early retransmit, removed from Linux) behave as 0 here: no probes
         "net.ipv4.tcp_early_retrans": _Spec(3, _choice(0, 3, 4), "3: tail loss probes "
                                             "(RACK-TLP, RFC 8985); 0: none"),
+        "net.ipv4.tcp_recovery": _Spec(1, _tcp_recovery, "bits: 0x1 RACK loss detection, "
+                                       "0x2 static reordering window, 0x4 no DUPACK threshold"),
         # ICMP error rate limits (net/ipv4/icmp.c; simtcp.icmplimit). L-doc ip-sysctl.rst
         "net.ipv4.icmp_ratelimit": _Spec(1000, _ranged(0, _INT_MAX),
                                          "ms per ICMP error to one destination (0: off)"),

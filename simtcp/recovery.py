@@ -17,7 +17,17 @@ segment makes RACK remember the most recently *sent* segment known delivered and
 lost once RACK.rtt plus a reordering window has passed since it was sent (``detect_loss``,
 tcp_rack_detect_loss()) — time, not a count of duplicate ACKs. One that is not yet that old
 gives the time to wait: the connection arms the reordering timer for it
-(tcp_rack_reo_timeout()).
+(tcp_rack_reo_timeout()). ``lost_bytes`` is what is marked lost and not yet resent (Linux
+lost_out): the pipe leaves it out, and recovery resends every such segment the window
+allows (tcp_xmit_retransmit_queue()).
+
+The reordering window adapts (RFC 8985 §6.2 step 4; Linux tcp_rack_update_reo_wnd()):
+``reord_seen`` counts deliveries that showed reordering (an original segment delivered
+below one SACKed earlier: tcp_sacktag_one(), tcp_clean_rtx_queue() ->
+tcp_check_sack_reordering()); once there is some, a D-SACK for a retransmission
+(``dsack``, tcp_dsack_seen()) means RACK resent too early, and the next ACK widens the
+window by one step of min_RTT / 4 (``update_reo_wnd``), at most once per round trip
+(``last_delivered``), kept for 16 recoveries (``reo_wnd_persist``), then back to one step.
 
 `tlp_timeout` is the probe timeout of RACK-TLP (RFC 8985 §7.2; Linux tcp_schedule_loss_probe):
 two smoothed RTTs, plus the worst-case delayed-ACK time when a single segment is in flight,
@@ -72,22 +82,36 @@ def tlp_timeout(srtt: float, segments_out: int, rto_left: float) -> float:
     return min(pto, rto_left) if rto_left > 0 else pto
 
 
-START, END, SENT, RETRANS, SACKED, LOST = range(6)     # fields of a Rack.log entry
+START, END, SENT, RETRANS, SACKED, LOST, TXD = range(7)  # fields of a Rack.log entry
+TCP_RACK_RECOVERY_THRESH = 16   # include/net/tcp.h: recoveries a widened window persists
 
 
 class Rack:
     """RFC 8985 RACK state of one sender (Linux tp->rack and the skbs' transmit times)."""
 
-    __slots__ = ("log", "mstamp", "end_seq", "rtt", "advanced")
+    __slots__ = ("log", "mstamp", "end_seq", "rtt", "advanced", "lost_bytes", "delivered",
+                 "prior_delivered", "reord_seen", "dsack_dups", "dsack_seen", "reo_wnd_steps",
+                 "reo_wnd_persist", "last_delivered", "fack")
 
     def __init__(self) -> None:
-        # one entry per transmitted segment, ascending by sequence number:
-        # [start Seq, end Seq, last (re)transmission time, retransmitted, SACKed, marked lost]
+        # one entry per transmitted segment, ascending by sequence number: [start Seq, end
+        # Seq, last (re)transmission time, retransmitted, SACKed, marked lost, segments
+        # delivered when it was sent (tx.delivered)]
         self.log: List[list] = []
         self.mstamp: Optional[float] = None     # RACK.xmit_ts of the newest delivered segment
         self.end_seq: Optional[Seq] = None      # RACK.end_seq
         self.rtt = 0.0                          # RACK.rtt
         self.advanced = False                   # a delivery since the last loss check
+        self.lost_bytes = 0                     # marked lost, not resent since (lost_out)
+        self.delivered = 0                      # segments delivered so far (tp->delivered)
+        self.prior_delivered = 0                # rs.prior_delivered of the last ACK
+        self.reord_seen = 0                     # tp->reord_seen
+        self.dsack_dups = 0                     # tp->dsack_dups
+        self.dsack_seen = False                 # tp->rack.dsack_seen
+        self.reo_wnd_steps = 1                  # tp->rack.reo_wnd_steps (of min_RTT / 4)
+        self.reo_wnd_persist = 0                # tp->rack.reo_wnd_persist
+        self.last_delivered = 0                 # tp->rack.last_delivered
+        self.fack: Optional[Seq] = None         # end of the highest SACKed segment
 
     def sent(self, start: Seq, end: Seq, now: float, retrans: bool) -> None:
         """A segment [start, end) left now (tcp_skb_timestamp). New data is appended; a
@@ -98,13 +122,15 @@ class Rack:
             if log and start < log[-1][END]:
                 start = log[-1][END]
             if start < end:
-                log.append([start, end, now, retrans, False, False])
+                log.append([start, end, now, retrans, False, False, self.delivered])
             return
         for e in log:
             if e[START] >= end:
                 break
             if e[END] > start:
-                e[SENT], e[RETRANS], e[LOST] = now, True, False
+                if e[LOST]:
+                    self.lost_bytes -= e[END].diff(e[START])
+                e[SENT], e[RETRANS], e[LOST], e[TXD] = now, True, False, self.delivered
 
     def _advance(self, e: list, now: float, min_rtt: Optional[float]) -> None:
         """tcp_rack_advance(): RACK follows the most recently sent delivered segment. A
@@ -129,33 +155,105 @@ class Rack:
         sample = None
         ca_rtt: Optional[float] = None
         retrans_acked = False
+        log = self.log
+        # the highest SACKed sequence before this ACK (tcp_highest_sack_seq(): prior_fack)
+        fack = prior_fack = self.fack
+        reord = None            # the lowest original segment delivered below it
+        prior = 0
         if sacked:
-            for e in self.log:
+            for e in log:
                 if e[SACKED]:
                     continue
                 for left, right in sacked:
                     if left <= e[START] and e[END] <= right:
                         e[SACKED] = True
+                        if e[LOST]:
+                            self.lost_bytes -= e[END].diff(e[START])
+                            e[LOST] = False
                         self._advance(e, now, min_rtt)
+                        self.delivered += 1
+                        prior = max(prior, e[TXD])
                         if not e[RETRANS]:
                             sample = now - e[SENT]
                             ca_rtt = sample if ca_rtt is None else min(ca_rtt, sample)
+                            # "New sack for not retransmitted frame, which was in hole. It
+                            # is reordering." (tcp_sacktag_one())
+                            if fack is not None and e[START] < fack and reord is None:
+                                reord = e[START]
+                        if fack is None or e[END] > fack:
+                            fack = e[END]
                         break
-        log = self.log
         done = 0
         while done < len(log) and log[done][END] <= una:
             e = log[done]
+            if e[LOST]:
+                self.lost_bytes -= e[END].diff(e[START])
             if not e[SACKED]:
                 self._advance(e, now, min_rtt)
+                self.delivered += 1
+                prior = max(prior, e[TXD])
                 if e[RETRANS]:
                     retrans_acked = True
                 else:
                     rtt = now - e[SENT]
                     ca_rtt = rtt if ca_rtt is None else min(ca_rtt, rtt)
+                    if prior_fack is not None and e[START] < prior_fack and reord is None:
+                        reord = e[START]        # tcp_clean_rtx_queue(): before(reord, prior_fack)
             done += 1
         if done:
             del log[:done]
+        if reord is not None:
+            self.reord_seen += 1                # tcp_check_sack_reordering()
+        self.fack = fack if fack is not None and fack > una else None
+        self.prior_delivered = prior
         return sample, (None if retrans_acked else ca_rtt)
+
+    def dsack(self, start: Seq, end: Seq, mss: int, max_window: int,
+              tlp_high_seq: Optional[Seq], total_retrans: int) -> bool:
+        """tcp_dsack_seen(): the peer reported [start, end) twice (RFC 2883). Dubious ones
+        (longer than the peer's largest window, or more duplicates than we ever resent) are
+        ignored; one that follows reordering and is not a tail loss probe's duplicate
+        means RACK resent too early (rack.dsack_seen)."""
+        length = end.diff(start)
+        if length <= 0 or length > max_window:
+            return False
+        tlp = False
+        dups = 1
+        if length > mss:
+            dups = -(-length // mss)
+        elif tlp_high_seq is not None and tlp_high_seq == end:
+            tlp = True                          # FLAG_DSACK_TLP
+        self.dsack_dups += dups
+        if self.dsack_dups > total_retrans:
+            return False
+        if self.reord_seen and not tlp:
+            self.dsack_seen = True
+        self.delivered += dups                  # "A spurious retransmission is delivered"
+        return True
+
+    def update_reo_wnd(self, static: bool) -> None:
+        """tcp_rack_update_reo_wnd() after an ACK that delivered something: a pending D-SACK
+        widens the window by one step (at most once per round trip: not for data sent
+        before the last widening) and keeps it for TCP_RACK_RECOVERY_THRESH recoveries;
+        with none pending and none kept, the window is back to one step.
+        net.ipv4.tcp_recovery & TCP_RACK_STATIC_REO_WND (0x2) turns this off."""
+        if static or not self.prior_delivered:
+            return
+        if self.prior_delivered < self.last_delivered:
+            self.dsack_seen = False
+        if self.dsack_seen:
+            self.reo_wnd_steps = min(0xFF, self.reo_wnd_steps + 1)
+            self.dsack_seen = False
+            self.last_delivered = self.delivered
+            self.reo_wnd_persist = TCP_RACK_RECOVERY_THRESH
+        elif not self.reo_wnd_persist:
+            self.reo_wnd_steps = 1
+
+    def recovery_done(self) -> None:
+        """tcp_try_undo_recovery(): a recovery ended (and was not undone: undo is not
+        modelled), one fewer to keep a widened window for."""
+        if self.reo_wnd_persist:
+            self.reo_wnd_persist -= 1
 
     def detect_loss(self, now: float, reo_wnd: float) -> Tuple[int, float]:
         """tcp_rack_detect_loss(): mark lost every undelivered segment sent before RACK's
@@ -174,6 +272,7 @@ class Rack:
             remaining = self.rtt + reo_wnd - (now - e[SENT])
             if remaining <= 1e-9:
                 e[LOST] = True            # tcp_mark_skb_lost()
+                self.lost_bytes += e[END].diff(e[START])
                 lost += 1
             else:
                 timeout = max(timeout, remaining)
@@ -183,3 +282,14 @@ class Rack:
         """A retransmission timeout: every mark is void (tcp_timeout_mark_lost())."""
         for e in self.log:
             e[LOST] = False
+        self.lost_bytes = 0
+
+    def retrans_in_flight(self) -> int:
+        """Bytes resent and neither SACKed nor marked lost again since (Linux retrans_out)."""
+        return sum(e[END].diff(e[START]) for e in self.log
+                   if e[RETRANS] and not e[SACKED] and not e[LOST])
+
+    def lost_segments(self) -> List[Tuple[Seq, Seq]]:
+        """The segments marked lost and not resent since, in sequence order: what
+        tcp_xmit_retransmit_queue() resends."""
+        return [(e[START], e[END]) for e in self.log if e[LOST] and not e[SACKED]]

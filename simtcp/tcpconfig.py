@@ -63,6 +63,8 @@ class TcpConfig:
     cubic_params: Tuple[int, int, int, int] = (1, 3, 16, 2000)
     slow_start_after_idle: bool = True   # net.ipv4.tcp_slow_start_after_idle
     early_retrans: int = 3          # net.ipv4.tcp_early_retrans: 3 = tail loss probes
+    recovery: int = 1               # net.ipv4.tcp_recovery bits: 0x1 RACK, 0x2 static
+                                    # reordering window, 0x4 no DUPACK threshold (tcploss)
     invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
     min_snd_mss: int = 48           # net.ipv4.tcp_min_snd_mss (TCP_MIN_SND_MSS, include/net/tcp.h)
     orphan_retries: int = 0         # net.ipv4.tcp_orphan_retries (0 means 8, tcp_orphan_retries())
@@ -142,6 +144,7 @@ def config_from_sysctl(s, challenge_acks=None) -> TcpConfig:
         congestion=s.get("net.ipv4.tcp_congestion_control", "cubic"),
         slow_start_after_idle=bool(s.get("net.ipv4.tcp_slow_start_after_idle", 1)),
         early_retrans=s.get("net.ipv4.tcp_early_retrans", 3),
+        recovery=s.get("net.ipv4.tcp_recovery", 1),
         cubic_params=tuple(s.get(f"tcp_cubic.{name}", default) for name, default in
                            CUBIC_PARAMS),
         challenge_acks=challenge_acks,

@@ -193,7 +193,10 @@ def tcp_info(conn, now=None) -> TcpInfo:
         rto=round(conn.rto * 1e3) * 1000, ato=round(conn.ato * 1e6), snd_mss=mss,
         rcv_mss=conn.rcv_mss,
         unacked=-(-conn.in_flight // mss), sacked=-(-conn.sacked_bytes // mss),
-        lost=-(-conn.lost_bytes // mss), retrans=-(-conn.retrans_out // mss),
+        # with SACK, RACK's marks (lost_out) and what was resent since (retrans_out)
+        lost=-(-(conn.rack.lost_bytes if conn.sack_ok else conn.lost_bytes) // mss),
+        retrans=-(-(conn.rack.retrans_in_flight() if conn.sack_ok and conn.prr is not None
+                    else conn.retrans_out) // mss),
         pmtu=conn.cfg.mss + 40, rcv_ssthresh=conn.rcv_ssthresh,
         rtt=round((conn.srtt or 0) * 1e6), rttvar=round(conn.rttvar * 1e6),
         snd_ssthresh=ssthresh, snd_cwnd=conn.cwnd // mss, advmss=conn.cfg.mss - (

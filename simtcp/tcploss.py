@@ -5,8 +5,11 @@ uses the connection's TCB fields and `recovery.Rack`, the per-segment transmit t
 After every ACK that delivered something while SACK marks exist, `_rack_mark_lost` asks
 RACK which segments are lost — sent before the most recently sent delivered segment and
 older than RACK.rtt plus a reordering window (Linux tcp_rack_mark_lost(), net/ipv4/
-tcp_recovery.c) — and starts fast recovery for them, or arms the reordering timer
-(``"reo"``) for the first one not yet old enough. Separately, while data is outstanding
+tcp_recovery.c) — and marks them, arming the reordering timer (``"reo"``) for any not yet
+old enough. `_sack_loss_recovery` then starts fast recovery, or, in recovery, lets PRR set
+the window and `_xmit_retransmit_queue` resend every marked segment it allows, so several
+holes are repaired in one round trip. The window adapts to reordering (`_rack_reo_wnd`;
+D-SACKs widen it, `recovery.Rack.update_reo_wnd`) as net.ipv4.tcp_recovery's bits say. Separately, while data is outstanding
 outside recovery, the probe timeout (``"tlp"``, Linux tcp_schedule_loss_probe()) fires when
 no ACK came for about two RTTs: `_send_loss_probe` sends new data or the last segment
 again, so that the SACKs it brings back repair a lost tail instead of the RTO.
@@ -18,6 +21,8 @@ from .reasons import EventKind, SendCause
 from .recovery import TCP_TIMEOUT_MIN, tlp_timeout
 
 ACK, FIN = int(Flags.ACK), int(Flags.FIN)
+# net.ipv4.tcp_recovery bits (include/net/tcp.h; ip-sysctl.rst)
+TCP_RACK_LOSS_DETECTION, TCP_RACK_STATIC_REO_WND, TCP_RACK_NO_DUPTHRESH = 0x1, 0x2, 0x4
 
 
 class RackTlp:
@@ -27,34 +32,69 @@ class RackTlp:
 
     # ------------------------------------------------------------ RACK (RFC 8985 §6)
     def _rack_reo_wnd(self) -> float:
-        """tcp_rack_reo_wnd(): no reordering allowance in recovery or once as many segments
-        as the reordering threshold (3) are SACKed; else min_RTT / 4, at most SRTT (RFC 8985
-        §6.2 step 4; reordering actually seen, which widens it, is not modelled)."""
-        if self.prr is not None or -(-self.sacked_bytes // self.eff_mss) >= 3:
-            return 0.0
-        return min((self.min_rtt or 0.0) / 4, self.srtt or 0.0)
+        """tcp_rack_reo_wnd() (RFC 8985 §6.2 step 4): until reordering has been seen, no
+        allowance in recovery, nor once as many segments as the reordering threshold (3)
+        are SACKed (unless net.ipv4.tcp_recovery has TCP_RACK_NO_DUPTHRESH, 0x4); else
+        min_RTT / 4 times the steps D-SACKs added (`recovery.Rack.update_reo_wnd`), at most
+        SRTT."""
+        rack = self.rack
+        if not rack.reord_seen:
+            if self.prr is not None:
+                return 0.0
+            if (-(-self.sacked_bytes // self.eff_mss) >= 3
+                    and not self.cfg.recovery & TCP_RACK_NO_DUPTHRESH):
+                return 0.0
+        return min((self.min_rtt or 0.0) / 4 * rack.reo_wnd_steps, self.srtt or 0.0)
 
-    def _rack_mark_lost(self, now: float) -> None:
-        """tcp_rack_mark_lost() on an ACK that delivered something: a segment found lost
-        starts fast recovery (tcp_time_to_recover(): lost_out) — after one SACK, when its
-        time is up, instead of after three duplicate ACKs; a segment not yet that old arms
-        the reordering timer (RACK.reo_timeout = RACK.rtt + reo_wnd - elapsed + 2 ms)."""
-        lost, wait = self.rack.detect_loss(now, self._rack_reo_wnd())
-        if lost and self.prr is None and (self.recover is None or self.snd_una >= self.recover):
+    def _rack_mark_lost(self, now: float) -> int:
+        """tcp_rack_mark_lost(): mark lost what RACK finds lost; a segment not yet that old
+        arms the reordering timer (RACK.reo_timeout = RACK.rtt + reo_wnd - elapsed + 2 ms).
+        Returns the number of segments newly marked."""
+        reo_wnd = self._rack_reo_wnd()
+        lost, wait = self.rack.detect_loss(now, reo_wnd)
+        if lost:
             self._event(EventKind.RACK_LOSS, "", "RFC 8985 §6.2; Linux tcp_rack_detect_loss()",
-                        (("segments", lost),))
-            self._enter_recovery(now, 0, SendCause.FAST_RETRANSMIT)
-        elif wait and self.prr is None:
+                        (("segments", lost), ("reo_wnd_ms", round(reo_wnd * 1000, 3))))
+        if wait:
             self.timers.pop("tlp", None)          # the same kernel timer (ICSK_TIME_REO_TIMEOUT)
             self.timers["reo"] = now + wait + TCP_TIMEOUT_MIN
+        return lost
+
+    def _sack_loss_recovery(self, now: float, delivered: int, una_advanced: bool,
+                            rack_check: bool) -> None:
+        """Loss detection and repair after an ACK on a SACK connection (Linux tcp_ack():
+        tcp_fastretrans_alert() -> tcp_identify_packet_loss() -> tcp_rack_mark_lost(); then
+        tcp_cwnd_reduction() and tcp_xmit_recovery()): RACK marks what is lost; the first
+        loss starts fast recovery (tcp_time_to_recover(): lost_out); in recovery PRR sets the
+        window from what this ACK delivered, and every lost segment the window allows is
+        resent at once — several holes per round trip (RFC 6675 §5, RFC 6937)."""
+        lost = self._rack_mark_lost(now) if rack_check else 0
+        if self.prr is None:
+            if lost and (self.recover is None or self.snd_una >= self.recover):
+                self._enter_recovery(now, delivered, SendCause.FAST_RETRANSMIT)
+            return
+        self._prr_ack(delivered, una_advanced, bool(lost))
+        self._xmit_retransmit_queue(now)
+
+    def _xmit_retransmit_queue(self, now: float) -> None:
+        """Linux tcp_xmit_retransmit_queue(): resend the segments marked lost, lowest first,
+        while the pipe is below the congestion window (RFC 6675 §5 NextSeg rule 1)."""
+        for start, end in self.rack.lost_segments():
+            if self.pipe >= self.cwnd:
+                break
+            self._retransmit_at(now, start, end.diff(start), SendCause.FAST_RETRANSMIT)
 
     def _rack_reo_timeout(self, now: float) -> None:
         """tcp_rack_reo_timeout() (RFC 8985 §6.3): the reordering window passed; whatever is
-        now old enough is lost, and recovery starts."""
+        now old enough is lost: recovery starts (PRR counting one segment delivered) or goes
+        on, and the lost segments are resent."""
         if self.snd_una == self.snd_max:
             return
-        self.rack.advanced = True
-        self._rack_mark_lost(now)
+        if self._rack_mark_lost(now):
+            if self.prr is None:
+                self._enter_recovery(now, 0, SendCause.FAST_RETRANSMIT)
+            else:
+                self._xmit_retransmit_queue(now)
         if "reo" not in self.timers and "rto" not in self.timers:
             self._arm_rto(now)                    # tcp_rearm_rto()
 

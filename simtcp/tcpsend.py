@@ -27,7 +27,7 @@ from .states import State
 from .congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Window
 from .recovery import Prr
 from .tcpconfig import model_timeout
-from .tcploss import RackTlp
+from .tcploss import TCP_RACK_STATIC_REO_WND, RackTlp
 from .tcppersist import Persist
 
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
@@ -372,6 +372,8 @@ class Sender(Persist, RackTlp):
         newly_sacked = 0
         if self.sack_ok and (seg.options.sack or self.sacked):
             before = self.sacked_bytes
+            if seg.options.sack:
+                self._check_dsack(seg.options.sack, ack)
             self._note_sack(seg.options.sack)         # after SND.UNA moved: prune below it
             if acked > 0:
                 self._check_sack_reneging(now)
@@ -381,6 +383,9 @@ class Sender(Persist, RackTlp):
             sack_rtt, ca_rtt = self.rack.on_ack(self.snd_una, self.sacked, now, self.min_rtt)
             if sack_rtt is not None and acked <= 0:
                 self._rtt_sample(sack_rtt)    # tcp_ack_update_rtt(): the SACK's RTT
+            if self.sack_ok:                  # tcp_ack() -> tcp_rack_update_reo_wnd()
+                self.rack.update_reo_wnd(bool(self.cfg.recovery & TCP_RACK_STATIC_REO_WND))
+        in_recovery = self.prr is not None
         if acked > 0:
             self._on_new_ack(acked, now, newly_sacked, ca_rtt)
         elif acked == 0 and self.snd_una != self.snd_max and self.state.synchronized:
@@ -390,9 +395,16 @@ class Sender(Persist, RackTlp):
             win_update = seg.seq > self.snd_wl1 or window > self.snd_wnd or window == 0
             if newly_sacked or (not seg.payload and not int(seg.flags) & FIN and not win_update):
                 self._on_dupack(now, newly_sacked)
-        if self.sack_ok and self.sacked and self.rack.advanced and self.state.synchronized:
-            # only a SACK can show a segment delivered while an earlier one is not
-            self._rack_mark_lost(now)
+        if self.sack_ok and self.state.synchronized and self.snd_una != self.snd_max:
+            # with SACK, RACK finds the losses (Linux: tcp_is_rack()); only a SACK, or an
+            # ACK during recovery, can show a segment delivered while an earlier one is not
+            self._sack_loss_recovery(
+                now, max(acked, 0) + newly_sacked, acked > 0,
+                self.rack.advanced and (bool(self.sacked) or self.prr is not None))
+            if in_recovery and self.prr is None:
+                self.rack.recovery_done()
+        elif self.sack_ok and in_recovery and self.prr is None:
+            self.rack.recovery_done()
         # window update (SND.WL1/SND.WL2 rule)
         if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
             if window > 0 and self.snd_wnd == 0:
@@ -417,6 +429,19 @@ class Sender(Persist, RackTlp):
             return False
         return True
 
+    def _check_dsack(self, blocks, ack: Seq) -> None:
+        """tcp_check_dsack(): a first SACK block below the cumulative ACK, or inside the
+        second block, reports a duplicate (RFC 2883 §4); `recovery.Rack.dsack` judges it."""
+        left, right = Seq(blocks[0][0]), Seq(blocks[0][1])
+        if not left < ack:
+            if len(blocks) < 2:
+                return
+            left2, right2 = Seq(blocks[1][0]), Seq(blocks[1][1])
+            if right > right2 or left < left2:
+                return
+        self.rack.dsack(left, right, self.eff_mss, self.max_window, self.tlp_high_seq,
+                        self.total_retrans)
+
     def _on_new_ack(self, acked: int, now: float, newly_sacked: int = 0,
                     ca_rtt=None) -> None:
         if self.rtt_seq is not None and self.snd_una >= self.rtt_seq:
@@ -425,7 +450,10 @@ class Sender(Persist, RackTlp):
         self.retries = 0
         if self.tlp_high_seq is not None and self.snd_una >= self.tlp_high_seq:
             self.tlp_high_seq = None                  # the probe's episode is over
-        if self.prr is not None and self.recover is not None and self.snd_una < self.recover:
+        if (self.prr is not None and self.recover is not None and self.snd_una < self.recover
+                and self.sack_ok):
+            pass      # RACK finds what else is lost and PRR paces it (_sack_loss_recovery)
+        elif self.prr is not None and self.recover is not None and self.snd_una < self.recover:
             # a partial ACK (RFC 6582 §3.2): the retransmission arrived, the next hole is lost
             self.retrans_out = 0
             self.lost_bytes = self._head_hole()
@@ -466,15 +494,14 @@ class Sender(Persist, RackTlp):
 
     def _on_dupack(self, now: float, newly_sacked: int = 0) -> None:
         self.dupacks += 1
-        mss = self.eff_mss
-        # with SACK, Linux counts SACKed segments (tcp_dupack_heuristics(): sacked_out + 1
-        # > tp->reordering, 3): three SACKed segments start recovery like three dup ACKs
-        sacked_segs = -(-self.sacked_bytes // mss)
-        if ((self.dupacks == 3 or (sacked_segs >= 3 and self.dupacks < 3))
-                and (self.recover is None or self.snd_una >= self.recover)):
+        if self.sack_ok:
+            # with SACK, RACK decides (tcp_time_to_recover(): lost_out; its window is zero
+            # once three segments are SACKed — tcp_rack_reo_wnd()): `_sack_loss_recovery`
+            return
+        if self.dupacks == 3 and (self.recover is None or self.snd_una >= self.recover):
             self._enter_recovery(now, newly_sacked, SendCause.FAST_RETRANSMIT)
         elif self.prr is not None:
-            self._prr_ack(newly_sacked or mss, False)   # without SACK a dup ACK is one segment
+            self._prr_ack(self.eff_mss, False)     # without SACK a dup ACK is one segment
 
     def _enter_recovery(self, now: float, newly_sacked: int, reason: SendCause) -> None:
         """Fast retransmit (RFC 5681 §3.2) with Proportional Rate Reduction (RFC 6937):
@@ -486,13 +513,19 @@ class Sender(Persist, RackTlp):
         self.prr = Prr(self.cwnd, self.ssthresh)
         self.recover = self.snd_max
         self.timers.pop("tlp", None)
+        self.tlp_high_seq = None                  # tcp_init_cwnd_reduction()
+        if self.sack_ok:
+            # RACK marked the lost segments; PRR lets them go (tcp_xmit_retransmit_queue())
+            self._prr_ack(newly_sacked or mss, False, True)
+            self._xmit_retransmit_queue(now)
+            return
         self.timers.pop("reo", None)
         self.lost_bytes = self._head_hole()
         self._prr_ack(newly_sacked or mss, False)
         self._retransmit_head(now, reason)
 
-    def _prr_ack(self, delivered: int, una_advanced: bool) -> None:
-        cwnd = self.prr.on_ack(delivered, self.pipe, una_advanced, False, self.eff_mss)
+    def _prr_ack(self, delivered: int, una_advanced: bool, newly_lost: bool = False) -> None:
+        cwnd = self.prr.on_ack(delivered, self.pipe, una_advanced, newly_lost, self.eff_mss)
         if cwnd >= 0:
             self.cwnd = cwnd
 
@@ -511,8 +544,9 @@ class Sender(Persist, RackTlp):
         """Bytes in the network (RFC 6675 pipe, Linux tcp_packets_in_flight): sent, minus
         what the peer SACKed (or, without SACK, what duplicate ACKs said arrived) and what
         recovery marked lost, plus retransmissions."""
-        gone = self.sacked_bytes if self.sack_ok else min(self.dupacks, 3) * self.eff_mss \
-            if self.prr is not None else 0
+        if self.sack_ok:       # RACK's lost marks (lost_out); a resent segment is back in flight
+            return max(self.in_flight - self.sacked_bytes - self.rack.lost_bytes, 0)
+        gone = min(self.dupacks, 3) * self.eff_mss if self.prr is not None else 0
         return max(self.in_flight - gone - self.lost_bytes + self.retrans_out, 0)
 
     def _retransmit_head(self, now: float, reason: "SendCause") -> None:
@@ -521,22 +555,31 @@ class Sender(Persist, RackTlp):
             gap = start.diff(self.snd_una)
             if 0 < gap < size:
                 size = gap
-        payload = bytes(self.sndq[:size])
-        flags = ACK | self._push_flag(self.snd_una, size)
-        if self.fin_seq is not None and self.snd_una + size == self.fin_seq and size < self.eff_mss:
+        self._retransmit_at(now, self.snd_una, size, reason)
+
+    def _retransmit_at(self, now: float, seq: Seq, size: int, reason: "SendCause") -> None:
+        """Resend ``size`` bytes from ``seq`` (and the FIN if it follows them; Linux
+        tcp_retransmit_skb()). The retransmission timer restarts when the first
+        unacknowledged segment goes (tcp_xmit_retransmit_queue(): rtx_head)."""
+        offset = seq.diff(self.snd_una)
+        payload = bytes(self.sndq[offset:offset + min(size, self.eff_mss)])
+        size = len(payload)
+        flags = ACK | self._push_flag(seq, size)
+        if self.fin_seq is not None and seq + size == self.fin_seq and size < self.eff_mss:
             flags |= FIN
         if not payload and not flags & FIN:
-            if self.fin_seq is not None and self.snd_una == self.fin_seq:
+            if self.fin_seq is not None and seq == self.fin_seq:
                 flags |= FIN
             else:
                 return
-        self._emit(flags, self.snd_una, payload, reason=reason, rfc="RFC 5681 §3.2; RFC 6937")
-        self.rack.sent(self.snd_una, self.snd_una + len(payload) + (1 if flags & FIN else 0),
-                       now, True)
+        self._emit(flags, seq, payload, reason=reason, rfc="RFC 5681 §3.2; RFC 6937")
+        self.rack.sent(seq, seq + size + (1 if flags & FIN else 0), now, True)
         self.total_retrans += 1
-        self.stats[3] += len(payload)
+        self.stats[3] += size
         if self.prr is not None:
-            self.prr.sent(len(payload))
-            self.retrans_out += len(payload)
+            self.prr.sent(size)
+            if not self.sack_ok:
+                self.retrans_out += size
         self.rtt_seq = None
-        self._arm_rto(now)
+        if seq == self.snd_una:
+            self._arm_rto(now)

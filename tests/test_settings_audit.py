@@ -6,6 +6,8 @@ or as refused with NotModelledError / ENOPROTOOPT. A new setting without a row f
 """
 import errno
 
+import re
+
 import pytest
 from scapy.layers.inet import IP, TCP
 
@@ -417,6 +419,31 @@ def eff_early_retrans():
     assert differs(probe_armed, 3, 0) == (True, False)
 
 
+def eff_recovery():
+    """net.ipv4.tcp_recovery's bits, measured with the kernel-checked packetdrill scripts:
+    0x4 (no DUPACK threshold) delays the retransmission three SACKs trigger at once, 0x2
+    (static reordering window) makes a D-SACK not widen RACK's window."""
+    from pathlib import Path
+    from simtcp import packetdrill
+    here = Path(__file__).resolve().parent / "packetdrill"
+
+    def passes(name, value):
+        text = (here / name).read_text()
+        text = re.sub(r" ?net\.ipv4\.tcp_recovery=\d", "", text).replace(
+            '6291456"`', f'6291456" net.ipv4.tcp_recovery={value}`', 1)
+        return packetdrill.run(text).passed
+    # sack-fast-retransmit: resent at once; sack-rack-no-dupthresh: resent 12.5 ms later
+    assert differs(lambda v: passes("sack-fast-retransmit.pkt", v), 1, 5) == (True, False)
+    assert differs(lambda v: passes("sack-rack-no-dupthresh.pkt", v), 1, 5) == (False, True)
+    # the D-SACK widens the window (no second retransmission) unless it is static
+    assert differs(lambda v: passes("sack-rack-dsack-widens-reo-wnd.pkt", v), 1, 3) == (
+        True, False)
+    assert differs(lambda v: passes("sack-rack-static-reo-wnd.pkt", v), 1, 3) == (False, True)
+    for refused in (0, 2, 8):     # loss detection without RACK (RFC 6675 alone) is not modelled
+        with pytest.raises(NotModelledError):
+            Sysctl("linux")["net.ipv4.tcp_recovery"] = refused
+
+
 def eff_slow_start_after_idle():
     def after_idle(flag):
         net, host, peer, s = bulk_conn({"net.ipv4.tcp_slow_start_after_idle": flag})
@@ -552,6 +579,7 @@ EFFECTS = {
     "tcp_cubic.hystart_low_window": lambda: differs(
         lambda v: hystart_exit(hystart_low_window=v), 16, 200),
     "net.ipv4.tcp_slow_start_after_idle": eff_slow_start_after_idle,
+    "net.ipv4.tcp_recovery": eff_recovery,
     "net.ipv4.tcp_min_snd_mss": lambda: eff_config_field("net.ipv4.tcp_min_snd_mss", 100,
                                                          "min_snd_mss", 100),
     "net.ipv4.tcp_orphan_retries": lambda: eff_config_field("net.ipv4.tcp_orphan_retries", 3,
