@@ -115,7 +115,7 @@ _SS_LONG = {"help": ("h", False), "version": ("V", False), "numeric": ("n", Fals
             "oneline": ("O", False), "query": ("A", True), "socket": ("A", True),
             "diag": ("D", True), "filter": ("F", True), "family": ("f", True)}
 _SS_UNMODELLED = {"h": "help", "V": "version", "r": "resolve host names: simtcp has no "
-                  "reverse DNS", "o": "timer information", "e": "extended information",
+                  "reverse DNS", "e": "extended information",
                   "m": "socket memory", "T": "threads",
                   "s": "summary", "E": "events", "Z": "SELinux context",
                   "z": "SELinux contexts", "N": "network namespaces", "6": "IPv6",
@@ -133,6 +133,7 @@ class SsOptions:
     numeric: bool = False
     processes: bool = False
     info: bool = False                        # -i: TCP_INFO under each TCP socket
+    options: bool = False                     # -o: the pending timer, timer:(on,200ms,0)
     header: bool = True
     states: Optional[FrozenSet] = None        # from state/exclude words
     match: Optional[Callable[[dict], bool]] = None
@@ -169,6 +170,8 @@ def _parse_ss(argv: List[str]) -> SsOptions:
             o.processes = True
         elif c == "i":
             o.info = True
+        elif c == "o":
+            o.options = True
         elif c == "H":
             o.header = False
         elif c == "4":

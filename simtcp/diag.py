@@ -22,11 +22,22 @@ net/ipv4/tcp_ipv4.c; udp_diag.c / udp4_format_sock() for UDP):
   inet_twsk_diag_fill); they have no file descriptor.
 * UDP: Recv-Q = sk_rmem_alloc, Send-Q = sk_wmem_alloc (see `simtcp.udp`); state
   ESTABLISHED when connected, else CLOSE (ss prints UNCONN).
+
+The pending timer (``ss -o``; `diag_timer`) is what inet_sk_diag_fill() (net/ipv4/
+inet_diag.c) reports as idiag_timer / idiag_expires / idiag_retrans: 1 "on" for the
+retransmission timer, which in Linux also carries the tail loss probe and RACK's
+reordering timeout (ICSK_TIME_RETRANS, _LOSS_PROBE, _REO_TIMEOUT), with icsk_retransmits;
+4 "persist" for the zero-window probe timer with icsk_probes_out; 2 "keepalive" for
+sk_timer (SO_KEEPALIVE, and an orphan's FIN-WAIT-2 timeout while it is longer than
+TCP_TIMEWAIT_LEN) with icsk_probes_out; 3 "timewait" for TIME-WAIT sockets and for an
+orphan in FIN-WAIT-2 (tcp_close(): tcp_time_wait(sk, TCP_FIN_WAIT2, tmo); inet_twsk_diag_fill);
+a SYN-RECV request shows its SYN-ACK timer as "on" with its retransmissions
+(inet_req_diag_fill); 0 otherwise (a listener, an idle connection).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from .states import State
 
@@ -55,6 +66,7 @@ class SockDiag:
     user: Optional[str] = None
     inode: Optional[int] = None
     tcp_info: Optional[object] = None   # TcpInfo / ListenerInfo when asked for (ss -i)
+    timer: Tuple[int, int, int] = (0, 0, 0)   # (idiag_timer, expires ms, retrans): ss -o
 
     def row(self, **override) -> dict:
         """A plain dict of the fields (what `SocketTable` rows hold)."""
@@ -68,6 +80,40 @@ class SockDiag:
             return (0, self.local_port, _ip_key(self.local_ip))
         return (1, _ip_key(self.local_ip), self.local_port, _ip_key(self.peer_ip),
                 self.peer_port)
+
+
+TIMER_OFF, TIMER_ON, TIMER_KEEPALIVE, TIMER_TIMEWAIT, TIMER_PERSIST = range(5)
+TIMER_NAMES = ("off", "on", "keepalive", "timewait", "persist", "unknown")   # misc/ss.c
+
+
+def diag_timer(conn, now: float) -> Tuple[int, int, int]:
+    """(idiag_timer, idiag_expires in ms, idiag_retrans) of one TCP connection (module
+    docstring; jiffies_delta_to_msecs(): never negative)."""
+    t = conn.timers
+    if not t:
+        return (TIMER_OFF, 0, 0)
+
+    def ms(deadline: float) -> int:
+        return max(round((deadline - now) * 1000), 0)
+
+    st = conn.state
+    if st is S.TIME_WAIT and "timewait" in t:
+        return (TIMER_TIMEWAIT, ms(t["timewait"]), 0)
+    if "finwait2" in t:
+        # tcp_close() / tcp_rcv_state_process(): a timeout longer than TCP_TIMEWAIT_LEN runs
+        # on sk_timer first, the last TCP_TIMEWAIT_LEN in a FIN-WAIT-2 timewait socket
+        left, tw = t["finwait2"] - now, conn.cfg.time_wait
+        if conn.cfg.fin_timeout > tw and left > tw:
+            return (TIMER_KEEPALIVE, ms(t["finwait2"] - tw), conn.probes_out)
+        return (TIMER_TIMEWAIT, ms(t["finwait2"]), 0)
+    pending = [t[k] for k in ("rto", "tlp", "reo") if k in t]
+    if pending:
+        return (TIMER_ON, ms(min(pending)), conn.retries)
+    if "persist" in t:
+        return (TIMER_PERSIST, ms(t["persist"]), conn.probes_out)
+    if "keepalive" in t:
+        return (TIMER_KEEPALIVE, ms(t["keepalive"]), conn.probes_out)
+    return (TIMER_OFF, 0, 0)
 
 
 def _ip_key(ip: str) -> tuple:
@@ -144,7 +190,7 @@ def tcp_sockets(host, inodes: Optional[Dict[int, int]] = None,
             fin = 1 if conn.fin_queued and st in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK) else 0
             sq = len(conn.sndq) + syn + fin
         out.append(SockDiag("tcp", st, rq, sq, t.local_ip, t.local_port, t.remote_ip,
-                            t.remote_port, tcp_info=cinfo,
+                            t.remote_port, tcp_info=cinfo, timer=diag_timer(conn, now),
                             **_holder(owner if held else None, inodes)))
     out.sort(key=lambda e: e.sort_key)
     return out

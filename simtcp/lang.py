@@ -242,6 +242,7 @@ add_catalogue({
                                "SO_RCVBUF、SO_SNDBUF は使えます）"},
     "sockopt.user_timeout": {"ja": "無効な引数です: TCP_USER_TIMEOUT は 0 以上のミリ秒数です"},
     "sockopt.maxseg": {"ja": "無効な引数です: TCP_MAXSEG は 88〜32767 です"},
+    "sockopt.keepalive": {"ja": "無効な引数です: {name} は 1〜{top} です"},
     "sockopt.linger": {"ja": "無効な引数です: SO_LINGER には struct linger を渡します"
                              "（struct.pack('ii', l_onoff, l_linger)）"},
     "sockopt.congestion": {"ja": "そのようなファイルやディレクトリはありません: 輻輳制御 {name!r} は"
@@ -279,6 +280,8 @@ add_catalogue({
     "reason.fast_retransmit": {"ja": "高速再送（重複 ACK 3個）"},
     "reason.fast_retransmit_partial": {"ja": "高速再送（部分 ACK）"},
     "reason.zero_window_probe": {"ja": "ゼロウィンドウプローブ"},
+    "reason.rack_retransmit": {"ja": "RACK が損失と判定したセグメントの再送"},
+    "reason.keepalive_probe": {"ja": "キープアライブプローブ"},
     "reason.ack_data": {"ja": "データへの ACK"},
     "reason.delayed_ack": {"ja": "遅延 ACK"},
     "reason.ack_of_fin": {"ja": "FIN への ACK"},
@@ -309,6 +312,7 @@ add_catalogue({
     "reason.fin_wait_2_timeout": {"ja": "FIN-WAIT-2 で tcp_fin_timeout 満了"},
     "reason.timed_out": {"ja": "接続タイムアウト"},
     "reason.persist_timed_out": {"ja": "接続タイムアウト（持続タイマ）"},
+    "reason.keepalive_timed_out": {"ja": "接続タイムアウト（キープアライブ）"},
     "reason.ack_unsent": {"ja": "チャレンジ ACK: まだ送っていないデータへの ACK"},
     "reason.hystart_exit": {"ja": "HyStart: cwnd {cwnd} でスロースタートを終える ({how})"},
     "reason.rack_loss": {"ja": "RACK: {segments} 個のセグメントを損失と判定（届いたセグメントより前に送られ、RACK.rtt + 並べ替え窓より古い）"},
@@ -322,6 +326,7 @@ add_catalogue({
     "reason.retries_exhausted": {"ja": "最後の再送の後も応答なし"},
     "reason.retries2_exhausted": {"ja": "tcp_retries2 を使い切った"},
     "reason.probes_unanswered": {"ja": "ゼロウィンドウプローブ {probes} 回に応答なし"},
+    "reason.keepalive_unanswered": {"ja": "キープアライブプローブ {probes} 回に応答なし"},
     "reason.established": {"ja": "4タプルが一致"},
     "reason.established_table": {"ja": "確立済みテーブル: {state}"},
     "reason.listener": {"ja": "待ち受けソケット {listener[0]}:{listener[1]}"},

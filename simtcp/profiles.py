@@ -265,6 +265,14 @@ def _tcp_specs(kernel: tuple[int, int] = LINUX_KERNEL) -> dict[str, _Spec]:
         # 0 and 1-2 (early retransmit, removed from Linux) behave as 0 here: no probes
         "net.ipv4.tcp_early_retrans": _Spec(3, _choice(0, 3, 4), "3: tail loss probes "
                                             "(RACK-TLP, RFC 8985); 0: none"),
+        # keepalive (RFC 1122 §4.2.3.6; simtcp.tcpkeepalive): MAX_TCP_KEEPIDLE/INTVL 32767,
+        # MAX_TCP_KEEPCNT 127 bound the socket options; the sysctls take any positive int
+        "net.ipv4.tcp_keepalive_time": _Spec(7200, _ranged(1, _INT_MAX),
+                                             "idle seconds before the first keepalive probe"),
+        "net.ipv4.tcp_keepalive_intvl": _Spec(75, _ranged(1, _INT_MAX),
+                                              "seconds between keepalive probes"),
+        "net.ipv4.tcp_keepalive_probes": _Spec(9, _ranged(1, _INT_MAX),
+                                               "unanswered keepalive probes before a reset"),
         "net.ipv4.tcp_recovery": _Spec(1, _tcp_recovery, "bits: 0x1 RACK loss detection, "
                                        "0x2 static reordering window, 0x4 no DUPACK threshold"),
         # ICMP error rate limits (net/ipv4/icmp.c; simtcp.icmplimit). L-doc ip-sysctl.rst

@@ -171,6 +171,9 @@ class SendCause(Reason):
                                "retrans")
     TAIL_LOSS_PROBE = "tail_loss_probe", "retransmission (tail loss probe)", "retrans"
     ZERO_WINDOW_PROBE = "zero_window_probe", "zero-window probe"
+    RACK_RETRANSMIT = ("rack_retransmit", "retransmission of a segment RACK marked lost",
+                       "retrans")
+    KEEPALIVE_PROBE = "keepalive_probe", "keepalive probe"
     # acknowledgments
     ACK_DATA = "ack_data", "ACK data"
     DELAYED_ACK = "delayed_ack", "delayed ACK"
@@ -234,6 +237,7 @@ class StateCause(Reason):
     FIN_WAIT_2_TIMEOUT = "fin_wait_2_timeout", "tcp_fin_timeout expired in FIN-WAIT-2"
     TIMED_OUT = "timed_out", "connection timed out"
     PERSIST_TIMED_OUT = "persist_timed_out", "connection timed out (persist timer)"
+    KEEPALIVE_TIMED_OUT = "keepalive_timed_out", "connection timed out (keepalive)"
     TIME_WAIT_NEW_SYN = "time_wait_new_syn", "new SYN reuses the TIME-WAIT 4-tuple"
     TIME_WAIT_REUSED = "time_wait_reused", "TIME-WAIT reused by connect() (tcp_tw_reuse)"
     LISTENER_CLOSED = "listener_closed", "listener closed before accept()"
@@ -264,6 +268,7 @@ class EventKind(Reason):
     RETRIES_EXHAUSTED = "retries_exhausted", "no answer after the last retransmission"
     RETRIES2_EXHAUSTED = "retries2_exhausted", "tcp_retries2 exhausted"
     PROBES_UNANSWERED = "probes_unanswered", "{probes} zero-window probes unanswered"
+    KEEPALIVE_UNANSWERED = "keepalive_unanswered", "{probes} keepalive probes unanswered"
     REWRITE = "rewrite", "rewritten by a hook"
     SOFT_ERROR = "soft_error", "ICMP error recorded; the connection goes on"
     PMTU_NOT_MODELLED = "pmtu_not_modelled", "fragmentation needed: path MTU discovery is not modelled"

@@ -67,7 +67,7 @@ class Socket(SocketOptions):
                  "family", "type",
                  "proto", "local", "bound_explicitly", "reuseaddr", "reuseport", "nodelay",
                  "user_timeout_ms", "cork", "quickack", "linger", "user_mss", "congestion",
-                 "rcvbuf", "sndbuf", "listener", "conn", "closed", "_timeout", "_blocking",
+                 "rcvbuf", "sndbuf", "keepalive", "keepidle", "keepintvl", "keepcnt", "listener", "conn", "closed", "_timeout", "_blocking",
                  "_shut_rd", "_error_reported", "on_ready", "_wake_pending")
 
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
@@ -99,6 +99,8 @@ class Socket(SocketOptions):
         self.congestion: Optional[str] = None    # TCP_CONGESTION (None: the sysctl's)
         self.rcvbuf: Optional[int] = None
         self.sndbuf: Optional[int] = None
+        self.keepalive = False               # SO_KEEPALIVE (SOCK_KEEPOPEN)
+        self.keepidle = self.keepintvl = self.keepcnt = 0   # TCP_KEEPIDLE/INTVL/CNT (0: sysctl)
         self.listener: Optional[Listener] = None
         self.conn = _conn
         self.closed = False
@@ -312,7 +314,8 @@ class Socket(SocketOptions):
         # the child is a clone of the listener (Linux sk_clone_lock()): its socket options
         # read back as the listener's, as they already apply to the connection (configure)
         for name in ("reuseaddr", "reuseport", "nodelay", "user_timeout_ms", "cork", "quickack",
-                     "user_mss", "congestion", "rcvbuf", "sndbuf", "linger"):
+                     "user_mss", "congestion", "rcvbuf", "sndbuf", "linger", "keepalive",
+                     "keepidle", "keepintvl", "keepcnt"):
             setattr(child, name, getattr(self, name))
         self.stack.bindings.setdefault(t.local_port, [])
         self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")

@@ -42,10 +42,18 @@ TCP_MAXSEG = getattr(_pysocket, "TCP_MAXSEG", 2)
 TCP_INFO = getattr(_pysocket, "TCP_INFO", 11)
 TCP_CONGESTION = getattr(_pysocket, "TCP_CONGESTION", 13)
 TCP_CA_NAME_MAX = 16                             # include/net/tcp.h
+SO_KEEPALIVE = _pysocket.SO_KEEPALIVE
+TCP_KEEPIDLE = getattr(_pysocket, "TCP_KEEPIDLE", 4)
+TCP_KEEPINTVL = getattr(_pysocket, "TCP_KEEPINTVL", 5)
+TCP_KEEPCNT = getattr(_pysocket, "TCP_KEEPCNT", 6)
+# include/net/tcp.h MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL (seconds), MAX_TCP_KEEPCNT
+_KEEPALIVE_LIMITS = {TCP_KEEPIDLE: ("TCP_KEEPIDLE", 32767), TCP_KEEPINTVL: ("TCP_KEEPINTVL", 32767),
+                     TCP_KEEPCNT: ("TCP_KEEPCNT", 127)}
 SO_LINGER = _pysocket.SO_LINGER
 MSG_MORE = getattr(_pysocket, "MSG_MORE", 0x8000)
 SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF = 2304, 4608   # include/net/sock.h (x86-64 sk_buff size)
 MODELLED_OPTIONS = ("SO_REUSEADDR", "SO_REUSEPORT", "SO_RCVBUF", "SO_SNDBUF", "SO_LINGER",
+                    "SO_KEEPALIVE", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT",
                     "TCP_NODELAY", "TCP_QUICKACK",
                     "TCP_CORK", "TCP_USER_TIMEOUT", "TCP_MAXSEG", "TCP_CONGESTION",
                     "TCP_INFO")
@@ -87,6 +95,13 @@ class SocketOptions:
             cfg.rcvbuf_locked = True
         if self.sndbuf is not None:
             cfg.sndbuf = self.sndbuf
+        cfg.keepalive = self.keepalive
+        if self.keepidle:
+            cfg.keepalive_time = float(self.keepidle)
+        if self.keepintvl:
+            cfg.keepalive_intvl = float(self.keepintvl)
+        if self.keepcnt:
+            cfg.keepalive_probes = self.keepcnt
 
     def _buffer_value(self, option: int, value) -> int:
         """Linux sk_setsockopt() (net/core/sock.c): the value is clamped to net.core.rmem_max
@@ -117,6 +132,33 @@ class SocketOptions:
                                                "l_onoff, l_linger)"))
             onoff, seconds = struct.unpack("<iI", value[:8])
             self.linger = seconds if onoff else None
+        elif level == SOL_SOCKET and option == SO_KEEPALIVE:
+            # sk_setsockopt(SO_KEEPALIVE) -> tcp_set_keepalive(): probes an idle connection
+            self.keepalive = bool(_int_option(value, "SO_KEEPALIVE"))
+            if self.conn is not None:
+                self.conn.set_keepalive(self.net.now, self.keepalive)
+                self.stack.kick(self.conn)
+        elif level == IPPROTO_TCP and option in _KEEPALIVE_LIMITS:
+            # do_tcp_setsockopt(): 1..MAX seconds (or probes), else EINVAL
+            name, top = _KEEPALIVE_LIMITS[option]
+            val = _int_option(value, name)
+            if not 1 <= val <= top:
+                raise OSError(errno.EINVAL, tr("sockopt.keepalive", "Invalid argument: {name} "
+                                               "must be 1-{top}", name=name, top=top))
+            conn = self.conn
+            if option == TCP_KEEPIDLE:
+                self.keepidle = val
+                if conn is not None:
+                    conn.set_keepidle(self.net.now, float(val))
+                    self.stack.kick(conn)
+            elif option == TCP_KEEPINTVL:
+                self.keepintvl = val
+                if conn is not None:
+                    conn.cfg.keepalive_intvl = float(val)
+            else:
+                self.keepcnt = val
+                if conn is not None:
+                    conn.cfg.keepalive_probes = val
         elif level == IPPROTO_TCP and option == TCP_NODELAY:
             self.nodelay = bool(_int_option(value, "TCP_NODELAY"))
             if self.conn is not None:
@@ -210,6 +252,15 @@ class SocketOptions:
             return int(self.reuseaddr)
         if level == SOL_SOCKET and option == SO_REUSEPORT:
             return int(self.reuseport)
+        if level == SOL_SOCKET and option == SO_KEEPALIVE:
+            return int(self.keepalive)
+        if level == IPPROTO_TCP and option in _KEEPALIVE_LIMITS:
+            # keepalive_time_when() / keepalive_intvl_when() / keepalive_probes(): the
+            # socket's value, else the namespace's sysctl
+            own = {TCP_KEEPIDLE: self.keepidle, TCP_KEEPINTVL: self.keepintvl,
+                   TCP_KEEPCNT: self.keepcnt}[option]
+            key = {TCP_KEEPIDLE: "time", TCP_KEEPINTVL: "intvl", TCP_KEEPCNT: "probes"}[option]
+            return own or self.host.sysctl[f"net.ipv4.tcp_keepalive_{key}"]
         if level == IPPROTO_TCP and option == TCP_NODELAY:
             return int(self.nodelay)
         if level == IPPROTO_TCP and option == TCP_USER_TIMEOUT:

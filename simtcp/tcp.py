@@ -9,7 +9,8 @@ the RFC rule that produced it), ``take_events()`` gives state changes and notabl
 the trace, and ``next_deadline()`` says when ``on_timer`` wants to run next. ``on_timer``
 may be called early or late; it only acts on deadlines that have passed.
 
-Timers are deadlines in ``self.timers`` (rto, tlp, persist, delack, timewait, finwait2).
+Timers are deadlines in ``self.timers`` (rto, tlp, reo, persist, keepalive, delack,
+timewait, finwait2).
 The retransmission timer follows RFC 6298 with Linux's constants (initial 1 s, minimum
 200 ms, maximum 120 s, doubling backoff, Karn's rule); SYN and SYN-ACK retries follow Linux
 (`tcp_syn_retries`, `tcp_synack_retries`, `tcp_syn_linear_timeouts`). Congestion control is
@@ -229,6 +230,8 @@ class Connection(Receiver, Sender):
             self.established_at = self._now
             # tcp_finish_connect() / tcp_create_openreq_child(): the ages start now
             self.lsndtime = self.lrcvtime = self.rcv_tstamp = self._now
+            if self.cfg.keepalive:    # tcp_finish_connect() / tcp_create_openreq_child()
+                self.arm_keepalive(self._now, self.cfg.keepalive_time)
 
     def _event(self, what: EventKind, reason: object = "", rfc: str = "",
                detail: tuple = ()) -> None:

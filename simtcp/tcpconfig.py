@@ -63,6 +63,10 @@ class TcpConfig:
     cubic_params: Tuple[int, int, int, int] = (1, 3, 16, 2000)
     slow_start_after_idle: bool = True   # net.ipv4.tcp_slow_start_after_idle
     early_retrans: int = 3          # net.ipv4.tcp_early_retrans: 3 = tail loss probes
+    keepalive: bool = False         # SO_KEEPALIVE (tcpkeepalive)
+    keepalive_time: float = 7200.0  # TCP_KEEPIDLE, else net.ipv4.tcp_keepalive_time
+    keepalive_intvl: float = 75.0   # TCP_KEEPINTVL, else net.ipv4.tcp_keepalive_intvl
+    keepalive_probes: int = 9       # TCP_KEEPCNT, else net.ipv4.tcp_keepalive_probes
     recovery: int = 1               # net.ipv4.tcp_recovery bits: 0x1 RACK, 0x2 static
                                     # reordering window, 0x4 no DUPACK threshold (tcploss)
     invalid_ratelimit: float = 0.5  # net.ipv4.tcp_invalid_ratelimit (500 ms)
@@ -145,6 +149,9 @@ def config_from_sysctl(s, challenge_acks=None) -> TcpConfig:
         slow_start_after_idle=bool(s.get("net.ipv4.tcp_slow_start_after_idle", 1)),
         early_retrans=s.get("net.ipv4.tcp_early_retrans", 3),
         recovery=s.get("net.ipv4.tcp_recovery", 1),
+        keepalive_time=float(s.get("net.ipv4.tcp_keepalive_time", 7200)),
+        keepalive_intvl=float(s.get("net.ipv4.tcp_keepalive_intvl", 75)),
+        keepalive_probes=s.get("net.ipv4.tcp_keepalive_probes", 9),
         cubic_params=tuple(s.get(f"tcp_cubic.{name}", default) for name, default in
                            CUBIC_PARAMS),
         challenge_acks=challenge_acks,

@@ -70,19 +70,28 @@ class RackTlp:
         resent at once — several holes per round trip (RFC 6675 §5, RFC 6937)."""
         lost = self._rack_mark_lost(now) if rack_check else 0
         if self.prr is None:
-            if lost and (self.recover is None or self.snd_una >= self.recover):
+            if (lost or self.rack.lost_bytes) and (self.recover is None
+                                                    or self.snd_una >= self.recover):
                 self._enter_recovery(now, delivered, SendCause.FAST_RETRANSMIT)
             return
         self._prr_ack(delivered, una_advanced, bool(lost))
         self._xmit_retransmit_queue(now)
 
-    def _xmit_retransmit_queue(self, now: float) -> None:
+    def _xmit_retransmit_queue(self, now: float,
+                               first: SendCause = SendCause.RACK_RETRANSMIT) -> None:
         """Linux tcp_xmit_retransmit_queue(): resend the segments marked lost, lowest first,
-        while the pipe is below the congestion window (RFC 6675 §5 NextSeg rule 1)."""
+        while the pipe is below the congestion window (RFC 6675 §5 NextSeg rule 1). The
+        first may carry another cause (the fast retransmit that starts recovery)."""
+        reason = first
         for start, end in self.rack.lost_segments():
             if self.pipe >= self.cwnd:
                 break
-            self._retransmit_at(now, start, end.diff(start), SendCause.FAST_RETRANSMIT)
+            if start < self.snd_una:          # partly acknowledged: resend the rest
+                start = self.snd_una
+            self._retransmit_at(now, start, end.diff(start), reason,
+                                "RFC 8985 §6.2; RFC 6675 §5; RFC 6937; Linux "
+                                "tcp_xmit_retransmit_queue()")
+            reason = SendCause.RACK_RETRANSMIT
 
     def _rack_reo_timeout(self, now: float) -> None:
         """tcp_rack_reo_timeout() (RFC 8985 §6.3): the reordering window passed; whatever is

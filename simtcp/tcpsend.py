@@ -29,13 +29,15 @@ from .recovery import Prr
 from .tcpconfig import model_timeout
 from .tcploss import TCP_RACK_STATIC_REO_WND, RackTlp
 from .tcppersist import Persist
+from .tcpkeepalive import Keepalive
 
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
 
-class Sender(Persist, RackTlp):
+class Sender(Persist, RackTlp, Keepalive):
     """Sending, timers and loss recovery for `tcp.Connection` (see module docstring); the
-    persist timer is `tcppersist.Persist`, RACK-TLP `tcploss.RackTlp`."""
+    persist timer is `tcppersist.Persist`, RACK-TLP `tcploss.RackTlp`, SO_KEEPALIVE
+    `tcpkeepalive.Keepalive`."""
 
     __slots__ = ()
 
@@ -230,6 +232,11 @@ class Sender(Persist, RackTlp):
         if t.get("persist", now + 1) <= now:
             t.pop("persist")
             self._probe_timer(now)
+            if self.state is State.CLOSED:
+                return
+        if t.get("keepalive", now + 1) <= now:
+            t.pop("keepalive")
+            self._keepalive_timer(now)
             if self.state is State.CLOSED:
                 return
         if t.get("delack", now + 1) <= now:
@@ -517,7 +524,7 @@ class Sender(Persist, RackTlp):
         if self.sack_ok:
             # RACK marked the lost segments; PRR lets them go (tcp_xmit_retransmit_queue())
             self._prr_ack(newly_sacked or mss, False, True)
-            self._xmit_retransmit_queue(now)
+            self._xmit_retransmit_queue(now, reason)
             return
         self.timers.pop("reo", None)
         self.lost_bytes = self._head_hole()
@@ -544,8 +551,11 @@ class Sender(Persist, RackTlp):
         """Bytes in the network (RFC 6675 pipe, Linux tcp_packets_in_flight): sent, minus
         what the peer SACKed (or, without SACK, what duplicate ACKs said arrived) and what
         recovery marked lost, plus retransmissions."""
-        if self.sack_ok:       # RACK's lost marks (lost_out); a resent segment is back in flight
-            return max(self.in_flight - self.sacked_bytes - self.rack.lost_bytes, 0)
+        if self.sack_ok:
+            # in recovery, RACK's lost marks (lost_out) left the network; a resent segment
+            # is back in flight. (After a timeout simtcp goes back to SND.UNA instead.)
+            lost = self.rack.lost_bytes if self.prr is not None else 0
+            return max(self.in_flight - self.sacked_bytes - lost, 0)
         gone = min(self.dupacks, 3) * self.eff_mss if self.prr is not None else 0
         return max(self.in_flight - gone - self.lost_bytes + self.retrans_out, 0)
 
@@ -557,7 +567,8 @@ class Sender(Persist, RackTlp):
                 size = gap
         self._retransmit_at(now, self.snd_una, size, reason)
 
-    def _retransmit_at(self, now: float, seq: Seq, size: int, reason: "SendCause") -> None:
+    def _retransmit_at(self, now: float, seq: Seq, size: int, reason: "SendCause",
+                       rfc: str = "RFC 5681 §3.2; RFC 6937") -> None:
         """Resend ``size`` bytes from ``seq`` (and the FIN if it follows them; Linux
         tcp_retransmit_skb()). The retransmission timer restarts when the first
         unacknowledged segment goes (tcp_xmit_retransmit_queue(): rtx_head)."""
@@ -572,7 +583,7 @@ class Sender(Persist, RackTlp):
                 flags |= FIN
             else:
                 return
-        self._emit(flags, seq, payload, reason=reason, rfc="RFC 5681 §3.2; RFC 6937")
+        self._emit(flags, seq, payload, reason=reason, rfc=rfc)
         self.rack.sent(seq, seq + size + (1 if flags & FIN else 0), now, True)
         self.total_retrans += 1
         self.stats[3] += size

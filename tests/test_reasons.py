@@ -56,7 +56,8 @@ def test_flags_mark_what_counters_count():
     assert retrans == {SendCause.SYN_RETRANSMISSION, SendCause.SYNACK_RETRANSMISSION,
                        SendCause.DUPLICATE_SYN, SendCause.RETRANSMISSION,
                        SendCause.FAST_RETRANSMIT, SendCause.FAST_RETRANSMIT_PARTIAL,
-                       SendCause.TAIL_LOSS_PROBE}        # tcp_send_loss_probe retransmits
+                       SendCause.TAIL_LOSS_PROBE,        # tcp_send_loss_probe retransmits
+                       SendCause.RACK_RETRANSMIT}        # tcp_xmit_retransmit_queue()
     assert not SendCause.TIME_WAIT_FIN.retransmission
     assert {m for m in DropReason if m.tcp_error} == {
         DropReason.BAD_TCP_CHECKSUM, DropReason.BAD_TCP_DATA_OFFSET}

@@ -13,7 +13,9 @@ from scapy.layers.inet import IP, TCP
 
 import simtcp
 from simtcp.profiles import PROFILES, NotModelledError, Sysctl
+from simtcp.reasons import SendCause, StateCause
 from simtcp.segment import Flags
+from simtcp.sockopts import SO_KEEPALIVE, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL
 from simtcp.socket import (IPPROTO_TCP, MODELLED_OPTIONS, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT,
                            SO_LINGER, SO_SNDBUF, SOL_SOCKET, TCP_CONGESTION, TCP_CORK, TCP_INFO,
                            TCP_MAXSEG, TCP_NODELAY, TCP_QUICKACK, TCP_USER_TIMEOUT)
@@ -444,6 +446,51 @@ def eff_recovery():
             Sysctl("linux")["net.ipv4.tcp_recovery"] = refused
 
 
+def keepalive_run(sysctls=(), options=()):
+    """A connection whose client sets SO_KEEPALIVE (and ``options``) on a host with
+    ``sysctls``; the server goes silent at once. (times of the client's keepalive probes,
+    the time of its RST, its errno) within 3 hours."""
+    net = simtcp.Network(seed=1)
+    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    for k, v in dict(sysctls).items():
+        a.sysctl[k] = v
+    net.add_link(a, b, delay=0.01)
+    srv = b.socket()
+    srv.bind(("", 80))
+    srv.listen(1)
+    c = a.socket()
+    c.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1)
+    for option, value in options:
+        c.setsockopt(IPPROTO_TCP, option, value)
+    c.connect(("10.0.0.2", 80))
+    srv.accept()
+    start = net.now
+    b.sh("iptables -A INPUT -j DROP")
+    net.run(until=start + 3 * 3600)
+    sent = [r for r in net.trace if r.kind == "send" and r.host == "a"]
+    probes = [round(r.time - start) for r in sent if r.reason is SendCause.KEEPALIVE_PROBE]
+    resets = [round(r.time - start) for r in sent if r.reason is StateCause.KEEPALIVE_TIMED_OUT]
+    return probes, resets, c.conn.error
+
+
+def eff_keepalive_time():
+    # 7200 s idle, then 9 probes 75 s apart, then the reset (RFC 1122 §4.2.3.6)
+    probes, resets, err = keepalive_run()
+    assert probes == [7200 + 75 * i for i in range(9)] and resets == [7200 + 75 * 9]
+    assert err == errno.ETIMEDOUT
+    assert keepalive_run({"net.ipv4.tcp_keepalive_time": 60})[0][0] == 60
+
+
+def eff_keepalive_intvl():
+    probes = keepalive_run({"net.ipv4.tcp_keepalive_intvl": 10})[0]
+    assert probes[:3] == [7200, 7210, 7220]
+
+
+def eff_keepalive_probes():
+    probes, resets, _ = keepalive_run({"net.ipv4.tcp_keepalive_probes": 2})
+    assert probes == [7200, 7275] and resets == [7350]
+
+
 def eff_slow_start_after_idle():
     def after_idle(flag):
         net, host, peer, s = bulk_conn({"net.ipv4.tcp_slow_start_after_idle": flag})
@@ -580,6 +627,9 @@ EFFECTS = {
         lambda v: hystart_exit(hystart_low_window=v), 16, 200),
     "net.ipv4.tcp_slow_start_after_idle": eff_slow_start_after_idle,
     "net.ipv4.tcp_recovery": eff_recovery,
+    "net.ipv4.tcp_keepalive_time": eff_keepalive_time,
+    "net.ipv4.tcp_keepalive_intvl": eff_keepalive_intvl,
+    "net.ipv4.tcp_keepalive_probes": eff_keepalive_probes,
     "net.ipv4.tcp_min_snd_mss": lambda: eff_config_field("net.ipv4.tcp_min_snd_mss", 100,
                                                          "min_snd_mss", 100),
     "net.ipv4.tcp_orphan_retries": lambda: eff_config_field("net.ipv4.tcp_orphan_retries", 3,
@@ -809,6 +859,40 @@ def opt_congestion():
     assert s.conn.cc.name == "reno"
 
 
+def opt_keepalive():
+    # on: probes after tcp_keepalive_time; set on a live connection it arms the timer then
+    assert keepalive_run()[0][0] == 7200
+    net, host, peer, s = bulk_conn({})
+    s.conn.sndq.clear()
+    s.conn.snd_nxt = s.conn.snd_una
+    assert "keepalive" not in s.conn.timers and s.getsockopt(SOL_SOCKET, SO_KEEPALIVE) == 0
+    s.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1)
+    assert s.conn.timers["keepalive"] == pytest.approx(net.now + 7200)
+    s.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 0)
+    assert "keepalive" not in s.conn.timers
+
+
+def opt_keepidle():
+    assert keepalive_run(options=[(TCP_KEEPIDLE, 30)])[0][:2] == [30, 105]
+    net, host, peer, s = bulk_conn({})
+    assert s.getsockopt(IPPROTO_TCP, TCP_KEEPIDLE) == 7200          # the sysctl's
+    for bad in (0, 32768):
+        with pytest.raises(OSError) as e:
+            s.setsockopt(IPPROTO_TCP, TCP_KEEPIDLE, bad)
+        assert e.value.errno == errno.EINVAL
+
+
+def opt_keepintvl():
+    assert keepalive_run(options=[(TCP_KEEPINTVL, 5)])[0][:3] == [7200, 7205, 7210]
+
+
+def opt_keepcnt():
+    probes, resets, _ = keepalive_run(options=[(TCP_KEEPCNT, 1)])
+    assert probes == [7200] and resets == [7275]
+    with pytest.raises(OSError):
+        bulk_conn({})[3].setsockopt(IPPROTO_TCP, TCP_KEEPCNT, 128)     # MAX_TCP_KEEPCNT 127
+
+
 def opt_info():
     net, host, peer, s = bulk_conn({})
     assert s.getsockopt(IPPROTO_TCP, TCP_INFO, 104)[0] == 1          # tcpi_state ESTABLISHED
@@ -830,6 +914,10 @@ OPTION_EFFECTS = {
     "TCP_CORK": opt_cork,
     "SO_LINGER": opt_linger,
     "TCP_QUICKACK": opt_quickack,
+    "SO_KEEPALIVE": opt_keepalive,
+    "TCP_KEEPIDLE": opt_keepidle,
+    "TCP_KEEPINTVL": opt_keepintvl,
+    "TCP_KEEPCNT": opt_keepcnt,
 }
 
 
@@ -845,7 +933,7 @@ def test_socket_option_has_its_effect(name):
 def test_other_socket_options_are_refused_as_not_modelled():
     net = simtcp.Network(seed=1)
     s = net.add_host("h", "10.0.0.1").socket()
-    for level, option in ((SOL_SOCKET, 9), (IPPROTO_TCP, 99), (0, 1)):     # SO_KEEPALIVE …
+    for level, option in ((SOL_SOCKET, 10), (IPPROTO_TCP, 99), (0, 1)):    # SO_OOBINLINE …
         with pytest.raises(OSError) as e:
             s.setsockopt(level, option, 1)
         assert e.value.errno == errno.ENOPROTOOPT and "not modelled" in str(e.value)

@@ -335,7 +335,7 @@ def ss_layout(lines: List[List[str]], disabled: Sequence[bool],
 def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = True,
        processes: bool = False, state=None, port: Optional[int] = None,
        width: Optional[int] = None, protocols: Sequence[str] = ("tcp",),
-       info: bool = False) -> SocketTable:
+       info: bool = False, options: bool = False) -> SocketTable:
     """The socket table as ``ss`` prints it.
 
     Give the real command line — ``host.ss("-tuln")``, ``host.ss("-tan", "state",
@@ -351,6 +351,9 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
     more than one protocol is shown), ``info`` = ``-i``: under each TCP socket the line of
     TCP_INFO ss prints (``\t cubic wscale:7,7 rto:204 rtt:… cwnd:10 …``; `simtcp.tcpinfo`);
     like ss, the line is part of the last column, which therefore pads the header.
+    ``options`` = ``-o``: the pending timer after the addresses (and processes), as
+    ``timer:(on,200ms,0)`` — kind, time left, retransmissions or probes (`ss_timer`); with
+    ``-i`` it also adds ``ts sack`` to the TCP_INFO line.
     ``width=None`` is the layout of piped output; ``width=80`` that of an 80-column terminal.
     """
     header, match, expression = True, None, ""
@@ -359,7 +362,7 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
         o = parse_ss(args)
         protocols, all, listening, numeric = o.protocols, o.all, o.listening, o.numeric
         processes, header, match, expression = o.processes, o.header, o.match, o.expression
-        info = o.info
+        info, options = o.info, o.options
         states = o.states
         if states is None:
             states = (_ALL if all else frozenset({S.LISTEN, S.CLOSED}) if listening
@@ -374,10 +377,16 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
             states = _ALL
         else:
             states = SS_CONN
-        command = _ss_command(protocols, all, listening, numeric, processes, state, port, info)
+        command = _ss_command(protocols, all, listening, numeric, processes, state, port, info,
+                              options)
     if not states:
         raise UsageError("ss: no socket states to show with such filter.")
-    extra = (lambda e: {"info": _info_line(e, numeric)}) if info else (lambda e: {})
+    def extra(e: dict) -> dict:
+        out = {"info": _info_line(e, numeric, options)} if info else {}
+        if options:
+            out["timer"] = ss_timer(e["timer"]) if e["proto"] == "tcp" else ""
+        return out
+
     rows = [_row(e, send_q=e["backlog"], **extra(e)) if e["listener"] else _row(e, **extra(e))
             for e in _entries(host, protocols, info)
             if e["state"] in states and (port is None or port in (e["local_port"], e["peer_port"]))
@@ -388,7 +397,8 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
 
     def tokens(r: dict) -> List[str]:
         users = (f' users:(("{r["process"]}",pid={r["pid"]},fd={r["fd"]}))'
-                 if processes and r["pid"] is not None else "") + r.get("info", "")
+                 if processes and r["pid"] is not None else "") + r.get("timer", "") + \
+            r.get("info", "")
         return [r["proto"], r["state"].ss_name, f"{r['recv_q']:<6d}", f"{r['send_q']:<6d}",
                 r["local_ip"] + ":", _port_name(r["local_port"], numeric, eph),
                 r["peer_ip"] + ":", _port_name(r["peer_port"], numeric, eph), users, ""]
@@ -410,27 +420,60 @@ def ss(host, *args, all: bool = True, listening: bool = False, numeric: bool = T
         ("Peer Address:Port", "left", addr("peer_ip", "peer_port"))])
     if processes:
         cols.append(("Process", "left", lambda r: tokens(r)[8].split("\n")[0].strip()))
+    if options:
+        cols.append(("Timer", "left", lambda r: r["timer"].strip()))
     if info:
         cols.append(("TCP_INFO", "left", lambda r: r["info"].strip()))
     return SocketTable("ss", command, rows, render, cols, host.name, host.net.now)
 
 
-def _info_line(entry: dict, numeric: bool) -> str:
+def ms_timer(timeout: int) -> str:
+    """iproute2 misc/ss.c print_ms_timer(): 204 -> "204ms", 1500 -> "1.500ms", 58000 ->
+    "58sec", 7140000 -> "119min" (minutes hide seconds above 9, seconds hide ms above 9)."""
+    secs, msecs = divmod(timeout, 1000)
+    minutes, secs = divmod(secs, 60)
+    out = ""
+    if minutes:
+        msecs = 0
+        out = f"{minutes}min"
+        if minutes > 9:
+            secs = 0
+    if secs:
+        if secs > 9:
+            msecs = 0
+        out += f"{secs}" + ("." if msecs else "sec")
+    if msecs:
+        out += f"{msecs:03d}ms"
+    return out
+
+
+def ss_timer(timer) -> str:
+    """What ss -o adds after the addresses (misc/ss.c tcp_timer_print()): nothing when no
+    timer is pending, else `` timer:(kind,time left,retransmissions)`` (`simtcp.diag`)."""
+    from ..diag import TIMER_NAMES
+    kind, expires, retrans = timer
+    if not kind:
+        return ""
+    return f" timer:({TIMER_NAMES[min(kind, 5)]},{ms_timer(expires)},{retrans})"
+
+
+def _info_line(entry: dict, numeric: bool, options: bool = False) -> str:
     """What ss -i adds to a socket's last column: a new line, a tab and TCP_INFO
     (misc/ss.c inet_show_sock(): out("\n\t") then tcp_show_info()); nothing for sockets
     without INET_DIAG_INFO (UDP, SYN-RECV requests, TIME-WAIT)."""
     ti = entry.get("tcp_info")
     if ti is None:
         return ""
-    return "\n" + ti.ss_line(numeric=numeric)
+    return "\n" + ti.ss_line(options=options, numeric=numeric)
 
 
 def _ss_command(protocols, all, listening, numeric, processes, state, port,
-                info=False) -> str:
+                info=False, options=False) -> str:
     """The ss command line the keyword form stands for."""
     flags = "-" + "".join(p[0] for p in ("tcp", "udp") if p in protocols) + \
         ("l" if listening and state is None else "a" if all and state is None else "") + \
-        ("n" if numeric else "") + ("p" if processes else "") + ("i" if info else "")
+        ("n" if numeric else "") + ("o" if options else "") + ("p" if processes else "") + \
+        ("i" if info else "")
     command = "ss " + flags
     if state is not None:
         for w in (state if isinstance(state, (list, tuple, set, frozenset)) else [state]):
