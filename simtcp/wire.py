@@ -17,29 +17,34 @@ Speed (a benchmark compares simtcp with bare scapy). Most of a plain
    what scapy itself does after that expansion — and it skips the clones.
 2. Creating the layers (`Packet.__init__`, field defaults, ``any2i`` conversions) costs
    more than building them. So the layers are created once and reused: a chain
-   IP / TCP|UDP / Raw per payload class (`_Layers`), whose ``fields`` are set for each
+   IP / TCP|UDP [/ Raw] per payload class (`_Layers`), whose ``fields`` are set for each
    packet to the values scapy stores after ``any2i`` — what ``IP(ttl=64, ...)`` would
    store, except that the two flag fields hold the plain integer, which is what their
    `FlagsField` writes to the wire (its ``FlagValue`` wrapper is for display, and its
    operator overloads alone cost a third of a build). Every field a packet can change is
    set on every encode, so nothing of one packet reaches the next (tests:
-   test_wire_reuse.py, A then B then A; failed encodes; threads).
+   test_wire_reuse.py, A then B then A; failed encodes; threads). Segments without
+   payload (most of a connection's) use a chain without the empty Raw layer.
 3. TCP's and UDP's `post_build` compute the checksum through `in4_pseudoheader`, which
    copies the whole IP packet (payload included). We build with a zero checksum and fill
    it in from the pseudo-header and the scapy-built bytes (RFC 9293 §3.1, RFC 768).
+4. IP's `post_build` patches IHL and the total length into the header it built when they
+   are ``None``; like TCP's data offset and UDP's length, we give them (ICMP excepted:
+   scapy adds its per-type header up). scapy computes the IP header checksum, and the ICMP
+   checksum, which covers only the ICMP message.
 
-The IP header's length and checksum are left ``None``: scapy fills them (cheaply), and so
-the ICMP checksum, which covers only the ICMP message. The bytes are scapy's, field by
-field: tests prove them identical to a fresh ``bytes(IP()/TCP()/Raw())`` with every
-checksum and length left to scapy, for every kind of packet.
+The bytes are scapy's, field by field: tests prove them identical to a fresh
+``bytes(IP()/TCP()/Raw())`` with every checksum and length left to scapy, for every kind
+of packet.
 
 **Decode** parses with `struct` instead of dissecting with scapy. Measured on the 2-core
 test machine for a 100-byte data segment with timestamps (bench/_scapy_baseline.py): ``IP(b)``
-≈ 75–240 µs; the struct parse with both checksums verified ≈ 3–16 µs. (Encode: ≈ 30 µs
+≈ 75–240 µs; the struct parse with both checksums verified ≈ 3–16 µs. (Encode: ≈ 27 µs
 here against ≈ 85 µs with fresh explicit layers and ≈ 400 µs for a plain
 ``bytes(IP()/TCP()/Raw())``.) Decode must also check what scapy never checks (lengths,
-checksums, fragments), which needs the raw header anyway. Tests prove the result equals scapy's dissection field by field for TCP, UDP and ICMP; labs
-that want scapy's view call `to_scapy()` (or ``CapturedPacket.scapy``).
+checksums, fragments), which needs the raw header anyway. Tests prove the result equals
+scapy's dissection field by field for TCP, UDP and ICMP; labs that want scapy's view call
+`to_scapy()` (or ``CapturedPacket.scapy``).
 
 Checksums: `simtcp.wirebase` (RFC 1071, one C-speed `int.from_bytes` per check).
 """
@@ -57,7 +62,9 @@ from .packet import Datagram, IcmpMessage, Packet
 from .reasons import DropReason
 from .segment import Segment
 from .wire_icmp import decode_icmp, icmp_layer
+from .wire_tcp import CHECKSUM_OFFSET as TCP_CHECKSUM_AT
 from .wire_tcp import decode_segment, fill_tcp, tcp_option_list, tcp_template
+from .wire_udp import CHECKSUM_OFFSET as UDP_CHECKSUM_AT
 from .wire_udp import decode_datagram, fill_udp, udp_template
 from .wirebase import DecodeError, internet_checksum, ip4, l4_checksum, ones_sum, pseudo_sum
 
@@ -107,17 +114,19 @@ def checksum_ok(data: bytes) -> Tuple[bool, bool]:
 class _Layers:
     """One reusable chain of scapy layers: IP / transport / Raw (module doc, "speed").
 
-    ``kind`` is the payload class: `Segment` (IP/TCP/Raw), `Datagram` (IP/UDP/Raw),
-    `IcmpMessage` (IP alone: a fresh ICMP layer is attached for each message, because its
-    fields differ per type), anything else (IP/Raw). Only the IP fields a `Packet` sets and
-    the transport fields the codec's ``fill_*`` sets change between packets, and each
-    `encode` sets all of them, so nothing of one packet can reach the next.
+    ``kind`` is the payload class: `Segment` (IP/TCP), `Datagram` (IP/UDP), `IcmpMessage`
+    (IP alone: a fresh ICMP layer is attached for each message, because its fields differ
+    per type), anything else (IP alone); a Raw layer follows when ``body`` (the chain is for
+    packets with payload bytes). Only the IP fields a `Packet` sets and the transport fields
+    the codec's ``fill_*`` sets change between packets, and each `encode` sets all of them,
+    so nothing of one packet can reach the next.
     """
 
     __slots__ = ("ip", "ip_fields", "l4_fields", "raw_fields")
 
-    def __init__(self, kind: type) -> None:
-        ip = IP(version=4, ihl=None, tos=0, len=None, id=0, flags=0, frag=0, ttl=64, proto=0,
+    def __init__(self, kind: type, body: bool) -> None:
+        # IHL 5: simtcp sends no IP options (RFC 791 §3.1)
+        ip = IP(version=4, ihl=5, tos=0, len=None, id=0, flags=0, frag=0, ttl=64, proto=0,
                 chksum=None, src="0.0.0.0", dst="0.0.0.0", options=[])
         ip.explicit = 1
         self.ip, self.ip_fields = ip, ip.fields
@@ -127,16 +136,17 @@ class _Layers:
             top = tcp_template() if kind is Segment else udp_template()
             ip.add_payload(top)
             self.l4_fields = top.fields
-        if kind is not IcmpMessage:
+        if body:
             raw = Raw(load=b"")
             raw.explicit = 1
             top.add_payload(raw)
             self.raw_fields = raw.fields
 
 
-#: Idle layer chains per payload class. `encode` takes one and puts it back, so two threads
-#: encoding at once never share a chain (list.pop and list.append are atomic).
-_IDLE: dict = {Segment: [], Datagram: [], IcmpMessage: [], bytes: []}
+#: Idle layer chains per (payload class, has payload bytes). `encode` takes one and puts it
+#: back, so two threads encoding at once never share a chain (list.pop and list.append are
+#: atomic).
+_IDLE: dict = {(k, b): [] for k in (Segment, Datagram, IcmpMessage, bytes) for b in (0, 1)}
 
 
 def encode(packet: Packet) -> bytes:
@@ -150,10 +160,17 @@ def encode(packet: Packet) -> bytes:
     dst4 = ip4(packet.dst, "dst")
     p = packet.payload
     kind = type(p)
-    idle = _IDLE.get(kind)
-    if idle is None:
-        kind, idle = bytes, _IDLE[bytes]
-    layers = idle.pop() if idle else _Layers(kind)
+    if kind is Segment or kind is Datagram:
+        body = p.payload
+    elif kind is IcmpMessage:
+        body = b""  # the quote is the ICMP layer's own Raw
+    else:
+        kind, body = bytes, p
+    if body:
+        body = bytes(body)
+    key = (kind, 1 if body else 0)
+    idle = _IDLE[key]
+    layers = idle.pop() if idle else _Layers(*key)
     ip = layers.ip
     try:
         f = layers.ip_fields
@@ -165,18 +182,22 @@ def encode(packet: Packet) -> bytes:
         f["src"] = packet.src
         f["dst"] = packet.dst
         if kind is Segment:
-            fill_tcp(layers.l4_fields, p)
-            body, ck_at = p.payload, 16
+            header = fill_tcp(layers.l4_fields, p)
         elif kind is Datagram:
-            fill_udp(layers.l4_fields, p)
-            body, ck_at = p.payload, 6
-        elif kind is IcmpMessage:
-            ip.add_payload(icmp_layer(p))
-            body, ck_at = None, None
+            header = fill_udp(layers.l4_fields, p)
         else:
-            body, ck_at = p, None
-        if body is not None:
-            layers.raw_fields["load"] = bytes(body)
+            header = 0
+        if kind is IcmpMessage:
+            ip.add_payload(icmp_layer(p))
+            f["len"] = None  # scapy adds it up (ICMP's header length differs per type)
+        else:
+            # total length, given so scapy need not patch it into the header it built
+            f["len"] = total = 20 + header + len(body)
+            if total > 65535:
+                raise ValueError(f"IPv4 total length {total} exceeds 65535 bytes (RFC 791 "
+                                 f"total length is 16 bits); send a smaller payload")
+        if body:
+            layers.raw_fields["load"] = body
         try:
             data = bytes(ip)
         except (struct.error, OverflowError, TypeError, ValueError) as e:
@@ -188,15 +209,12 @@ def encode(packet: Packet) -> bytes:
         if kind is IcmpMessage:
             ip.remove_payload()
         idle.append(layers)
-    if len(data) > 65535:
-        raise ValueError(f"IPv4 total length {len(data)} exceeds 65535 bytes "
-                         f"(RFC 791 total length is 16 bits); send a smaller payload")
-    if ck_at is None:
+    if kind is IcmpMessage or kind is bytes:
         return data
     ck = l4_checksum(src4, dst4, packet.proto, data[20:])
-    if ck == 0 and ck_at == 6:
+    at = 20 + (TCP_CHECKSUM_AT if kind is Segment else UDP_CHECKSUM_AT)
+    if ck == 0 and kind is Datagram:
         ck = 0xFFFF  # RFC 768: a computed zero is sent as all ones (zero means "none")
-    at = 20 + ck_at
     return data[:at] + ck.to_bytes(2, "big") + data[at + 2:]
 
 

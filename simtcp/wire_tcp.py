@@ -103,10 +103,10 @@ def tcp_template() -> TCP:
     return tcp
 
 
-def fill_tcp(fields: dict, seg: Segment) -> None:
+def fill_tcp(fields: dict, seg: Segment) -> int:
     """Set every per-segment field of a `tcp_template` layer (its ``fields`` dict) for
     ``seg``: the values are scapy's internal ones, so its build gives the bytes a fresh
-    ``TCP(sport=..., ...)`` gives (simtcp.wire, "speed")."""
+    ``TCP(sport=..., ...)`` gives (simtcp.wire, "speed"). Returns the header length."""
     opts = tcp_option_list(seg)
     o = seg.options
     optlen = (len(_OPTFIELD.i2m(None, opts)) if o.extra
@@ -121,11 +121,12 @@ def fill_tcp(fields: dict, seg: Segment) -> None:
     fields["ack"] = int(seg.ack)
     # data offset: 5 words + options padded to a word (RFC 9293 §3.1); given here so scapy
     # does not serialize the options a second time to find it
-    fields["dataofs"] = 5 + (optlen + 3) // 4
+    fields["dataofs"] = words = 5 + (optlen + 3) // 4
     fields["flags"] = int(seg.flags)
     fields["window"] = seg.window
     fields["urgptr"] = seg.urgptr
     fields["options"] = opts
+    return words * 4
 
 
 _TCP_HDR = struct.Struct("!HHIIBBHHH")

@@ -30,11 +30,13 @@ def udp_template() -> UDP:
     return udp
 
 
-def fill_udp(fields: dict, d: Datagram) -> None:
-    """Set every per-datagram field of a `udp_template` layer (its ``fields`` dict)."""
+def fill_udp(fields: dict, d: Datagram) -> int:
+    """Set every per-datagram field of a `udp_template` layer (its ``fields`` dict).
+    Returns the header length."""
     fields["sport"] = d.sport
     fields["dport"] = d.dport
     fields["len"] = 8 + len(d.payload)
+    return 8
 
 
 def decode_datagram(seg: bytes, src4: bytes, dst4: bytes) -> Datagram:

@@ -152,6 +152,19 @@ def test_a_failed_encode_leaves_nothing_behind(bad):
     assert [encode(p) for p in CORPUS] == EXPECTED
 
 
+@pytest.mark.parametrize("make", [
+    lambda n: Packet(A, B, Segment.parse(f". 1:{1 + n}({n}) ack 1 win 9", 1, 2)),
+    lambda n: Packet(A, B, Datagram(1, 2, b"u" * n)),
+    lambda n: Packet(A, B, b"g" * n, proto=47),
+])
+def test_the_largest_datagram_is_built_and_one_byte_more_is_refused(make):
+    header = len(encode(make(0)))
+    largest = make(65535 - header)
+    assert encode(largest) == fresh_scapy(largest)
+    with pytest.raises(ValueError, match="IPv4 total length 65536 exceeds 65535"):
+        encode(make(65536 - header))
+
+
 def test_threads_encoding_at_once_never_share_layers():
     """Each encode takes its own layer chain, so concurrent encodes stay correct."""
     results, errors = {}, []
