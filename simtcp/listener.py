@@ -54,7 +54,8 @@ class Listener:
         self.state = State.LISTEN
 
     def syn_queue_full(self) -> bool:
-        # inet_csk_reqsk_queue_is_full(): qlen > sk_max_ack_backlog on Linux 6.x (FACTS §10)
+        # inet_csk_reqsk_queue_is_full() (include/net/inet_connection_sock.h): qlen >
+        # sk_max_ack_backlog on Linux 6.x (measured on 6.18)
         return len(self.syn_queue) > self.backlog
 
     def accept_queue_full(self) -> bool:

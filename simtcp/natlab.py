@@ -40,7 +40,8 @@ def home_nat(seed: int = 1, hosts: int = 2, outsiders: Sequence[tuple] = ()) -> 
 def masquerade_two_clients(seed: int = 1) -> types.SimpleNamespace:
     """Two inside hosts connect from the same source port 40000 to server:80 through
     ``-t nat -A POSTROUTING -o eth1 -j MASQUERADE``; captures run on r1's eth0 and eth1.
-    The first keeps port 40000, the second is given another (FACTS: Linux does the same)."""
+    The first keeps port 40000, the second is given another (as Linux's
+    nf_nat_l4proto_unique_tuple() does)."""
     ns = home_nat(seed)
     r = ns.router
     r.iptables("-t nat -A POSTROUTING -o eth1 -j MASQUERADE")

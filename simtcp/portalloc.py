@@ -15,14 +15,15 @@ switch it on a live host:
 * ``linux``: ``__inet_hash_connect()`` (net/ipv4/inet_hashtables.c), "RFC 6056 3.3.4
   Algorithm 4: Double-Hash" with Linux's parity trick: connect() takes ports with the parity
   of the range's low end (even by default), bind(0) (``inet_csk_find_open_port()``,
-  net/ipv4/inet_connection_sock.c) takes the other parity first. FACTS §1.
+  net/ipv4/inet_connection_sock.c) takes the other parity first.
 * ``rfc6056-1`` … ``rfc6056-5``: the five algorithms of RFC 6056 §3.3, as NetBSD's
   sys/netinet/portalgo.c implements them.
 * ``sequential``: ``++lastport`` wrapping in the range (XNU/BSD without randomization).
 * ``bsd-random``: a random start, then sequential (FreeBSD ``randomized=1``, RFC 6056 alg 1).
 * ``macos`` / ``freebsd``: the OS's own switch (``net.inet.tcp.randomize_ports`` /
   ``net.inet.ip.portrange.randomized``) chooses between the two above.
-* ``windows``: **unverified** (FACTS §1 [U]); see :meth:`PortAllocator._windows`.
+* ``windows``: **unverified** (Microsoft documents only the range, KB 929851); see
+  :meth:`PortAllocator._windows`.
 
 Randomness: one 128-bit master secret is drawn from the network's ``random.Random`` when the
 allocator is built; every keyed hash (Linux's SipHash stand-in, RFC 6056's F and G, the
@@ -395,7 +396,7 @@ class PortAllocator:
     def _windows(self, low: int, num: int, rng: random.Random):
         """Windows: one host-wide counter from a random start, +1 per allocation.
 
-        UNVERIFIED (FACTS §1 [U]): Microsoft documents the dynamic range (KB 929851) but not
+        UNVERIFIED: Microsoft documents the dynamic range (KB 929851) but not
         the order. Packet captures of Windows clients commonly show source ports rising by
         one across connections, so we model a global sequential counter whose starting point
         is drawn once per host. Treat results about Windows port *order* as illustrative.

@@ -14,7 +14,8 @@ systems are *told* to pick client ports from (Linux ignores that advice: its def
 trimmed copy of IANA's ``service-names-port-numbers.csv`` shipped in ``simtcp/data`` (see
 ``simtcp/data/README.md`` for its source and how to refresh it). We ship our own table because
 scapy's ``TCP_SERVICES`` reads ``/etc/services`` at import and is simply empty where that file
-is missing (FACTS §8) — course figures must not depend on the machine they are built on.
+is missing (scapy/data.py, no bundled fallback) — course figures must not depend on the
+machine they are built on.
 
 The table is parsed lazily on first use and cached in module globals; that is a cache, not
 randomness, so determinism is unaffected.

@@ -15,7 +15,8 @@ has one code path. Port allocation is OS specific, so the stack asks the generic
 range on Windows, ``net.inet.ip.portrange.*`` on the BSDs). simtcp's own settings live under
 ``simtcp.*`` (the allocation algorithm, the TIME-WAIT length, the MSS).
 
-Sources are cited per value; FACTS.md tags: [V] read in source, [S] secondary, [U] unverified.
+Sources are cited per value, tagged [V] read in the cited source, [E] measured on a real
+kernel, [S] secondary source only, [U] unverified.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class NotModelledError(ValueError):
     refused, so that nothing is silently ignored."""
 
 
-LINUX_KERNEL = (6, 18)      # the kernel the "linux" profile follows (FACTS: measured on 6.18)
+LINUX_KERNEL = (6, 18)      # the kernel the "linux" profile follows (tests/ oracles ran on 6.18)
 CONGESTION_CONTROLS = ("cubic", "reno")   # net.ipv4.tcp_available_congestion_control
 
 

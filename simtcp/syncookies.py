@@ -29,7 +29,7 @@ Window scale, SACK and ECN do not fit; when the SYN carried timestamps Linux hid
 low 6 bits of its TSval (``cookie_init_timestamp``), the client echoes them in TSecr and
 ``cookie_timestamp_decode`` reads them back. Without timestamps they are lost.
 
-Bernstein's original layout (1996, cr.yp.to/syncookies.html; FACTS §5 [S]) for contrast::
+Bernstein's original layout (1996, cr.yp.to/syncookies.html) for contrast::
 
     bits 31..27  t mod 32       (t increases every 64 s)
     bits 26..24  MSS index      (8 MSS values)
@@ -488,7 +488,7 @@ def decode_cookie(isn: int, saddr: Addr, daddr: Addr, sport: int, dport: int, cl
 def bernstein_fields(isn: int) -> Tuple[int, int, int]:
     """Split an ISN by Bernstein's original layout: ``(t mod 32, mss index, 24-bit hash)``.
 
-    For contrast only (FACTS §5 [S]): applied to a Linux cookie the result is noise, which is
+    For contrast only: applied to a Linux cookie the result is noise, which is
     the point — the Linux layout adds H0 + client ISN so nothing is readable on the wire.
     """
     isn = _u32(isn, "isn")

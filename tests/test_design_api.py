@@ -1,4 +1,4 @@
-"""The public API exactly as DESIGN.md and the README show it."""
+"""The public API exactly as the README and the architecture guide show it."""
 from scapy.layers.inet import IP, TCP
 
 import simtcp

@@ -1,6 +1,7 @@
 """SYN floods end to end (simtcp.tools.flood, simtcp.viz.flood).
 
-Outcomes follow FACTS §4 (listen queues: a Linux 6.x SYN queue holds backlog + 1 requests)
+Outcomes follow Linux (listen queues, tcp_conn_request() in net/ipv4/tcp_input.c: a Linux 6.x
+SYN queue holds backlog + 1 requests)
 and §5 (SYN cookies: sent when the queue is full, valid for up to 2 minutes), and come out
 of the simulation — the flood tool only sends SYNs and counts.
 """
@@ -44,7 +45,8 @@ def on():
 def test_cookies_off_queue_saturates_stays_full_and_legit_clients_fail(off):
     m, s, f = off.summary(), off.series, off.flood
     assert m["syns_sent"] == 1000
-    assert m["syn_capacity"] == 129                   # backlog + 1 (FACTS §10, Linux 6.x)
+    # backlog + 1 (inet_csk_reqsk_queue_is_full(), Linux 6.x)
+    assert m["syn_capacity"] == 129
     sat = m["saturated_at"]
     assert sat is not None and sat - f.start_time < 1.0
     # 129 requests at 200 SYN/s take 0.64 s: nobody scripted that number
@@ -58,7 +60,7 @@ def test_cookies_off_queue_saturates_stays_full_and_legit_clients_fail(off):
     assert off.clients.success_ratio(None, f.start_time) == 1.0
     assert all(x < 0.01 for x in off.clients.latencies(None, f.start_time))
     assert m["cookies_sent"] == 0 and m["listen_drops"] > 800
-    # every SYN-ACK to a spoofed address (first ones and retransmissions, FACTS §3) died
+    # every SYN-ACK to a spoofed address (first ones and retransmissions: tcp_synack_retries) died
     # with "no route to host"; the legitimate clients' SYN-ACKs arrived
     to_spoofed = sum(1 for r in off.net.trace.filter(kind="send", host="server")
                      if r.packet.dst.startswith("10.99.") and r.packet.segment.flags.names == "SYN,ACK")
@@ -136,7 +138,8 @@ def test_forged_and_stale_cookies_are_rejected_and_counted():
     assert c["SyncookiesFailed"] == 1 and c["SyncookiesRecv"] == 0
     rst = peer.packets[-1].segment
     assert rst.flags == Flags.RST and rst.seq == synacks[40001].seq + 1 + 12345
-    # genuine, 100 s later: still within the 2-minute validity (FACTS §5)
+    # genuine, 100 s later: still within the 2-minute validity (TCP_SYNCOOKIE_VALID,
+    # include/net/tcp.h)
     net.run(until=100.0)
     peer.send(Packet(peer.ip, server.ip, _ack(40000, 1000, synacks[40000])))
     net.run(until=net.now + 0.01)
@@ -227,7 +230,8 @@ def test_synflood_timing_count_options_and_sources():
         assert p.segment.options.ts is None
     assert len({r.packet.src for r in sends}) > 45            # drawn, not repeated
     assert len({r.packet.segment.sport for r in sends}) > 45
-    # nothing listens on port 80 here: every SYN got RST,ACK (FACTS §2), sent to nowhere
+    # nothing listens on port 80 here: every SYN got RST,ACK (tcp_v4_send_reset(), RFC 9293
+    # §3.10.7.1), sent to nowhere
     assert server.counters["PassiveOpens"] == 0 and server.counters["OutRsts"] == 50
     assert net.trace.drop_reasons() == {DropReason.NO_ROUTE: 50}
 

@@ -35,7 +35,7 @@ def connected(net, a, b, port=80):
 
 # ------------------------------------------------------------------ window scale
 @pytest.mark.parametrize("rmem2, rmem_max, expected", [
-    (33554432, 4194304, 10),        # Linux 6.16+ defaults (FACTS §10: the kernel said 10)
+    (33554432, 4194304, 10),        # Linux 6.16+ defaults (a Linux 6.18 kernel said 10)
     (6291456, 212992, 7),           # the long-standing 6 MB default gave 7
     (4194304, 4194304, 7),
     (131072, 65536, 2),

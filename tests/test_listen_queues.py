@@ -1,4 +1,5 @@
-"""Linux listen queues (FACTS §4, §10): SYN queue, accept queue, overflow behaviour."""
+"""Linux listen queues (tcp_conn_request() in net/ipv4/tcp_input.c; measured on Linux 6.18):
+SYN queue, accept queue, overflow behaviour."""
 from scapy.layers.inet import IP, TCP
 
 import simtcp
@@ -142,7 +143,8 @@ def test_cookie_without_timestamps_loses_window_scaling_and_sack():
     synack, conn = cookie_connection(timestamps=False)
     assert [name for name, _ in synack[TCP].options] == ["MSS"]     # MSS-only SYN-ACK
     assert conn.state.value == "ESTABLISHED"
-    assert conn.snd_wscale == 0 and not conn.sack_ok              # lost (FACTS §5)
+    # lost (cookie_v4_check(): a cookie without timestamps carries no options)
+    assert conn.snd_wscale == 0 and not conn.sack_ok
 
 
 def test_cookie_with_timestamps_keeps_them_in_the_tsval_bits():

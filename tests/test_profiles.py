@@ -16,7 +16,7 @@ def test_linux_defaults_match_facts():
     assert s["net.ipv4.tcp_syn_linear_timeouts"] == 4                # Linux 6.5+
     assert s["net.core.somaxconn"] == 4096
     assert s["net.ipv4.tcp_max_syn_backlog"] == 2048
-    assert s["net.ipv4.tcp_rmem"] == (4096, 131072, 33554432)        # FACTS §10 (6.18)
+    assert s["net.ipv4.tcp_rmem"] == (4096, 131072, 33554432)        # as read on Linux 6.18
     assert s["net.ipv4.tcp_wmem"] == (4096, 16384, 4194304)
     assert s["simtcp.time_wait_seconds"] == 60 and s["simtcp.mss"] == 1460
     assert s["simtcp.port_algorithm"] == "linux"

@@ -1,4 +1,4 @@
-"""End-to-end scenarios through the public API (DESIGN.md), checked against RFC 9293 / FACTS."""
+"""End-to-end scenarios through the public API, checked against RFC 9293 and Linux."""
 import pytest
 from scapy.layers.inet import IP, TCP
 
@@ -101,7 +101,7 @@ def test_simultaneous_open_through_sockets(pair):
 
 
 @pytest.mark.parametrize("flags, seq, ack, payload, expect", [
-    ("S", 1000, 0, b"", ("RA", 0, 1001)),       # FACTS §2, measured on Linux 6.18
+    ("S", 1000, 0, b"", ("RA", 0, 1001)),       # tcp_v4_send_reset(), measured on Linux 6.18
     ("A", 5, 777777, b"", ("R", 777777, 0)),
     ("FA", 2000, 9, b"abc", ("R", 9, 0)),
     ("F", 2000, 0, b"abc", ("RA", 0, 2004)),
@@ -200,7 +200,8 @@ def test_accept_queue_holds_backlog_plus_one():
         socks.append(s)
     net.run(until=0.5)
     lst = srv.listener
-    assert len(lst.accept_queue) == 2                    # listen(1) → 2 (FACTS §4)
+    # listen(1) → 2 (sk_acceptq_is_full(): queued > backlog)
+    assert len(lst.accept_queue) == 2
     assert server.counters["ListenOverflows"] >= 1
 
 
@@ -236,7 +237,8 @@ def test_peer_plays_the_client_by_hand():
 
 
 def test_late_ack_after_the_request_expired_gets_a_reset():
-    """FACTS §10: SYN-ACKs at +1, +3, +7 ... s; after the request is gone an ACK gets R."""
+    """Linux 6.18, tcp_synack_retries=3: SYN-ACKs at +1, +3, +7 ... s; after the request is
+    gone an ACK gets R."""
     net = simtcp.Network(seed=1)
     server = net.add_host("server", "10.0.0.2")
     me = net.add_peer("10.0.0.1")

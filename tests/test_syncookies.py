@@ -1,4 +1,4 @@
-"""SYN cookies (simtcp.syncookies) against the rules of Linux net/ipv4/syncookies.c (FACTS §5)."""
+"""SYN cookies (simtcp.syncookies) against the rules of Linux net/ipv4/syncookies.c."""
 import ipaddress
 import random
 
@@ -188,7 +188,7 @@ def test_bad_inputs_teach():
 # ----------------------------------------------------------------------------- timestamps
 
 def test_ts_encoding_matches_the_linux_measurement():
-    # FACTS §10: wscale 7 + SACK -> the low 6 bits of the cookie TSval read 23.
+    # measured on Linux 6.18: wscale 7 + SACK -> the low 6 bits of the cookie TSval read 23.
     ts = encode_ts_options(1000, 7, True, False)
     assert ts & 0x3F == 23
     assert ts == 960 + 23             # (1000 >> 6) << 6 | 23, not above the clock

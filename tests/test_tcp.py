@@ -75,7 +75,7 @@ def test_options_less_syn_gets_mss_only_synack_and_536_byte_segments():
     c = Connection(FourTuple("10.0.0.2", 80, "10.0.0.1", 40000), TcpConfig(), 7000)
     c.accept_syn(Segment.parse("S 3000:3000(0) win 8192", 40000, 80), 0.0)
     (synack,) = out(c)
-    assert str(synack.options) == "mss 1460" and synack.window == 64240   # FACTS §10
+    assert str(synack.options) == "mss 1460" and synack.window == 64240   # as Linux 6.18 answered
     assert c.eff_mss == 536                   # no MSS option: RFC 9293 §3.7.1 default
 
 
@@ -191,7 +191,7 @@ def test_syn_linear_timeouts_like_linux_6_16():
         c.on_timer(now)
         if out(c):
             times.append(now)
-    assert times == [0, 1, 2, 3, 4, 5] and now == pytest.approx(7)   # FACTS §10
+    assert times == [0, 1, 2, 3, 4, 5] and now == pytest.approx(7)   # as Linux 6.18 did
 
 
 def test_model_timeout_matches_linux():
