@@ -33,6 +33,9 @@ from _goals import goal_line  # noqa: E402
 
 PAYLOAD = b"x" * 100
 GOALS = {"fast": 3.0, "bytes": 15.0}
+#: Each figure is the best of this many interleaved rounds: other work on a shared machine
+#: only ever adds time, and interleaving keeps the kernel and simtcp under the same load.
+ROUNDS = 3
 
 
 def one_connection(connect, accept) -> None:
@@ -109,8 +112,7 @@ def codec_floor() -> float:
     one_connection(connect, srv.accept)
     net.run()
     packets = [cp.packet for cp in keep]
-    enc, dec = _simtcp_costs(packets, 20)
-    return (enc + dec) * len(packets)
+    return min(sum(_simtcp_costs(packets, 20)) for _ in range(ROUNDS)) * len(packets)
 
 
 def codec_in_run(n: int) -> float:
@@ -157,12 +159,17 @@ def held_bytes(n: int, trace: bool, capture: bool):
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     simtcp_connections(20, "fast")          # warm caches and imports outside the clock
-    kernel = kernel_loopback(n)
-    print(f"whole connection (connect, accept, 100 B each way, close both; {n} connections)")
+    costs = {"kernel": float("inf"), "fast": float("inf"), "bytes": float("inf")}
+    for _ in range(ROUNDS):
+        costs["kernel"] = min(costs["kernel"], kernel_loopback(n))
+        costs["fast"] = min(costs["fast"], simtcp_connections(n, "fast"))
+        costs["bytes"] = min(costs["bytes"], simtcp_connections(max(n // 4, 20), "bytes"))
+    kernel = costs["kernel"]
+    print(f"whole connection (connect, accept, 100 B each way, close both; {n} connections, "
+          f"best of {ROUNDS} rounds)")
     print(f"  kernel loopback (Python socket): {kernel * 1e6:8.1f} µs per connection")
-    costs = {}
     for wire in ("fast", "bytes"):
-        cost = costs[wire] = simtcp_connections(n if wire == "fast" else max(n // 4, 20), wire)
+        cost = costs[wire]
         ratio = cost / kernel
         verdict = "meets" if ratio <= GOALS[wire] else "misses"
         print(f"  simtcp wire={wire:<5}               : {cost * 1e6:8.1f} µs per connection"
@@ -173,7 +180,7 @@ def main() -> None:
             floor = codec_floor()
             print(f"  (of which scapy's build and the checked parse of the 11 segments alone: "
                   f"{floor * 1e6:.1f} µs = {floor / kernel:.1f}× kernel)")
-            inside = codec_in_run(max(n // 4, 20))
+            inside = min(codec_in_run(max(n // 4, 20)) for _ in range(ROUNDS))
             print(f"  (bytes − fast = {(cost - costs['fast']) * 1e6:.1f} µs; the same codec "
                   f"calls timed inside a run: {inside * 1e6:.1f} µs)")
     m = 1000
