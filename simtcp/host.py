@@ -20,7 +20,6 @@ from .packet import Packet
 from .node import Node
 from .reasons import DropReason, SendCause
 from .stack import Stack
-from .trace import TraceRecord
 
 
 def _to_packet(pkt) -> tuple:
@@ -202,8 +201,9 @@ class Host(Node):
         net = self.net
         packet, data = _to_packet(pkt)
         pkt_id = net.new_packet_id()
-        net.trace.add(TraceRecord(net.now, "send", "(inject)", packet, pkt_id,
-                                  reason=SendCause.INJECTED, detail=(("to", self.name),)))
+        if net.trace.enabled:
+            net.trace.record(net.now, "send", "(inject)", packet, pkt_id,
+                             reason=SendCause.INJECTED, detail=(("to", self.name),))
         if net.capture_enabled:
             net.capture.append(net.now, "inject", pkt_id, packet, data)
         self.receive(pkt_id, data if data is not None else packet, None)
@@ -272,7 +272,8 @@ class Peer(Node):
             link = self.links[0] if self.links else None
             net = self.net
             pkt_id = net.new_packet_id()
-            net.trace.add(TraceRecord(net.now, "send", self.name, None, pkt_id, reason=reason))
+            if net.trace.enabled:
+                net.trace.record(net.now, "send", self.name, None, pkt_id, reason=reason)
             if link is None:
                 net.drop(self.name, pkt_id, None, DropReason.NO_ROUTE)
                 return pkt_id

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
 from .packet import Packet, total_length
 from .reasons import DropReason, SendCause, as_reason
-from .trace import TraceRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sim import Network, Node
@@ -197,15 +196,15 @@ class Link:
                         continue
                     qid = net.new_packet_id()
                     if net.trace.enabled:
-                        net.trace.records.append(TraceRecord(
+                        net.trace.record(
                             now, "send", self.name, q, qid, parent=pid,
                             reason=SendCause.DUPLICATED if q == p else
-                            SendCause.MIDDLEBOX_CHANGED, detail=(("middlebox", name),)))
+                            SendCause.MIDDLEBOX_CHANGED, detail=(("middlebox", name),))
                     nxt.append((extra + d, q, qid))
                 if not kept and net.trace.enabled:   # only changed copies went on
-                    net.trace.records.append(TraceRecord(now, "deliver", self.name, p, pid,
-                                                         reason=SendCause.MIDDLEBOX_CHANGED,
-                                                         detail=(("middlebox", name),)))
+                    net.trace.record(now, "deliver", self.name, p, pid,
+                                     reason=SendCause.MIDDLEBOX_CHANGED,
+                                     detail=(("middlebox", name),))
             deliveries = nxt
         return deliveries
 

@@ -219,15 +219,14 @@ class NodeNetfilter:
         net = self.node.net
         if not net.trace.enabled:
             return
-        from .trace import TraceRecord
         where = "policy" if v.rulenum is None else f"rule {v.rulenum}"
         walk = tuple((s.chain, s.rulenum, s.matched, s.target) for s in v.walk)
-        net.trace.records.append(TraceRecord(
+        net.trace.record(
             net.now, "event", self.node.name, ctx.packet, ctx.pkt_id, what=EventKind.NETFILTER,
             reason=f"{v.table} {v.chain} {where}: {v.verdict.value}",
             rfc="Linux net/ipv4/netfilter/ip_tables.c ipt_do_table()",
             detail=(("table", v.table), ("hook", ctx.point.name), ("chain", v.chain),
-                    ("rule", v.rulenum), ("verdict", v.verdict.value), ("walk", walk))))
+                    ("rule", v.rulenum), ("verdict", v.verdict.value), ("walk", walk)))
 
     def _view(self, ctx: "HookContext", cur: _Current) -> PacketView:
         return packet_view(ctx.packet, ctx.in_iface, ctx.out_iface, cur.state)

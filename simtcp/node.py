@@ -42,7 +42,6 @@ from .hooks import ACCEPT, HookContext, HookPoint, Hooks, Reply
 from .packet import IcmpMessage, Packet, total_length
 from .reasons import DropReason, EventKind, SendCause
 from .routes import RoutingTable
-from .trace import TraceRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from .link import Link
@@ -331,9 +330,8 @@ class Node(NetfilterCommands):
         net = self.net
         pkt_id = net.new_packet_id()
         if net.trace.enabled:
-            net.trace.records.append(TraceRecord(net.now, "send", self.name, packet, pkt_id,
-                                                 conn, reason=reason, rfc=rfc, detail=detail,
-                                                 parent=parent))
+            net.trace.record(net.now, "send", self.name, packet, pkt_id, conn, reason=reason,
+                             rfc=rfc, detail=detail, parent=parent)
         hit = self.route(packet.dst)
         if hit is None:
             self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE,
@@ -395,11 +393,9 @@ class Node(NetfilterCommands):
         net = self.net
         new = net.new_packet_id()
         if net.trace.enabled:
-            rec = net.trace.records
-            rec.append(TraceRecord(net.now, "deliver", self.name, None, pkt_id,
-                                   reason=reason))
-            rec.append(TraceRecord(net.now, "send", self.name, packet, new, reason=reason,
-                                   parent=pkt_id))
+            rec = net.trace.record
+            rec(net.now, "deliver", self.name, None, pkt_id, reason=reason)
+            rec(net.now, "send", self.name, packet, new, reason=reason, parent=pkt_id)
         return new
 
     def _loopback(self, pkt_id: int, packet: Packet) -> None:
@@ -451,8 +447,7 @@ class Node(NetfilterCommands):
             if packet is not original:
                 pkt_id = self.new_copy(pkt_id, packet, SendCause.REWRITTEN)
             if net.trace.enabled:
-                net.trace.records.append(TraceRecord(net.now, "deliver", self.name, packet,
-                                                     pkt_id))
+                net.trace.record(net.now, "deliver", self.name, packet, pkt_id)
             self.deliver(packet, pkt_id)
             return
         if packet.dst[:4] == "127.":      # ip_route_input_slow(): martian destination
@@ -539,12 +534,10 @@ class Node(NetfilterCommands):
         net = self.net
         new = net.new_packet_id()
         if net.trace.enabled:
-            rec = net.trace.records
-            rec.append(TraceRecord(net.now, "deliver", self.name, packet, pkt_id,
-                                   reason=SendCause.FORWARDED))
-            rec.append(TraceRecord(net.now, "send", self.name, fwd, new, reason=SendCause.FORWARDED,
-                                   detail=(("in", in_iface), ("out", hit.iface)),
-                                   parent=pkt_id))
+            rec = net.trace.record
+            rec(net.now, "deliver", self.name, packet, pkt_id, reason=SendCause.FORWARDED)
+            rec(net.now, "send", self.name, fwd, new, reason=SendCause.FORWARDED,
+                detail=(("in", in_iface), ("out", hit.iface)), parent=pkt_id)
         if hit is _LOCAL:
             self._loopback(new, fwd)
             return
@@ -557,10 +550,9 @@ class Node(NetfilterCommands):
         ctx = HookContext(self, point, packet, pkt_id, in_iface, out_iface, net.now)
         verdict, packet, rewrites = self.hooks.run(ctx)
         if rewrites and net.trace.enabled:
-            net.trace.records.append(TraceRecord(net.now, "event", self.name, packet, pkt_id,
-                                                 what=EventKind.REWRITE,
-                                                 detail=(("hook", point.name),
-                                                         ("by", ", ".join(rewrites)))))
+            net.trace.record(net.now, "event", self.name, packet, pkt_id,
+                             what=EventKind.REWRITE,
+                             detail=(("hook", point.name), ("by", ", ".join(rewrites))))
         if verdict is ACCEPT:
             return packet
         reason, detail = verdict.reason, verdict.detail

@@ -31,7 +31,7 @@ from .network import Topology
 from .node import Node, check_ip  # noqa: F401  (re-exported: simtcp.sim.Node)
 from .packet import Packet
 from .reasons import DropReason
-from .trace import Trace, TraceRecord
+from .trace import Trace
 
 WIRE_MODES = ("bytes", "fast")
 
@@ -207,8 +207,8 @@ class Network(Topology):
             raise TypeError(f"drop reason must be a DropReason member, got {reason!r}")
         self.drops[reason] = self.drops.get(reason, 0) + 1
         if self.trace.enabled:
-            self.trace.add(TraceRecord(self.now, "drop", where, packet, pkt_id, reason=reason,
-                                       detail=(("detail", detail),) if detail else ()))
+            self.trace.record(self.now, "drop", where, packet, pkt_id, reason=reason,
+                              detail=(("detail", detail),) if detail else ())
 
     # ------------------------------------------------------------------ views
     @property

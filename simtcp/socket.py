@@ -126,12 +126,9 @@ class Socket(SocketOptions):
         ("args", args) and ("returned", value) when the call returns one."""
         if not self.net.trace.enabled:
             return
-        detail = (("call", name), ("args", args))
-        if returned is not None:
-            detail += (("returned", returned),)
-        self.stack._record("call", f"{name}({', '.join(map(repr, args))})",
-                           conn=self.conn.tuple if self.conn else None, reason=result,
-                           detail=detail)
+        self.net.trace.socket_call(self.net.now, self.host.name,
+                                   self.conn.tuple if self.conn else None, name, args, result,
+                                   returned)
 
     def _check_open(self, call: str) -> None:
         if self.closed:

@@ -33,7 +33,7 @@ from .states import State
 from .listener import Listener
 from .tcp import Connection, TcpConfig, reset_for
 from .tcpconfig import config_from_sysctl
-from .trace import TraceRecord
+from .tracestore import TcbSnapshot
 
 _INT_MAX = 2**31 - 1
 _CURR_ESTAB_NEW = (State.ESTABLISHED.value, State.CLOSE_WAIT.value)
@@ -196,8 +196,8 @@ class Stack:
                 rfc="", old="", detail=()) -> None:
         if not self.net.trace.enabled:
             return
-        self.net.trace.records.append(TraceRecord(self.net.now, kind, self.host.name, packet,
-                                                  pkt_id, conn, what, old, reason, rfc, detail))
+        self.net.trace.record(self.net.now, kind, self.host.name, packet, pkt_id, conn, what,
+                              old, reason, rfc, detail)
 
     # ------------------------------------------------------------ tables
     def add_conn(self, conn: Connection) -> None:
@@ -411,7 +411,7 @@ class Stack:
         mss = max(conn.eff_mss, 1)
         cc = (conn.cwnd // mss, conn.ssthresh // mss if conn.ssthresh < 1 << 30 else None,
               round(conn.rto * 1000))
-        return (("tcb", tcb), ("cc", cc))
+        return TcbSnapshot.of(tcb, cc)      # packed; the trace expands it when read
 
     def _arm(self, conn: Connection) -> None:
         """Make sure a wake-up is scheduled for the connection's next deadline. One heap

@@ -4,15 +4,17 @@ Theory of operation: every layer appends `TraceRecord`s to the network's `Trace`
 happen — a packet put on a link (``send``), delivered to a host (``deliver``), dropped with a
 named reason (``drop``), a demultiplexing decision (``demux``), a TCP state change
 (``state``), a socket call (``call``) and notable stack events (``event``: retransmission
-timeouts, cookies, queue overflows). Records are immutable named tuples holding only plain
-values and immutable segments, so the same seed gives an equal trace in both wire modes, and figures
-(`simtcp.viz`) can be drawn from the trace alone.
+timeouts, cookies, queue overflows). Records read as immutable named tuples holding only
+plain values and immutable segments, so the same seed gives an equal trace in both wire
+modes, and figures (`simtcp.viz`) can be drawn from the trace alone. They are stored column
+by column and built only when read (`simtcp.tracestore`): a traced run holds about a third
+of the memory one tuple per record took.
 
 Accounting rule ("nothing silently lost"): every ``send`` record's packet id ends in exactly
 one ``deliver`` or ``drop`` record; `Trace.unaccounted()` lists the ones that do not.
 
-A bounded trace (``Network(trace_limit=N)``) keeps the most recent N records in a `Recent`
-list: the oldest are discarded in chunks (so it holds between N and N + N/16), and the kinds
+A bounded trace (``Network(trace_limit=N)``) keeps the most recent N records: the oldest
+are discarded in chunks (so it holds between N and N + N/16), and the kinds
 of what was discarded are counted, so `Trace.count` still gives totals and the accounting
 rule still holds (a send is always older than its fate, so a fate is never kept without its
 send being counted).
@@ -25,6 +27,7 @@ from typing import Any, Iterable, Iterator, List, NamedTuple, Optional
 from .reasons import SendCause, words
 from .segment import FourTuple
 from .packet import Packet
+from .tracestore import RecordStore
 
 KINDS = ("send", "deliver", "drop", "demux", "state", "call", "event")
 
@@ -125,78 +128,53 @@ class Recent(list):
             del self[:n]
 
 
-class Trace:
-    """An append-only list of TraceRecords with small query helpers; ``limit`` keeps only
-    the most recent records (see module docstring)."""
+class Trace(RecordStore):
+    """The records of a run, oldest first, with small query helpers; ``limit`` keeps only
+    the most recent records (see module docstring). Layers add records with `record` (the
+    fields of `TraceRecord`) or `add` (a ready `TraceRecord`); they are stored compactly
+    (`simtcp.tracestore`) and read back as `TraceRecord`s."""
 
-    def __init__(self, limit: Optional[int] = None) -> None:
-        self.records: List[TraceRecord] = (Recent(limit, key=lambda r: r.kind)
-                                           if limit is not None else [])
-        self.enabled = True
-
-    @property
-    def limit(self) -> Optional[int]:
-        return getattr(self.records, "limit", None)
-
-    @property
-    def discarded(self) -> int:
-        """How many old records a bounded trace has discarded (0 when unbounded)."""
-        d = getattr(self.records, "discarded", None)
-        return sum(d.values()) if d else 0
-
-    def count(self, kind: str) -> int:
-        """Records of ``kind`` ever added, discarded ones included."""
-        d = getattr(self.records, "discarded", None)
-        return sum(1 for r in self.records if r.kind == kind) + (d[kind] if d else 0)
-
-    def add(self, record: TraceRecord) -> None:
-        if self.enabled:
-            self.records.append(record)
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __iter__(self) -> Iterator[TraceRecord]:
-        return iter(self.records)
-
-    def __getitem__(self, i):
-        return self.records[i]
+    record_type = TraceRecord
 
     def filter(self, kind: Optional[str] = None, host: Optional[str] = None,
                conn: Optional[FourTuple] = None, what: Optional[str] = None) -> List[TraceRecord]:
         """Records matching every given criterion (``conn`` matches either direction)."""
         out = []
-        for r in self.records:
-            if kind is not None and r.kind != kind:
-                continue
-            if host is not None and r.host != host:
-                continue
+        pair = (conn, conn.reversed()) if conn is not None else None
+        for r in self._select(kind, host):
             if what is not None and r.what != what:
                 continue
-            if conn is not None and r.conn not in (conn, conn.reversed()):
+            if pair is not None and r.conn not in pair:
                 if r.packet is None or r.packet.ports[0] is None or \
-                        r.packet.four_tuple() not in (conn, conn.reversed()):
+                        r.packet.four_tuple() not in pair:
                     continue
             out.append(r)
         return out
 
+    def _select(self, kind: Optional[str] = None, host: Optional[str] = None) -> Iterator:
+        """The records of ``kind`` on ``host`` (None: any), read from the columns so that
+        only those are built."""
+        for i, s in enumerate(self._shape):
+            if (kind is None or s[0] == kind) and (host is None or s[1] == host):
+                yield self._at(i)
+
     def states(self, host: str, conn: Optional[FourTuple] = None) -> List[str]:
         """The sequence of states a connection on ``host`` went through (first old included)."""
-        recs = [r for r in self.records if r.kind == "state" and r.host == host
-                and (conn is None or r.conn == conn)]
+        recs = [r for r in self._select("state", host) if conn is None or r.conn == conn]
         return ([recs[0].old] if recs else []) + [r.what for r in recs]
 
     def unaccounted(self) -> List[TraceRecord]:
         """Send records whose packet was neither delivered nor dropped."""
-        ended = {r.pkt_id for r in self.records if r.kind in ("deliver", "drop")}
-        return [r for r in self.records if r.kind == "send" and r.pkt_id not in ended]
+        kinds = list(self._kinds())
+        ended = {pid for k, pid in zip(kinds, self._ids) if k == "deliver" or k == "drop"}
+        return [self._at(i) for i, (k, pid) in enumerate(zip(kinds, self._ids))
+                if k == "send" and pid not in ended]
 
     def drop_reasons(self) -> dict:
         """{DropReason: number of packets dropped for it}."""
         out: dict = {}
-        for r in self.records:
-            if r.kind == "drop":
-                out[r.reason] = out.get(r.reason, 0) + 1
+        for r in self._select("drop"):
+            out[r.reason] = out.get(r.reason, 0) + 1
         return out
 
     def log(self, relative: bool = True, states: bool = True) -> str:
