@@ -136,6 +136,15 @@ class OutOfOrderQueue:
         newest = sorted(self._ranges, key=lambda r: -r[2])[:limit]
         return tuple((int(s), int(s + len(b))) for s, b, _tick in newest)
 
+    def last_range(self) -> Tuple[Seq, int]:
+        """The highest range: (start, bytes)."""
+        start, buf, _tick = self._ranges[-1]
+        return start, len(buf)
+
+    def pop_last(self) -> None:
+        """Drop the highest range (tcp_prune_ofo_queue() frees from the far end)."""
+        self.nbytes -= len(self._ranges.pop()[1])
+
     def prune(self, room: int) -> int:
         """Drop data from the highest sequence numbers until the charge fits in ``room``
         (Linux tcp_prune_ofo_queue()); returns the number of bytes dropped."""

@@ -252,6 +252,18 @@ def _tcp_specs(kernel: tuple[int, int] = LINUX_KERNEL) -> dict[str, _Spec]:
                                           "floor on the peer's MSS (TCP_MIN_SND_MSS)"),
         "net.ipv4.tcp_rmem": _Spec(rmem, _triple, "receive buffer: min (memory pressure only), "
                                    "default (initial window), max (window scale, autotuning)"),
+        # receive-buffer autotuning and window sizing (simtcp.rcvbuf; net/ipv4/tcp_input.c)
+        "net.ipv4.tcp_moderate_rcvbuf": _Spec(1, b, "1: DRS grows the receive buffer up to "
+                                              "tcp_rmem[2] as the application reads "
+                                              "(tcp_rcv_space_adjust())"),
+        "net.ipv4.tcp_app_win": _Spec(31, _ranged(0, 31), "reserve buffer/2^n (at least one "
+                                      "MSS) from the window (tcp_init_buffer_space())"),
+        # ip-sysctl.rst: "Obsolete since linux-6.6" (scaling_ratio replaced it); range
+        # -31..31 (TCP_ADV_WIN_SCALE_MIN/MAX)
+        "net.ipv4.tcp_adv_win_scale": _Spec(1, _ranged(-31, 31), "buffer overhead "
+                                            "bytes/2^n (kernels before 6.6; obsolete, no "
+                                            "effect since 6.6)" if kernel >= (6, 6) else
+                                            "count buffering overhead as bytes/2^n"),
         "net.ipv4.tcp_wmem": _Spec((4096, 16384, 4194304), _triple,
                                    "send buffer: min, default (SO_SNDBUF), max (autotuning)"),
         "net.ipv4.tcp_rfc1337": _Spec(0, b, "1: TIME-WAIT ignores RST (RFC 1337)"),

@@ -258,6 +258,9 @@ class EventKind(Reason):
     COOKIE_FAILED = "cookie_failed", "SYN cookie check failed"
     SACK_RENEGING = "sack_reneging", "SACK reneging: retransmission timeout in {delay:g} s"
     OFO_PRUNED = "ofo_pruned", "out-of-order queue pruned: {bytes} bytes dropped"
+    RCVBUF_GROWN = "rcvbuf_grown", "receive buffer autotuned to {rcvbuf} bytes"
+    RCVBUF_COLLAPSED = "rcvbuf_collapsed", "receive queue collapsed to {rmem} bytes of memory"
+    RCVBUF_DROPPED = "rcvbuf_dropped", "no receive memory: {bytes} bytes dropped, zero window"
     # why an event happened (its ``reason``)
     SYN_QUEUE_FULL = "syn_queue_full", "SYN queue full"
     ACCEPT_QUEUE_FULL = "accept_queue_full", "accept queue full"

@@ -89,9 +89,9 @@ class SocketOptions:
         if self.congestion is not None:
             cfg.congestion = self.congestion
         if self.rcvbuf is not None:
-            # SOCK_RCVBUF_LOCK: no autotuning; the window offers half of sk_rcvbuf
-            # (tcp_win_from_space) and the window scale follows it (tcp_select_initial_window)
-            cfg.rcvbuf = cfg.rcvbuf_initial = self.rcvbuf // 2
+            # SOCK_RCVBUF_LOCK: no autotuning; the window is what tcp_win_from_space()
+            # allows of sk_rcvbuf, and the window scale follows it (tcp_select_initial_window)
+            cfg.rcvbuf = self.rcvbuf
             cfg.rcvbuf_locked = True
         if self.sndbuf is not None:
             cfg.sndbuf = self.sndbuf
@@ -223,9 +223,10 @@ class SocketOptions:
             if self.conn is not None:
                 cfg = self.conn.cfg
                 if option == SO_RCVBUF:
-                    cfg.rcvbuf = size // 2
-                    cfg.rcvbuf_locked = True
-                    self.conn.rcv_ssthresh = min(self.conn.rcv_ssthresh, cfg.rcvbuf)
+                    # __sock_set_rcvbuf(): sk_rcvbuf changes and is locked; the window
+                    # follows through tcp_space() / tcp_full_space()
+                    cfg.rcvbuf = self.conn.rb.rcvbuf = size
+                    cfg.rcvbuf_locked = self.conn.rb.locked = True
                 else:
                     cfg.sndbuf = size
         else:
@@ -288,7 +289,9 @@ class SocketOptions:
                 return int.from_bytes(data[:4], "little", signed=True)
             return data[:buflen]
         if level == SOL_SOCKET and option == SO_RCVBUF:
-            # unlocked: sk_rcvbuf starts at tcp_rmem[1] (autotuning is not reported here)
+            # sk_rcvbuf: tcp_rmem[1] or twice SO_RCVBUF, as autotuning has grown it since
+            if self.conn is not None:
+                return self.conn.rb.rcvbuf
             return self.rcvbuf or self.host.sysctl["net.ipv4.tcp_rmem"][1]
         if level == SOL_SOCKET and option == SO_SNDBUF:
             return self.sndbuf or self.host.sysctl["net.ipv4.tcp_wmem"][1]

@@ -37,8 +37,10 @@ from .states import NAME, State, transition
 # plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
+from .rcvbuf import RcvBuf
 from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  # noqa: F401
-                        cc_params, model_timeout, negotiate, reset_for, select_initial_window,
+                        cc_params, full_space, model_timeout, negotiate, reset_for,
+                        select_initial_window,
                         synack_options)
 from .congestion import make as make_cc
 from .recovery import Prr, Rack
@@ -76,7 +78,7 @@ class Connection(Receiver, Sender):
                  "retries", "first_tx", "cwnd", "ssthresh", "dupacks", "recover",
                  "quickacks", "unacked_segs", "rcv_adv", "_out", "_events", "peer_mss_opt",
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
-                 "rcv_ssthresh", "last_oow", "eof_read", "sacked", "ts_recent_time",
+                 "rcv_ssthresh", "rb", "last_oow", "eof_read", "sacked", "ts_recent_time",
                  "probes_out", "probe_backoff", "probes_tstamp", "soft_error",
                  "rcv_wup", "push_marks", "pushed_seq", "max_window", "cc", "cwnd_cnt",
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
@@ -142,6 +144,9 @@ class Connection(Receiver, Sender):
         # Linux starts the offered window at about 64 KB and grows it as data arrives
         # (tcp_grow_window): rcv_ssthresh is that growing clamp.
         self.rcv_ssthresh = select_initial_window(config, config.mss)[0]
+        # receive memory (simtcp.rcvbuf): sk_rcvbuf, sk_rmem_alloc, the window clamp
+        self.rb = RcvBuf(config.rcvbuf, config.rcvbuf_locked, config.adv_win_scale)
+        self.rb.window_clamp = full_space(config) if config.rcvbuf_locked else 0xFFFF << 14
         self.last_oow: Optional[float] = None
         self.eof_read = False               # the application saw recv() return b""
         self.sacked: List[Tuple[Seq, Seq]] = []   # SACK scoreboard: ranges the peer holds
@@ -193,8 +198,8 @@ class Connection(Receiver, Sender):
 
     @property
     def rcv_wnd(self) -> int:
-        """Free receive space in bytes (what we may advertise)."""
-        return max(0, self.cfg.rcvbuf - len(self.rcvq))
+        """The window the free receive memory allows (tcp_space(); simtcp.rcvbuf)."""
+        return max(0, self.rb.space_left())
 
     @property
     def sacked_bytes(self) -> int:
@@ -230,6 +235,7 @@ class Connection(Receiver, Sender):
             self.established_at = self._now
             # tcp_finish_connect() / tcp_create_openreq_child(): the ages start now
             self.lsndtime = self.lrcvtime = self.rcv_tstamp = self._now
+            self._init_buffer_space()       # tcp_init_transfer()
             if self.cfg.keepalive:    # tcp_finish_connect() / tcp_create_openreq_child()
                 self.arm_keepalive(self._now, self.cfg.keepalive_time)
 
@@ -477,6 +483,7 @@ class Connection(Receiver, Sender):
         self._negotiate(seg.options)
         if f & ACK:
             self.rcv_adv = self.rcv_nxt + self.syn_window()
+            self.rcv_wup = self.rcv_nxt    # tcp_rcv_synsent_state_process()
             self._our_syn_acked(seg, seg.window, now)  # a SYN's window is never scaled (RFC 7323 §2.2)
             self._send_ack(SendCause.HANDSHAKE_ACK, "RFC 9293 §3.10.7.3")
             self._output(now)

@@ -15,6 +15,7 @@ from operator import attrgetter
 from typing import Callable, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, Options, Segment
+from .rcvbuf import RcvBuf
 from .seq import Seq
 
 SYN, ACK, RST = int(Flags.SYN), int(Flags.ACK), int(Flags.RST)
@@ -33,14 +34,17 @@ class TcpConfig:
     window_scaling: bool = True     # net.ipv4.tcp_window_scaling
     sack: bool = True               # net.ipv4.tcp_sack
     timestamps: bool = True         # net.ipv4.tcp_timestamps
-    # Receive space (what the window may offer). Linux offers half of sk_rcvbuf
-    # (tcp_win_from_space() with the default scaling_ratio); unless SO_RCVBUF locked it,
-    # sk_rcvbuf starts at tcp_rmem[1] and autotuning grows it up to tcp_rmem[2].
-    rcvbuf: int = 33554432 // 2     # the most the window may grow to
-    rcvbuf_initial: int = 131072 // 2   # tcp_full_space() when the SYN is sent (65536)
+    # Receive memory (simtcp.rcvbuf): sk_rcvbuf starts at tcp_rmem[1], or twice SO_RCVBUF,
+    # which locks it (SOCK_RCVBUF_LOCK); unlocked, DRS autotuning grows it up to tcp_rmem[2]
+    # (net.ipv4.tcp_moderate_rcvbuf). The window is the part payload can fill
+    # (tcp_win_from_space(): scaling_ratio on 6.6+, tcp_adv_win_scale before).
+    rcvbuf: int = 131072            # sk_rcvbuf when the connection starts
     rcvbuf_locked: bool = False     # SO_RCVBUF was set (SOCK_RCVBUF_LOCK)
     rmem_limit: int = 33554432      # net.ipv4.tcp_rmem[2]
     rmem_max: int = 4194304         # net.core.rmem_max
+    moderate_rcvbuf: bool = True    # net.ipv4.tcp_moderate_rcvbuf (DRS autotuning)
+    app_win: int = 31               # net.ipv4.tcp_app_win (tcp_init_buffer_space())
+    adv_win_scale: Optional[int] = None   # kernels before 6.6: net.ipv4.tcp_adv_win_scale
     sndbuf: int = 4194304           # send buffer limit (tcp_wmem[2], or 2 x SO_SNDBUF)
     syn_retries: int = 6            # net.ipv4.tcp_syn_retries
     synack_retries: int = 5         # net.ipv4.tcp_synack_retries
@@ -100,27 +104,45 @@ def cc_params(cfg: "TcpConfig") -> dict:
 def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
     """Linux tcp_select_initial_window() (net/ipv4/tcp_output.c): (rcv_wnd, rcv_wscale).
 
-    The first window is the initial receive space rounded down to whole segments. The scale
+    The first window is the initial receive space rounded down to whole segments, at most
+    65535 (U16_MAX unless tcp_workaround_signed_windows, which simtcp does not accept). The scale
     is chosen for the largest window the socket could ever offer: max(space, tcp_rmem[2],
     rmem_max), limited by the window clamp — which is the space itself when SO_RCVBUF locked
     the buffer (tcp_connect_init / tcp_openreq_init_rwin) — so that wscale =
     ilog2(that) - 15, between 0 and 14. tcp_rmem[2] = 32 MB gives 10 (Linux 6.16+)."""
-    return _initial_window(cfg.rcvbuf_initial, cfg.rcvbuf_locked, cfg.window_scaling,
-                           cfg.rmem_limit, cfg.rmem_max, mss)
+    return _initial_window(cfg.rcvbuf, cfg.adv_win_scale, cfg.rcvbuf_locked,
+                           cfg.window_scaling, cfg.rmem_limit, cfg.rmem_max, mss)
+
+
+def full_space(cfg: "TcpConfig") -> int:
+    """tcp_full_space() of a socket that has received nothing yet (the default
+    scaling_ratio, or tcp_adv_win_scale on kernels before 6.6): 65536 for 128 KB."""
+    return RcvBuf(cfg.rcvbuf, cfg.rcvbuf_locked, cfg.adv_win_scale).full_space()
 
 
 @lru_cache(maxsize=64)      # asked ten times per connection, almost always the same inputs
-def _initial_window(rcvbuf_initial: int, rcvbuf_locked: bool, window_scaling: bool,
-                    rmem_limit: int, rmem_max: int, mss: int) -> Tuple[int, int]:
-    window_clamp = rcvbuf_initial if rcvbuf_locked else (0xFFFF << 14)
-    space = min(window_clamp, rcvbuf_initial)
+def _initial_window(rcvbuf: int, adv_win_scale: Optional[int], rcvbuf_locked: bool,
+                    window_scaling: bool, rmem_limit: int, rmem_max: int,
+                    mss: int) -> Tuple[int, int]:
+    full = RcvBuf(rcvbuf, rcvbuf_locked, adv_win_scale).full_space()
+    # tcp_connect_init() / tcp_openreq_init_rwin(): a locked buffer clamps the window
+    window_clamp = full if rcvbuf_locked else (0xFFFF << 14)
+    space = min(window_clamp, full)
     if space > mss:
         space = space // mss * mss
+    rcv_wnd = min(space, 0xFFFF)   # the first window fits the SYN's unscaled field
     wscale = 0
     if window_scaling:
         largest = min(max(space, rmem_limit, rmem_max), window_clamp)
         wscale = min(max(largest.bit_length() - 1 - 15, 0), 14)
-    return space, wscale
+    return rcv_wnd, wscale
+
+def _before_6_6(s) -> bool:
+    """Kernels before 6.6 size the window with tcp_adv_win_scale; 6.6 replaced it with the
+    measured scaling_ratio (commit dfa2f0483360 "tcp: get rid of sysctl_tcp_adv_win_scale")."""
+    kernel = getattr(s, "kernel", None)
+    return isinstance(kernel, tuple) and kernel < (6, 6)
+
 
 def config_from_sysctl(s, challenge_acks=None) -> TcpConfig:
     """A TcpConfig from a host's sysctl table (Linux names)."""
@@ -130,10 +152,12 @@ def config_from_sysctl(s, challenge_acks=None) -> TcpConfig:
         window_scaling=bool(s.get("net.ipv4.tcp_window_scaling", 1)),
         sack=bool(s.get("net.ipv4.tcp_sack", 1)),
         timestamps=bool(s.get("net.ipv4.tcp_timestamps", 1)),
-        # sk_rcvbuf starts at tcp_rmem[1] and autotunes up to tcp_rmem[2]; the window
-        # offers half of it (tcp_win_from_space with the default scaling_ratio)
-        rcvbuf=rmem[2] // 2, rcvbuf_initial=rmem[1] // 2, rmem_limit=rmem[2],
+        # sk_rcvbuf starts at tcp_rmem[1] and autotunes up to tcp_rmem[2] (tcp_init_sock())
+        rcvbuf=rmem[1], rmem_limit=rmem[2],
         rmem_max=s.get("net.core.rmem_max", 4194304),
+        moderate_rcvbuf=bool(s.get("net.ipv4.tcp_moderate_rcvbuf", 1)),
+        app_win=s.get("net.ipv4.tcp_app_win", 31),
+        adv_win_scale=s.get("net.ipv4.tcp_adv_win_scale", 1) if _before_6_6(s) else None,
         sndbuf=wmem[2],
         syn_retries=s.get("net.ipv4.tcp_syn_retries", 6),
         synack_retries=s.get("net.ipv4.tcp_synack_retries", 5),

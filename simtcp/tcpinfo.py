@@ -8,7 +8,7 @@ way as on Linux with ``struct.unpack``. `TcpInfo.ss_line()` is what ``ss -ti`` p
 a socket (iproute2 misc/ss.c tcp_stats_print(), checked against iproute2 6.1 on Linux
 6.18): fields in ss's order, each only when non-zero, ``ts``/``sack`` only with ``-o``, and
 the ``send`` rate ss computes itself (cwnd * mss * 8 / rtt). Fields simtcp does not model
-(pacing and delivery rates, rcv_space, rcv_rtt) are left out rather than invented.
+(pacing and delivery rates) are left out rather than invented.
 `ListenerInfo` is the short one of a listening socket (tcp_get_info() returns early for
 TCP_LISTEN: the congestion control, cwnd, and the accept queue as "unacked").
 """
@@ -75,6 +75,8 @@ class TcpInfo:
     data_segs_out: int = 0
     data_segs_in: int = 0
     notsent: int = 0            # bytes queued, not yet sent
+    rcv_rtt: int = 0            # µs: the receiver's RTT estimate (tcp_rcv_rtt_update())
+    rcv_space: int = 0          # bytes read per RTT, as DRS last measured (rcvq_space)
 
     def pack(self) -> bytes:
         """The first TCP_INFO_LEN bytes of struct tcp_info, in host (little-endian) order."""
@@ -85,8 +87,8 @@ class TcpInfo:
                             self.sacked, self.lost, self.retrans, 0, self.last_data_sent, 0,
                             self.last_data_recv, self.last_ack_recv, self.pmtu,
                             self.rcv_ssthresh, self.rtt, self.rttvar, self.snd_ssthresh,
-                            self.snd_cwnd, self.advmss, self.reordering, 0, 0,
-                            self.total_retrans)
+                            self.snd_cwnd, self.advmss, self.reordering, self.rcv_rtt,
+                            self.rcv_space, self.total_retrans)
 
     def ss_line(self, options: bool = False, numeric: bool = True) -> str:
         """The ``ss -ti`` line (misc/ss.c tcp_stats_print() order; ``options`` is ss -o,
@@ -130,6 +132,10 @@ class TcpInfo:
             parts.append(f"sacked:{self.sacked}")
         if self.reordering != 3:
             parts.append(f"reordering:{self.reordering}")
+        if self.rcv_rtt:
+            parts.append(f"rcv_rtt:{self.rcv_rtt / 1000:g}")
+        if self.rcv_space:
+            parts.append(f"rcv_space:{self.rcv_space}")
         if self.rcv_ssthresh:
             parts.append(f"rcv_ssthresh:{self.rcv_ssthresh}")
         if self.notsent:
@@ -203,6 +209,8 @@ def tcp_info(conn, now=None) -> TcpInfo:
             12 if conn.ts_ok else 0), reordering=3, total_retrans=conn.total_retrans,
         congestion=conn.cc.name, min_rtt=round((conn.min_rtt or 0) * 1e6),
         snd_wnd=conn.snd_wnd, last_data_sent=ago(conn.lsndtime),
+        # the receiver's RTT estimate and DRS's bytes per RTT (simtcp.rcvbuf)
+        rcv_rtt=conn.rb.rtt_us >> 3, rcv_space=conn.rb.space,
         last_data_recv=ago(conn.lrcvtime), last_ack_recv=ago(conn.rcv_tstamp),
         bytes_sent=conn.stats[2], bytes_retrans=conn.stats[3],
         # the SYN counts for an active open (tcp_ack() -> tcp_snd_una_update()); a passive

@@ -20,6 +20,7 @@ from .segment import Flags, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
+from .tcpwindow import ReceiveWindow
 
 ACK, FIN, SYN, RST = int(Flags.ACK), int(Flags.FIN), int(Flags.SYN), int(Flags.RST)
 
@@ -29,7 +30,7 @@ TCP_DELACK_MAX = 0.2        # include/net/tcp.h: HZ/5 (icsk_delack_max)
 ATO_MAX_BULK = 0.5          # tcp_send_delayed_ack(): HZ/2 unless interactive or pushed
 
 
-class Receiver:
+class Receiver(ReceiveWindow):
     """Receiving, the offered window and TS.Recent for `tcp.Connection`."""
 
     __slots__ = ()
@@ -58,38 +59,6 @@ class Receiver:
         return gate is None or gate(now)
 
 
-    def _window_field(self) -> int:
-        """The window field, as Linux tcp_select_window() / __tcp_select_window() picks it:
-        the free space, but 0 once less than half the buffer is free and what is left is
-        under one segment or 1/16 of the buffer (receiver SWS avoidance, RFC 9293
-        §3.8.6.2.2); at most rcv_ssthresh; with window scaling rounded *up* to a multiple of
-        2^wscale so that it is not scaled away; never less than the window already offered
-        (RFC 9293 §3.8.6.2.1)."""
-        unit = 1 << self.rcv_wscale
-        wnd = self._select_window()
-        edge = self.rcv_adv.diff(self.rcv_nxt)
-        if edge > wnd:
-            wnd = -(-edge // unit) * unit
-        field = min(wnd >> self.rcv_wscale, 0xFFFF)
-        self.rcv_wup = self.rcv_nxt        # Last.ACK.sent (Linux tcp_select_window)
-        self.rcv_adv = self.rcv_nxt + (field << self.rcv_wscale)
-        self.last_rcv_wnd = field << self.rcv_wscale
-        return field
-
-    def _select_window(self) -> int:
-        """The window the buffer allows now, before the never-shrink rule (Linux
-        __tcp_select_window())."""
-        unit = 1 << self.rcv_wscale
-        free, full = self.rcv_wnd, self.cfg.rcvbuf
-        if free < full >> 1:
-            free = free // unit * unit
-            if free < full >> 4 or free < self.eff_mss:
-                free = 0
-        wnd = min(free, self.rcv_ssthresh)
-        if unit > 1:
-            wnd = -(-wnd // unit) * unit
-        return wnd
-
     def _data_options(self, now: float) -> Options:
         if not self.ts_ok:
             if self.sack_ok and self.ooo:
@@ -114,42 +83,65 @@ class Receiver:
             self.ts_recent_time = now
 
     def recv(self, n: int, now: float) -> bytes:
+        """The application reads up to ``n`` bytes (Linux tcp_recvmsg_locked()): skb by skb,
+        each copy followed by tcp_rcv_space_adjust() (DRS), an skb read to its end freed;
+        then tcp_cleanup_rbuf() may send an ACK or a window update."""
         self._now = now
         data = bytes(self.rcvq[:n])
         del self.rcvq[:n]
         if not data and self.eof and n:
             self.eof_read = True
-        if data and self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
+        if not data:
+            return data
+        rb = self.rb
+        copied_seq = self.rcv_nxt - len(self.rcvq)
+        cursor = copied_seq - len(data)
+        skbs = rb.skbs
+        while skbs and cursor.diff(copied_seq) < 0:
+            end = skbs[0][0]
+            if end.diff(copied_seq) > 0:         # read in part: it keeps its memory
+                self._rcv_space_adjust(copied_seq)
+                break
+            self._rcv_space_adjust(end)
+            rb.consume(end)
+            cursor = end
+        if self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
             self._cleanup_rbuf(len(data))
         return data
 
     def _cleanup_rbuf(self, copied: int) -> None:
-        """After a read (Linux tcp_cleanup_rbuf()): a delayed ACK goes out now if more than
-        one segment's worth is unacknowledged, or if the read emptied the queue of a small
-        pushed segment outside interactive mode; and a window update goes out when the read
-        opened the window by at least min(MSS, buffer/2) from a nearly closed one
-        (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2)."""
+        """After a read (Linux tcp_cleanup_rbuf(), net/ipv4/tcp.c): a delayed ACK goes out
+        now if more than one rcv_mss is unacknowledged, or if the read freed all receive
+        memory after a small pushed segment (outside interactive mode); otherwise a window
+        update goes out when the window now possible is at least twice the one still open
+        and that one is at most half the window clamp (receiver SWS avoidance, RFC 9293
+        §3.8.6.2.2) — not once the peer's FIN arrived (RCV_SHUTDOWN)."""
         if self.unacked_segs and (
                 self.rcv_nxt.diff(self.rcv_wup) > self.rcv_mss
-                or (copied > 0 and not self.rcvq and (self.ack_pushed > 1 or (
+                or (copied > 0 and not self.rb.rmem and (self.ack_pushed > 1 or (
                     self.ack_pushed and self.pingpong < PINGPONG_THRESH)))):
             self._send_ack(SendCause.DELAYED_ACK, "Linux tcp_cleanup_rbuf()")
             return
-        grown = self.rcv_wnd - self.last_rcv_wnd
-        if grown >= min(self.eff_mss, self.cfg.rcvbuf // 2) and self.last_rcv_wnd < self.eff_mss * 2:
-            self._send_ack(SendCause.WINDOW_UPDATE, "RFC 9293 §3.8.6.2.2")
+        if copied <= 0 or self.eof:
+            return
+        now_open = max(self.rcv_adv.diff(self.rcv_nxt), 0)     # tcp_receive_window()
+        if 2 * now_open <= self.rb.window_clamp:
+            new = self._select_window()
+            if new and new >= 2 * now_open:
+                self._send_ack(SendCause.WINDOW_UPDATE, "RFC 9293 §3.8.6.2.2; Linux "
+                               "tcp_cleanup_rbuf()")
 
     # ------------------------------------------------------------ delayed ACKs
-    def _data_recv_event(self, now: float, length: int) -> None:
-        """Linux tcp_event_data_recv() (net/ipv4/tcp_input.c): the ACK timeout ``ato``
-        follows the peer's pace; the first data (or data after a silence longer than the RTO)
-        grants quick ACKs. tcp_measure_rcv_mss() keeps the receiver's MSS estimate and flags
-        short pushed segments (ICSK_ACK_PUSHED, then PUSHED2)."""
+    def _data_recv_event(self, now: float, seg: Segment, truesize: int) -> None:
+        """Linux tcp_event_data_recv() (net/ipv4/tcp_input.c): tcp_measure_rcv_mss() keeps
+        the receiver's MSS estimate and payload/truesize ratio, tcp_rcv_rtt_measure() the
+        receiver's RTT; the ACK timeout ``ato`` follows the peer's pace; the first data (or
+        data after a silence longer than the RTO) grants quick ACKs; a segment of 128 bytes
+        or more may open the window further (tcp_grow_window())."""
+        length = len(seg.payload)
         self.unacked_segs += 1                   # inet_csk_schedule_ack()
-        if length >= self.rcv_mss:
-            self.rcv_mss = min(length, self.cfg.mss - (12 if self.ts_ok else 0))
-        else:                                    # a short segment (Linux also learns a
-            self.ack_pushed = 2 if self.ack_pushed else 1   # smaller rcv_mss; not modelled)
+        self._measure_rcv_mss(seg, length, truesize)
+        self._rcv_rtt_measure()
         ato_min = self.cfg.delack                # TCP_ATO_MIN = TCP_DELACK_MIN = HZ/25
         if not self.ato:
             self._incr_quickack()
@@ -163,12 +155,14 @@ class Receiver:
             elif gap > self.rto:
                 self._incr_quickack()
         self.lrcvtime = now
+        if length >= 128:
+            self._grow_window(length, truesize)
 
     def _incr_quickack(self) -> None:
         """tcp_incr_quickack(): ACK the next segments at once — as many as half the window
-        holds, at least 2, at most TCP_MAX_QUICKACKS (16)."""
+        holds (2 if it holds none), at most TCP_MAX_QUICKACKS (16)."""
         offered = self.rcv_adv.diff(self.rcv_wup)     # tp->rcv_wnd: the window last offered
-        quick = max(offered // (2 * self.rcv_mss), 2)
+        quick = offered // (2 * self.rcv_mss) or 2
         self.quickacks = max(self.quickacks, min(quick, self.cfg.quickacks))
 
     def _enter_quickack_mode(self) -> None:
@@ -188,13 +182,15 @@ class Receiver:
                 self.ato = self.cfg.delack
 
     def _ack_snd_check(self, now: float, cause: SendCause, rfc: str, ack_now: bool = False) -> None:
-        """Linux __tcp_ack_snd_check(): ACK now when more than one full segment is
-        unacknowledged and the window would not shrink, in quick-ACK mode (not interactive),
+        """Linux __tcp_ack_snd_check(): ACK now when more than one rcv_mss is
+        unacknowledged and either the application has read everything (less than
+        SO_RCVLOWAT waits) or the window __tcp_select_window() would offer is not smaller
+        than the one offered last; in quick-ACK mode (not interactive),
         or when the protocol demands it (a hole filled, out-of-order data); otherwise arm
         the delayed-ACK timer (RFC 9293 §3.8.6.3)."""
-        if (ack_now or (self.quickacks and self.pingpong < PINGPONG_THRESH)
-                or (self.rcv_nxt.diff(self.rcv_wup) > self.rcv_mss
-                    and self._select_window() >= self.last_rcv_wnd)):
+        if ((self.rcv_nxt.diff(self.rcv_wup) > self.rcv_mss
+             and (not self.rcvq or self._select_window() >= self._tp_rcv_wnd()))
+                or (self.quickacks and self.pingpong < PINGPONG_THRESH) or ack_now):
             self._send_ack(cause, rfc)
             return
         self._send_delayed_ack(now, cause, rfc)
@@ -254,7 +250,7 @@ class Receiver:
         skip = self.rcv_nxt.diff(start)
         if skip > 0:                      # trim what we already have
             data, start = data[skip:], start + skip
-        room = min(self.rcv_adv.diff(start), self.rcv_wnd - start.diff(self.rcv_nxt))
+        room = self.rcv_adv.diff(start)   # the window we offered
         if len(data) > room:              # trim beyond the window
             data = data[:max(room, 0)]
         if not data:
@@ -264,19 +260,30 @@ class Receiver:
                 return
             self._send_ack(SendCause.DUPLICATE_DATA, "RFC 9293 §3.10.7.4")
             return
+        rb = self.rb
+        rb.mstamp = now                          # tcp_mstamp_refresh()
+        # the skb Linux would hold: IP and TCP headers and all of the payload
+        ip_len = 40 + seg.options.known_length() + len(seg.payload)
         if start != self.rcv_nxt:
-            self._store_ooo(start, data)
+            self._store_ooo(start, data, ip_len, seg)
             self._enter_quickack_mode()          # tcp_data_queue_ofo()
             self._send_ack(SendCause.OUT_OF_ORDER, "RFC 5681 §4.2")
             return
+        if not self._rmem_schedule(start):
+            # tcp_data_queue(): no memory even after pruning — drop, and ACK at once with
+            # a zero window (ICSK_ACK_NOMEM | ICSK_ACK_NOW)
+            rb.nomem = True
+            self._event(EventKind.RCVBUF_DROPPED, "", "Linux tcp_data_queue(): "
+                        "tcp_try_rmem_schedule() failed", (("bytes", len(data)),))
+            self._send_ack(SendCause.ACK_DATA, "Linux tcp_data_queue()")
+            return
+        self._rcv_rtt_measure_ts(seg, len(seg.payload))
         self.rcvq += data
         self.rcv_nxt = self.rcv_nxt + len(data)
-        if self.rcv_ssthresh < self.cfg.rcvbuf and len(data) >= self.eff_mss:
-            # tcp_grow_window(): full segments (good payload/overhead ratio) open it by 2*advmss
-            self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self.cfg.mss, self.cfg.rcvbuf)
+        truesize = rb.queue(self.rcv_nxt, len(seg.payload), ip_len)
+        self._data_recv_event(now, seg, truesize)
         had_ooo = bool(self.ooo)
         filled = self._drain_ooo()
-        self._data_recv_event(now, len(seg.payload))
         if (int(seg.flags) & FIN and seg.seq + len(seg.payload) == self.rcv_nxt) or \
                 (self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt):
             return  # the FIN is next in order: its ACK (eighth step) covers this data too
@@ -292,20 +299,32 @@ class Receiver:
         self._emit(ACK, self.snd_nxt, reason=SendCause.DSACK, rfc="RFC 2883 §4",
                    options=opts._replace(sack=((int(left), int(right)),) + opts.sack[:2]))
 
-    def _store_ooo(self, start: Seq, data: bytes) -> None:
-        ooo = self.ooo
-        ooo.insert(start, data, self.rcv_nxt)
-        room = self.cfg.rcvbuf - len(self.rcvq)
-        if ooo.charge > room:
-            dropped = ooo.prune(room)
-            self._event(EventKind.OFO_PRUNED, "", "Linux tcp_prune_ofo_queue()",
-                        (("bytes", dropped),))
+    def _store_ooo(self, start: Seq, data: bytes, ip_len: int, seg: Segment) -> None:
+        """tcp_data_queue_ofo(): out-of-order data is charged its skb's memory (none when
+        every byte is held already); with SACK, a new skb may open the window
+        (tcp_grow_window()), and the buffer may grow to cover what waits out of order
+        (tcp_rcvbuf_grow(), not for an orphaned socket)."""
+        rb = self.rb
+        if not self._rmem_schedule(start):
+            self._event(EventKind.RCVBUF_DROPPED, "", "Linux tcp_data_queue_ofo(): "
+                        "tcp_try_rmem_schedule() failed", (("bytes", len(data)),))
+            return
+        if self.ooo.insert(start, data, self.rcv_nxt):
+            before = rb.rmem
+            truesize = rb.queue_ooo(start, start + len(data), ip_len, self.rcv_nxt)
+            if self.sack_ok and rb.rmem != before:
+                self._grow_window(len(seg.payload), truesize)
+        if not self.orphan:
+            self._rcvbuf_grow(rb.space)
 
     def _drain_ooo(self) -> bool:
+        old = self.rcv_nxt
         data = self.ooo.take_in_order(self.rcv_nxt)
         if data:
             self.rcvq += data
             self.rcv_nxt = self.rcv_nxt + len(data)
+        if self.rb.ooo_skbs:
+            self.rb.ooo_to_queue(old, self.rcv_nxt)
         return bool(data)
 
     def _receive_fin(self, now: float) -> None:

@@ -27,12 +27,7 @@ SCRIPTS = HERE / "packetdrill"
 ROOT = HERE.parent
 
 # script -> the Linux behaviour simtcp lacks (owner: the fidelity work of issue 11)
-KNOWN_GAPS = {
-    "delack-two-full-segments.pkt": "Linux ACKs every second full segment only if the window "
-    "would not shrink (__tcp_ack_snd_check()); it shrinks in Linux because rcv_ssthresh grows "
-    "only within the current sk_rcvbuf (tcp_grow_window() 'room', skb truesize, autotuning on "
-    "read); simtcp grows the window towards tcp_rmem[2] at once",
-}
+KNOWN_GAPS: dict = {}
 
 
 def scripts():

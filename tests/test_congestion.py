@@ -296,13 +296,22 @@ def test_hystart_ends_slow_start_when_the_delay_grows():
         net = simtcp.Network(seed=1)
         a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
         a.sysctl["tcp_cubic.hystart"] = hystart
+        # a receive buffer that never limits the sender: this is about its slow start; and
+        # the delay rule alone (a receiver whose window grows ACKs every segment, Linux
+        # tcp_grow_window() "quick |= 1", and then the ACK-train rule fires first)
+        b.sysctl["net.ipv4.tcp_rmem"] = "4096 4194304 33554432"
+        a.sysctl["tcp_cubic.hystart_detect"] = 2
         net.add_link(a, b, delay=0.02, bandwidth=10e6)
         srv = b.socket()
         srv.bind(("", 80))
         srv.listen()
         cli = a.socket()
         cli.connect(("10.0.0.2", 80))
-        srv.accept()
+        peer, _ = srv.accept()
+        peer.setblocking(False)
+        # the receiver reads as data arrives, so its window (and autotuned buffer) grows
+        # ahead of the sender (tcp_rcv_space_adjust())
+        peer.on_ready = lambda s: s.recv(1 << 20) if s.conn.rcvq else None
         cli.setblocking(False)
         cli.send(b"x" * 1_000_000)
         net.run(until=0.45)

@@ -8,6 +8,7 @@ from scapy.layers.inet import IP, TCP
 
 import simtcp
 from simtcp.ooo import RANGE_OVERHEAD, OutOfOrderQueue
+from simtcp.rcvbuf import skb_alloc
 from simtcp.reasons import EventKind
 from simtcp.segment import Flags, Packet, Segment
 from simtcp.seq import Seq
@@ -82,16 +83,26 @@ def test_overlapping_out_of_order_flood_holds_unique_bytes_only():
 
 
 def test_tiny_disjoint_segments_are_pruned_within_the_receive_buffer():
-    """One-byte segments with gaps cost an skb each in Linux; beyond the buffer the queue is
-    pruned from the far end (tcp_prune_ofo_queue) instead of growing without bound."""
+    """One-byte segments with gaps cost an skb each in Linux (truesize 832: simtcp.rcvbuf).
+    Beyond a buffer SO_RCVBUF locked, a segment that would land last is dropped
+    (tcp_prune_ofo_queue() stops there); one that lands lower makes room by pruning the far
+    end. The queue never grows without bound."""
     net, conn, p, seq, ack = scripted_peer([("MSS", 1460), ("SAckOK", b"")], wire="fast")
-    conn.conn.cfg.rcvbuf = 65536
+    rb = conn.conn.rb
+    rb.rcvbuf, rb.locked = 65536, True
     flood(p, seq, ack, [(2 + 2 * i, 1) for i in range(600)])
     net.run(until=net.now + 1)
     ooo = conn.conn.ooo
-    assert ooo.charge <= 65536
-    assert 50 < len(ooo) <= 65536 // RANGE_OVERHEAD + 1
+    truesize = skb_alloc(40 + 1)[0]
+    assert truesize == 832 and rb.rmem <= 65536 + truesize
+    assert 50 < len(ooo) <= 65536 // truesize + 1
+    kinds = {r.what for r in net.trace if r.kind == "event"}
+    assert EventKind.RCVBUF_DROPPED in kinds and EventKind.OFO_PRUNED not in kinds
+    held = len(ooo)
+    flood(p, seq, ack, [(3, 1)])                 # into the first gap: lands low
+    net.run(until=net.now + 1)
     assert any(r.kind == "event" and r.what is EventKind.OFO_PRUNED for r in net.trace)
+    assert len(ooo) <= held and rb.rmem <= 65536 + truesize
 
 
 # ------------------------------------------------------------------ SACK reneging

@@ -48,10 +48,10 @@ def test_window_scale_follows_the_largest_possible_buffer(rmem2, rmem_max, expec
 
 def test_a_locked_receive_buffer_sets_both_window_and_scale():
     # SO_RCVBUF 16384 -> sk_rcvbuf 32768 -> space 16384: 11 segments, and no scaling needed
-    cfg = TcpConfig(rcvbuf=16384, rcvbuf_initial=16384, rcvbuf_locked=True)
+    cfg = TcpConfig(rcvbuf=32768, rcvbuf_locked=True)
     assert select_initial_window(cfg, 1448) == (15928, 0)
-    cfg.rcvbuf = cfg.rcvbuf_initial = 1 << 20
-    assert select_initial_window(cfg, 1460)[1] == 5
+    cfg.rcvbuf = 1 << 21            # space 1 MB: scale 5; the SYN's window stays 16 bits
+    assert select_initial_window(cfg, 1460) == (65535, 5)
     assert select_initial_window(TcpConfig(window_scaling=False), 1460)[1] == 0
 
 
@@ -90,7 +90,7 @@ def test_socket_buffers_read_back_doubled_and_clamped_like_linux():
 def test_so_rcvbuf_is_the_window_the_receiver_offers():
     net, a, b = pair()
     srv = b.socket()
-    srv.setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)     # sk_rcvbuf 8192: 4096 bytes of window
+    srv.setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)     # sk_rcvbuf 8192 of memory
     srv.bind(("", 80))
     srv.listen(1)
     cli = a.socket()
@@ -100,7 +100,9 @@ def test_so_rcvbuf_is_the_window_the_receiver_offers():
     cli.setblocking(False)
     cli.send(b"x" * 20000)
     net.run(until=net.now + 1)
-    assert len(conn.conn.rcvq) == 4096              # the window held the rest back
+    # the window closed when three 1448-byte segments (2304-byte skbs) filled the memory;
+    # the kernel agrees (tests/packetdrill/rcvwin-rcvbuf-tiny-zero.pkt)
+    assert len(conn.conn.rcvq) == 3 * 1448 and conn.conn.last_rcv_wnd == 0
 
 
 # ------------------------------------------------------------------ shutdown(SHUT_RD)

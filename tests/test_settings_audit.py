@@ -264,6 +264,59 @@ def eff_rmem():
         Sysctl()["net.ipv4.tcp_rmem"] = "8192 131072 33554432"
 
 
+def bulk_receiver(changes, read=True):
+    """1 MB over a 10 Mbit/s, 20 ms link to a host with ``changes``; its application reads
+    as data arrives (or never). Returns the receiving connection after 0.6 s."""
+    net = simtcp.Network(seed=1)
+    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    for k, v in dict(changes).items():
+        b.sysctl[k] = v
+    net.add_link(a, b, delay=0.02, bandwidth=10e6)
+    srv = b.socket()
+    srv.bind(("", 80))
+    srv.listen()
+    cli = a.socket()
+    cli.connect(("10.0.0.2", 80))
+    peer, _ = srv.accept()
+    peer.setblocking(False)
+    if read:
+        peer.on_ready = lambda s: s.recv(1 << 20) if s.conn.rcvq else None
+    cli.setblocking(False)
+    cli.send(b"x" * 1_000_000)
+    net.run(until=0.6)
+    return peer.conn
+
+
+def eff_moderate_rcvbuf():
+    """DRS (tcp_rcv_space_adjust()) grows sk_rcvbuf as the application reads; off, it stays
+    at tcp_rmem[1] (and getsockopt(SO_RCVBUF) says so)."""
+    grown, fixed = differs(lambda v: bulk_receiver({"net.ipv4.tcp_moderate_rcvbuf": v})
+                           .rb.rcvbuf, 1, 0)
+    assert grown > 131072 and fixed == 131072
+
+
+def eff_app_win():
+    """tcp_init_buffer_space(): the window clamp keeps buffer/2^tcp_app_win back (31: only
+    one segment), and rcv_ssthresh (TCP_INFO, ``ss -ti``) starts no higher."""
+    def rcv_ssthresh(app_win):
+        net, host, peer, lst = server_with_peer({"net.ipv4.tcp_app_win": app_win})
+        # with window scaling: otherwise the clamp is 65535, below the buffer's 65536
+        send(peer, 3001, "S", 1000, options=[("WScale", 7)])
+        net.run(until=net.now + 0.01)
+        handshake(net, peer, 3001, syn=False)
+        return lst.accept()[0].tcp_info().rcv_ssthresh
+    assert differs(rcv_ssthresh, 31, 1) == (65536 - 1460, 65536 // 2)
+
+
+def eff_adv_win_scale():
+    """Before Linux 6.6 tcp_win_from_space() is space - space/2^tcp_adv_win_scale: 2 offers
+    3/4 of the buffer (the SYN's 65535 cap) where 1 offers half. Since 6.6 it is obsolete
+    (ip-sysctl.rst): scaling_ratio replaced it, and setting it changes nothing."""
+    assert differs(lambda v: first_syn({"net.ipv4.tcp_adv_win_scale": v}, "linux-5.15").window,
+                   1, 2) == (64240, 65535)
+    assert first_syn({"net.ipv4.tcp_adv_win_scale": 2}).window == first_syn().window == 64240
+
+
 def eff_wmem():
     net, host, peer, s = client_to_peer({"net.ipv4.tcp_wmem": "4096 20000 65536"})
     assert host.socket().getsockopt(SOL_SOCKET, SO_SNDBUF) == 20000     # tcp_wmem[1]
@@ -508,6 +561,7 @@ def hystart_exit(**params):
     a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
     for k, v in params.items():
         a.sysctl[f"tcp_cubic.{k}"] = v
+    b.sysctl["net.ipv4.tcp_rmem"] = "4096 4194304 33554432"   # a receiver that never limits
     net.add_link(a, b, delay=0.02, bandwidth=10e6)
     srv = b.socket()
     srv.bind(("", 80))
@@ -618,11 +672,13 @@ EFFECTS = {
     "net.ipv4.tcp_early_retrans": eff_early_retrans,
     # the queue builds up: HyStart's delay test fires at 96 segments (BDP: 34)
     "tcp_cubic.hystart": lambda: differs(lambda v: hystart_exit(hystart=v), 1, 0),
-    # the ACK train alone never fires here: ACKs come 2.4 ms apart (two 1.2 ms segments)
-    "tcp_cubic.hystart_detect": lambda: differs(lambda v: hystart_exit(hystart_detect=v), 3, 1),
-    # ... unless ACKs up to 5 ms apart count as a train: it fires at about the BDP
+    # the receiver's window grows, so it ACKs every 1.2 ms segment at once (Linux
+    # tcp_grow_window(): quick |= 1): the ACK train fires first at 3 (both), the delay
+    # test alone (2) later
+    "tcp_cubic.hystart_detect": lambda: differs(lambda v: hystart_exit(hystart_detect=v), 3, 2),
+    # ... unless only ACKs up to 1 ms apart count as a train: then it never fires
     "tcp_cubic.hystart_ack_delta_us": lambda: differs(
-        lambda v: hystart_exit(hystart_detect=1, hystart_ack_delta_us=v), 2000, 5000),
+        lambda v: hystart_exit(hystart_detect=1, hystart_ack_delta_us=v), 2000, 1000),
     "tcp_cubic.hystart_low_window": lambda: differs(
         lambda v: hystart_exit(hystart_low_window=v), 16, 200),
     "net.ipv4.tcp_slow_start_after_idle": eff_slow_start_after_idle,
@@ -654,6 +710,9 @@ EFFECTS = {
     "net.ipv4.tcp_retries2": eff_retries2,
     "net.ipv4.tcp_rmem": eff_rmem,
     "net.ipv4.tcp_wmem": eff_wmem,
+    "net.ipv4.tcp_moderate_rcvbuf": eff_moderate_rcvbuf,
+    "net.ipv4.tcp_app_win": eff_app_win,
+    "net.ipv4.tcp_adv_win_scale": eff_adv_win_scale,
     "net.ipv4.tcp_rfc1337": eff_rfc1337,
     "net.ipv4.tcp_invalid_ratelimit": eff_invalid_ratelimit,
     "net.ipv4.tcp_challenge_ack_limit": eff_challenge_limit,
