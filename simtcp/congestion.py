@@ -32,6 +32,7 @@ spelling of module parameters; /sys/module/tcp_cubic/parameters/ on a running sy
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Dict, Optional, Type
 
 CA_EVENT_LOSS = "loss"              # retransmission timeout (tcp_enter_loss)
@@ -49,9 +50,20 @@ class Window:
     cwnd_cnt: int = 0                   # segments acknowledged towards the next increase
 
 
+_INF = float("inf")
+
+
+@lru_cache(maxsize=64)
+def _seconds(us: int) -> float:
+    """``us`` microseconds in seconds, one shared float per value (one CUBIC per connection:
+    100,000 connections need not hold 100,000 copies of the same number)."""
+    return us / 1e6
+
+
 class CongestionControl:
     """The interface (Linux struct tcp_congestion_ops); see the module docstring."""
 
+    __slots__ = ()                        # one per connection: no per-instance dict
     name = ""
 
     def ssthresh(self, cwnd: int, mss: int) -> int:
@@ -95,6 +107,7 @@ class CongestionControl:
 class Reno(CongestionControl):
     """RFC 5681 as Linux tcp_reno_*: halve on loss, +1 segment per window per RTT."""
 
+    __slots__ = ()
     name = "reno"
 
     def ssthresh(self, cwnd: int, mss: int) -> int:
@@ -113,6 +126,10 @@ class Cubic(CongestionControl):
     """CUBIC (RFC 9438; Linux net/ipv4/tcp_cubic.c): after a loss the window climbs a cubic
     curve back towards W_max, flat near it, then probes beyond; never slower than Reno."""
 
+    __slots__ = ("hystart", "hystart_detect", "hystart_low_window", "hystart_ack_delta",
+                 "last_max_cwnd", "epoch_start", "k", "origin", "ack_cnt", "tcp_cwnd", "cnt",
+                 "delay_min", "found", "round_end", "round_start", "last_ack", "curr_rtt",
+                 "sample_cnt", "hystart_exit")
     name = "cubic"
     C = 0.4                               # RFC 9438 §5.1 (Linux bic_scale 41 / 1024 * 10)
     BETA = 717 / 1024                     # Linux beta (RFC 9438: 0.7)
@@ -126,20 +143,20 @@ class Cubic(CongestionControl):
                  hystart_ack_delta_us: int = 2000) -> None:
         self.hystart, self.hystart_detect = hystart, hystart_detect
         self.hystart_low_window = hystart_low_window
-        self.hystart_ack_delta = hystart_ack_delta_us / 1e6
+        self.hystart_ack_delta = _seconds(hystart_ack_delta_us)
         self.last_max_cwnd = 0.0          # W_max, segments
         self.reset()
         self.delay_min = 0.0              # HyStart's minimum RTT (ca->delay_min)
         self.found = False                # HyStart ended this slow start
         self.round_end = None             # SND.NXT when the round began (ca->end_seq)
         self.round_start = self.last_ack = 0.0
-        self.curr_rtt = float("inf")
+        self.curr_rtt = _INF
         self.sample_cnt = 0
         self.hystart_exit = None          # (time, cwnd, "train" | "delay") once it fired
 
     def reset(self) -> None:
         """bictcp_reset(): forget the epoch and W_max (after a timeout)."""
-        self.epoch_start: Optional[float] = None
+        self.epoch_start = None           # Optional[float]: when this epoch began
         self.last_max_cwnd = 0.0
         self.k = 0.0
         self.origin = 0.0
@@ -183,7 +200,7 @@ class Cubic(CongestionControl):
             # bictcp_hystart_reset(): a new round of ACKs begins
             self.round_start = self.last_ack = now
             self.round_end = snd_nxt
-            self.curr_rtt, self.sample_cnt = float("inf"), 0
+            self.curr_rtt, self.sample_cnt = _INF, 0
         cwnd = w.cwnd // w.mss
         if cwnd < self.hystart_low_window:
             return

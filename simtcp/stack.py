@@ -80,6 +80,7 @@ class PortSet(set):
     number, so the port allocator can remember "this pass was all busy" until a port is
     freed (a shortcut that keeps exhausting a range linear, with the same ports chosen)."""
 
+    __slots__ = ("serial", "removals")      # one per destination: no per-instance dict
     _serials = itertools.count(1)
 
     def __init__(self) -> None:
