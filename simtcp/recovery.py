@@ -62,7 +62,9 @@ class Prr:
         self.delivered += newly_delivered
         delta = self.ssthresh - pipe
         if delta < 0:                               # proportional part (RFC 6937 §3.1)
-            sndcnt = -(-(self.ssthresh * self.delivered) // self.prior_cwnd) - self.out
+            # Linux counts packets: ceil(ssthresh * prr_delivered / prior_cwnd) segments
+            sndcnt = -(-(self.ssthresh * self.delivered) // (self.prior_cwnd * mss)) * mss \
+                - self.out
         else:                                       # slow-start reduction bound
             sndcnt = max(self.delivered - self.out, newly_delivered)
             if una_advanced and not newly_lost:
@@ -91,7 +93,7 @@ class Rack:
 
     __slots__ = ("log", "mstamp", "end_seq", "rtt", "advanced", "lost_bytes", "delivered",
                  "prior_delivered", "reord_seen", "dsack_dups", "dsack_seen", "reo_wnd_steps",
-                 "reo_wnd_persist", "last_delivered", "fack")
+                 "reo_wnd_persist", "last_delivered", "fack", "sacked_out")
 
     def __init__(self) -> None:
         # one entry per transmitted segment, ascending by sequence number: [start Seq, end
@@ -112,6 +114,7 @@ class Rack:
         self.reo_wnd_persist = 0                # tp->rack.reo_wnd_persist
         self.last_delivered = 0                 # tp->rack.last_delivered
         self.fack: Optional[Seq] = None         # end of the highest SACKed segment
+        self.sacked_out = 0                     # segments SACKed above SND.UNA (sacked_out)
 
     def sent(self, start: Seq, end: Seq, now: float, retrans: bool) -> None:
         """A segment [start, end) left now (tcp_skb_timestamp). New data is appended; a
@@ -167,6 +170,7 @@ class Rack:
                 for left, right in sacked:
                     if left <= e[START] and e[END] <= right:
                         e[SACKED] = True
+                        self.sacked_out += 1
                         if e[LOST]:
                             self.lost_bytes -= e[END].diff(e[START])
                             e[LOST] = False
@@ -188,7 +192,9 @@ class Rack:
             e = log[done]
             if e[LOST]:
                 self.lost_bytes -= e[END].diff(e[START])
-            if not e[SACKED]:
+            if e[SACKED]:
+                self.sacked_out -= 1
+            else:
                 self._advance(e, now, min_rtt)
                 self.delivered += 1
                 prior = max(prior, e[TXD])

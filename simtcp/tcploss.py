@@ -41,7 +41,7 @@ class RackTlp:
         if not rack.reord_seen:
             if self.prr is not None:
                 return 0.0
-            if (-(-self.sacked_bytes // self.eff_mss) >= 3
+            if (self.rack.sacked_out >= 3         # segments, whatever their size
                     and not self.cfg.recovery & TCP_RACK_NO_DUPTHRESH):
                 return 0.0
         return min((self.min_rtt or 0.0) / 4 * rack.reo_wnd_steps, self.srtt or 0.0)

@@ -377,6 +377,9 @@ class Sender(Persist, RackTlp, Keepalive):
             if self.snd_nxt < ack:
                 self.snd_nxt = ack        # after go-back-N, an ACK may cover resent data
         newly_sacked = 0
+        # what this ACK delivered (Linux tp->delivered's growth): the bytes it acknowledged
+        # cumulatively, less those SACKed before (delivered then), plus those it SACKs now
+        delivered = max(acked, 0)
         if self.sack_ok and (seg.options.sack or self.sacked):
             before = self.sacked_bytes
             if seg.options.sack:
@@ -385,6 +388,7 @@ class Sender(Persist, RackTlp, Keepalive):
             if acked > 0:
                 self._check_sack_reneging(now)
             newly_sacked = max(self.sacked_bytes - before, 0)
+            delivered = max(delivered + self.sacked_bytes - before, 0)
         ca_rtt = None
         if self.rack.log:
             sack_rtt, ca_rtt = self.rack.on_ack(self.snd_una, self.sacked, now, self.min_rtt)
@@ -406,7 +410,7 @@ class Sender(Persist, RackTlp, Keepalive):
             # with SACK, RACK finds the losses (Linux: tcp_is_rack()); only a SACK, or an
             # ACK during recovery, can show a segment delivered while an earlier one is not
             self._sack_loss_recovery(
-                now, max(acked, 0) + newly_sacked, acked > 0,
+                now, delivered, acked > 0,
                 self.rack.advanced and (bool(self.sacked) or self.prr is not None))
             if in_recovery and self.prr is None:
                 self.rack.recovery_done()
@@ -457,15 +461,15 @@ class Sender(Persist, RackTlp, Keepalive):
         self.retries = 0
         if self.tlp_high_seq is not None and self.snd_una >= self.tlp_high_seq:
             self.tlp_high_seq = None                  # the probe's episode is over
-        if (self.prr is not None and self.recover is not None and self.snd_una < self.recover
-                and self.sack_ok):
-            pass      # RACK finds what else is lost and PRR paces it (_sack_loss_recovery)
-        elif self.prr is not None and self.recover is not None and self.snd_una < self.recover:
-            # a partial ACK (RFC 6582 §3.2): the retransmission arrived, the next hole is lost
-            self.retrans_out = 0
-            self.lost_bytes = self._head_hole()
-            self._prr_ack(acked + newly_sacked, True)
-            self._retransmit_head(now, SendCause.FAST_RETRANSMIT_PARTIAL)
+        if self.prr is not None and self.recover is not None and self.snd_una < self.recover:
+            # a partial ACK. With SACK, RACK finds what else is lost and PRR paces it
+            # (`_sack_loss_recovery`); without, NewReno (RFC 6582 §3.2): the retransmission
+            # arrived, the next hole is lost (Linux tcp_newreno_mark_lost())
+            if not self.sack_ok:
+                self.retrans_out = 0
+                self.lost_bytes = self._head_hole()
+                self._prr_ack(acked + newly_sacked, True)
+                self._retransmit_head(now, SendCause.FAST_RETRANSMIT_PARTIAL)
         else:
             if self.prr is not None:
                 # tcp_end_cwnd_reduction(): recovery is over, the window is ssthresh
