@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("stem, lang", [("handshake", "en"), ("state_diagram", "ja"),
+                                        ("data_loss_retransmission", "en"),
                                         ("rst_closed_port", "ja"), ("demux", "en")])
 def test_regenerated_figures_match_the_committed_ones(tmp_path, stem, lang):
     written = build_all(tmp_path, only=[stem], langs=[lang])
