@@ -28,7 +28,7 @@ it dropped and a zero window advertised (ICSK_ACK_NOMEM).
 """
 from __future__ import annotations
 
-from .rcvbuf import SHINFO_SIZE, SKB_SIZE, SOCK_MIN_RCVBUF, TCP_INIT_CWND
+from .rcvbuf import SOCK_MIN_RCVBUF, TCP_INIT_CWND, alloc_skb
 from .reasons import EventKind
 from .segment import Flags, Segment
 from .seq import Seq
@@ -286,24 +286,31 @@ class ReceiveWindow:
             self.rcv_ssthresh = min(rb.window_clamp, 2 * self._advmss())
 
     def _collapse(self) -> None:
-        """tcp_collapse(): the unread in-order data is copied into compact skbs of
-        SKB_MAX_ORDER(0, 0) bytes each (one page), freeing the badly packed ones."""
+        """tcp_collapse(): the unread in-order data is copied into compact skbs of at most
+        SKB_MAX_ORDER(0, 0) bytes (one page less skb_shared_info), each allocated to the
+        size it holds (alloc_skb(copy)), freeing the badly packed ones; later small
+        segments may then be copied into their tailroom. (Linux starts at the first skb
+        whose memory is poorly used; here every unread skb is recopied.)"""
         rb = self.rb
         unread = len(self.rcvq)
         if not unread or not rb.skbs:
             return
-        size = SKB_MAX_ORDER0 + SHINFO_SIZE + SKB_SIZE      # alloc_skb(): one page
-        chunks = -(-unread // SKB_MAX_ORDER0)
+        chunks = []
+        left = unread
+        while left:
+            n = min(left, SKB_MAX_ORDER0)
+            chunks.append((n,) + alloc_skb(n))
+            left -= n
         old = sum(s[1] for s in rb.skbs)
-        if chunks * size >= old:
+        new = sum(c[1] for c in chunks)
+        if new >= old:
             return
-        start = self.rcv_nxt - unread
+        end = self.rcv_nxt - unread
         rb.skbs.clear()
-        for i in range(chunks):
-            end = start + min((i + 1) * SKB_MAX_ORDER0, unread)
-            rb.skbs.append([end, size, SKB_MAX_ORDER0 - min(SKB_MAX_ORDER0,
-                                                            unread - i * SKB_MAX_ORDER0)])
-        rb.rmem += chunks * size - old
+        for n, truesize, usable in chunks:
+            end = end + n
+            rb.skbs.append([end, truesize, usable - n])
+        rb.rmem += new - old
         self._event(EventKind.RCVBUF_COLLAPSED, "", "Linux tcp_collapse()",
                     (("rmem", rb.rmem),))
 
