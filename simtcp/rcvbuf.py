@@ -42,6 +42,7 @@ SKB_SIZE = 256                       # SKB_DATA_ALIGN(sizeof(struct sk_buff)), x
 SMALL_HEAD_SIZE = 576                # SKB_SMALL_HEAD_CACHE_SIZE (net/core/skbuff.c)
 SOCK_MIN_RCVBUF = 2304               # 2048 + ALIGN(sizeof(struct sk_buff), 1) (include/net/sock.h)
 TCP_INIT_CWND = 10                   # include/net/tcp.h
+PAGE_SIZE = 4096                     # the unit of sk_forward_alloc
 
 
 def alloc_skb(size: int) -> Tuple[int, int]:
@@ -73,12 +74,14 @@ class RcvBuf:
     __slots__ = ("rcvbuf", "locked", "rmem", "ratio", "adv_win_scale", "window_clamp",
                  "skbs", "ooo_skbs", "space", "space_seq", "space_time", "rtt_us",
                  "rtt_seq", "rtt_time", "rtt_last_tsecr", "mstamp", "nomem",
-                 "last_seg_size")
+                 "last_seg_size", "fwd", "fast")
 
     def __init__(self, rcvbuf: int, locked: bool, adv_win_scale: Optional[int]) -> None:
         self.rcvbuf = rcvbuf                 # sk_rcvbuf
         self.locked = locked                 # SOCK_RCVBUF_LOCK (SO_RCVBUF was set)
         self.rmem = 0                        # sk_rmem_alloc: truesize of every queued skb
+        self.fwd = 0                         # sk_forward_alloc: memory reserved, in pages
+        self.fast = False                    # tp->pred_flags set: header prediction on
         self.ratio = TCP_DEFAULT_SCALING_RATIO   # tp->scaling_ratio
         self.adv_win_scale = adv_win_scale   # kernels before 6.6: tcp_adv_win_scale
         self.window_clamp = 0                # tp->window_clamp (set by the handshake)
@@ -121,6 +124,24 @@ class RcvBuf:
         """tcp_full_space(): the window the whole buffer allows."""
         return self.win_from_space(self.rcvbuf)
 
+    # ---------------------------------------------------------------- accounting
+    def charge(self, size: int) -> None:
+        """skb_set_owner_r() / sock_rfree(): ``size`` bytes of truesize join (or, negative,
+        leave) sk_rmem_alloc and are taken from (given back to) sk_forward_alloc; whole
+        pages left over go back to the system (sk_mem_uncharge() -> sk_mem_reclaim())."""
+        self.rmem += size
+        self.fwd -= size
+        if size < 0 and self.fwd >= PAGE_SIZE:
+            self.fwd %= PAGE_SIZE
+
+    def schedule(self, size: int) -> None:
+        """sk_rmem_schedule(): reserve whole pages for ``size`` bytes beyond what is
+        reserved already (__sk_mem_schedule(); the global tcp_mem limits are not
+        modelled: memory is never short)."""
+        delta = size - self.fwd
+        if delta > 0:
+            self.fwd += -(-delta // PAGE_SIZE) * PAGE_SIZE
+
     # ---------------------------------------------------------------- queueing
     def queue(self, end: Seq, length: int, ip_len: int) -> int:
         """tcp_queue_rcv(): ``length`` in-order payload bytes ending at ``end`` arrived in
@@ -136,7 +157,7 @@ class RcvBuf:
             tail[2] -= length
             return truesize
         skbs.append([end, truesize, tailroom])
-        self.rmem += truesize
+        self.charge(truesize)
         return truesize
 
     def consume(self, copied_seq: Seq) -> None:
@@ -144,13 +165,13 @@ class RcvBuf:
         (tcp_recvmsg() -> tcp_eat_recv_skb()); a partly read one keeps all its memory."""
         skbs = self.skbs
         while skbs and skbs[0][0].diff(copied_seq) <= 0:
-            self.rmem -= skbs.popleft()[1]
+            self.charge(-skbs.popleft()[1])
 
     def discard(self) -> None:
         """Everything queued is gone (the connection closed or aborted)."""
         self.skbs.clear()
         self.ooo_skbs.clear()
-        self.rmem = 0
+        self.rmem = self.fwd = 0
 
     def queue_ooo(self, start: Seq, end: Seq, ip_len: int, rcv_nxt: Seq) -> int:
         """tcp_data_queue_ofo(): an out-of-order skb is charged like an in-order one; one
@@ -166,7 +187,7 @@ class RcvBuf:
             return truesize
         ooo.append([start, end, truesize, tailroom])
         ooo.sort(key=lambda s: s[0].diff(rcv_nxt))
-        self.rmem += truesize
+        self.charge(truesize)
         return truesize
 
     def ooo_to_queue(self, old_nxt: Seq, new_nxt: Seq) -> None:
@@ -180,17 +201,17 @@ class RcvBuf:
             if start.diff(new_nxt) >= 0:
                 keep.append(skb)
                 continue
-            self.rmem -= truesize
             if end.diff(cursor) <= 0:
+                self.charge(-truesize)                 # a duplicate: freed
                 continue
             cursor = end
             length = end.diff(start)
             if self.skbs and length <= self.skbs[-1][2]:
-                self.skbs[-1][0] = end
+                self.skbs[-1][0] = end                 # copied, then freed
                 self.skbs[-1][2] -= length
-            else:
+                self.charge(-truesize)
+            else:                                      # moves, still charged
                 self.skbs.append([end, truesize, tailroom])
-                self.rmem += truesize
         self.ooo_skbs = keep
 
     def drop_ooo_beyond(self, edge: Seq) -> None:
@@ -198,7 +219,7 @@ class RcvBuf:
         keep = []
         for skb in self.ooo_skbs:
             if skb[1].diff(edge) > 0:
-                self.rmem -= skb[2]
+                self.charge(-skb[2])
             else:
                 keep.append(skb)
         self.ooo_skbs = keep

@@ -20,7 +20,8 @@ from .segment import Flags, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
-from .tcpwindow import ReceiveWindow
+from .rcvbuf import skb_alloc
+from .tcpwindow import FAST_PATH, NO_ROOM, ReceiveWindow
 
 ACK, FIN, SYN, RST = int(Flags.ACK), int(Flags.FIN), int(Flags.SYN), int(Flags.RST)
 
@@ -269,21 +270,28 @@ class Receiver(ReceiveWindow):
             self._enter_quickack_mode()          # tcp_data_queue_ofo()
             self._send_ack(SendCause.OUT_OF_ORDER, "RFC 5681 §4.2")
             return
-        if not self._rmem_schedule(start):
-            # tcp_data_queue(): no memory even after pruning — drop, and ACK at once with
-            # a zero window (ICSK_ACK_NOMEM | ICSK_ACK_NOW)
+        truesize = skb_alloc(ip_len)[0]
+        path = self._rmem_schedule(seg, start, len(seg.payload), truesize)
+        if path == NO_ROOM:
+            # tcp_data_queue(): no memory even after pruning — ACK at once with a zero
+            # window (ICSK_ACK_NOMEM | ICSK_ACK_NOW); the data is dropped unless the queue
+            # is empty (then it is taken anyway: sk_forced_mem_schedule())
             rb.nomem = True
-            self._event(EventKind.RCVBUF_DROPPED, "", "Linux tcp_data_queue(): "
-                        "tcp_try_rmem_schedule() failed", (("bytes", len(data)),))
-            self._send_ack(SendCause.ACK_DATA, "Linux tcp_data_queue()")
-            return
+            if rb.skbs:
+                self._event(EventKind.RCVBUF_DROPPED, "", "Linux tcp_data_queue(): "
+                            "tcp_try_rmem_schedule() failed", (("bytes", len(data)),))
+                self._send_ack(SendCause.ACK_DATA, "Linux tcp_data_queue()")
+                return
+            rb.schedule(truesize)
         self._rcv_rtt_measure_ts(seg, len(seg.payload))
         self.rcvq += data
         self.rcv_nxt = self.rcv_nxt + len(data)
-        truesize = rb.queue(self.rcv_nxt, len(seg.payload), ip_len)
+        rb.queue(self.rcv_nxt, len(seg.payload), ip_len)
         self._data_recv_event(now, seg, truesize)
         had_ooo = bool(self.ooo)
         filled = self._drain_ooo()
+        if path != FAST_PATH:                    # tcp_data_queue(), the slow path
+            self._fast_path_check()
         if (int(seg.flags) & FIN and seg.seq + len(seg.payload) == self.rcv_nxt) or \
                 (self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt):
             return  # the FIN is next in order: its ACK (eighth step) covers this data too
@@ -305,7 +313,8 @@ class Receiver(ReceiveWindow):
         (tcp_grow_window()), and the buffer may grow to cover what waits out of order
         (tcp_rcvbuf_grow(), not for an orphaned socket)."""
         rb = self.rb
-        if not self._rmem_schedule(start):
+        rb.fast = False                          # tp->pred_flags = 0
+        if self._rmem_schedule(seg, start, len(seg.payload), skb_alloc(ip_len)[0]) == NO_ROOM:
             self._event(EventKind.RCVBUF_DROPPED, "", "Linux tcp_data_queue_ofo(): "
                         "tcp_try_rmem_schedule() failed", (("bytes", len(data)),))
             return

@@ -37,6 +37,8 @@ TS_OPTION_LEN = 12                 # NOP,NOP,TS (TCPOLEN_TSTAMP_ALIGNED)
 TCP_MIN_RCVMSS = 536               # include/net/tcp.h
 TCP_MIN_MSS = 88
 REMNANT = int(Flags.FIN | Flags.URG | Flags.SYN | Flags.PSH)   # TCP_REMNANT
+NO_ROOM, SLOW_PATH, FAST_PATH = 0, 1, 2      # how _rmem_schedule() found room
+PLAIN = int(Flags.FIN | Flags.URG | Flags.SYN | Flags.RST | Flags.ACK)  # TCP_HP_BITS, but PSH
 SKB_MAX_ORDER0 = 4096 - 320        # SKB_MAX_ORDER(0, 0): payload of a collapsed skb
 
 
@@ -78,6 +80,7 @@ class ReceiveWindow:
                        TCP_INIT_CWND * advmss)
         rb.space_time = self._now
         rb.space_seq = self.rcv_nxt - len(self.rcvq)
+        rb.fast = True                           # tcp_fast_path_on()
 
     def _set_window_clamp(self, val: int) -> None:
         """tcp_set_window_clamp() (net/ipv4/tcp.c): a smaller clamp pulls rcv_ssthresh
@@ -108,6 +111,8 @@ class ReceiveWindow:
             edge = self.rcv_adv.diff(self.rcv_nxt)       # tcp_receive_window()
             if edge > wnd:
                 wnd = -(-edge // (1 << ws)) << ws
+        if not wnd:
+            rb.fast = False                      # a zero window: no header prediction
         self.rcv_wup = self.rcv_nxt        # Last.ACK.sent
         self.rcv_adv = self.rcv_nxt + wnd
         self.last_rcv_wnd = wnd
@@ -257,22 +262,39 @@ class ReceiveWindow:
         rb.space_time = rb.mstamp
 
     # ------------------------------------------------------------ memory pressure
-    def _rmem_schedule(self, seq: Seq) -> bool:
-        """tcp_try_rmem_schedule() -> tcp_prune_queue(): when the memory already charged
-        exceeds sk_rcvbuf, grow the buffer to it (tcp_clamp_window()), compact the receive
-        queue (tcp_collapse()), prune out-of-order data beyond ``seq``
-        (tcp_prune_ofo_queue()); False if none of it made room."""
+    def _rmem_schedule(self, seg: Segment, seq: Seq, length: int, truesize: int) -> int:
+        """Room for a segment's skb. Header prediction (tcp_rcv_established()'s fast path:
+        in order, a plain ACK with the agreed header) only asks that sk_forward_alloc
+        covers its truesize; otherwise tcp_try_rmem_schedule(): unless sk_rmem_alloc plus
+        its payload fits sk_rcvbuf (tcp_can_ingest()), tcp_prune_queue() grows the buffer
+        to the memory allocated (tcp_clamp_window()), compacts the receive queue
+        (tcp_collapse()) and prunes out-of-order data beyond ``seq``
+        (tcp_prune_ofo_queue()); NO_ROOM if none of it made room. Then whole pages are
+        reserved (sk_rmem_schedule()). Returns FAST_PATH, SLOW_PATH or NO_ROOM."""
         rb = self.rb
-        if rb.rmem <= rb.rcvbuf:
-            return True
-        self._clamp_window()
-        if rb.rmem <= rb.rcvbuf:
-            return True
-        self._collapse()
-        if rb.rmem <= rb.rcvbuf:
-            return True
-        self._prune_ofo(seq)
-        return rb.rmem <= rb.rcvbuf
+        if (rb.fast and seq == self.rcv_nxt and truesize <= rb.fwd
+                and int(seg.flags) & PLAIN == int(Flags.ACK)
+                and seg.options.known_length() == (TS_OPTION_LEN if self.ts_ok else 0)):
+            return FAST_PATH
+        if rb.rmem + length > rb.rcvbuf:
+            if rb.rmem >= rb.rcvbuf:
+                self._clamp_window()
+            if rb.rmem + length > rb.rcvbuf:
+                self._collapse()
+            if rb.rmem + length > rb.rcvbuf:
+                self._prune_ofo(seq)
+            if rb.rmem + length > rb.rcvbuf:
+                rb.fast = False
+                return NO_ROOM
+        rb.schedule(truesize)
+        return SLOW_PATH
+
+    def _fast_path_check(self) -> None:
+        """tcp_fast_path_check(): header prediction comes back on when nothing waits out of
+        order, the window offered is open and the memory is under sk_rcvbuf."""
+        rb = self.rb
+        if not self.ooo and self._tp_rcv_wnd() and rb.rmem < rb.rcvbuf:
+            rb.fast = True
 
     def _clamp_window(self) -> None:
         """tcp_clamp_window(): the buffer grows to the memory allocated (up to
@@ -310,7 +332,7 @@ class ReceiveWindow:
         for n, truesize, usable in chunks:
             end = end + n
             rb.skbs.append([end, truesize, usable - n])
-        rb.rmem += new - old
+        rb.charge(new - old)
         self._event(EventKind.RCVBUF_COLLAPSED, "", "Linux tcp_collapse()",
                     (("rmem", rb.rmem),))
 
