@@ -154,9 +154,8 @@ class Trace(RecordStore):
     def _select(self, kind: Optional[str] = None, host: Optional[str] = None) -> Iterator:
         """The records of ``kind`` on ``host`` (None: any), read from the columns so that
         only those are built."""
-        for i, s in enumerate(self._shape):
-            if (kind is None or s[0] == kind) and (host is None or s[1] == host):
-                yield self._at(i)
+        for i in self._positions(kind, host):
+            yield self._at(i)
 
     def states(self, host: str, conn: Optional[FourTuple] = None) -> List[str]:
         """The sequence of states a connection on ``host`` went through (first old included)."""

@@ -8,8 +8,8 @@ instead, with no object per record:
 
     time      array of doubles          pkt_id   array of ints (-1 = None; 32-bit, then 64)
     packet    list (the shared Packet)  conn     list (the shared FourTuple, or None)
-    shape     list of interned (kind, host, what, old, reason, rfc) tuples: the records made
-              at one place in the code share one shape, so a record pays 8 bytes for them
+    shape     array of 16-bit indices into a list of (kind, host, what, old, reason, rfc)
+              tuples: the records made at one place in the code share one shape
     extra     list: None, the detail tuple as given, or a compact form expanded on reading
               (bytes: a send's TCB packed by `TcbSnapshot`; `SocketCall`: a socket call
               whose display text is built only when read; `_Parented`: detail + parent)
@@ -31,11 +31,12 @@ from typing import Any, Iterator, List, Optional
 
 from .seq import Seq
 
-#: Shapes and call results remembered for sharing at most: a run whose records carry ever
-#: new words starts the table afresh when it is full, so the table never grows without bound
-#: (records already stored keep what they point to; only the sharing is lost). Call results
-#: often are unique ("from 10.0.0.1:40000"): their table stays small.
+#: Shapes looked up for sharing at most: past this, a new shape is stored for each record that
+#: has it (as a tuple per record was before), and a bounded store renumbers the shapes its
+#: kept records use when the list has grown to twice this, so nothing grows without bound.
 SHAPES_CAP = 4096
+#: Call results remembered for sharing: they are often unique ("from 10.0.0.1:40000"), so
+#: the table starts afresh when full (stored records keep their words; only sharing is lost).
 WORDS_CAP = 256
 
 _TCB = struct.Struct("<IIIIIIiI")
@@ -112,7 +113,6 @@ class RecordStore:
         self._limit = limit
         self._high = limit + max(limit // 16, 1) if limit is not None else None
         self._discarded: Counter = Counter()
-        self._shapes: dict = {}
         self._words: dict = {}
         self.enabled = True
         self._clear_columns()
@@ -123,8 +123,11 @@ class RecordStore:
         self._ids = array("i")                 # widened to "q" when ids outgrow it
         self._packets: list = []
         self._conns: list = []
-        self._shape: list = []
+        self._shape = array("H")               # index in _shape_list; widened to "I"
         self._extra: list = []
+        self._shape_list: list = []            # the shapes, each once (unless unhashable)
+        self._shapes: dict = {}                # shape -> its index, for the first SHAPES_CAP
+        self._compact_at = 2 * SHAPES_CAP      # a bounded store renumbers its shapes past this
 
     # ------------------------------------------------------------------ writing
     def record(self, time: float, kind: str, host: str, packet=None, pkt_id=None, conn=None,
@@ -151,12 +154,16 @@ class RecordStore:
         # the types are part of the key: a StrEnum member equals its plain-string value
         key = (kind, host, what, old, reason, rfc, type(what), type(old), type(reason))
         try:
-            key = self._shapes[key]
+            index = self._shapes[key]
         except KeyError:
-            self._shapes = _intern(self._shapes, key, SHAPES_CAP)
+            index = self._add_shape(key, True)
         except TypeError:                           # an unhashable field: keep it unshared
-            pass
-        self._shape.append(key)
+            index = self._add_shape(key, False)
+        try:
+            self._shape.append(index)
+        except OverflowError:                       # 65,536 shapes: widen the column
+            self._shape = array("I", self._shape)
+            self._shape.append(index)
         if parent is not None:
             self._extra.append(_Parented((detail, parent)))
         else:
@@ -181,15 +188,40 @@ class RecordStore:
         if self.enabled:
             self.record(*record)
 
+    def _add_shape(self, key: tuple, share: bool) -> int:
+        index = len(self._shape_list)
+        self._shape_list.append(key)
+        if share and len(self._shapes) < SHAPES_CAP:
+            self._shapes[key] = index
+        return index
+
     def _discard(self, n: int) -> None:
-        self._discarded.update(s[0] for s in self._shape[:n])
+        shapes = self._shape_list
+        self._discarded.update(shapes[i][0] for i in self._shape[:n])
         for column in (self._time, self._ids, self._packets, self._conns, self._shape,
                        self._extra):
             del column[:n]
+        if len(shapes) > self._compact_at:
+            self._compact_shapes()
+
+    def _compact_shapes(self) -> None:
+        """Keep only the shapes the kept records use (a bounded store whose records carry
+        ever new words would otherwise keep every shape it ever saw)."""
+        live = sorted(set(self._shape))
+        renumber = {old: new for new, old in enumerate(live)}
+        self._shape_list = [self._shape_list[i] for i in live]
+        self._shapes = {}
+        for index, key in enumerate(self._shape_list[:SHAPES_CAP]):
+            try:
+                self._shapes.setdefault(key, index)
+            except TypeError:
+                pass
+        self._shape = array(self._shape.typecode, [renumber[i] for i in self._shape])
+        self._compact_at = 2 * max(SHAPES_CAP, len(live))
 
     # ------------------------------------------------------------------ reading
     def _build(self, time, shape, packet, pkt_id, conn, extra):
-        kind, host, what, old, reason, rfc = shape[:6]
+        kind, host, what, old, reason, rfc = self._shape_list[shape][:6]
         detail, parent = (), None
         if extra is not None:
             t = type(extra)
@@ -201,8 +233,9 @@ class RecordStore:
                 detail, parent = _detail(extra[0]), extra[1]
             else:
                 detail = extra
-        return _new(self.record_type, (time, kind, host, packet, None if pkt_id < 0 else pkt_id,
-                                 conn, what, old, reason, rfc, detail, parent))
+        return _new(self.record_type, (time, kind, host, packet,
+                                       None if pkt_id < 0 else pkt_id, conn, what, old,
+                                       reason, rfc, detail, parent))
 
     def _at(self, i: int):
         return self._build(self._time[i], self._shape[i], self._packets[i], self._ids[i],
@@ -217,7 +250,14 @@ class RecordStore:
             yield build(*row)
 
     def _kinds(self) -> Iterator[str]:
-        return (s[0] for s in self._shape)
+        shapes = self._shape_list
+        return (shapes[i][0] for i in self._shape)
+
+    def _positions(self, kind: Optional[str] = None, host: Optional[str] = None) -> Iterator[int]:
+        """Positions of the records of ``kind`` on ``host`` (None: any)."""
+        wanted = {i for i, s in enumerate(self._shape_list)
+                  if (kind is None or s[0] == kind) and (host is None or s[1] == host)}
+        return (p for p, i in enumerate(self._shape) if i in wanted)
 
     @property
     def records(self) -> "RecordView":
@@ -235,7 +275,9 @@ class RecordStore:
 
     def count(self, kind: str) -> int:
         """Records of ``kind`` ever added, discarded ones included."""
-        return sum(1 for s in self._shape if s[0] == kind) + self._discarded[kind]
+        shapes = self._shape_list
+        return (sum(n for i, n in Counter(self._shape).items() if shapes[i][0] == kind)
+                + self._discarded[kind])
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -11,7 +11,7 @@ from simtcp.reasons import DemuxRule, SendCause, StateCause
 from simtcp.segment import FourTuple
 from simtcp.seq import Seq
 from simtcp.trace import Trace, TraceRecord
-from simtcp.tracestore import WORDS_CAP, TcbSnapshot
+from simtcp.tracestore import SHAPES_CAP, WORDS_CAP, TcbSnapshot
 
 T = FourTuple("10.0.0.1", 40000, "10.0.0.2", 80)
 
@@ -101,6 +101,28 @@ def test_sharing_tables_stay_small_when_words_never_repeat():
     assert [r.reason for r in trace][-1] == f"from x:{3 * WORDS_CAP - 1}"
 
 
+def test_shapes_of_ever_new_words_stay_bounded_and_read_back():
+    """Every record with its own words: a bounded store renumbers the shapes its kept
+    records use (the list stays bounded); an unbounded one keeps them all, widening its
+    16-bit index column past 65,536 shapes."""
+    bounded = Trace(limit=100)
+    for i in range(3 * SHAPES_CAP):
+        bounded.record(float(i), "event", "a", reason=f"word {i}")
+    assert len(bounded._shape_list) <= 2 * SHAPES_CAP + 1
+    assert [r.reason for r in bounded] == [f"word {i}" for i in range(
+        3 * SHAPES_CAP - len(bounded), 3 * SHAPES_CAP)]
+    assert bounded.count("event") == 3 * SHAPES_CAP
+    unbounded = Trace()
+    n = (1 << 16) + 10
+    for i in range(n):
+        unbounded.record(0.0, "event", "a", what=i)
+    unbounded.record(0.0, "deliver", "a")
+    assert unbounded._shape.typecode == "I"
+    assert unbounded[-2].what == n - 1 and unbounded[5].what == 5 and unbounded[-1].what == ""
+    assert unbounded.count("event") == n and unbounded.count("deliver") == 1
+    assert len(unbounded.filter(kind="deliver")) == 1
+
+
 def _held(trace: bool) -> tuple:
     gc.collect()
     tracemalloc.start()
@@ -111,7 +133,7 @@ def _held(trace: bool) -> tuple:
     lst = s.socket()
     lst.bind(("", 80))
     lst.listen(512)
-    for _ in range(200):
+    for _ in range(100):
         a = c.socket()
         a.connect(("10.0.0.2", 80))
         b, _ = lst.accept()
@@ -129,10 +151,10 @@ def _held(trace: bool) -> tuple:
 
 
 def test_a_traced_run_holds_little_per_record():
-    """Short connections (the bench's workload, 200 of them): the bytes a finished traced
+    """Short connections (the bench's workload, 100 of them): the bytes a finished traced
     run holds beyond an untraced one, per record, packets included (one tuple per record
     with its detail tuples held about 400; the bench's goal is 200)."""
     bare, _ = _held(False)
     traced, records = _held(True)
-    assert records > 200 * 40
+    assert records > 100 * 40
     assert (traced - bare) / records < 220
