@@ -54,6 +54,9 @@ def test_there_are_enough_scripts_in_every_category():
 @pytest.mark.parametrize("path", list(_params()))
 def test_simtcp_agrees_with_the_kernel(path, kernel):
     k = kernel.get(path.name)
+    if k is not None and k.get("retried") and k["passed"]:
+        warnings.warn(f"the kernel passed {path.name} only when run again (busy machine?); "
+                      f"first failure: {k['first_failure']}")
     if k is not None and not k["passed"]:
         if k.get("timing"):
             # after its reruns the kernel still missed a time window: on a loaded machine the
