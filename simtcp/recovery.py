@@ -93,7 +93,7 @@ class Rack:
 
     __slots__ = ("log", "mstamp", "end_seq", "rtt", "advanced", "lost_bytes", "delivered",
                  "prior_delivered", "reord_seen", "dsack_dups", "dsack_seen", "reo_wnd_steps",
-                 "reo_wnd_persist", "last_delivered", "fack", "sacked_out")
+                 "reo_wnd_persist", "last_delivered", "fack", "sacked_out", "reord_metric")
 
     def __init__(self) -> None:
         # one entry per transmitted segment, ascending by sequence number: [start Seq, end
@@ -115,6 +115,7 @@ class Rack:
         self.last_delivered = 0                 # tp->rack.last_delivered
         self.fack: Optional[Seq] = None         # end of the highest SACKed segment
         self.sacked_out = 0                     # segments SACKed above SND.UNA (sacked_out)
+        self.reord_metric = 0                   # the farthest reordering seen, in bytes
 
     def sent(self, start: Seq, end: Seq, now: float, retrans: bool) -> None:
         """A segment [start, end) left now (tcp_skb_timestamp). New data is appended; a
@@ -209,10 +210,19 @@ class Rack:
         if done:
             del log[:done]
         if reord is not None:
-            self.reord_seen += 1                # tcp_check_sack_reordering()
+            # tcp_check_sack_reordering(): how far below the highest SACK it was delivered
+            self.reord_seen += 1
+            top = fack if fack is not None and fack > una else una
+            self.reord_metric = max(self.reord_metric, top.diff(reord))
         self.fack = fack if fack is not None and fack > una else None
         self.prior_delivered = prior
         return sample, (None if retrans_acked else ca_rtt)
+
+    def reordering(self, mss: int) -> int:
+        """tp->reordering: 3 (net.ipv4.tcp_reordering) until reordering farther than that
+        many segments is seen, then that distance in segments, at most 300
+        (tcp_max_reordering; tcp_check_sack_reordering())."""
+        return min(max(3, -(-self.reord_metric // max(mss, 1))), 300)
 
     def dsack(self, start: Seq, end: Seq, mss: int, max_window: int,
               tlp_high_seq: Optional[Seq], total_retrans: int) -> bool:

@@ -77,6 +77,8 @@ class TcpInfo:
     notsent: int = 0            # bytes queued, not yet sent
     rcv_rtt: int = 0            # µs: the receiver's RTT estimate (tcp_rcv_rtt_update())
     rcv_space: int = 0          # bytes read per RTT, as DRS last measured (rcvq_space)
+    dsack_dups: int = 0         # segments the peer reported twice (tp->dsack_dups)
+    reord_seen: int = 0         # times reordering was detected (tp->reord_seen)
 
     def pack(self) -> bytes:
         """The first TCP_INFO_LEN bytes of struct tcp_info, in host (little-endian) order."""
@@ -130,8 +132,12 @@ class TcpInfo:
             parts.append(f"lost:{self.lost}")
         if self.sacked:
             parts.append(f"sacked:{self.sacked}")
+        if self.dsack_dups:
+            parts.append(f"dsack_dups:{self.dsack_dups}")
         if self.reordering != 3:
             parts.append(f"reordering:{self.reordering}")
+        if self.reord_seen:
+            parts.append(f"reord_seen:{self.reord_seen}")
         if self.rcv_rtt:
             parts.append(f"rcv_rtt:{self.rcv_rtt / 1000:g}")
         if self.rcv_space:
@@ -206,7 +212,9 @@ def tcp_info(conn, now=None) -> TcpInfo:
         pmtu=conn.cfg.mss + 40, rcv_ssthresh=conn.rcv_ssthresh,
         rtt=round((conn.srtt or 0) * 1e6), rttvar=round(conn.rttvar * 1e6),
         snd_ssthresh=ssthresh, snd_cwnd=conn.cwnd // mss, advmss=conn.cfg.mss - (
-            12 if conn.ts_ok else 0), reordering=3, total_retrans=conn.total_retrans,
+            12 if conn.ts_ok else 0), reordering=conn.rack.reordering(mss),
+        total_retrans=conn.total_retrans, dsack_dups=conn.rack.dsack_dups,
+        reord_seen=conn.rack.reord_seen,
         congestion=conn.cc.name, min_rtt=round((conn.min_rtt or 0) * 1e6),
         snd_wnd=conn.snd_wnd, last_data_sent=ago(conn.lsndtime),
         # the receiver's RTT estimate and DRS's bytes per RTT (simtcp.rcvbuf)
