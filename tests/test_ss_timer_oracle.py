@@ -134,6 +134,12 @@ def test_ss_timer_column_matches_the_kernel():
                               str(WAIT)).stdout)
     ours = timers(scenario(WAIT))
     assert set(ours) == set(real)
+    # An orphan's FIN-WAIT-2 (fin_timeout <= TCP_TIMEWAIT_LEN) is a timewait socket — unless
+    # the ACK of its FIN was processed while close() still held the socket (on loopback it
+    # can be): then tcp_rcv_state_process() parks it on sk_timer for the same time
+    # ("th->fin || sock_owned_by_user(sk)"), which ss shows as keepalive. Either is Linux.
+    if real[(40004, 5001)][1] == "keepalive":
+        real[(40004, 5001)] = real[(40004, 5001)][:1] + ("timewait",) + real[(40004, 5001)][2:]
     for key, (state, kind, left, retrans) in real.items():
         o_state, o_kind, o_left, o_retrans = ours[key]
         assert (o_state, o_kind, o_retrans) == (state, kind, retrans), (key, real[key], ours[key])
