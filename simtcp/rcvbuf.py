@@ -30,7 +30,7 @@ conformance suite); NIC drivers with page fragments or loopback's shared skbs di
 from __future__ import annotations
 
 from collections import deque
-from typing import Deque, List, Optional, Tuple
+from typing import Deque, Optional, Sequence, Tuple
 
 from .seq import Seq
 
@@ -85,10 +85,12 @@ class RcvBuf:
         self.ratio = TCP_DEFAULT_SCALING_RATIO   # tp->scaling_ratio
         self.adv_win_scale = adv_win_scale   # kernels before 6.6: tcp_adv_win_scale
         self.window_clamp = 0                # tp->window_clamp (set by the handshake)
-        # in-order skbs: [end Seq, truesize, tailroom]; out-of-order: [start, end, truesize,
-        # tailroom], ascending
-        self.skbs: Deque[list] = deque()
-        self.ooo_skbs: List[list] = []
+        # in-order skbs: [end Seq, truesize, tailroom] (the deque is made when the first one
+        # is queued: most connections of a big run never receive data, and an empty deque
+        # costs 600 bytes); out-of-order: [start, end, truesize, tailroom], ascending (an
+        # empty tuple until the first one arrives)
+        self.skbs: Optional[Deque[list]] = None
+        self.ooo_skbs: Sequence[list] = ()
         # DRS (tcp_rcv_space_adjust): bytes read per RTT, and since when
         self.space = 0                       # tp->rcvq_space.space
         self.space_seq: Optional[Seq] = None  # tp->rcvq_space.seq (copied_seq then)
@@ -151,6 +153,8 @@ class RcvBuf:
         of the skb that carried them (for tcp_grow_window())."""
         truesize, tailroom = skb_alloc(ip_len)
         skbs = self.skbs
+        if skbs is None:
+            skbs = self.skbs = deque()
         if skbs and length <= skbs[-1][2]:
             tail = skbs[-1]
             tail[0] = end
@@ -169,8 +173,9 @@ class RcvBuf:
 
     def discard(self) -> None:
         """Everything queued is gone (the connection closed or aborted)."""
-        self.skbs.clear()
-        self.ooo_skbs.clear()
+        if self.skbs:
+            self.skbs.clear()
+        self.ooo_skbs = ()
         self.rmem = self.fwd = 0
 
     def queue_ooo(self, start: Seq, end: Seq, ip_len: int, rcv_nxt: Seq) -> int:
@@ -179,6 +184,8 @@ class RcvBuf:
         fits (tcp_ooo_try_coalesce()). Returns its truesize."""
         truesize, tailroom = skb_alloc(ip_len)
         ooo = self.ooo_skbs
+        if not ooo:
+            ooo = self.ooo_skbs = []
         length = end.diff(start)
         if ooo and ooo[-1][1] == start and length <= ooo[-1][3]:
             last = ooo[-1]
@@ -196,6 +203,8 @@ class RcvBuf:
         was already received is a duplicate and is freed; the others join the receive
         queue, copied into its last skb when they fit (tcp_queue_rcv())."""
         keep, cursor = [], old_nxt
+        if self.skbs is None:
+            self.skbs = deque()
         for skb in self.ooo_skbs:                      # ascending by sequence
             start, end, truesize, tailroom = skb
             if start.diff(new_nxt) >= 0:
