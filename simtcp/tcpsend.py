@@ -32,6 +32,8 @@ from .tcppersist import Persist
 from .tcpkeepalive import Keepalive
 
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
+GSO_MAX_SIZE = 65536     # sk_gso_max_size (GSO_LEGACY_MAX_SIZE)
+MAX_TCP_HEADER = 320     # include/net/tcp.h: L1_CACHE_ALIGN(128 + MAX_HEADER), x86-64
 
 
 class Sender(Persist, RackTlp, Keepalive):
@@ -112,11 +114,30 @@ class Sender(Persist, RackTlp, Keepalive):
                 return PSH
         return 0
 
+    def _size_goal(self) -> int:
+        """tcp_xmit_size_goal(): the bytes one unsent buffer (a GSO skb) may hold — whole
+        segments up to sk_gso_max_size less MAX_TCP_HEADER, at most half the peer's largest
+        window (tcp_bound_to_half_wnd())."""
+        mss = self.eff_mss
+        room = GSO_MAX_SIZE - 1 - MAX_TCP_HEADER
+        if self.max_window:
+            cutoff = self.max_window >> 1 if self.max_window > 536 else self.max_window
+            room = min(room, max(cutoff, 68))
+        return mss * max(1, room // mss)
+
     def _mark_writes(self, start: Seq, end: Seq, more: bool) -> None:
         """Push marks for a write of [start, end) (Linux tcp_sendmsg_locked): every
         segment-sized piece that takes the data more than half the peer's largest window past
         the last mark is pushed (forced_push()), and the end of the write is unless MSG_MORE
-        or TCP_CORK holds it (tcp_push())."""
+        or TCP_CORK holds it (tcp_push()). A write that goes on filling the previous write's
+        buffer while it is still unsent takes that buffer's PSH away ("if (!copied)
+        TCP_SKB_CB(skb)->tcp_flags &= ~TCPHDR_PSH"): writes queued behind a closed window or
+        Nagle leave as full segments with one PSH, at the end. The unsent buffers are taken
+        to start at SND.NXT, each ``_size_goal()`` bytes long."""
+        marks = self.push_marks
+        if (end > start and marks and marks[-1] == start and start > self.snd_nxt
+                and start.diff(self.snd_nxt) % self._size_goal()):
+            marks.pop()
         half = self.max_window // 2
         if half > 0:
             pos = start
