@@ -29,6 +29,7 @@ from .reasons import EventKind, SendCause, StateCause
 from .segment import Flags, FourTuple, Options, Segment
 from .seq import Seq
 from .states import State
+from .syncookies import decode_ts_options, encode_ts_options
 from .tcp import Connection, initial_window, negotiate, reset_for, synack_options
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,8 +116,7 @@ class Listener:
         if want_cookie:
             self._send_cookie(packet)
             return
-        cfg = stack.config()
-        self.sock.configure(cfg)            # children inherit the listener's options
+        cfg = stack.config(self.sock)       # children inherit the listener's options
         conn = Connection(key, cfg, iss if iss is not None else stack.isn(key),
                           stack.ts_offset(key))
         stack.add_conn(conn)
@@ -157,15 +157,14 @@ class Listener:
     # ----------------------------------------------------------- cookies
     def _send_cookie(self, packet: Packet) -> None:
         """A SYN-ACK whose ISN is a SYN cookie; no state is kept (Linux cookie_v4_init_sequence)."""
-        from .syncookies import encode_ts_options
         stack = self.stack
         seg = packet.segment
         now = stack.net.now
         self.last_overflow = now             # cookie_init_sequence() → tcp_synq_overflow()
-        cfg = stack.config()
-        self.sock.configure(cfg)             # tcp_openreq_init_rwin(): the listener's buffer
-        isn, _mss = stack.cookies.make(packet.src, packet.dst, seg.sport, seg.dport,
-                                       int(seg.seq), seg.options.mss or 536, now)
+        # only read: no connection is made (tcp_openreq_init_rwin(): the listener's buffer)
+        cfg = stack.config(self.sock, shared=True)
+        isn, _mss = stack.cookies.make_for_syn(packet.src, packet.dst, seg.sport, seg.dport,
+                                               int(seg.seq), seg.options.mss or 536, now)
         n = negotiate(cfg, seg.options)
         peer = seg.options
         if n.ts_ok:
@@ -186,7 +185,6 @@ class Listener:
 
     def _cookie_ack(self, packet: Packet, pkt_id: int) -> bool:
         """Try to complete a handshake from a cookie in an ACK (Linux cookie_v4_check)."""
-        from .syncookies import decode_ts_options
         stack = self.stack
         sysctl = stack.sysctl
         mode = sysctl.get("net.ipv4.tcp_syncookies", 1)
@@ -221,8 +219,7 @@ class Listener:
             ts = (seg.options.ts[0], 0)
         syn_opts = Options(mss=mss, wscale=wscale, sack_perm=sack, ts=ts)
         key = packet.four_tuple()
-        cfg = stack.config()
-        self.sock.configure(cfg)
+        cfg = stack.config(self.sock)
         conn = Connection(key, cfg, int(seg.ack) - 1, stack.ts_offset(key))
         stack.add_conn(conn)
         stack.owner[conn] = self.sock

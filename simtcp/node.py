@@ -34,7 +34,7 @@ gateway, a router on a shared segment, or the far end of a sole point-to-point l
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import wire
 from .netfilter import NetfilterCommands
@@ -139,6 +139,7 @@ class Node(NetfilterCommands):
         self.hooks = Hooks()
         self.gateway_ip = check_ip(gateway) if gateway is not None else None
         self._routes: dict = {}
+        self._neighbours: Tuple[object, dict] = (None, {})   # see _neighbour_index
         self._iface_by_link: dict = {}
         self.taps: List[Callable] = []     # packet sockets (AF_PACKET): see add_tap
 
@@ -283,16 +284,24 @@ class Node(NetfilterCommands):
                             route.via)
         return self._implicit_route(dst) if self.legacy else None
 
+    def _neighbour_index(self) -> dict:
+        """Each address of a node on this node's links -> (link, that node): the first one
+        in link order owns it. Remade when the topology changes; a SYN flood from spoofed
+        addresses asks for a new address every segment, so this is a look-up, not a walk."""
+        stamp, index = self._neighbours
+        if stamp is not self.net.topology_version:
+            index = {}
+            for link in self.links:
+                for n in link.nodes:
+                    if n is not self:
+                        for ip in n.ips:
+                            index.setdefault(ip, (link, n))
+            self._neighbours = (self.net.topology_version, index)
+        return index
+
     def _implicit_route(self, dst: str) -> Optional[RouteHit]:
         """simtcp's original routing for addresses without prefixes (module docstring)."""
-        found = None
-        for link in self.links:
-            for n in link.nodes:
-                if n is not self and dst in n.ips:
-                    found = (link, n)
-                    break
-            if found:
-                break
+        found = self._neighbour_index().get(dst)
         if found is None:
             for link in self.links:           # a router on a shared segment is the default route
                 for n in link.nodes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import socket as _pysocket
 import struct
+from operator import attrgetter
 from typing import Optional
 
 from .congestion import ALGORITHMS, make as make_cc
@@ -72,14 +73,24 @@ def _not_modelled(option: int, level: int) -> OSError:
         "not modelled by simtcp (modelled: {modelled})", option=option, level=level,
         modelled=", ".join(MODELLED_OPTIONS)))
 
+_INHERITED = attrgetter("nodelay", "cork", "quickack", "user_timeout_ms", "user_mss",
+                        "congestion", "rcvbuf", "sndbuf")
+
+
 class SocketOptions:
     """setsockopt / getsockopt for `socket.Socket` (see the module docstring)."""
 
     __slots__ = ()
 
+    def inherited_options(self) -> tuple:
+        """The options `configure` copies into a connection, as one comparable value: the
+        stack keeps a configured TcpConfig per value (`stack.Stack.config`)."""
+        return _INHERITED(self)
+
     def configure(self, cfg) -> None:
         """Copy this socket's options into a connection's TcpConfig (a listener's children
-        inherit them, as Linux clones the listener's settings)."""
+        inherit them, as Linux clones the listener's settings). It reads exactly the
+        options `inherited_options` names."""
         cfg.nodelay = self.nodelay
         cfg.cork = self.cork
         cfg.start_pingpong = not self.quickack

@@ -114,7 +114,7 @@ class Stack:
         self._secret = rng.getrandbits(128).to_bytes(16, "big")
         self._allocator = None
         self._cookies = None
-        self._config = None
+        self._configs: Dict[tuple, TcpConfig] = {}   # see config()
         self._ip_ids: Dict[Connection, int] = {}     # next IPv4 Identification per socket
         self._ts_offsets: Dict[tuple, int] = {}      # (local, remote address) -> TSval offset
         self._challenge = [-1, 0]                    # (second, challenge ACKs left in it)
@@ -124,14 +124,21 @@ class Stack:
     def sysctl(self):
         return self.host.sysctl
 
-    def config(self, shared: bool = False) -> TcpConfig:
-        """A fresh TcpConfig from the sysctl table (cached until a sysctl changes);
-        ``shared=True`` returns the cached one itself, for callers that only read it."""
-        s = self.sysctl
-        cached = self._config
-        if cached is None or cached[0] != s.version:
-            cached = self._config = (s.version, self._config_from(s))
-        return cached[1] if shared else copy.copy(cached[1])
+    def config(self, sock: Optional["Socket"] = None, shared: bool = False) -> TcpConfig:
+        """A fresh TcpConfig from the sysctl table, with ``sock``'s options applied when a
+        socket is given (what its connections start with; a listener's children inherit
+        the listener's). Made once per sysctl version and set of socket options, then
+        copied; ``shared=True`` returns the cached one itself, for callers that only read it."""
+        key = (self.sysctl.version, None if sock is None else sock.inherited_options())
+        configs = self._configs
+        cfg = configs.get(key)
+        if cfg is None:
+            if len(configs) >= 64:             # sysctls or options changed many times
+                configs.clear()
+            cfg = configs[key] = self._config_from(self.sysctl)
+            if sock is not None:
+                sock.configure(cfg)
+        return cfg if shared else copy.copy(cfg)
 
     def _config_from(self, s) -> TcpConfig:
         return config_from_sysctl(s, challenge_acks=self._challenge_ack_allowed)
@@ -483,8 +490,7 @@ class Stack:
 
     # ----------------------------------------------------------- sockets
     def open_connection(self, t: FourTuple, sock: "Socket") -> Connection:
-        cfg = self.config()
-        sock.configure(cfg)
+        cfg = self.config(sock)
         iss = self.isn(t)
         old = self.conns.get(t)
         if old is not None and old.state is State.TIME_WAIT:

@@ -155,3 +155,24 @@ def test_cookie_with_timestamps_keeps_them_in_the_tsval_bits():
     assert tsval & 0x3F == 5 | 0x10                   # the client's wscale 5 + the SACK bit
     assert conn.state.value == "ESTABLISHED"
     assert conn.snd_wscale == 5 and conn.rcv_wscale == 10 and conn.sack_ok   # restored
+
+
+def test_options_set_on_a_listener_after_listen_reach_the_next_syn_ack():
+    """The stack keeps one configured TcpConfig per listener option set (Stack.config): an
+    option changed after listen() must reach the next request and cookie, never a stale one."""
+    import socket as pysocket
+    from scapy.layers.inet import TCP
+    for cookies in (0, 2):                      # a request socket, then a SYN cookie
+        net, server, peer, lst = setup(8, cookies=cookies)
+        syn(peer, 5000, opts=[("MSS", 1460)])
+        net.run(until=net.now + 0.01)
+        lst.sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_MAXSEG, 700)
+        syn(peer, 5001, opts=[("MSS", 1460)])
+        net.run(until=net.now + 0.01)
+        lst.sock.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 4096)
+        syn(peer, 5002, opts=[("MSS", 1460)])
+        net.run(until=net.now + 0.01)
+        got = [(dict(p[TCP].options)["MSS"], p[TCP].window)
+               for sport in (5000, 5001, 5002) for p in synack_to(peer, sport)]
+        # whole segments of the MSS in 64 KiB; SO_RCVBUF 4096 is doubled and the window offers half
+        assert got == [(1460, 64240), (700, 65100), (700, 3500)], (cookies, got)
