@@ -19,7 +19,9 @@ from . import wire
 from .packet import Packet
 from .node import Node
 from .reasons import DropReason, SendCause
+from .socket import Socket
 from .stack import Stack
+from .udpsocket import SOCK_DGRAM, UdpSocket
 
 
 def _to_packet(pkt) -> tuple:
@@ -113,8 +115,6 @@ class Host(Node):
         ``user`` matters for privileged ports: only root may bind below
         ``ip_unprivileged_port_start`` (1024 on Linux).
         """
-        from .socket import Socket
-        from .udpsocket import SOCK_DGRAM, UdpSocket
         if type == SOCK_DGRAM and family == 2:
             return UdpSocket(self, family, type, proto, user=user, process=process)
         return Socket(self, family, type, proto, user=user, process=process)

@@ -105,6 +105,7 @@ class PortAllocator:
                       for name in ("linux-port", "linux-perturb", "rfc-f", "rfc-g",
                                    "rfc-table", "windows")}
         self._perturb_delta: dict[int, int] = {}     # table_perturb[i] - initial value
+        self._memo: dict = {}        # keyed hashes already computed (see _memo_hash)
         self._full: dict = {}       # connect passes found entirely busy (see _linux_connect)
         self._checked = 0
         self._alg3_next = 0                          # RFC 6056 §3.3.3 next_ephemeral
@@ -130,10 +131,21 @@ class PortAllocator:
         return int.from_bytes(hashlib.blake2b(data, key=self._keys[key],
                                               digest_size=size).digest(), "big")
 
+    def _memo_hash(self, key: str, *parts: object, size: int = 8) -> int:
+        """`_hash`, remembered: connect() after connect() to one destination asks for the
+        same values (its port offset and its perturbation entry). Bounded for a scanner."""
+        memo = self._memo
+        found = memo.get((key, parts, size))
+        if found is None:
+            if len(memo) >= 4096:
+                memo.clear()
+            found = memo[key, parts, size] = self._hash(key, *parts, size=size)
+        return found
+
     def _perturb(self, index: int) -> int:
         # Lazily materialised table: entry i's boot value is a keyed hash of i (Linux fills
         # the 65536 u32 entries with random bytes once); we store only the increments.
-        base = self._hash("linux-perturb", index, size=4)
+        base = self._memo_hash("linux-perturb", index, size=4)
         return (base + self._perturb_delta.get(index, 0)) & _U32
 
     def _skip(self, busy: Container[int] | None) -> Container[int]:
@@ -233,7 +245,7 @@ class PortAllocator:
     def _linux_connect(self, low: int, high: int, reserved: Container[int], laddr: str,
                        raddr: str, rport: int, check: Check, busy=None) -> int | None:
         # net/ipv4/inet_hashtables.c __inet_hash_connect(), without IP_LOCAL_PORT_RANGE.
-        port_offset = self._hash("linux-port", laddr, raddr, rport)   # secure_ipv4_port_ephemeral
+        port_offset = self._memo_hash("linux-port", laddr, raddr, rport)  # secure_ipv4_port_ephemeral
         step = 2
         high += 1                                   # [32768, 60999] -> [32768, 61000[
         remaining = high - low

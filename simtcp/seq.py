@@ -71,6 +71,11 @@ class Seq(int):
         return 0 <= self.diff(low) < Seq(high).diff(low)
 
 
+# Seq values are immutable, so one zero serves every TCB field that starts at 0 (a Seq is
+# an object the garbage collector tracks: making one costs far more than an int)
+SEQ_ZERO = Seq(0)
+
+
 def seq_max(a: Seq, b: Seq) -> Seq:
     return a if a.diff(b) >= 0 else b
 

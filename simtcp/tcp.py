@@ -30,7 +30,7 @@ from typing import List, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
-from .seq import Seq
+from .seq import SEQ_ZERO, Seq
 from .ooo import OutOfOrderQueue
 from .states import NAME, State, transition
 
@@ -90,11 +90,11 @@ class Connection(Receiver, Sender):
         self.state = State.CLOSED
         self.passive = False
         self.iss = Seq(iss)
-        self.irs = Seq(0)
+        self.irs = SEQ_ZERO
         self.snd_una = self.snd_nxt = self.snd_max = self.iss
         self.snd_wnd = 0
-        self.snd_wl1 = self.snd_wl2 = Seq(0)
-        self.rcv_nxt = Seq(0)
+        self.snd_wl1 = self.snd_wl2 = SEQ_ZERO
+        self.rcv_nxt = SEQ_ZERO
         self.snd_mss = 536                  # RFC 9293 §3.7.1 default when no MSS option
         self.snd_wscale = self.rcv_wscale = 0
         self.sack_ok = self.ts_ok = False
@@ -131,7 +131,7 @@ class Connection(Receiver, Sender):
         self.pingpong = PINGPONG_THRESH if config.start_pingpong else 0
         self.rcv_mss = max(min(536, config.mss), 88)    # tcp_initialize_rcv_mss()
         self.ack_pushed = 0
-        self.rcv_adv = Seq(0)
+        self.rcv_adv = SEQ_ZERO
         self._out: List[Out] = []
         self._events: List[Event] = []
         self.peer_mss_opt: Optional[int] = None
@@ -154,7 +154,7 @@ class Connection(Receiver, Sender):
         self.probes_out = 0                 # zero-window probes unanswered (icsk_probes_out)
         self.probe_backoff = 0              # persist timer backoff (icsk_backoff)
         self.probes_tstamp: Optional[float] = None   # first probe of this episode
-        self.rcv_wup = Seq(0)               # RCV.NXT when we last sent a window (Last.ACK.sent)
+        self.rcv_wup = SEQ_ZERO             # RCV.NXT when we last sent a window (Last.ACK.sent)
         self.push_marks: List[Seq] = []     # ends of writes that get PSH (Linux tcp_mark_push)
         self.pushed_seq = self.iss          # where the last push mark was (forced_push())
         self.max_window = 0                 # largest window the peer offered (tcp_sock.max_window)
@@ -253,7 +253,7 @@ class Connection(Receiver, Sender):
         if options is None:
             options = self._data_options(now)
         if ack is None:
-            ack = self.rcv_nxt if flags & ACK else Seq(0)
+            ack = self.rcv_nxt if flags & ACK else SEQ_ZERO
         window = self._window_field() if not flags & RST or flags & ACK else 0
         if flags & ACK:
             if self.unacked_segs:
@@ -277,7 +277,7 @@ class Connection(Receiver, Sender):
 
     def _send_rst_for(self, seg: Segment, reason: Reason, rfc: str) -> None:
         """<SEQ=SEG.ACK><CTL=RST> — the reply to an unacceptable ACK (RFC 9293 §3.10.7.3)."""
-        self._emit(RST, seg.ack, reason=reason, rfc=rfc, options=NO_OPTIONS, ack=Seq(0))
+        self._emit(RST, seg.ack, reason=reason, rfc=rfc, options=NO_OPTIONS, ack=SEQ_ZERO)
 
     def _arm_rto(self, now: float) -> None:
         self.timers["rto"] = now + self.rto
@@ -317,7 +317,7 @@ class Connection(Receiver, Sender):
         return initial_window(self.cfg, False)
 
     def _send_syn(self, now: float, reason: SendCause) -> None:
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, Seq(0),
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, SEQ_ZERO,
                       FLAG_VALUES[SYN], self.syn_window(), self.syn_options)
         self._out.append(Out(seg, reason, "RFC 9293 §3.10.1"))
         self.stats[0] += 1

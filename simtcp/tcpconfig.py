@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from operator import attrgetter
-from typing import Callable, NamedTuple, Optional, Tuple
+from types import MappingProxyType
+from typing import Callable, Mapping, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, Options, Segment
 from .rcvbuf import RcvBuf
@@ -96,9 +97,15 @@ CUBIC_PARAMS = (("hystart", 1), ("hystart_detect", 3), ("hystart_low_window", 16
                 ("hystart_ack_delta_us", 2000))
 
 
-def cc_params(cfg: "TcpConfig") -> dict:
-    """The congestion control's module parameters, as `congestion.make` takes them."""
-    return dict(zip((name for name, _ in CUBIC_PARAMS), cfg.cubic_params))
+def cc_params(cfg: "TcpConfig") -> Mapping[str, int]:
+    """The congestion control's module parameters, as `congestion.make` takes them (a
+    read-only mapping: every connection with the same parameters shares one)."""
+    return _cc_params(cfg.cubic_params)
+
+
+@lru_cache(maxsize=16)
+def _cc_params(values: Tuple[int, ...]) -> Mapping[str, int]:
+    return MappingProxyType(dict(zip((name for name, _ in CUBIC_PARAMS), values)))
 
 
 def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
