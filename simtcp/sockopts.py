@@ -73,8 +73,12 @@ def _not_modelled(option: int, level: int) -> OSError:
         "not modelled by simtcp (modelled: {modelled})", option=option, level=level,
         modelled=", ".join(MODELLED_OPTIONS)))
 
-_INHERITED = attrgetter("nodelay", "cork", "quickack", "user_timeout_ms", "user_mss",
-                        "congestion", "rcvbuf", "sndbuf")
+# the socket attributes `SocketOptions.configure` reads (tests/test_listen_queues.py checks
+# that it reads no other): what a connection inherits, and the stack's config cache key
+INHERITED_OPTIONS = ("nodelay", "cork", "quickack", "user_timeout_ms", "user_mss",
+                     "congestion", "rcvbuf", "sndbuf", "keepalive", "keepidle", "keepintvl",
+                     "keepcnt")
+_INHERITED = attrgetter(*INHERITED_OPTIONS)
 
 
 class SocketOptions:
@@ -89,8 +93,8 @@ class SocketOptions:
 
     def configure(self, cfg) -> None:
         """Copy this socket's options into a connection's TcpConfig (a listener's children
-        inherit them, as Linux clones the listener's settings). It reads exactly the
-        options `inherited_options` names."""
+        inherit them, as Linux clones the listener's settings). It reads only the
+        attributes INHERITED_OPTIONS names."""
         cfg.nodelay = self.nodelay
         cfg.cork = self.cork
         cfg.start_pingpong = not self.quickack

@@ -176,3 +176,25 @@ def test_options_set_on_a_listener_after_listen_reach_the_next_syn_ack():
                for sport in (5000, 5001, 5002) for p in synack_to(peer, sport)]
         # whole segments of the MSS in 64 KiB; SO_RCVBUF 4096 is doubled and the window offers half
         assert got == [(1460, 64240), (700, 65100), (700, 3500)], (cookies, got)
+
+
+def test_the_config_cache_key_names_every_option_configure_reads():
+    """Stack.config() caches one TcpConfig per value of inherited_options(): an option
+    that configure() copies but the key leaves out would hand out a stale config."""
+    import simtcp
+    from simtcp.sockopts import INHERITED_OPTIONS, SocketOptions
+    from simtcp.tcpconfig import TcpConfig
+
+    class Recorder:
+        def __init__(self, sock):
+            self.sock, self.read = sock, set()
+
+        def __getattr__(self, name):
+            self.read.add(name)
+            return getattr(self.sock, name)
+
+    sock = simtcp.Network(seed=1).add_host("h", "10.0.0.1").socket()
+    recorder = Recorder(sock)
+    SocketOptions.configure(recorder, TcpConfig())
+    assert recorder.read and recorder.read <= set(INHERITED_OPTIONS), \
+        recorder.read - set(INHERITED_OPTIONS)
