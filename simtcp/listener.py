@@ -89,8 +89,9 @@ class Listener:
         sysctl = stack.sysctl
         mode = sysctl.get("net.ipv4.tcp_syncookies", 1)
         want_cookie = False
-        if mode == 2 or self.syn_queue_full():
-            if self.syn_queue_full():
+        full = self.syn_queue_full()
+        if mode == 2 or full:
+            if full:
                 self.last_overflow = now
             if mode:
                 want_cookie = True
@@ -112,10 +113,10 @@ class Listener:
             if maxb - len(self.syn_queue) < (maxb >> 2):
                 self._drop(packet, pkt_id, EventKind.SYN_BACKLOG_RESERVED, overflow=False)
                 return
-        key = packet.four_tuple()
         if want_cookie:
             self._send_cookie(packet)
             return
+        key = packet.four_tuple()
         cfg = stack.config(self.sock)       # children inherit the listener's options
         conn = Connection(key, cfg, iss if iss is not None else stack.isn(key),
                           stack.ts_offset(key))

@@ -139,7 +139,7 @@ class Node(NetfilterCommands):
         self.hooks = Hooks()
         self.gateway_ip = check_ip(gateway) if gateway is not None else None
         self._routes: dict = {}
-        self._neighbours: Tuple[object, dict] = (None, {})   # see _neighbour_index
+        self._neighbours: tuple = (None, {}, None)     # see _implicit_route
         self._iface_by_link: dict = {}
         self.taps: List[Callable] = []     # packet sockets (AF_PACKET): see add_tap
 
@@ -284,42 +284,43 @@ class Node(NetfilterCommands):
                             route.via)
         return self._implicit_route(dst) if self.legacy else None
 
-    def _neighbour_index(self) -> dict:
-        """Each address of a node on this node's links -> (link, that node): the first one
-        in link order owns it. Remade when the topology changes; a SYN flood from spoofed
-        addresses asks for a new address every segment, so this is a look-up, not a walk."""
-        stamp, index = self._neighbours
-        if stamp is not self.net.topology_version:
-            index = {}
-            for link in self.links:
-                for n in link.nodes:
-                    if n is not self:
-                        for ip in n.ips:
-                            index.setdefault(ip, (link, n))
-            self._neighbours = (self.net.topology_version, index)
-        return index
-
     def _implicit_route(self, dst: str) -> Optional[RouteHit]:
-        """simtcp's original routing for addresses without prefixes (module docstring)."""
-        found = self._neighbour_index().get(dst)
+        """simtcp's original routing for addresses without prefixes (module docstring): the
+        neighbour that owns ``dst``, else the way to every other address. Both are worked
+        out once per topology: a SYN flood from spoofed addresses asks for a new address
+        every segment, so routing it is a look-up, not a walk over the LAN."""
+        stamp, owners, elsewhere = self._neighbours
+        if stamp is not self.net.topology_version:
+            owners, elsewhere = self._neighbour_table()
+            self._neighbours = (self.net.topology_version, owners, elsewhere)
+        found = owners.get(dst, elsewhere)
         if found is None:
-            for link in self.links:           # a router on a shared segment is the default route
-                for n in link.nodes:
-                    if n is not self and n.forwarding:
-                        found = (link, n)
-                        break
-                if found:
-                    break
-        if found is None and len(self.links) == 1 and self.links[0].kind == "p2p":
-            found = (self.links[0], self.links[0].peer_of(self))
-        if found is None:
-            if not self.links:
-                return None
-            found = (self.links[0], None)     # "on the LAN", but nobody owns it: ARP fails
+            return None
         link, hop = found
         iface = self.iface_of(link)
         src = self.interfaces[iface].ip or self.ip
         return RouteHit(link, hop, iface, src, None)
+
+    def _neighbour_table(self) -> Tuple[dict, Optional[tuple]]:
+        """(address -> (link, node) for the nodes on this node's links, the first in link
+        order owning it; (link, next hop or None) for any other address, or None)."""
+        owners: dict = {}
+        for link in self.links:
+            for n in link.nodes:
+                if n is not self:
+                    for ip in n.ips:
+                        owners.setdefault(ip, (link, n))
+        elsewhere = None
+        for link in self.links:               # a router on a shared segment is the default route
+            hop = next((n for n in link.nodes if n is not self and n.forwarding), None)
+            if hop is not None:
+                elsewhere = (link, hop)
+                break
+        if elsewhere is None and len(self.links) == 1 and self.links[0].kind == "p2p":
+            elsewhere = (self.links[0], self.links[0].peer_of(self))
+        if elsewhere is None and self.links:
+            elsewhere = (self.links[0], None)     # "on the LAN", but nobody owns it: ARP fails
+        return owners, elsewhere
 
     def source_for(self, dst: str) -> Optional[str]:
         """The source address Linux would give a connection to ``dst`` (from the route), or

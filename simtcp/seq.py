@@ -59,7 +59,7 @@ class Seq(int):
         return isinstance(other, int) and _sub(self, other) & _MASK == 0
 
     def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
+        return not isinstance(other, int) or _sub(self, other) & _MASK != 0
 
     __hash__ = int.__hash__
 

@@ -111,7 +111,10 @@ class Stack:
         self.in_errors: Counter = Counter()          # DropReason -> packets discarded here
         self._armed: Dict[Connection, float] = {}
         rng = self.net.rng
-        self._secret = rng.getrandbits(128).to_bytes(16, "big")
+        # the keyed hash behind ISNs, TSval offsets and IP IDs, ready to copy for each
+        # message (copying the state after the key block costs less than keying again)
+        self._keyed = hashlib.blake2b(key=rng.getrandbits(128).to_bytes(16, "big"),
+                                      digest_size=8)
         self._allocator = None
         self._cookies = None
         self._configs: Dict[tuple, TcpConfig] = {}   # see config()
@@ -162,7 +165,8 @@ class Stack:
         return True
 
     def _hash(self, *parts) -> int:
-        h = hashlib.blake2b("|".join(map(str, parts)).encode(), key=self._secret, digest_size=8)
+        h = self._keyed.copy()
+        h.update("|".join(map(str, parts)).encode())
         return int.from_bytes(h.digest(), "big")
 
     def isn(self, t: FourTuple) -> int:
@@ -306,18 +310,20 @@ class Stack:
             conn.receive(seg, self.net.now)
             self._after(conn)
             return
-        key = packet.four_tuple()
-        listener = self._find_listener(packet.dst, seg.dport)
+        tracing = self.net.trace.enabled      # (a flood's SYNs come this way: no record
+        listener = self._find_listener(packet.dst, seg.dport)   # is built unless traced)
         if listener is not None:
-            self._record("demux", DemuxRule.LISTENER, packet, pkt_id, key,
-                         reason=DemuxRule.SPECIFIC_ADDRESS if listener.ip != WILDCARD
-                         else DemuxRule.WILDCARD_ADDRESS, rfc="RFC 9293 §3.10.7.2",
-                         detail=(("listener", (listener.ip, listener.port)),))
+            if tracing:
+                self._record("demux", DemuxRule.LISTENER, packet, pkt_id, packet.four_tuple(),
+                             reason=DemuxRule.SPECIFIC_ADDRESS if listener.ip != WILDCARD
+                             else DemuxRule.WILDCARD_ADDRESS, rfc="RFC 9293 §3.10.7.2",
+                             detail=(("listener", (listener.ip, listener.port)),))
             listener.input(packet, pkt_id)
             return
-        self._record("demux", DemuxRule.NO_SOCKET, packet, pkt_id, key,
-                     reason=DemuxRule.NO_RST_FOR_RST if seg.flags & RST else DemuxRule.REPLY_RST,
-                     rfc="RFC 9293 §3.10.7.1")
+        if tracing:
+            self._record("demux", DemuxRule.NO_SOCKET, packet, pkt_id, packet.four_tuple(),
+                         reason=DemuxRule.NO_RST_FOR_RST if seg.flags & RST
+                         else DemuxRule.REPLY_RST, rfc="RFC 9293 §3.10.7.1")
         self.reset_no_socket(packet)
 
     def icmp_error(self, packet: Packet, msg, quoted, pkt_id: int) -> None:

@@ -184,8 +184,10 @@ class CookieJar:
         if not isinstance(rng, random.Random):
             raise ValueError("CookieJar needs the network's random.Random instance (seeded), "
                              f"got {type(rng).__name__}; the global random module is not allowed")
-        self._secrets = (rng.getrandbits(128).to_bytes(16, "little"),
-                         rng.getrandbits(128).to_bytes(16, "little"))
+        secrets = (rng.getrandbits(128).to_bytes(16, "little"),
+                   rng.getrandbits(128).to_bytes(16, "little"))
+        # each secret's keyed hash state, copied per cookie (cheaper than keying again)
+        self._keyed = tuple(hashlib.blake2b(key=k, digest_size=8) for k in secrets)
 
     def __repr__(self) -> str:
         return "CookieJar(<2 secrets>)"
@@ -194,8 +196,9 @@ class CookieJar:
         # Linux cookie_hash(): siphash_4u32(saddr, daddr, sport << 16 | dport, count,
         # &syncookie_secret[c]) truncated to u32. BLAKE2b keyed stands in for SipHash.
         msg = struct.pack("!4s4sII", saddr, daddr, ports, count & _U32)
-        digest = hashlib.blake2b(msg, key=self._secrets[c], digest_size=8).digest()
-        return int.from_bytes(digest, "little") & _U32
+        h = self._keyed[c].copy()
+        h.update(msg)
+        return int.from_bytes(h.digest(), "little") & _U32
 
     def _tuple(self, saddr: Addr, daddr: Addr, sport: int, dport: int) -> Tuple[bytes, bytes, int]:
         s = _addr_bytes(saddr, "saddr (client address)")
