@@ -85,6 +85,9 @@ def make_student_versions(src_dir: PathLike, out_dir: PathLike) -> List[Path]:
     return written
 
 
+KERNEL_STARTS = 3     # tries to start a notebook's kernel (see run_notebook)
+
+
 def run_notebook(path: PathLike, timeout: int = 60, allow_errors: bool = False, nb=None,
                  kernel_name: str = "python3"):
     """Execute the notebook at ``path`` top to bottom; return the executed nbformat node.
@@ -97,15 +100,30 @@ def run_notebook(path: PathLike, timeout: int = 60, allow_errors: bool = False, 
     still decides the working directory. The file on disk is never modified. simtcp's
     progress bars are off in the kernel (``SIMTCP_PROGRESS=0``): nobody watches it.
     """
+    import copy
+
     import nbformat
     from nbclient import NotebookClient
 
     path = Path(path)
     if nb is None:
         nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                            allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
-    # nobody watches a headless run: no progress bars in its outputs (simtcp.progress)
-    client.execute(env={**os.environ, "SIMTCP_PROGRESS": "0"})
-    return nb
+    given = nb
+    for attempt in range(KERNEL_STARTS):
+        nb = copy.deepcopy(given)
+        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                                allow_errors=allow_errors,
+                                resources={"metadata": {"path": str(path.parent.resolve())}})
+        try:
+            # nobody watches a headless run: no progress bars in its outputs (simtcp.progress)
+            client.execute(env={**os.environ, "SIMTCP_PROGRESS": "0"})
+            return nb
+        except RuntimeError:
+            # jupyter_client picks the kernel's free ports before the kernel binds them, so
+            # two kernels starting at once can pick the same one and the second dies before
+            # it answers ("Kernel died before replying to kernel_info"). A kernel that ran
+            # no cell yet is started again; any later failure is the notebook's.
+            ran = any(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+            if ran or attempt == KERNEL_STARTS - 1:
+                raise
+    raise AssertionError("unreachable")
