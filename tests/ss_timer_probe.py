@@ -1,6 +1,6 @@
 """Sockets with every kind of pending timer, for tests/test_ss_timer_oracle.py: run INSIDE a
 private network namespace that test creates (loopback only), it prints what the real
-``ss -tnoa`` says. The same steps run on a simtcp host in the test (`scenario`).
+``ss -tnoa`` says. The test takes the same steps (`open_sockets`) on a simtcp host.
 
 Steps (all on 127.0.0.1, listener on port 5001; client ports name the cases):
 40001 SO_KEEPALIVE (keepalive, tcp_keepalive_time), 40002 SO_KEEPALIVE with TCP_KEEPIDLE 30,
@@ -18,17 +18,20 @@ def run(*argv):
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=10)
 
 
-def main(wait: float) -> None:
-    run("ip", "link", "set", "lo", "up")
-    listener = socket.socket()
+def open_sockets(new_socket, pause, set_fin_timeout, drop_sport, wait: float) -> list:
+    """The steps above, on a real host or a simulated one: ``new_socket()`` makes a TCP
+    socket, ``pause(seconds)`` lets time pass, ``set_fin_timeout(seconds)`` sets
+    net.ipv4.tcp_fin_timeout and ``drop_sport(port)`` adds the iptables rule. Returns the
+    sockets, which must stay open until ss has looked."""
+    listener = new_socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     listener.bind(("127.0.0.1", 5001))
     listener.listen(8)
-    keep = []
+    keep = [listener]
 
     def pair(port, *options):
-        c = socket.socket()
+        c = new_socket()
         for opt in options:
             c.setsockopt(*opt)
         c.bind(("127.0.0.1", port))
@@ -42,7 +45,7 @@ def main(wait: float) -> None:
          (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 30))
     tw, tw_s = pair(40003)
     tw_s.close()
-    time.sleep(0.05)
+    pause(0.05)
     tw.close()
     fw, _ = pair(40004)
     fw.close()
@@ -51,17 +54,32 @@ def main(wait: float) -> None:
     try:
         for _ in range(1000):
             ps.send(b"x" * 65536)
+            pause(0.0001)
     except BlockingIOError:
         pass
-    run("sysctl", "-qw", "net.ipv4.tcp_fin_timeout=120")
+    set_fin_timeout(120)
     long_fw, _ = pair(40007)
     long_fw.close()
     un, _ = pair(40006)
-    if run("iptables", "-A", "INPUT", "-p", "tcp", "--sport", "40006", "-j", "DROP").returncode:
-        sys.exit("iptables failed")
+    drop_sport(40006)
     un.send(b"hello")
-    time.sleep(wait)
+    pause(wait)
+    return keep
+
+
+def _drop_sport(port: int) -> None:
+    if run("iptables", "-A", "INPUT", "-p", "tcp", "--sport", str(port), "-j",
+           "DROP").returncode:
+        sys.exit("iptables failed")
+
+
+def main(wait: float) -> None:
+    run("ip", "link", "set", "lo", "up")
+    keep = open_sockets(socket.socket, time.sleep,
+                        lambda secs: run("sysctl", "-qw", f"net.ipv4.tcp_fin_timeout={secs}"),
+                        _drop_sport, wait)
     print(run("ss", "-tnoa").stdout, end="")
+    del keep
 
 
 if __name__ == "__main__":

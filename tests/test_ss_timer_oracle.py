@@ -15,6 +15,7 @@ import simtcp
 from simtcp.tools.views import ms_timer
 
 from netns import namespaces, requires
+from ss_timer_probe import open_sockets
 
 HERE = Path(__file__).resolve().parent
 WAIT = 1.0         # seconds after the dropped send: mid-way between the 2nd and 3rd RTO
@@ -44,47 +45,16 @@ def scenario(wait: float) -> str:
     """tests/ss_timer_probe.py's steps on a simtcp host; its ss -tnoa."""
     net = simtcp.Network(seed=1)
     h = net.add_host("h", "10.0.0.1/24")
-    listener = h.socket()
-    listener.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_REUSEADDR, 1)
-    listener.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 4096)
-    listener.bind(("127.0.0.1", 5001))
-    listener.listen(8)
-    keep = []
 
-    def pair(port, *options):
-        c = h.socket()
-        for opt in options:
-            c.setsockopt(*opt)
-        c.bind(("127.0.0.1", port))
-        c.connect(("127.0.0.1", 5001))
-        s, _ = listener.accept()
-        keep.extend((c, s))
-        return c, s
+    def set_fin_timeout(secs):
+        h.sysctl["net.ipv4.tcp_fin_timeout"] = secs
 
-    pair(40001, (pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE, 1))
-    pair(40002, (pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE, 1),
-         (pysocket.IPPROTO_TCP, pysocket.TCP_KEEPIDLE, 30))
-    tw, tw_s = pair(40003)
-    tw_s.close()
-    net.run(until=net.now + 0.05)
-    tw.close()
-    fw, _ = pair(40004)
-    fw.close()
-    ps, _ = pair(40005)
-    ps.setblocking(False)
-    try:
-        for _ in range(1000):
-            ps.send(b"x" * 65536)
-            net.run(until=net.now + 0.0001)
-    except BlockingIOError:
-        pass
-    h.sysctl["net.ipv4.tcp_fin_timeout"] = 120
-    long_fw, _ = pair(40007)
-    long_fw.close()
-    un, _ = pair(40006)
-    assert h.sh("iptables -A INPUT -p tcp --sport 40006 -j DROP") == ""
-    un.send(b"hello")
-    net.run(until=net.now + wait)
+    def drop_sport(port):
+        assert h.sh(f"iptables -A INPUT -p tcp --sport {port} -j DROP") == ""
+
+    keep = open_sockets(h.socket, lambda secs: net.run(until=net.now + secs), set_fin_timeout,
+                        drop_sport, wait)
+    assert len(keep) == 15
     return h.sh("ss -tnoa")
 
 
