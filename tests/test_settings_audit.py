@@ -793,7 +793,8 @@ def opt_nodelay():
     assert (small_writes(0), small_writes(1)) == (1, 3)        # Nagle holds the 2nd and 3rd
 
 
-def opt_cork():
+def _connected():
+    """A network with a client connected to b:80 over a 10 ms link: (net, client socket)."""
     net = simtcp.Network(seed=1)
     a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
     net.add_link(a, b, delay=0.01)
@@ -803,6 +804,11 @@ def opt_cork():
     cli = a.socket()
     cli.connect(("10.0.0.2", 80))
     srv.accept()
+    return net, cli
+
+
+def opt_cork():
+    net, cli = _connected()
     cli.setsockopt(IPPROTO_TCP, TCP_CORK, 1)
     start = len(net.capture)
     cli.send(b"x" * 10)
@@ -818,15 +824,7 @@ def opt_linger():
     acknowledged (a 10 ms link: 20 ms later), not at once (Linux tcp_close())."""
     import struct
     for linger in (0, 5):
-        net = simtcp.Network(seed=1)
-        a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
-        net.add_link(a, b, delay=0.01)
-        srv = b.socket()
-        srv.bind(("", 80))
-        srv.listen(1)
-        cli = a.socket()
-        cli.connect(("10.0.0.2", 80))
-        srv.accept()
+        net, cli = _connected()
         net.run()
         cli.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack("ii", 1, linger))
         assert cli.getsockopt(SOL_SOCKET, SO_LINGER, 8) == struct.pack("ii", 1, linger)
