@@ -39,8 +39,10 @@ IDENTITIES = {   # setpriv arguments, and the same identity as a simtcp process
 def kernel(setpriv_args, start):
     with namespaces("priv") as ns:
         ns.sysctl("priv", f"net.ipv4.ip_unprivileged_port_start={start}")
-        out = ns.exec("priv", "setpriv", *setpriv_args, PY, str(PROBE), json.dumps(BINDS),
-                      timeout=30)
+        # the probe's text goes on the command line: the user it runs as (nobody) may not be
+        # allowed to read this checkout (a clone in a 0700 temporary directory)
+        out = ns.exec("priv", "setpriv", *setpriv_args, PY, "-c", PROBE.read_text(),
+                      json.dumps(BINDS), timeout=30)
         return json.loads(out.stdout)
 
 
