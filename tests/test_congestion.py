@@ -6,6 +6,8 @@ import struct
 
 import pytest
 
+from pairs import connect, read_as_it_arrives
+
 import simtcp
 from simtcp.congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Cubic, Reno, Window, make
 from simtcp.recovery import Prr, tlp_timeout
@@ -183,12 +185,7 @@ def pair(cc="cubic", loss=0.0, seed=3):
     a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
     net.add_link(a, b, delay=0.01, loss=loss)
     a.sysctl["net.ipv4.tcp_congestion_control"] = cc
-    srv = b.socket()
-    srv.bind(("", 80))
-    srv.listen(1)
-    cli = a.socket()
-    cli.connect(("10.0.0.2", 80))
-    conn, _ = srv.accept()
+    cli, conn, _ = connect(a, b, backlog=1)
     return net, a, b, cli, conn
 
 
@@ -302,16 +299,10 @@ def test_hystart_ends_slow_start_when_the_delay_grows():
         b.sysctl["net.ipv4.tcp_rmem"] = "4096 4194304 33554432"
         a.sysctl["tcp_cubic.hystart_detect"] = 2
         net.add_link(a, b, delay=0.02, bandwidth=10e6)
-        srv = b.socket()
-        srv.bind(("", 80))
-        srv.listen()
-        cli = a.socket()
-        cli.connect(("10.0.0.2", 80))
-        peer, _ = srv.accept()
-        peer.setblocking(False)
+        cli, peer, _ = connect(a, b)
         # the receiver reads as data arrives, so its window (and autotuned buffer) grows
         # ahead of the sender (tcp_rcv_space_adjust())
-        peer.on_ready = lambda s: s.recv(1 << 20) if s.conn.rcvq else None
+        read_as_it_arrives(peer)
         cli.setblocking(False)
         cli.send(b"x" * 1_000_000)
         net.run(until=0.45)

@@ -6,6 +6,8 @@ import errno
 import pytest
 from scapy.layers.inet import IP, TCP
 
+from pairs import connect, two_hosts
+
 import simtcp
 from simtcp.profiles import NotModelledError, Sysctl
 from simtcp.segment import Flags, FourTuple, Segment
@@ -17,20 +19,11 @@ T = FourTuple("10.0.0.1", 40000, "10.0.0.2", 80)
 
 
 def pair(seed=1, delay=0.005, **link):
-    net = simtcp.Network(seed=seed)
-    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
-    net.add_link(a, b, delay=delay, **link)
-    return net, a, b
+    return two_hosts(seed, delay, **link)[:3]
 
 
 def connected(net, a, b, port=80):
-    srv = b.socket()
-    srv.bind(("", port))
-    srv.listen(8)
-    cli = a.socket()
-    cli.connect(("10.0.0.2", port))
-    conn, _ = srv.accept()
-    return cli, conn
+    return connect(a, b, port, backlog=8)[:2]
 
 
 # ------------------------------------------------------------------ window scale
@@ -89,13 +82,8 @@ def test_socket_buffers_read_back_doubled_and_clamped_like_linux():
 
 def test_so_rcvbuf_is_the_window_the_receiver_offers():
     net, a, b = pair()
-    srv = b.socket()
-    srv.setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)     # sk_rcvbuf 8192 of memory
-    srv.bind(("", 80))
-    srv.listen(1)
-    cli = a.socket()
-    cli.connect(("10.0.0.2", 80))
-    conn, _ = srv.accept()
+    cli, conn, _ = connect(a, b, backlog=1,         # SO_RCVBUF 4096: sk_rcvbuf 8192 of memory
+                           server_options=[(SOL_SOCKET, SO_RCVBUF, 4096)])
     assert conn.conn.rcv_wscale == 0 and conn.conn.snd_wscale == 10
     cli.setblocking(False)
     cli.send(b"x" * 20000)

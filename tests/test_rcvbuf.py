@@ -6,6 +6,8 @@ tests pin the arithmetic underneath.
 """
 import pytest
 
+from pairs import connect, read_as_it_arrives
+
 import simtcp
 from simtcp.rcvbuf import RcvBuf, skb_alloc
 from simtcp.seq import Seq
@@ -64,18 +66,12 @@ def bulk(rmem=None, read=True, rcvbuf=None):
     if rmem:
         b.sysctl["net.ipv4.tcp_rmem"] = rmem
     net.add_link(a, b, delay=0.01, bandwidth=20e6)
-    srv = b.socket()
-    if rcvbuf:
-        srv.setsockopt(SOL_SOCKET, SO_RCVBUF, rcvbuf)
-    srv.bind(("", 80))
-    srv.listen()
-    cli = a.socket()
-    cli.connect(("10.0.0.2", 80))
-    peer, _ = srv.accept()
-    peer.setblocking(False)
+    cli, peer, _ = connect(a, b, server_options=[(SOL_SOCKET, SO_RCVBUF, rcvbuf)] if rcvbuf else ())
     got = []
     if read:
-        peer.on_ready = lambda s: got.append(len(s.recv(1 << 20))) if s.conn.rcvq else None
+        read_as_it_arrives(peer, got)
+    else:
+        peer.setblocking(False)
     cli.setblocking(False)
     cli.send(b"x" * 2_000_000)
     net.run(until=1.0)

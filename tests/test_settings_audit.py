@@ -16,6 +16,7 @@ from simtcp.profiles import PROFILES, NotModelledError, Sysctl
 from simtcp.reasons import SendCause, StateCause
 from simtcp.segment import Flags
 from simtcp.sockopts import SO_KEEPALIVE, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL
+from pairs import connect, read_as_it_arrives, two_hosts
 from simtcp.socket import (IPPROTO_TCP, MODELLED_OPTIONS, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT,
                            SO_LINGER, SO_SNDBUF, SOL_SOCKET, TCP_CONGESTION, TCP_CORK, TCP_INFO,
                            TCP_MAXSEG, TCP_NODELAY, TCP_QUICKACK, TCP_USER_TIMEOUT)
@@ -267,20 +268,14 @@ def eff_rmem():
 def bulk_receiver(changes, read=True):
     """1 MB over a 10 Mbit/s, 20 ms link to a host with ``changes``; its application reads
     as data arrives (or never). Returns the receiving connection after 0.6 s."""
-    net = simtcp.Network(seed=1)
-    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    net, a, b, _ = two_hosts(delay=0.02, bandwidth=10e6)
     for k, v in dict(changes).items():
         b.sysctl[k] = v
-    net.add_link(a, b, delay=0.02, bandwidth=10e6)
-    srv = b.socket()
-    srv.bind(("", 80))
-    srv.listen()
-    cli = a.socket()
-    cli.connect(("10.0.0.2", 80))
-    peer, _ = srv.accept()
-    peer.setblocking(False)
+    cli, peer, _ = connect(a, b)
     if read:
-        peer.on_ready = lambda s: s.recv(1 << 20) if s.conn.rcvq else None
+        read_as_it_arrives(peer)
+    else:
+        peer.setblocking(False)
     cli.setblocking(False)
     cli.send(b"x" * 1_000_000)
     net.run(until=0.6)
@@ -387,16 +382,9 @@ def eff_port_algorithm():
 
 def eff_time_wait():
     def lasts(seconds):
-        net = simtcp.Network(seed=9)
-        c, s = net.add_host("c", "10.0.0.1"), net.add_host("s", "10.0.0.2")
-        net.add_link(c, s, delay=0.001)
+        net, c, s, _ = two_hosts(seed=9, delay=0.001, names=("c", "s"))
         c.sysctl["simtcp.time_wait_seconds"] = seconds
-        srv = s.socket()
-        srv.bind(("", 80))
-        srv.listen(1)
-        cli = c.socket()
-        cli.connect(("10.0.0.2", 80))
-        conn, _ = srv.accept()
+        cli, conn, _ = connect(c, s, backlog=1)
         cli.close()                             # the client closes first: its TIME-WAIT
         net.run(until=net.now + 0.1)
         conn.close()
@@ -503,20 +491,11 @@ def keepalive_run(sysctls=(), options=()):
     """A connection whose client sets SO_KEEPALIVE (and ``options``) on a host with
     ``sysctls``; the server goes silent at once. (times of the client's keepalive probes,
     the time of its RST, its errno) within 3 hours."""
-    net = simtcp.Network(seed=1)
-    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    net, a, b, _ = two_hosts()
     for k, v in dict(sysctls).items():
         a.sysctl[k] = v
-    net.add_link(a, b, delay=0.01)
-    srv = b.socket()
-    srv.bind(("", 80))
-    srv.listen(1)
-    c = a.socket()
-    c.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1)
-    for option, value in options:
-        c.setsockopt(IPPROTO_TCP, option, value)
-    c.connect(("10.0.0.2", 80))
-    srv.accept()
+    c, _, _ = connect(a, b, backlog=1, client_options=[(SOL_SOCKET, SO_KEEPALIVE, 1)] + [
+        (IPPROTO_TCP, option, value) for option, value in options])
     start = net.now
     b.sh("iptables -A INPUT -j DROP")
     net.run(until=start + 3 * 3600)
@@ -557,18 +536,11 @@ def eff_slow_start_after_idle():
 def hystart_exit(**params):
     """A bulk transfer on a 10 Mbit/s link with a 20 ms delay (and a 1000-packet queue):
     (segments of cwnd, how) when CUBIC's HyStart ended slow start within 0.45 s, or None."""
-    net = simtcp.Network(seed=1)
-    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
+    net, a, b, _ = two_hosts(delay=0.02, bandwidth=10e6)
     for k, v in params.items():
         a.sysctl[f"tcp_cubic.{k}"] = v
     b.sysctl["net.ipv4.tcp_rmem"] = "4096 4194304 33554432"   # a receiver that never limits
-    net.add_link(a, b, delay=0.02, bandwidth=10e6)
-    srv = b.socket()
-    srv.bind(("", 80))
-    srv.listen()
-    cli = a.socket()
-    cli.connect(("10.0.0.2", 80))
-    srv.accept()
+    cli, _, _ = connect(a, b)
     cli.setblocking(False)
     cli.send(b"x" * 1_000_000)
     net.run(until=0.45)
@@ -795,16 +767,8 @@ def opt_nodelay():
 
 def _connected():
     """A network with a client connected to b:80 over a 10 ms link: (net, client socket)."""
-    net = simtcp.Network(seed=1)
-    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
-    net.add_link(a, b, delay=0.01)
-    srv = b.socket()
-    srv.bind(("", 80))
-    srv.listen(1)
-    cli = a.socket()
-    cli.connect(("10.0.0.2", 80))
-    srv.accept()
-    return net, cli
+    net, a, b, _ = two_hosts()
+    return net, connect(a, b, backlog=1)[0]
 
 
 def opt_cork():
@@ -843,16 +807,8 @@ def opt_quickack():
     __tcp_sock_set_quickack(), do_tcp_getsockopt())."""
     delays = {}
     for on in (1, 0):
-        net = simtcp.Network(seed=1)
-        a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
-        net.add_link(a, b, delay=0.01)
-        srv = b.socket()
-        srv.setsockopt(IPPROTO_TCP, TCP_QUICKACK, on)
-        srv.bind(("", 80))
-        srv.listen(1)
-        cli = a.socket()
-        cli.connect(("10.0.0.2", 80))
-        conn, _ = srv.accept()
+        net, a, b, _ = two_hosts()
+        cli, conn, _ = connect(a, b, backlog=1, server_options=[(IPPROTO_TCP, TCP_QUICKACK, on)])
         assert conn.getsockopt(IPPROTO_TCP, TCP_QUICKACK) == on
         net.run()
         start, t0 = len(net.capture), net.now
@@ -888,15 +844,8 @@ def opt_reuseport():
 def opt_user_timeout():
     """Reaches the connection (and its children); the give-up it causes is tested in
     tests/test_hardening_wire.py::test_tcp_user_timeout_bounds_zero_window_probing."""
-    net = simtcp.Network(seed=1)
-    a, b = net.add_host("a", "10.0.0.1"), net.add_host("b", "10.0.0.2")
-    net.add_link(a, b, delay=0.01)
-    srv = b.socket()
-    srv.setsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT, 5000)
-    srv.bind(("", 80))
-    srv.listen(1)
-    a.socket().connect(("10.0.0.2", 80))
-    conn, _ = srv.accept()
+    net, a, b, _ = two_hosts()
+    _, conn, _ = connect(a, b, backlog=1, server_options=[(IPPROTO_TCP, TCP_USER_TIMEOUT, 5000)])
     assert conn.conn.cfg.user_timeout == 5.0                   # inherited from the listener
 
 
