@@ -444,6 +444,10 @@ class Sysctl(collections.abc.MutableMapping):
         name, kernel = parse_os(os)
         self.os = name
         self.kernel = kernel                # Linux version whose defaults apply (linux only)
+        #: CurrEstab counts CLOSE-WAIT since Linux 6.10 (commit "tcp: count CLOSE-WAIT
+        #: sockets for TCP_MIB_CURRESTAB", also in stable kernels); before, only ESTABLISHED.
+        #: Fixed by the profile, so a plain attribute: the stack asks on every state change.
+        self.curr_estab_counts_close_wait = name != "linux" or kernel >= (6, 10)
         self._specs = _profile_specs(name, kernel)
         self._values: dict[str, Any] = {k: s.default for k, s in self._specs.items()}
         self.version = 0                    # bumped on every change (lets readers cache)
@@ -596,12 +600,6 @@ class Sysctl(collections.abc.MutableMapping):
                 f"Number of Ports : {v['netsh.ipv4.dynamicport.tcp.num']}\n")
 
     # -- presentation
-    @property
-    def curr_estab_counts_close_wait(self) -> bool:
-        """CurrEstab counts CLOSE-WAIT since Linux 6.10 (commit "tcp: count CLOSE-WAIT
-        sockets for TCP_MIB_CURRESTAB", also in stable kernels); before, only ESTABLISHED."""
-        return self.os != "linux" or self.kernel >= (6, 10)
-
     def copy(self) -> "Sysctl":
         other = Sysctl(self.os if self.os != "linux" else "linux-%d.%d" % self.kernel)
         other._values = dict(self._values)

@@ -19,6 +19,8 @@ from .lang import tr
 
 def as_int(value, what: str = "") -> int:
     """An integer argument the way PyArg_Parse "i"/"n" takes it (bool is an int)."""
+    if type(value) is int:                  # the usual case needs no conversion
+        return value
     try:
         return operator.index(value)
     except TypeError:
@@ -28,6 +30,8 @@ def as_int(value, what: str = "") -> int:
 
 def as_bytes(data) -> bytes:
     """A bytes-like argument (PyArg_Parse "y*"): str, None, ints are TypeErrors."""
+    if type(data) is bytes:                 # immutable already: no copy needed
+        return data
     if isinstance(data, str) or data is None or isinstance(data, int):
         raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'")
     try:

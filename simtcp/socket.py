@@ -73,7 +73,8 @@ class Socket(SocketOptions):
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
                  *, user: str = "root", process: Optional[str] = None,
                  _conn=None, _local=None):
-        check_socket_args(family, type, proto)
+        if _conn is None:                   # accept() makes its sockets with valid arguments
+            check_socket_args(family, type, proto)
         if type != SOCK_STREAM:
             raise OSError(errno.EPROTONOSUPPORT, tr("socket.tcp_only", "Protocol not supported: "
                                                     "simtcp sockets are TCP (SOCK_STREAM)"))
@@ -88,19 +89,7 @@ class Socket(SocketOptions):
         self.family, self.type, self.proto = family, type, proto
         self.local: Optional[Tuple[str, int]] = _local
         self.bound_explicitly = False
-        self.reuseaddr = False
-        self.reuseport = False
-        self.nodelay = False
-        self.user_timeout_ms = 0
-        self.cork = False
-        self.quickack = True                 # TCP_QUICKACK (False: interactive from the start)
-        self.linger: Optional[int] = None    # SO_LINGER seconds (None: l_onoff = 0)
-        self.user_mss = 0                    # TCP_MAXSEG (tp->rx_opt.user_mss; 0: none)
-        self.congestion: Optional[str] = None    # TCP_CONGESTION (None: the sysctl's)
-        self.rcvbuf: Optional[int] = None
-        self.sndbuf: Optional[int] = None
-        self.keepalive = False               # SO_KEEPALIVE (SOCK_KEEPOPEN)
-        self.keepidle = self.keepintvl = self.keepcnt = 0   # TCP_KEEPIDLE/INTVL/CNT (0: sysctl)
+        self._default_options()             # SO_* and TCP_* (simtcp.sockopts)
         self.listener: Optional[Listener] = None
         self.conn = _conn
         self.closed = False
@@ -164,13 +153,16 @@ class Socket(SocketOptions):
         """Block in virtual time until ``predicate()``; honour settimeout/setblocking."""
         if predicate():
             return
-        what = tr(f"socket.wait.{call}", what)
         if not self._blocking:
             raise BlockingIOError(errno.EAGAIN, tr(
                 "socket.would_block", "Resource temporarily unavailable: {call}() would block "
-                "({what}); run the network and try again", call=call, what=what))
+                "({what}); run the network and try again", call=call,
+                what=tr(f"socket.wait.{call}", what)))
         start = self.net.now
         outcome = self.net.run_until(predicate, self._timeout)
+        if outcome == "ok":
+            return
+        what = tr(f"socket.wait.{call}", what)       # words only for a call that fails
         if outcome == "idle" and self._timeout is not None:
             self.net._advance(start + self._timeout)  # nothing happens until the timeout
             outcome = "timeout"
@@ -308,14 +300,10 @@ class Socket(SocketOptions):
         child = Socket(self.host, user=self.user, process=self.process, _conn=conn,
                        _local=(t.local_ip, t.local_port))
         child.capabilities = self.capabilities
-        # the child is a clone of the listener (Linux sk_clone_lock()): its socket options
-        # read back as the listener's, as they already apply to the connection (configure)
-        for name in ("reuseaddr", "reuseport", "nodelay", "user_timeout_ms", "cork", "quickack",
-                     "user_mss", "congestion", "rcvbuf", "sndbuf", "linger", "keepalive",
-                     "keepidle", "keepintvl", "keepcnt"):
-            setattr(child, name, getattr(self, name))
+        child._clone_options(self)
         self.stack.bindings.setdefault(t.local_port, [])
-        self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")
+        if self.net.trace.enabled:
+            self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")
         return child, (t.remote_ip, t.remote_port)
 
     # -------------------------------------------------------------- connect
@@ -392,7 +380,8 @@ class Socket(SocketOptions):
                 binds.remove(self)
         self.local = (laddr, lport)
         t = FourTuple(laddr, lport, ip, port)
-        self._call("connect", (ip, port), result=f"from {laddr}:{lport}")
+        if self.net.trace.enabled:
+            self._call("connect", (ip, port), result=f"from {laddr}:{lport}")
         self.conn = self.stack.open_connection(t, self)
         return False
 
@@ -439,29 +428,33 @@ class Socket(SocketOptions):
 
     # -------------------------------------------------------------- data
     def _connected_conn(self, call: str):
-        self._check_open(call)
-        if self.conn is None:
+        conn = self.conn
+        if conn is None or self.closed:
+            self._check_open(call)          # EBADF first
             raise OSError(errno.ENOTCONN, tr("socket.enotconn", "Transport endpoint is not connected: "
                                              "{call}() needs a connected socket (connect() "
                                              "first, or use the socket accept() returned)",
                                              call=call))
-        return self.conn
+        return conn
 
     def _sending_conn(self, call: str):
         """Linux tcp_sendmsg() on a socket that never connected (new, bound, listening):
         sk_stream_wait_connect() answers EPIPE, not ENOTCONN."""
-        self._check_open(call)
-        if self.conn is None:
+        conn = self.conn
+        if conn is None or self.closed:
+            self._check_open(call)          # EBADF first
             raise BrokenPipeError(errno.EPIPE, tr(
                 "socket.epipe_unconnected", "Broken pipe: {call}() on a socket that is not "
                 "connected (connect() first, or use the socket accept() returned)", call=call))
-        return self.conn
+        return conn
 
     def send(self, data: bytes, flags: int = 0) -> int:
         """Queue data; ``flags`` may be MSG_MORE (more data follows: no push, hold a partial
         segment, as tcp_sendmsg() does); other flags are not modelled (EOPNOTSUPP)."""
-        data = as_bytes(data)
-        flags = as_int(flags)
+        return self._send(as_bytes(data), as_int(flags))
+
+    def _send(self, data: bytes, flags: int) -> int:
+        """send() with its arguments already checked (sendall() checks them once)."""
         conn = self._sending_conn("send")
         if flags & ~MSG_MORE:
             raise OSError(errno.EOPNOTSUPP, tr(
@@ -489,14 +482,15 @@ class Socket(SocketOptions):
                                                   state=conn.state))
         n = conn.send(data, self.net.now, more=bool(flags & MSG_MORE))
         self.stack.kick(conn)
-        self._call("send", len(data), result=f"{n} of {len(data)} bytes queued")
+        if self.net.trace.enabled:
+            self._call("send", len(data), result=f"{n} of {len(data)} bytes queued")
         return n
 
     def sendall(self, data: bytes, flags: int = 0) -> None:
-        view = as_bytes(data)
+        view, flags = as_bytes(data), as_int(flags)      # CPython parses both first
         self._sending_conn("sendall")
         while view:
-            n = self.send(view, flags)
+            n = self._send(view, flags)
             view = view[n:]
 
     def recv(self, bufsize: int) -> bytes:
@@ -517,7 +511,8 @@ class Socket(SocketOptions):
             raise self._take_error("recv")
         data = conn.recv(bufsize, self.net.now)
         self.stack.kick(conn)
-        self._call("recv", bufsize, result=f"{len(data)} bytes", returned=len(data))
+        if self.net.trace.enabled:
+            self._call("recv", bufsize, result=f"{len(data)} bytes", returned=len(data))
         return data
 
     def shutdown(self, how: int) -> None:

@@ -51,7 +51,9 @@ TCP_KEEPCNT = getattr(_pysocket, "TCP_KEEPCNT", 6)
 _KEEPALIVE_LIMITS = {TCP_KEEPIDLE: ("TCP_KEEPIDLE", 32767), TCP_KEEPINTVL: ("TCP_KEEPINTVL", 32767),
                      TCP_KEEPCNT: ("TCP_KEEPCNT", 127)}
 SO_LINGER = _pysocket.SO_LINGER
-MSG_MORE = getattr(_pysocket, "MSG_MORE", 0x8000)
+# a plain int, not Python's MsgFlag member: send() masks its flags with it on every call,
+# and enum.IntFlag arithmetic runs in Python
+MSG_MORE = int(getattr(_pysocket, "MSG_MORE", 0x8000))
 SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF = 2304, 4608   # include/net/sock.h (x86-64 sk_buff size)
 MODELLED_OPTIONS = ("SO_REUSEADDR", "SO_REUSEPORT", "SO_RCVBUF", "SO_SNDBUF", "SO_LINGER",
                     "SO_KEEPALIVE", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT",
@@ -85,6 +87,40 @@ class SocketOptions:
     """setsockopt / getsockopt for `socket.Socket` (see the module docstring)."""
 
     __slots__ = ()
+
+    def _default_options(self) -> None:
+        """A new socket's options: Linux's defaults (the sysctls decide the rest)."""
+        self.reuseaddr = False
+        self.reuseport = False
+        self.nodelay = False
+        self.user_timeout_ms = 0
+        self.cork = False
+        self.quickack = True                 # TCP_QUICKACK (False: interactive from the start)
+        self.linger: Optional[int] = None    # SO_LINGER seconds (None: l_onoff = 0)
+        self.user_mss = 0                    # TCP_MAXSEG (tp->rx_opt.user_mss; 0: none)
+        self.congestion: Optional[str] = None    # TCP_CONGESTION (None: the sysctl's)
+        self.rcvbuf: Optional[int] = None
+        self.sndbuf: Optional[int] = None
+        self.keepalive = False               # SO_KEEPALIVE (SOCK_KEEPOPEN)
+        self.keepidle = self.keepintvl = self.keepcnt = 0   # TCP_KEEPIDLE/INTVL/CNT (0: sysctl)
+
+    def _clone_options(self, parent: "SocketOptions") -> None:
+        """An accepted socket is a clone of the listener (Linux sk_clone_lock()): its options
+        read back as the listener's, as they already apply to the connection (configure)."""
+        self.reuseaddr = parent.reuseaddr
+        self.reuseport = parent.reuseport
+        self.nodelay = parent.nodelay
+        self.user_timeout_ms = parent.user_timeout_ms
+        self.cork = parent.cork
+        self.quickack = parent.quickack
+        self.linger = parent.linger
+        self.user_mss = parent.user_mss
+        self.congestion = parent.congestion
+        self.rcvbuf = parent.rcvbuf
+        self.sndbuf = parent.sndbuf
+        self.keepalive = parent.keepalive
+        self.keepidle, self.keepintvl, self.keepcnt = parent.keepidle, parent.keepintvl, \
+            parent.keepcnt
 
     def inherited_options(self) -> tuple:
         """The options `configure` copies into a connection, as one comparable value: the

@@ -32,10 +32,10 @@ class State(enum.Enum):
     def __str__(self) -> str:
         return self.value
 
-    @property
-    def synchronized(self) -> bool:
-        """RFC 9293 §3.5.2: the states after the handshake has been seen through."""
-        return self not in (State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED)
+    def __init__(self, value: str) -> None:
+        #: RFC 9293 §3.5.2: the states after the handshake has been seen through. Set once
+        #: per member (a plain attribute, not a property: the sender asks on every ACK).
+        self.synchronized: bool = value not in ("CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED")
 
     @property
     def ss_name(self) -> str:

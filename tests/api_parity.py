@@ -179,6 +179,8 @@ CALLS: List[Tuple[str, Callable, bool]] = [
     ("send('x')", lambda s, e: s.send("x"), True),
     ("send(None)", lambda s, e: s.send(None), True),
     ("sendall(b'xy')", lambda s, e: s.sendall(b"xy"), True),
+    ("sendall(b'', 1.5)", lambda s, e: s.sendall(b"", 1.5), True),
+    ("sendall(bytearray)", lambda s, e: s.sendall(bytearray(b"xy")), True),
     ("recv(0)", lambda s, e: s.recv(0), True),
     ("recv(10)", lambda s, e: s.recv(10), True),
     ("recv(-1)", lambda s, e: s.recv(-1), True),

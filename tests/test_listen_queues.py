@@ -198,3 +198,44 @@ def test_the_config_cache_key_names_every_option_configure_reads():
     SocketOptions.configure(recorder, TcpConfig())
     assert recorder.read and recorder.read <= set(INHERITED_OPTIONS), \
         recorder.read - set(INHERITED_OPTIONS)
+
+
+def test_an_accepted_socket_clones_every_option_of_its_listener():
+    """accept() copies the listener's options one by one (SocketOptions._clone_options,
+    Linux sk_clone_lock()): an option a new socket has (_default_options) but the clone
+    forgets would read back as the default on the accepted socket."""
+    from simtcp.sockopts import SocketOptions
+
+    class Bag:
+        pass
+
+    defaults = Bag()
+    SocketOptions._default_options(defaults)
+    parent, child = Bag(), Bag()
+    for name in vars(defaults):
+        setattr(parent, name, object())            # a value no default can equal
+    SocketOptions._clone_options(child, parent)
+    assert vars(defaults) and vars(child) == vars(parent)
+
+
+def test_an_accepted_socket_reads_back_its_listeners_options():
+    import socket as pysocket
+    net = simtcp.Network(seed=1, wire="fast")
+    client = net.add_host("client", "10.0.0.1")
+    server = net.add_host("server", "10.0.0.2")
+    net.add_link(client, server, delay=0.001)
+    srv = server.socket()
+    srv.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
+    srv.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE, 1)
+    srv.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPIDLE, 30)
+    srv.bind(("", 80))
+    srv.listen(8)
+    cli = client.socket()
+    cli.connect(("10.0.0.2", 80))
+    conn, _ = srv.accept()
+    got = [conn.getsockopt(level, option) for level, option in
+           ((pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY), (pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE),
+            (pysocket.IPPROTO_TCP, pysocket.TCP_KEEPIDLE))]
+    assert got == [1, 1, 30]
+    fresh = server.socket()
+    assert fresh.getsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY) == 0

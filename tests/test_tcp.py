@@ -300,3 +300,9 @@ def test_old_duplicate_data_is_answered_with_a_dsack_block():
     inp(c, "P. 5001:5101(100) ack 1001 win 512", 0.2)        # the same data again
     (ack,) = out(c)
     assert int(ack.ack) == 5101 and ack.options.sack[0] == (5001, 5101)   # RFC 2883 D-SACK
+
+
+def test_synchronized_states_are_those_after_the_handshake():
+    """RFC 9293 §3.5.2: CLOSED, LISTEN, SYN-SENT and SYN-RECEIVED are not synchronized."""
+    assert {s for s in State if not s.synchronized} == {
+        State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED}
