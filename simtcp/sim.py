@@ -1,10 +1,16 @@
 """The simulated network: one virtual clock, one event heap, one seeded RNG.
 
 Theory of operation: `Network` is a discrete-event simulator. Everything that will happen
-later is an event ``(time, n, callback, args)`` on a heap; ``n`` is a running number so
+later is an event ``[time, n, callback, args]`` on a heap; ``n`` is a running number so
 that events at the same instant run in the order they were scheduled — together with the
 single `random.Random(seed)` this makes a run fully deterministic: the same seed gives the
 same trace and byte-identical captures. There is no wall clock and no thread anywhere.
+
+A pending event can be cancelled (`cancel`), the way a kernel deletes a timer: it is
+marked (its callback becomes None) and never runs nor moves the clock. Marked events are
+taken off the heap when they reach its top — the top of the heap is always a live event,
+so peeking at ``heap[0]`` stays right — and all at once when they make up more than half
+of it, so cancelled timers cannot pile up (asyncio's event loop does the same).
 
 Blocking socket calls drive the simulation themselves through `run_until(predicate)`, which
 pops events until the predicate holds, the heap is empty (idle: nothing can ever change),
@@ -34,6 +40,10 @@ from .reasons import DropReason
 from .trace import Trace
 
 WIRE_MODES = ("bytes", "fast")
+_INF = math.inf
+#: Cancelled events are swept out of the heap together once there are more than this many
+#: and they make up more than half of it (fewer wait until they reach the top).
+_SWEEP_MIN = 100
 
 
 class Network(Topology):
@@ -54,6 +64,7 @@ class Network(Topology):
         self.now = 0.0
         self._heap: list = []
         self._n = 0
+        self._cancelled = 0              # cancelled events still on the heap
         self._next_pkt = 0
         self.trace = Trace(trace_limit)
         self.trace.enabled = trace
@@ -72,26 +83,54 @@ class Network(Topology):
         gctune.apply()                   # the collector's pace for big runs (simtcp.gctune)
 
     # ------------------------------------------------------------------ events
-    def schedule(self, at: float, callback: Callable, *args) -> None:
-        """Run ``callback(*args)`` at virtual time ``at`` (never earlier than now). The clock
-        only moves forward to finite times: a NaN or infinite time is refused here, before
-        it could reach the heap and poison every later comparison."""
-        if not math.isfinite(at):
+    def schedule(self, at: float, callback: Callable, *args) -> list:
+        """Run ``callback(*args)`` at virtual time ``at`` (never earlier than now); returns
+        the event, which `cancel` takes. The clock only moves forward to finite times: a NaN
+        or infinite time is refused here, before it could reach the heap and poison every
+        later comparison."""
+        if not -_INF < at < _INF:        # (a NaN fails every comparison)
             raise ValueError(f"cannot schedule an event at virtual time {at!r}: times must "
                              "be finite numbers of seconds")
         if at < self.now:
             at = self.now
-        heapq.heappush(self._heap, (at, self._n, callback, args))
+        event = [at, self._n, callback, args]
+        heapq.heappush(self._heap, event)
         self._n += 1
+        return event
 
-    def call_later(self, delay: float, callback: Callable, *args) -> None:
-        self.schedule(self.now + delay, callback, *args)
+    def call_later(self, delay: float, callback: Callable, *args) -> list:
+        return self.schedule(self.now + delay, callback, *args)
+
+    def cancel(self, event: list) -> None:
+        """Cancel a pending event (one `schedule` returned that has not run yet): it will
+        never run (module docstring)."""
+        if event[2] is None:
+            return
+        event[2], event[3] = None, ()    # (drop the references it held at once)
+        self._cancelled += 1
+        heap = self._heap
+        if heap and heap[0] is event:
+            self._pop_cancelled()
+        elif self._cancelled > _SWEEP_MIN and self._cancelled * 2 > len(heap):
+            heap[:] = [e for e in heap if e[2] is not None]
+            heapq.heapify(heap)          # (order is by (time, n): the same as before)
+            self._cancelled = 0
+
+    def _pop_cancelled(self) -> None:
+        """Take cancelled events off the top of the heap, so that its top is live."""
+        heap = self._heap
+        while heap and heap[0][2] is None:
+            heapq.heappop(heap)
+            self._cancelled -= 1
 
     def step(self) -> bool:
         """Run one event; False when there is none."""
-        if not self._heap:
+        heap = self._heap
+        if not heap:
             return False
-        at, _, callback, args = heapq.heappop(self._heap)
+        at, _, callback, args = heapq.heappop(heap)
+        if heap and heap[0][2] is None:
+            self._pop_cancelled()
         self.now = at
         callback(*args)
         return True

@@ -109,7 +109,7 @@ class Stack:
         self.parent: Dict[Connection, Listener] = {}
         self.counters: Counter = Counter()
         self.in_errors: Counter = Counter()          # DropReason -> packets discarded here
-        self._armed: Dict[Connection, float] = {}
+        self._armed: Dict[Connection, list] = {}   # the pending wake-up event (see _arm)
         rng = self.net.rng
         # the keyed hash behind ISNs, TSval offsets and IP IDs, ready to copy for each
         # message (copying the state after the key block costs less than keying again)
@@ -237,7 +237,11 @@ class Stack:
                 ports.discard(t.local_port)
                 if not ports:
                     del self.by_dest[dest]
-        self._armed.pop(conn, None)
+        event = self._armed.pop(conn, None)
+        if event is not None:
+            # the socket is destroyed: its timers go with it (inet_csk_clear_xmit_timers()
+            # → sk_stop_timer(), net/ipv4/inet_connection_sock.c)
+            self.net.cancel(event)
         self._ip_ids.pop(conn, None)
         owner = self.owner.pop(conn, None)
         if owner is not None and owner.closed and owner.conn is conn:
@@ -428,15 +432,21 @@ class Stack:
         return TcbSnapshot.of(tcb, cc)      # packed; the trace expands it when read
 
     def _arm(self, conn: Connection) -> None:
-        """Make sure a wake-up is scheduled for the connection's next deadline. One heap
-        entry per connection at a time is enough: an earlier deadline schedules a new one
-        (the later entry then finds itself stale in `_fire`)."""
+        """Keep one wake-up scheduled for the connection's next deadline, as Linux keeps one
+        timer per socket and moves it with mod_timer() (sk_reset_timer()). A deadline that
+        moved earlier moves the wake-up (the old event is cancelled); one that moved later
+        or was stopped leaves it in place: it fires early, finds nothing due and waits for
+        what is left, as tcp_write_timer_handler() and tcp_delack_timer_handler() do
+        ("if (time_after(icsk->icsk_timeout, jiffies)) sk_reset_timer(...)";
+        net/ipv4/tcp_timer.c). So a connection never has more than one pending event."""
         deadline = conn.next_deadline()
         if deadline is not None:
-            armed = self._armed.get(conn)
-            if armed is None or deadline < armed:
-                self._armed[conn] = deadline
-                self.net.schedule(deadline, self._fire, conn, deadline)
+            event = self._armed.get(conn)
+            if event is not None:
+                if deadline >= event[3][1]:
+                    return                      # the pending wake-up comes first
+                self.net.cancel(event)
+            self._armed[conn] = self.net.schedule(deadline, self._fire, conn, deadline)
 
     def _ip_id(self, conn: Connection, out) -> int:
         """IPv4 Identification of a segment, as Linux ip_select_ident_segs() picks it for DF
@@ -479,8 +489,7 @@ class Stack:
                 self.counters["EstabResets"] += 1
 
     def _fire(self, conn: Connection, at: float) -> None:
-        if self._armed.get(conn) != at:
-            return                               # stale wake-up: a newer one is armed
+        """The connection's wake-up for deadline ``at`` (the only one pending: see `_arm`)."""
         del self._armed[conn]
         deadline = conn.next_deadline()
         if deadline is None or deadline > self.net.now:
