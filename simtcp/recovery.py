@@ -98,8 +98,9 @@ class Rack:
     def __init__(self) -> None:
         # one entry per transmitted segment, ascending by sequence number: [start Seq, end
         # Seq, last (re)transmission time, retransmitted, SACKed, marked lost, segments
-        # delivered when it was sent (tx.delivered)]
-        self.log: List[list] = []
+        # delivered when it was sent (tx.delivered)] — an empty tuple while nothing is in
+        # flight (most connections of a big run never send data: they keep no list)
+        self.log: Sequence[list] = ()
         self.mstamp: Optional[float] = None     # RACK.xmit_ts of the newest delivered segment
         self.end_seq: Optional[Seq] = None      # RACK.end_seq
         self.rtt = 0.0                          # RACK.rtt
@@ -126,7 +127,11 @@ class Rack:
             if log and start < log[-1][END]:
                 start = log[-1][END]
             if start < end:
-                log.append([start, end, now, retrans, False, False, self.delivered])
+                entry = [start, end, now, retrans, False, False, self.delivered]
+                if log:
+                    log.append(entry)
+                else:
+                    self.log = [entry]
             return
         for e in log:
             if e[START] >= end:
@@ -207,7 +212,9 @@ class Rack:
                     if prior_fack is not None and e[START] < prior_fack and reord is None:
                         reord = e[START]        # tcp_clean_rtx_queue(): before(reord, prior_fack)
             done += 1
-        if done:
+        if done == len(log):
+            self.log = ()                   # everything delivered: nothing to remember
+        elif done:
             del log[:done]
         if reord is not None:
             # tcp_check_sack_reordering(): how far below the highest SACK it was delivered

@@ -26,7 +26,7 @@ timers and loss recovery in `tcpsend.Sender`, options and configuration in `tcpc
 from __future__ import annotations
 
 import errno as _errno
-from typing import List, NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
@@ -82,7 +82,8 @@ class Connection(Receiver, Sender):
                  "probes_out", "probe_backoff", "probes_tstamp", "soft_error",
                  "rcv_wup", "push_marks", "pushed_seq", "max_window", "cc", "cwnd_cnt",
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
-                 "total_retrans", "rack", "stats", "rcv_tstamp", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
+                 "total_retrans", "rack", "segs_out", "data_segs_out", "bytes_sent",
+                 "bytes_retrans", "segs_in", "data_segs_in", "rcv_tstamp", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -102,7 +103,8 @@ class Connection(Receiver, Sender):
         self.ts_recent = 0
         self.sndq = bytearray()             # bytes from snd_una on: unacked, then unsent
         self.rcvq = bytearray()             # in-order bytes the application has not read
-        self.ooo = OutOfOrderQueue()        # out-of-order data (RFC 9293 §3.10.7.4)
+        # out-of-order data (RFC 9293 §3.10.7.4): made when the first such segment arrives
+        self.ooo: Optional[OutOfOrderQueue] = None
         self.fin_queued = False             # application closed its sending side
         self.fin_seq: Optional[Seq] = None  # sequence number our FIN occupies, once sent
         self.peer_fin_seq: Optional[Seq] = None
@@ -132,8 +134,10 @@ class Connection(Receiver, Sender):
         self.rcv_mss = max(min(536, config.mss), 88)    # tcp_initialize_rcv_mss()
         self.ack_pushed = 0
         self.rcv_adv = SEQ_ZERO
-        self._out: List[Out] = []
-        self._events: List[Event] = []
+        # what the owner has not taken yet: an empty tuple between takes, a list once
+        # something is produced (an idle connection holds no container for them)
+        self._out: Sequence[Out] = ()
+        self._events: Sequence[Event] = ()
         self.peer_mss_opt: Optional[int] = None
         self.syn_options: Options = NO_OPTIONS
         self.from_cookie = False
@@ -149,13 +153,14 @@ class Connection(Receiver, Sender):
         self.rb.window_clamp = full_space(config) if config.rcvbuf_locked else 0xFFFF << 14
         self.last_oow: Optional[float] = None
         self.eof_read = False               # the application saw recv() return b""
-        self.sacked: List[Tuple[Seq, Seq]] = []   # SACK scoreboard: ranges the peer holds
+        self.sacked: Sequence[Tuple[Seq, Seq]] = ()   # SACK scoreboard: ranges the peer holds
         self.ts_recent_time = 0.0           # when TS.Recent was last updated (RFC 7323 §5.5)
         self.probes_out = 0                 # zero-window probes unanswered (icsk_probes_out)
         self.probe_backoff = 0              # persist timer backoff (icsk_backoff)
         self.probes_tstamp: Optional[float] = None   # first probe of this episode
         self.rcv_wup = SEQ_ZERO             # RCV.NXT when we last sent a window (Last.ACK.sent)
-        self.push_marks: List[Seq] = []     # ends of writes that get PSH (Linux tcp_mark_push)
+        # ends of writes that get PSH (Linux tcp_mark_push); a list from the first write
+        self.push_marks: Sequence[Seq] = ()
         self.pushed_seq = self.iss          # where the last push mark was (forced_push())
         self.max_window = 0                 # largest window the peer offered (tcp_sock.max_window)
         self.cc = make_cc(config.congestion, cc_params(config))   # Reno or CUBIC
@@ -167,25 +172,30 @@ class Connection(Receiver, Sender):
         self.tlp_high_seq: Optional[Seq] = None  # SND.NXT when a tail loss probe went out
         self.total_retrans = 0              # segments retransmitted (tcpi_total_retrans)
         self.rack = Rack()                  # RACK's transmit times and state (SACK only)
-        # tcp_info counters: segs_out, data_segs_out, bytes_sent, bytes_retrans, segs_in,
-        # data_segs_in (RFC 4898 tcpEStats, Linux tcp_get_info())
-        self.stats = [0, 0, 0, 0, 0, 0]
+        # tcp_info counters (RFC 4898 tcpEStats, Linux tcp_get_info())
+        self.segs_out = self.data_segs_out = self.bytes_sent = self.bytes_retrans = 0
+        self.segs_in = self.data_segs_in = 0
         self.rcv_tstamp = 0.0               # when an ACK last arrived (tp->rcv_tstamp)
 
     # ----------------------------------------------------------------- outputs
-    def take_segments(self) -> List[Out]:
+    def take_segments(self) -> Sequence[Out]:
         out = self._out
-        if not out:
-            return out              # nothing produced: keep the (empty) list, make no new one
-        self._out = []
+        if out:
+            self._out = ()
         return out
 
-    def take_events(self) -> List[Event]:
+    def take_events(self) -> Sequence[Event]:
         ev = self._events
-        if not ev:
-            return ev
-        self._events = []
+        if ev:
+            self._events = ()
         return ev
+
+    def _push(self, out: Out) -> None:
+        """Queue a segment for `take_segments` (its list is made by the first one)."""
+        if self._out:
+            self._out.append(out)
+        else:
+            self._out = [out]
 
     def next_deadline(self) -> Optional[float]:
         return min(self.timers.values()) if self.timers else None
@@ -228,11 +238,16 @@ class Connection(Receiver, Sender):
         old = self.state
         row = transition(old, new)    # ValueError if RFC 9293 Figure 5 has no such edge
         self.state = new
-        self._events.append(Event("state", NAME[new], NAME[old], why or row.event, row.rfc))
+        event = Event("state", NAME[new], NAME[old], why or row.event, row.rfc)
+        if self._events:
+            self._events.append(event)
+        else:
+            self._events = [event]      # the first since the last take_events()
         if new is State.CLOSED:
             self.timers.clear()
         elif new is State.ESTABLISHED and self.established_at is None:
             self.established_at = self._now
+            self.syn_options = NO_OPTIONS   # only a SYN or SYN-ACK (re)transmission used them
             # tcp_finish_connect() / tcp_create_openreq_child(): the ages start now
             self.lsndtime = self.lrcvtime = self.rcv_tstamp = self._now
             self._init_buffer_space()       # tcp_init_transfer()
@@ -241,7 +256,11 @@ class Connection(Receiver, Sender):
 
     def _event(self, what: EventKind, reason: object = "", rfc: str = "",
                detail: tuple = ()) -> None:
-        self._events.append(Event("event", what, "", reason, rfc, detail))
+        event = Event("event", what, "", reason, rfc, detail)
+        if self._events:
+            self._events.append(event)
+        else:
+            self._events = [event]
 
     def _tsval(self, now: float) -> int:
         # Linux: TSval is a millisecond clock plus a per-connection random offset (RFC 7323 §5.4)
@@ -265,12 +284,14 @@ class Connection(Receiver, Sender):
             self.pingpong += 1
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq, ack, FLAG_VALUES[flags],
                       window, options, payload)
-        self._out.append(Out(seg, reason, rfc))
-        stats = self.stats
-        stats[0] += 1
+        if self._out:                 # _push(), without a call on the busiest path
+            self._out.append(Out(seg, reason, rfc))
+        else:
+            self._out = [Out(seg, reason, rfc)]
+        self.segs_out += 1
         if payload:
-            stats[1] += 1
-            stats[2] += len(payload)
+            self.data_segs_out += 1
+            self.bytes_sent += len(payload)
 
     def _send_ack(self, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.4") -> None:
         self._emit(ACK, self.snd_nxt, reason=reason, rfc=rfc)
@@ -319,8 +340,8 @@ class Connection(Receiver, Sender):
     def _send_syn(self, now: float, reason: SendCause) -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, SEQ_ZERO,
                       FLAG_VALUES[SYN], self.syn_window(), self.syn_options)
-        self._out.append(Out(seg, reason, "RFC 9293 §3.10.1"))
-        self.stats[0] += 1
+        self._push(Out(seg, reason, "RFC 9293 §3.10.1"))
+        self.segs_out += 1
         self.snd_nxt = self.snd_max = self.iss + 1
         self._arm_rto(now)
 
@@ -332,7 +353,7 @@ class Connection(Receiver, Sender):
         self._now = now
         self.passive = True
         self.state = State.LISTEN      # inherited from the listening socket
-        self.stats[4] += 1             # the SYN
+        self.segs_in += 1              # the SYN
         self.irs = syn.seq
         self.rcv_nxt = syn.seq + 1
         self._negotiate(syn.options)
@@ -348,9 +369,9 @@ class Connection(Receiver, Sender):
                       FLAG_VALUES[SYN | ACK], self._initial_window(), self.syn_options)
         self.rcv_adv = self.rcv_nxt + seg.window
         self.rcv_wup = self.rcv_nxt
-        self._out.append(Out(seg, reason, rfc))
+        self._push(Out(seg, reason, rfc))
         if not self.passive:          # a listener's SYN-ACK comes from the request socket
-            self.stats[0] += 1
+            self.segs_out += 1
         self.snd_nxt = self.snd_max = self.iss + 1
         self._arm_rto(now)
 
@@ -454,9 +475,9 @@ class Connection(Receiver, Sender):
     def receive(self, seg: Segment, now: float) -> None:
         """Process one arriving segment (RFC 9293 §3.10.7)."""
         self._now = now
-        self.stats[4] += 1
+        self.segs_in += 1
         if seg.payload:
-            self.stats[5] += 1
+            self.data_segs_in += 1
         st = self.state
         if st is State.CLOSED or st is State.LISTEN:
             return
@@ -536,7 +557,7 @@ class Connection(Receiver, Sender):
             # 5961 challenge for requests); a SYN is answered with a reset
             if not f & RST:
                 rst = reset_for(seg)
-                self._out.append(Out(rst, SendCause.SYN_IN_SYN_RECEIVED_RESET, "Linux tcp_check_req()"))
+                self._push(Out(rst, SendCause.SYN_IN_SYN_RECEIVED_RESET, "Linux tcp_check_req()"))
             self._set_state(State.LISTEN, StateCause.RST_IN_SYN_RECEIVED if f & RST
                             else StateCause.SYN_IN_SYN_RECEIVED)
             return
@@ -593,8 +614,8 @@ class Connection(Receiver, Sender):
                     # tcp_reset() and returns 1, so tcp_v4_do_rcv() answers the segment
                     # itself with tcp_v4_send_reset(): <SEQ=SEG.ACK><CTL=RST> (RFC 1122
                     # §4.2.2.13: "MUST send a reset")
-                    self._out.append(Out(reset_for(seg), StateCause.DATA_AFTER_CLOSE,
-                                         "RFC 1122 §4.2.2.13; Linux tcp_rcv_state_process()"))
+                    self._push(Out(reset_for(seg), StateCause.DATA_AFTER_CLOSE,
+                                   "RFC 1122 §4.2.2.13; Linux tcp_rcv_state_process()"))
                     self._set_state(State.CLOSED, StateCause.DATA_AFTER_CLOSE)
                     return
                 self._receive_data(seg, now)

@@ -220,11 +220,11 @@ def tcp_info(conn, now=None) -> TcpInfo:
         # the receiver's RTT estimate and DRS's bytes per RTT (simtcp.rcvbuf)
         rcv_rtt=conn.rb.rtt_us >> 3, rcv_space=conn.rb.space,
         last_data_recv=ago(conn.lrcvtime), last_ack_recv=ago(conn.rcv_tstamp),
-        bytes_sent=conn.stats[2], bytes_retrans=conn.stats[3],
+        bytes_sent=conn.bytes_sent, bytes_retrans=conn.bytes_retrans,
         # the SYN counts for an active open (tcp_ack() -> tcp_snd_una_update()); a passive
         # one set SND.UNA directly in tcp_rcv_state_process(), so its SYN-ACK does not
         bytes_acked=max(conn.snd_una.diff(conn.iss) - conn.passive, 0)
         if conn.state.synchronized else 0,
         bytes_received=max(conn.rcv_nxt.diff(conn.irs) - 1, 0) if conn.state.synchronized else 0,
-        segs_out=conn.stats[0], segs_in=conn.stats[4], data_segs_out=conn.stats[1],
-        data_segs_in=conn.stats[5], notsent=max(conn.unsent, 0))
+        segs_out=conn.segs_out, segs_in=conn.segs_in, data_segs_out=conn.data_segs_out,
+        data_segs_in=conn.data_segs_in, notsent=max(conn.unsent, 0))

@@ -143,7 +143,7 @@ class RackTlp:
                        rfc="RFC 8985 §7.3")
             self.rack.sent(start, start + size + (1 if flags & FIN else 0), now, True)
             self.total_retrans += 1
-            self.stats[3] += len(payload)
+            self.bytes_retrans += len(payload)
         if len(self._out) > before:
             self.tlp_high_seq = self.snd_nxt
             self.timers.pop("tlp", None)

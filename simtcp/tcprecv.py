@@ -20,6 +20,7 @@ from .segment import Flags, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, SendCause, StateCause
 from .seq import Seq
 from .states import State
+from .ooo import OutOfOrderQueue
 from .rcvbuf import skb_alloc
 from .tcpwindow import FAST_PATH, NO_ROOM, ReceiveWindow
 
@@ -318,6 +319,8 @@ class Receiver(ReceiveWindow):
             self._event(EventKind.RCVBUF_DROPPED, "", "Linux tcp_data_queue_ofo(): "
                         "tcp_try_rmem_schedule() failed", (("bytes", len(data)),))
             return
+        if self.ooo is None:
+            self.ooo = OutOfOrderQueue()         # the connection's first out-of-order data
         if self.ooo.insert(start, data, self.rcv_nxt):
             before = rb.rmem
             truesize = rb.queue_ooo(start, start + len(data), ip_len, self.rcv_nxt)
@@ -328,7 +331,7 @@ class Receiver(ReceiveWindow):
 
     def _drain_ooo(self) -> bool:
         old = self.rcv_nxt
-        data = self.ooo.take_in_order(self.rcv_nxt)
+        data = self.ooo.take_in_order(self.rcv_nxt) if self.ooo else b""
         if data:
             self.rcvq += data
             self.rcv_nxt = self.rcv_nxt + len(data)

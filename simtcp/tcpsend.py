@@ -135,6 +135,8 @@ class Sender(Persist, RackTlp, Keepalive):
         Nagle leave as full segments with one PSH, at the end. The unsent buffers are taken
         to start at SND.NXT, each ``_size_goal()`` bytes long."""
         marks = self.push_marks
+        if not marks:
+            marks = self.push_marks = []     # made by the first write (or first since acked)
         if (end > start and marks and marks[-1] == start and start > self.snd_nxt
                 and start.diff(self.snd_nxt) % self._size_goal()):
             marks.pop()
@@ -144,10 +146,10 @@ class Sender(Persist, RackTlp, Keepalive):
             while end.diff(pos) > 0:
                 pos = pos + min(self.eff_mss, end.diff(pos))
                 if pos.diff(self.pushed_seq) > half:
-                    self.push_marks.append(pos)
+                    marks.append(pos)
                     self.pushed_seq = pos
-        if not more and (not self.push_marks or self.push_marks[-1] != end):
-            self.push_marks.append(end)
+        if not more and (not marks or marks[-1] != end):
+            marks.append(end)
             self.pushed_seq = end
 
     def _sack_clip(self, size: int):
@@ -177,7 +179,7 @@ class Sender(Persist, RackTlp, Keepalive):
                     merged[-1] = (merged[-1][0], end)
             else:
                 merged.append((start, end))
-        self.sacked = merged
+        self.sacked = merged or ()        # no list kept while nothing is SACKed
 
     def _head_sacked(self) -> bool:
         """Is the byte at SND.UNA marked SACKed? The cumulative ACK stopped at data the
@@ -214,7 +216,7 @@ class Sender(Persist, RackTlp, Keepalive):
             self.rtt_seq, self.rtt_time = self.snd_nxt, now   # time this segment (Karn)
         if retrans:
             self.total_retrans += 1
-            self.stats[3] += len(payload)
+            self.bytes_retrans += len(payload)
         self.rack.sent(seq, seq + length, now, retrans)
         if self.prr is not None:
             self.prr.sent(length)
@@ -331,7 +333,7 @@ class Sender(Persist, RackTlp, Keepalive):
         if self._head_sacked():
             # the receiver reneged: forget every SACK mark and resend it all (RFC 2018 §8;
             # Linux tcp_timeout_mark_lost() with is_reneg)
-            self.sacked = []
+            self.sacked = ()
         # go back N: resend from SND.UNA (the FIN too, if it was lost)
         self.snd_nxt = self.snd_una
         if self.fin_seq is not None and self.fin_seq >= self.snd_una:
@@ -611,7 +613,7 @@ class Sender(Persist, RackTlp, Keepalive):
         self._emit(flags, seq, payload, reason=reason, rfc=rfc)
         self.rack.sent(seq, seq + size + (1 if flags & FIN else 0), now, True)
         self.total_retrans += 1
-        self.stats[3] += size
+        self.bytes_retrans += size
         if self.prr is not None:
             self.prr.sent(size)
             if not self.sack_ok:

@@ -254,7 +254,7 @@ def check(w: World) -> None:
         if stack is None:
             continue
         for conn in stack.conns.values():
-            assert len(conn.rcvq) + conn.ooo.nbytes <= conn.rb.rcvbuf + 65535
+            assert len(conn.rcvq) + (conn.ooo.nbytes if conn.ooo else 0) <= conn.rb.rcvbuf + 65535
             assert len(conn.sndq) <= conn.cfg.sndbuf
     check_views(net)
     fresh_connection_works(net, w.client, w.server)
