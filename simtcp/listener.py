@@ -22,15 +22,16 @@ ListenOverflows/ListenDrops of ``nstat``) and traced with its reason.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Dict, Optional
+from typing import TYPE_CHECKING, Dict, NamedTuple, Optional
 
 from .packet import Packet
 from .reasons import EventKind, SendCause, StateCause
 from .segment import Flags, FourTuple, Options, Segment
 from .seq import Seq
 from .states import State
-from .syncookies import decode_ts_options, encode_ts_options
+from .syncookies import TCP_MSS_DEFAULT, decode_ts_options, encode_ts_options, mss_index
 from .tcp import Connection, initial_window, negotiate, reset_for, synack_options
+from .tcpconfig import Negotiated, TcpConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from .socket import Socket
@@ -38,6 +39,16 @@ if TYPE_CHECKING:  # pragma: no cover
 _SYN, _ACK, _RST, _FIN = int(Flags.SYN), int(Flags.ACK), int(Flags.RST), int(Flags.FIN)
 _SYNACK = Flags.SYN | Flags.ACK
 COOKIE_VALID = 120.0     # TCP_SYNCOOKIE_VALID: 2 minutes after the last overflow
+
+
+class _SynAckPlan(NamedTuple):
+    """The parts of a cookie SYN-ACK that depend only on the SYN's options and the listener's
+    configuration (`Listener._synack_plan`)."""
+
+    negotiated: Negotiated
+    window: int                  # the SYN-ACK's window field (initial_window)
+    options: Optional[Options]   # its options when the SYN had no timestamp (else per SYN)
+    mss_index: int               # the MSSTAB entry the cookie encodes (syncookies.mss_index)
 
 
 class Listener:
@@ -53,6 +64,8 @@ class Listener:
         self.last_overflow: Optional[float] = None
         self.warned = False
         self.state = State.LISTEN
+        self._plans_for: Optional[TcpConfig] = None    # the config _plans were made for
+        self._plans: Dict[tuple, _SynAckPlan] = {}     # see _synack_plan
 
     def syn_queue_full(self) -> bool:
         # inet_csk_reqsk_queue_is_full() (include/net/inet_connection_sock.h): qlen >
@@ -164,10 +177,11 @@ class Listener:
         self.last_overflow = now             # cookie_init_sequence() → tcp_synq_overflow()
         # only read: no connection is made (tcp_openreq_init_rwin(): the listener's buffer)
         cfg = stack.config(self.sock, shared=True)
-        isn, _mss = stack.cookies.make_for_syn(packet.src, packet.dst, seg.sport, seg.dport,
-                                               int(seg.seq), seg.options.mss or 536, now)
-        n = negotiate(cfg, seg.options)
         peer = seg.options
+        plan = self._synack_plan(cfg, peer)
+        isn = stack.cookies.make_for_syn(packet.src, packet.dst, seg.sport, seg.dport,
+                                         int(seg.seq), plan.mss_index, now)
+        n = plan.negotiated
         if n.ts_ok:
             # wscale and SACK travel in the low 6 bits of TSval (cookie_init_timestamp)
             clock = (int(now * 1000) + stack.ts_offset(packet.four_tuple())) & 0xFFFFFFFF
@@ -177,12 +191,32 @@ class Listener:
                                       n.sack_ok, False)
             opts = synack_options(cfg, n, peer, tsval)
         else:
-            opts = Options(mss=cfg.mss)     # no timestamps: wscale and SACK are lost
-        synack = Segment(seg.dport, seg.sport, Seq(isn), seg.seq + 1, _SYNACK,
-                         initial_window(cfg, n.ts_ok), opts)
+            opts = plan.options
+        synack = Segment(seg.dport, seg.sport, Seq(isn), seg.seq + 1, _SYNACK, plan.window, opts)
         stack.counters["SyncookiesSent"] += 1
         stack.send(Packet(packet.dst, packet.src, synack), SendCause.SYN_COOKIE,
                    "Linux syncookies.c")
+
+    def _synack_plan(self, cfg: TcpConfig, peer: Options) -> "_SynAckPlan":
+        """What a cookie SYN-ACK answers SYNs with these options under ``cfg``: worked out
+        once per option set and configuration, not once per SYN of a flood (the SYNs of one
+        flood all carry the same options). Timestamps differ per SYN, so only whether the
+        SYN has one is part of the key; a change of sysctl or socket option gives the
+        listener another ``cfg`` (`stack.Stack.config`) and so fresh plans."""
+        if cfg is not self._plans_for:
+            self._plans_for, self._plans = cfg, {}
+        key = (peer.mss, peer.wscale, peer.sack_perm, peer.ts is not None)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= 64:          # a flood varying its options: stay small
+                self._plans.clear()
+            n = negotiate(cfg, peer)
+            plan = self._plans[key] = _SynAckPlan(
+                n, initial_window(cfg, n.ts_ok),
+                # no timestamps: no room for wscale and SACK, the SYN-ACK offers the MSS only
+                None if n.ts_ok else Options(mss=cfg.mss),
+                mss_index(peer.mss or TCP_MSS_DEFAULT))
+        return plan
 
     def _cookie_ack(self, packet: Packet, pkt_id: int) -> bool:
         """Try to complete a handshake from a cookie in an ACK (Linux cookie_v4_check)."""

@@ -259,6 +259,21 @@ def test_synflood_spoof_list_round_robin_none_and_random():
     assert len(first_octets) > 50 and not first_octets & {0, 127} and max(first_octets) < 224
 
 
+@pytest.mark.parametrize("lo, hi", [(1024, 65535), (1, 65534), (0, 0), (5, 6), (0, 2**32 - 1),
+                                    (167968769, 168034302)])
+def test_flood_draws_the_values_randint_draws_from_the_same_stream(lo, hi):
+    """SynFlood draws ports and addresses with uniform_int instead of randint (fewer calls
+    per SYN); the values, and so every flood's trace, must stay those of randint."""
+    import random
+    from simtcp.tools.floodtraffic import uniform_int
+    ours, theirs = random.Random(11), random.Random(11)
+    draw = uniform_int(ours, lo, hi)
+    assert [draw() for _ in range(2000)] == [theirs.randint(lo, hi) for _ in range(2000)]
+    assert ours.getrandbits(64) == theirs.getrandbits(64)     # the streams stay in step
+    with pytest.raises(ValueError, match="empty"):
+        uniform_int(ours, 5, 4)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(rate=0), "rate"), (dict(duration=-1), "duration"), (dict(spoof="10.99/x"), "spoof"),
     (dict(spoof=[]), "spoof"), (dict(target=("1.2.3.4", 0)), "target"),

@@ -178,6 +178,36 @@ def test_options_set_on_a_listener_after_listen_reach_the_next_syn_ack():
         assert got == [(1460, 64240), (700, 65100), (700, 3500)], (cookies, got)
 
 
+def test_a_sysctl_changed_under_a_flood_reaches_the_next_cookie_syn_ack():
+    """The listener works out a cookie SYN-ACK's options once per SYN option set and
+    configuration (Listener._synack_plan): a sysctl changed between two SYNs with the same
+    options must change the next SYN-ACK, and a SYN without options gets MSS 536's cookie."""
+    net, server, peer, lst = setup(8, cookies=2)
+    opts = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1000, 0)), ("NOP", None),
+            ("WScale", 5)]
+    syn(peer, 6000, opts=opts)
+    net.run(until=net.now + 0.01)
+    server.sysctl["net.ipv4.tcp_timestamps"] = 0
+    syn(peer, 6001, opts=opts)
+    net.run(until=net.now + 0.01)
+    server.sysctl["net.ipv4.tcp_timestamps"] = 1
+    syn(peer, 6002, opts=opts)
+    syn(peer, 6003)                                  # no options at all
+    net.run(until=net.now + 0.01)
+    (a,), (b,), (c,), (d,) = (synack_to(peer, p) for p in (6000, 6001, 6002, 6003))
+    names = ["MSS", "SAckOK", "Timestamp", "NOP", "WScale"]
+    assert [n for n, _ in a[TCP].options] == names and a[TCP].window == 65160
+    assert [n for n, _ in b[TCP].options] == ["MSS"] and b[TCP].window == 64240
+    assert [n for n, _ in c[TCP].options] == names and c[TCP].window == 65160
+    assert [n for n, _ in d[TCP].options] == ["MSS"]
+    assert server.counters["SyncookiesSent"] == 4 and not lst.syn_queue
+    # each cookie opens with the MSS it encodes: 1460 for the first three, 536 for the last
+    jar = server.stack.cookies
+    for p, client_isn, mss in ((a, 1000, 1460), (b, 1000, 1460), (d, 1000, 536)):
+        assert jar.check("10.0.0.9", "10.0.0.2", p[TCP].dport, 80, client_isn + 1,
+                         p[TCP].seq + 1, net.now) == mss
+
+
 def test_the_config_cache_key_names_every_option_configure_reads():
     """Stack.config() caches one TcpConfig per value of inherited_options(): an option
     that configure() copies but the key leaves out would hand out a stale config."""

@@ -69,23 +69,26 @@ class _ServerTap:
         host.transmit, host.deliver = self._transmit, self._deliver
 
     def _transmit(self, packet, reason="", *args, **kw):
-        seg = packet.segment
-        if seg is not None and int(seg.flags) & _SYNACK == _SYNACK:
-            if reason is SendCause.SYN_COOKIE:
-                self.cookies += 1
-                if self.first_cookie_at is None:
-                    self.first_cookie_at = self.host.net.now
-            elif isinstance(reason, Reason) and reason.retransmission:
-                self.synack_retrans += 1
-            else:
-                self.synacks += 1
+        if reason is SendCause.SYN_COOKIE:             # a SYN-ACK (listener._send_cookie)
+            self.cookies += 1
+            if self.first_cookie_at is None:
+                self.first_cookie_at = self.host.net.now
+        else:
+            seg = packet.segment
+            if seg is not None and int(seg.flags) & _SYNACK == _SYNACK:
+                if isinstance(reason, Reason) and reason.retransmission:
+                    self.synack_retrans += 1
+                else:
+                    self.synacks += 1
         return self._tx(packet, reason, *args, **kw)
 
     def _deliver(self, packet, pkt_id):
         self._rx(packet, pkt_id)
-        if self.saturated_at is None and len(self.listener.syn_queue) >= \
-                syn_capacity(self.listener, self.host.sysctl):
+        if len(self.listener.syn_queue) >= syn_capacity(self.listener, self.host.sysctl):
             self.saturated_at = self.host.net.now
+            # noted for good: what arrives later goes straight to the host again
+            if self.host.deliver == self._deliver:
+                self.host.deliver = self._rx
 
 
 # ------------------------------------------------------------------------ the scenario

@@ -17,7 +17,7 @@ import ipaddress
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..packet import Packet
 from ..reasons import SendCause
@@ -27,10 +27,35 @@ from ..states import State
 
 __all__ = ["SynFlood", "Clients", "Attempt", "AcceptLoop"]
 
+_ACK_NONE = Seq(0)        # a SYN acknowledges nothing
+
 
 def _dotted(n: int) -> str:
     # ~10x cheaper than str(ipaddress.IPv4Address(n)), which matters at 100,000 SYNs
     return f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+def uniform_int(rng, lo: int, hi: int) -> Callable[[], int]:
+    """A function drawing ``rng.randint(lo, hi)``: the same values from the same stream.
+
+    CPython's ``randint(a, b)`` is ``a + _randbelow(b - a + 1)``, and ``_randbelow(n)``
+    draws ``getrandbits(n.bit_length())`` until the value is below ``n`` (Lib/random.py,
+    ``_randbelow_with_getrandbits``, unchanged from 3.11 to 3.13). A flood draws two such
+    numbers per SYN; doing the draw here, with ``n`` and the bit count worked out once,
+    costs one call instead of randint's seven (its argument checks and three helpers).
+    tests/test_flood.py checks the values against ``randint`` for several ranges."""
+    n = hi - lo + 1
+    if n < 1:
+        raise ValueError(f"empty range [{lo}, {hi}]")
+    bits = n.bit_length()
+    getrandbits = rng.getrandbits
+
+    def draw() -> int:
+        r = getrandbits(bits)
+        while r >= n:                   # rejection sampling: every value equally likely
+            r = getrandbits(bits)
+        return lo + r
+    return draw
 
 
 def _check_rate(value, what: str) -> float:
@@ -90,6 +115,7 @@ class SynFlood:
         self.options = Options(mss=mss, sack_perm=sack, wscale=7 if wscale else None,
                                ts=(0, 0) if timestamps else None)
         self._pick = self._source_picker(spoof)
+        self._port = uniform_int(self.net.rng, 1024, 65535)
         self.spoof = spoof
         self.sent = 0
         self._stopped = False
@@ -116,7 +142,8 @@ class SynFlood:
                                  "a list of addresses, None or 'random'") from None
             base, n = int(prefix.network_address), prefix.num_addresses
             lo, hi = (1, n - 2) if n > 2 else (0, n - 1)     # skip network/broadcast
-            return lambda: _dotted(base + rng.randint(lo, hi))
+            address = uniform_int(rng, base + lo, base + hi)
+            return lambda: _dotted(address())
         addrs = [str(ipaddress.IPv4Address(a)) for a in spoof]
         if not addrs:
             raise ValueError("spoof: an empty list of addresses")
@@ -130,8 +157,8 @@ class SynFlood:
         if opts.ts is not None:
             opts = Options(mss=opts.mss, sack_perm=opts.sack_perm, wscale=opts.wscale,
                            ts=(rng.getrandbits(32), 0))
-        seg = Segment(rng.randint(1024, 65535), self.target[1], Seq(rng.getrandbits(32)),
-                      Seq(0), Flags.SYN, self.window, opts)
+        seg = Segment(self._port(), self.target[1], Seq(rng.getrandbits(32)), _ACK_NONE,
+                      Flags.SYN, self.window, opts)
         pkt = Packet(self._pick(), self.target[0], seg, ident=rng.getrandbits(16))
         self.attacker.transmit(pkt, SendCause.SYN_FLOOD, "RFC 4987 §2")
         self.sent += 1
