@@ -138,7 +138,8 @@ class Node(NetfilterCommands):
         self.routes = RoutingTable(self)
         self.hooks = Hooks()
         self.gateway_ip = check_ip(gateway) if gateway is not None else None
-        self._routes: dict = {}
+        self._routes: dict = {}                        # destination -> RouteHit (route())
+        self._routes_version = None                    # the topology the cache is for
         self._neighbours: tuple = (None, {}, None)     # see _implicit_route
         self._iface_by_link: dict = {}
         self.taps: List[Callable] = []     # packet sockets (AF_PACKET): see add_tap
@@ -244,15 +245,13 @@ class Node(NetfilterCommands):
         """Where a packet to ``dst`` goes, or None (no route). Cached until the topology or
         a routing table changes."""
         cache = self._routes
-        stamp = self.net.topology_version
-        if cache.get(None) is not stamp:
+        if self._routes_version is not self.net.topology_version:
             cache.clear()
-            cache[None] = stamp
+            self._routes_version = self.net.topology_version
         hit = cache.get(dst, cache)
         if hit is cache:
-            if len(cache) > 256:               # spoofed floods reach many addresses: stay small
+            if len(cache) >= 256:              # spoofed floods reach many addresses: stay small
                 cache.clear()
-                cache[None] = stamp
             hit = cache[dst] = self._find_route(dst)
         return hit
 
@@ -293,33 +292,38 @@ class Node(NetfilterCommands):
         if stamp is not self.net.topology_version:
             owners, elsewhere = self._neighbour_table()
             self._neighbours = (self.net.topology_version, owners, elsewhere)
-        found = owners.get(dst, elsewhere)
-        if found is None:
-            return None
-        link, hop = found
-        iface = self.iface_of(link)
-        src = self.interfaces[iface].ip or self.ip
-        return RouteHit(link, hop, iface, src, None)
+        return owners.get(dst, elsewhere)
 
-    def _neighbour_table(self) -> Tuple[dict, Optional[tuple]]:
-        """(address -> (link, node) for the nodes on this node's links, the first in link
-        order owning it; (link, next hop or None) for any other address, or None)."""
+    def _neighbour_table(self) -> Tuple[dict, Optional[RouteHit]]:
+        """(address -> the way to the node owning it on one of this node's links, the first
+        in link order; the way to any other address, or None)."""
+        hits: dict = {}                       # (link, next hop) -> its RouteHit, made once
+
+        def way(link, hop) -> RouteHit:
+            hit = hits.get((link, hop))
+            if hit is None:
+                iface = self.iface_of(link)
+                src = self.interfaces[iface].ip or self.ip
+                hit = hits[(link, hop)] = RouteHit(link, hop, iface, src, None)
+            return hit
+
         owners: dict = {}
         for link in self.links:
             for n in link.nodes:
                 if n is not self:
                     for ip in n.ips:
-                        owners.setdefault(ip, (link, n))
+                        if ip not in owners:
+                            owners[ip] = way(link, n)
         elsewhere = None
         for link in self.links:               # a router on a shared segment is the default route
             hop = next((n for n in link.nodes if n is not self and n.forwarding), None)
             if hop is not None:
-                elsewhere = (link, hop)
+                elsewhere = way(link, hop)
                 break
         if elsewhere is None and len(self.links) == 1 and self.links[0].kind == "p2p":
-            elsewhere = (self.links[0], self.links[0].peer_of(self))
+            elsewhere = way(self.links[0], self.links[0].peer_of(self))
         if elsewhere is None and self.links:
-            elsewhere = (self.links[0], None)     # "on the LAN", but nobody owns it: ARP fails
+            elsewhere = way(self.links[0], None)  # "on the LAN", but nobody owns it: ARP fails
         return owners, elsewhere
 
     def source_for(self, dst: str) -> Optional[str]:
@@ -439,8 +443,9 @@ class Node(NetfilterCommands):
                 return
         else:
             packet = payload
-        in_iface = ("lo" if link is LOOPBACK else
-                    self._iface_by_link.get(id(link)) if link is not None else None)
+        # only packet sockets, hooks and forwarding ask which interface it came in on
+        in_iface = self._in_iface(link) if self.taps or self.hooks.chains or self.forwarding \
+            else None
         for tap in self.taps:
             tap(packet, in_iface)
         original = packet
@@ -472,6 +477,13 @@ class Node(NetfilterCommands):
         self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE,
                          f"{packet.dst} is not an address of {self.name}")
         self.count_drop(DropReason.NO_ROUTE)
+
+    def _in_iface(self, link) -> Optional[str]:
+        """The name of the interface a packet from ``link`` arrives on ("lo" for loopback,
+        None for an injected packet)."""
+        if link is LOOPBACK:
+            return "lo"
+        return self._iface_by_link.get(id(link)) if link is not None else None
 
     def add_tap(self, fn: Callable) -> Callable:
         """A packet socket (AF_PACKET, what libpcap uses): ``fn(packet, in_iface)`` sees every

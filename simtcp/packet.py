@@ -237,6 +237,12 @@ class Packet(_PacketFields):
                                 f"or bytes, got {type(payload).__name__}")
         return tuple.__new__(cls, (src, dst, payload, ttl, ident, df, proto, tos))
 
+    @classmethod
+    def tcp(cls, src: str, dst: str, segment: Segment, ident: int = 0) -> "Packet":
+        """``Packet(src, dst, segment, ident=ident)`` without the argument checks: a TCP
+        stack makes one per segment it sends (TTL 64, DF set, TOS 0)."""
+        return tuple.__new__(cls, (src, dst, segment, 64, ident, True, 6, 0))
+
     @property
     def segment(self) -> Optional[Segment]:
         """The TCP segment (None when this is not a TCP packet)."""

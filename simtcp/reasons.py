@@ -63,6 +63,11 @@ class Reason(enum.StrEnum):
         obj._value_ = value
         obj.english = english
         obj.flags = frozenset(flags)
+        # plain attributes, not properties: the stack asks on every segment it sends
+        #: True for the sends Linux counts in RetransSegs (only `SendCause` has any)
+        obj.retransmission = "retrans" in obj.flags
+        #: an ACK that repeats the last acknowledgment (RFC 5681 §2 "duplicate ACK")
+        obj.duplicate_ack = "dupack" in obj.flags
         return obj
 
     @property
@@ -85,16 +90,6 @@ class Reason(enum.StrEnum):
     def describe(self, **fields) -> str:
         """`text` with the ``{fields}`` it names filled in (a trace record's detail)."""
         return _fill(self.text, fields)
-
-    @property
-    def retransmission(self) -> bool:
-        """True for the sends Linux counts in RetransSegs (only `SendCause` has any)."""
-        return "retrans" in self.flags
-
-    @property
-    def duplicate_ack(self) -> bool:
-        """An ACK that repeats the last acknowledgment (RFC 5681 §2 "duplicate ACK")."""
-        return "dupack" in self.flags
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}.{self.name}"

@@ -40,8 +40,10 @@ _CURR_ESTAB_NEW = (State.ESTABLISHED.value, State.CLOSE_WAIT.value)
 _CURR_ESTAB_OLD = (State.ESTABLISHED.value,)
 # one shared detail per state for demux records (a trace keeps one per arriving segment)
 _STATE_DETAIL = {s: (("state", s),) for s in State}
-# state names as trace events carry them (enum attribute access is slow on the hot path)
+# states and state names as trace events carry them (attribute access on an Enum class
+# goes through EnumType.__getattr__ in Python 3.11: slow on the per-segment path)
 _CLOSED, _LISTEN = State.CLOSED, State.LISTEN
+_SYN_RECEIVED, _TIME_WAIT = State.SYN_RECEIVED, State.TIME_WAIT
 _ESTABLISHED_NAME, _LISTEN_NAME, _CLOSED_NAME, _SYN_RECEIVED_NAME = (
     State.ESTABLISHED.value, State.LISTEN.value, State.CLOSED.value, State.SYN_RECEIVED.value)
 
@@ -121,6 +123,9 @@ class Stack:
         self._ip_ids: Dict[Connection, int] = {}     # next IPv4 Identification per socket
         self._ts_offsets: Dict[tuple, int] = {}      # (local, remote address) -> TSval offset
         self._challenge = [-1, 0]                    # (second, challenge ACKs left in it)
+        # the states CurrEstab counts: fixed by the kernel version the host runs
+        self._curr_estab = (_CURR_ESTAB_NEW if host.sysctl.curr_estab_counts_close_wait
+                            else _CURR_ESTAB_OLD)
 
     # --------------------------------------------------------------- helpers
     @property
@@ -283,7 +288,7 @@ class Stack:
     # ------------------------------------------------------------- input
     def input(self, packet: Packet, pkt_id: int) -> None:
         """Demultiplex one arriving segment (module docstring, steps 1-3)."""
-        seg = packet.segment
+        seg = packet.payload                  # (Host.deliver gave us a TCP packet)
         self.counters["InSegs"] += 1
         # a plain tuple finds the FourTuple key (same hash, equal): none is built per segment
         conn = self.conns.get((packet.dst, seg.dport, packet.src, seg.sport))
@@ -294,7 +299,8 @@ class Stack:
                              reason=DemuxRule.ESTABLISHED_TABLE, rfc="RFC 9293 §3.3.1",
                              detail=_STATE_DETAIL[conn.state])
             f = int(seg.flags)
-            if conn.state is State.TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
+            state = conn.state
+            if state is _TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
                 listener = self._find_listener(key.local_ip, key.local_port)
                 if listener is not None and seg.seq > conn.rcv_nxt:
                     # Linux tcp_timewait_state_process(): TCP_TW_SYN - a new incarnation
@@ -306,11 +312,11 @@ class Stack:
                                  detail=(("listener", (listener.ip, listener.port)),))
                     listener.input(packet, pkt_id, iss=iss)
                     return
-            listener = self.parent.get(conn)
-            if (listener is not None and conn.state is State.SYN_RECEIVED and f & _ACK
-                    and not f & (_RST | _SYN) and listener.accept_queue_full()):
-                listener.accept_overflow(conn, packet, pkt_id)
-                return
+            if state is _SYN_RECEIVED and f & _ACK and not f & (_RST | _SYN):
+                listener = self.parent.get(conn)
+                if listener is not None and listener.accept_queue_full():
+                    listener.accept_overflow(conn, packet, pkt_id)
+                    return
             conn.receive(seg, self.net.now)
             self._after(conn)
             return
@@ -403,15 +409,19 @@ class Stack:
                 counters["OutRsts"] += 1
             # only the trace reads the TCB snapshot: build it only when someone records
             detail = self._tcb_detail(conn) if tracing else ()
-            self.send(Packet(t.local_ip, t.remote_ip, out.segment, ident=self._ip_id(conn, out)),
-                      out.reason, out.rfc, t, detail)
+            counters["OutSegs"] += 1                        # (as send() counts)
+            self.host.transmit(Packet.tcp(t.local_ip, t.remote_ip, out.segment,
+                                          self._ip_id(conn, out)),
+                               out.reason, out.rfc, None, t, detail)
         for ev in conn.take_events():
             if tracing:
                 self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason,
                              rfc=ev.rfc, detail=ev.detail)
             if ev.kind == "state":
                 self._on_state(conn, ev.old, ev.what)
-        self.wake(self.owner.get(conn))
+        sock = self.owner.get(conn)
+        if sock is not None and sock.on_ready is not None:
+            self.wake(sock)
         state = conn.state
         if state is _CLOSED or (state is _LISTEN and conn.passive):
             self.remove_conn(conn)
@@ -455,7 +465,7 @@ class Stack:
         the reset an established socket sends when aborted is its own and takes its counter."""
         flags = int(out.segment.flags)
         if (flags & _RST and not (flags & _ACK and conn.established_at is not None)) or \
-                (conn.passive and conn.state is State.SYN_RECEIVED):
+                (conn.passive and conn.state is _SYN_RECEIVED):
             return 0      # (an established socket's own reset, tcp_send_active_reset, counts)
         ids = self._ip_ids
         if conn not in ids:
@@ -467,7 +477,7 @@ class Stack:
     def _on_state(self, conn: Connection, old: str, new: str) -> None:
         # CurrEstab is a gauge (Linux tcp_set_state()): ESTABLISHED, and since 6.10 also
         # CLOSE-WAIT ("tcp: count CLOSE-WAIT sockets for TCP_MIB_CURRESTAB")
-        live = _CURR_ESTAB_NEW if self.sysctl.curr_estab_counts_close_wait else _CURR_ESTAB_OLD
+        live = self._curr_estab
         if (new in live) != (old in live):
             self.counters["CurrEstab"] += 1 if new in live else -1
         if new == _ESTABLISHED_NAME:
@@ -497,9 +507,10 @@ class Stack:
             # nothing is due, so only wait for what is left
             self._arm(conn)
             return
-        listener = self.parent.get(conn)
-        if listener is not None and conn.state is State.SYN_RECEIVED:
-            conn.cfg.synack_retries = listener.synack_limit()
+        if conn.state is _SYN_RECEIVED:
+            listener = self.parent.get(conn)
+            if listener is not None:
+                conn.cfg.synack_retries = listener.synack_limit()
         conn.on_timer(self.net.now)
         self._after(conn)
 
