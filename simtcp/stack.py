@@ -44,8 +44,9 @@ _STATE_DETAIL = {s: (("state", s),) for s in State}
 # goes through EnumType.__getattr__ in Python 3.11: slow on the per-segment path)
 _CLOSED, _LISTEN = State.CLOSED, State.LISTEN
 _SYN_RECEIVED, _TIME_WAIT = State.SYN_RECEIVED, State.TIME_WAIT
-_ESTABLISHED_NAME, _LISTEN_NAME, _CLOSED_NAME, _SYN_RECEIVED_NAME = (
-    State.ESTABLISHED.value, State.LISTEN.value, State.CLOSED.value, State.SYN_RECEIVED.value)
+_ESTABLISHED_NAME, _LISTEN_NAME, _CLOSED_NAME, _SYN_RECEIVED_NAME, _TIME_WAIT_NAME = (
+    State.ESTABLISHED.value, State.LISTEN.value, State.CLOSED.value, State.SYN_RECEIVED.value,
+    State.TIME_WAIT.value)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .host import Host
@@ -242,11 +243,7 @@ class Stack:
                 ports.discard(t.local_port)
                 if not ports:
                     del self.by_dest[dest]
-        event = self._armed.pop(conn, None)
-        if event is not None:
-            # the socket is destroyed: its timers go with it (inet_csk_clear_xmit_timers()
-            # → sk_stop_timer(), net/ipv4/inet_connection_sock.c)
-            self.net.cancel(event)
+        self._disarm(conn)
         self._ip_ids.pop(conn, None)
         owner = self.owner.pop(conn, None)
         if owner is not None and owner.closed and owner.conn is conn:
@@ -458,6 +455,13 @@ class Stack:
                 self.net.cancel(event)
             self._armed[conn] = self.net.schedule(deadline, self._fire, conn, deadline)
 
+    def _disarm(self, conn: Connection) -> None:
+        """The socket is destroyed: its timers go with it (tcp_done() →
+        inet_csk_clear_xmit_timers() → sk_stop_timer(), net/ipv4/inet_connection_sock.c)."""
+        event = self._armed.pop(conn, None)
+        if event is not None:
+            self.net.cancel(event)
+
     def _ip_id(self, conn: Connection, out) -> int:
         """IPv4 Identification of a segment, as Linux ip_select_ident_segs() picks it for DF
         packets: a per-socket counter from a random start; 0 for resets and for what a
@@ -492,6 +496,11 @@ class Stack:
         elif new == _LISTEN_NAME and old == _SYN_RECEIVED_NAME:
             self.counters["AttemptFails"] += 1        # tcp_check_req(): embryonic reset
             self.counters["EmbryonicRsts"] += 1
+        elif new == _TIME_WAIT_NAME:
+            # tcp_time_wait(): a timewait socket with a timer of its own takes over and the
+            # full socket is destroyed with its timers (tcp_done()); `_after` arms the new
+            # wake-up for the TIME-WAIT deadline
+            self._disarm(conn)
         elif new == _CLOSED_NAME:
             if old in ("SYN-SENT", "SYN-RECEIVED"):
                 self.counters["AttemptFails"] += 1

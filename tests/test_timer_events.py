@@ -168,6 +168,12 @@ def test_time_wait_ends_after_sixty_seconds():
     c.close()
     assert s.recv(10) == b""
     s.close()
+    run_checked(net, net.now + 0.1)
+    (tw,) = a.stack.conns.values()
+    assert tw.state.value == "TIME-WAIT"
+    # a timewait socket with its own timer replaced the full one (tcp_time_wait()): the
+    # wake-up is for the TIME-WAIT deadline, not the stopped retransmission timer's
+    assert wakeups(net)[tw] == [tw.next_deadline()]
     run_checked(net, net.now + 100)
     (entered,) = [r.time for r in net.trace if r.kind == "state" and r.host == "a"
                   and r.what == "TIME-WAIT"]
