@@ -195,6 +195,7 @@ class CookieJar:
                    rng.getrandbits(128).to_bytes(16, "little"))
         # each secret's keyed hash state, copied per cookie (cheaper than keying again)
         self._keyed = tuple(hashlib.blake2b(key=k, digest_size=8) for k in secrets)
+        self._daddr: Tuple[Optional[str], bytes] = (None, b"")   # last server address, packed
 
     def __repr__(self) -> str:
         return "CookieJar(<2 secrets>)"
@@ -231,7 +232,9 @@ class CookieJar:
         caller worked out (`mss_index`): the SYN's addresses, ports, sequence number and
         clock are valid by construction, so `make`'s checks of them are left out (a flood
         asks for one cookie per SYN)."""
-        return self._isn(_inet_aton(saddr), _inet_aton(daddr), sport << 16 | dport,
+        if daddr != self._daddr[0]:      # the server's address: the same SYN after SYN
+            self._daddr = (daddr, _inet_aton(daddr))
+        return self._isn(_inet_aton(saddr), self._daddr[1], sport << 16 | dport,
                          client_isn, mss_ind, int(now // COOKIE_PERIOD) & _U32)
 
     def _make(self, s: bytes, d: bytes, ports: int, client_isn: int, ind: int,

@@ -42,6 +42,7 @@ __all__ = ["SynFlood", "Clients", "Attempt", "AcceptLoop", "FloodSeries", "Flood
            "run_flood_scenario", "syn_capacity"]
 
 _SYNACK = int(Flags.SYN | Flags.ACK)
+_SYN_COOKIE = SendCause.SYN_COOKIE      # read once (an Enum class attribute is slow to read)
 
 
 def syn_capacity(listener, sysctl) -> int:
@@ -68,8 +69,10 @@ class _ServerTap:
         self._tx, self._rx = host.transmit, host.deliver
         host.transmit, host.deliver = self._transmit, self._deliver
 
-    def _transmit(self, packet, reason="", *args, **kw):
-        if reason is SendCause.SYN_COOKIE:             # a SYN-ACK (listener._send_cookie)
+    def _transmit(self, packet, reason="", rfc="", data=None, conn=None, detail=(),
+                  parent=None):
+        # Node.transmit's parameters, passed on as they came (no *args/**kw to pack per packet)
+        if reason is _SYN_COOKIE:                      # a SYN-ACK (listener._send_cookie)
             self.cookies += 1
             if self.first_cookie_at is None:
                 self.first_cookie_at = self.host.net.now
@@ -80,7 +83,7 @@ class _ServerTap:
                     self.synack_retrans += 1
                 else:
                     self.synacks += 1
-        return self._tx(packet, reason, *args, **kw)
+        return self._tx(packet, reason, rfc, data, conn, detail, parent)
 
     def _deliver(self, packet, pkt_id):
         self._rx(packet, pkt_id)

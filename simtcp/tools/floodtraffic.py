@@ -22,12 +22,15 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 from ..packet import Packet
 from ..reasons import SendCause
 from ..segment import Flags, Options, Segment
-from ..seq import Seq
+from ..seq import SEQ_ZERO, Seq
 from ..states import State
 
 __all__ = ["SynFlood", "Clients", "Attempt", "AcceptLoop"]
 
-_ACK_NONE = Seq(0)        # a SYN acknowledges nothing
+# Read once: on Python 3.11 reading a member off its Enum class costs about 0.1 µs (the
+# metaclass's __getattr__ puts every class attribute look-up on the slow path), twice per SYN
+_SYN = Flags.SYN
+_SYN_FLOOD = SendCause.SYN_FLOOD
 
 
 def _dotted(n: int) -> str:
@@ -157,10 +160,10 @@ class SynFlood:
         if opts.ts is not None:
             opts = Options(mss=opts.mss, sack_perm=opts.sack_perm, wscale=opts.wscale,
                            ts=(rng.getrandbits(32), 0))
-        seg = Segment(self._port(), self.target[1], Seq(rng.getrandbits(32)), _ACK_NONE,
-                      Flags.SYN, self.window, opts)
+        seg = Segment(self._port(), self.target[1], Seq(rng.getrandbits(32)), SEQ_ZERO, _SYN,
+                      self.window, opts)
         pkt = Packet(self._pick(), self.target[0], seg, ident=rng.getrandbits(16))
-        self.attacker.transmit(pkt, SendCause.SYN_FLOOD, "RFC 4987 §2")
+        self.attacker.transmit(pkt, _SYN_FLOOD, "RFC 4987 §2")
         self.sent += 1
         if self.sent < self.total:
             # absolute times, so 1/rate steps do not accumulate float error
