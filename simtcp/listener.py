@@ -197,7 +197,7 @@ class Listener:
             opts = plan.options
         synack = Segment(seg.dport, seg.sport, Seq(isn), seg.seq + 1, _SYNACK, plan.window, opts)
         stack.counters["SyncookiesSent"] += 1
-        stack.send(Packet(packet.dst, packet.src, synack), _SYN_COOKIE, "Linux syncookies.c")
+        stack.send(Packet.tcp(packet.dst, packet.src, synack), _SYN_COOKIE, "Linux syncookies.c")
 
     def _synack_plan(self, cfg: TcpConfig, peer: Options) -> "_SynAckPlan":
         """What a cookie SYN-ACK answers SYNs with these options under ``cfg``: worked out

@@ -98,6 +98,8 @@ TCP_MAX_WSCALE = 14            # RFC 7323 §2.3
 _U32 = 0xFFFFFFFF
 _MESSAGE = struct.Struct("!4s4sII").pack     # the hash input: saddr, daddr, ports, count
 _inet_aton = _socket.inet_aton               # a dotted quad as its 4 bytes, in C
+# the 64-bit digest as a little-endian number, truncated to its low 32 bits (u32 cookie_hash())
+_LOW32 = struct.Struct("<I").unpack_from
 
 
 # --------------------------------------------------------------------------- helpers
@@ -205,7 +207,7 @@ class CookieJar:
         # &syncookie_secret[c]) truncated to u32. BLAKE2b keyed stands in for SipHash.
         h = self._keyed[c].copy()
         h.update(_MESSAGE(saddr, daddr, ports, count & _U32))
-        return int.from_bytes(h.digest(), "little") & _U32
+        return _LOW32(h.digest())[0]
 
     def _tuple(self, saddr: Addr, daddr: Addr, sport: int, dport: int) -> Tuple[bytes, bytes, int]:
         s = _addr_bytes(saddr, "saddr (client address)")

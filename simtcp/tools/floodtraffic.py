@@ -162,7 +162,7 @@ class SynFlood:
                            ts=(rng.getrandbits(32), 0))
         seg = Segment(self._port(), self.target[1], Seq(rng.getrandbits(32)), SEQ_ZERO, _SYN,
                       self.window, opts)
-        pkt = Packet(self._pick(), self.target[0], seg, ident=rng.getrandbits(16))
+        pkt = Packet.tcp(self._pick(), self.target[0], seg, rng.getrandbits(16))
         self.attacker.transmit(pkt, _SYN_FLOOD, "RFC 4987 §2")
         self.sent += 1
         if self.sent < self.total:
