@@ -44,33 +44,32 @@ class SocketTable:
     socket keeps the inode number it got when it was added (``inode_of``)."""
 
     def __init__(self) -> None:
-        self._socks: dict = {}                 # id(socket) -> (socket, inode), in order
+        # socket -> inode, in order (sockets hash by identity; no tuple per socket)
+        self._socks: dict = {}
         self._next_inode = 20000
 
     def append(self, sock) -> None:
-        if id(sock) not in self._socks:
-            self._socks[id(sock)] = (sock, self._next_inode)
+        if sock not in self._socks:
+            self._socks[sock] = self._next_inode
             self._next_inode += 1
 
     def remove(self, sock) -> None:
-        self._socks.pop(id(sock), None)
+        self._socks.pop(sock, None)
 
     def inode_of(self, sock) -> Optional[int]:
-        entry = self._socks.get(id(sock))
-        return entry[1] if entry is not None and entry[0] is sock else None
+        return self._socks.get(sock)
 
     def __iter__(self):
-        return iter([s for s, _ in self._socks.values()])
+        return iter(list(self._socks))
 
     def __len__(self) -> int:
         return len(self._socks)
 
     def __contains__(self, sock) -> bool:
-        entry = self._socks.get(id(sock))
-        return entry is not None and entry[0] is sock
+        return sock in self._socks
 
     def __getitem__(self, index):
-        return [s for s, _ in self._socks.values()][index]
+        return list(self._socks)[index]
 
     def __eq__(self, other) -> bool:
         return list(self) == list(other) if isinstance(other, (list, SocketTable)) else NotImplemented

@@ -107,7 +107,7 @@ class PortAllocator:
         self._perturb_delta: dict[int, int] = {}     # table_perturb[i] - initial value
         self._memo: dict = {}        # keyed hashes already computed (see _memo_hash)
         self._full: dict = {}       # connect passes found entirely busy (see _linux_connect)
-        self._checked = 0
+        self._all_skipped = False    # the last scan never reached check() (see _scan)
         self._alg3_next = 0                          # RFC 6056 §3.3.3 next_ephemeral
         self._alg4_table: list[int] | None = None
         self._alg5_next: int | None = None
@@ -267,7 +267,7 @@ class PortAllocator:
                         return None
                     continue
             found, i = self._scan(low + offset, high, remaining, step, reserved, check)
-            if found is None and memo is not None and self._checked == 0:
+            if found is None and memo is not None and self._all_skipped:
                 self._full[memo] = (busy.serial, busy.removals)
             if found is not None:
                 # "add a little bit of randomness to the next source port"
@@ -290,13 +290,9 @@ class PortAllocator:
         candidates = itertools.chain(first, second)
         if reserved:                                # inet_is_local_reserved_port(): skip
             candidates = itertools.filterfalse(reserved.__contains__, candidates)
-        self._checked = 0
-
-        def counted(port: int) -> bool:
-            self._checked += 1
-            return check(port)
-
-        found = next(filter(counted, candidates), None)
+        head = next(candidates, None)
+        self._all_skipped = head is None            # every candidate reserved or busy
+        found = head if head is None or check(head) else next(filter(check, candidates), None)
         if found is None:
             self.last_probes += n
             return None, remaining

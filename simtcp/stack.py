@@ -105,7 +105,8 @@ class Stack:
         self.net = host.net
         self.conns: Dict[FourTuple, Connection] = {}
         self.by_port: Dict[int, set] = {}
-        self.by_dest: Dict[tuple, set] = {}      # (laddr, raddr, rport) -> local ports
+        # (laddr, raddr, rport) -> local ports connect() took toward it (see add_conn)
+        self.by_dest: Dict[tuple, set] = {}
         self.listeners: Dict[Tuple[str, int], Listener] = {}
         self.bindings: Dict[int, List["Socket"]] = {}
         self.owner: Dict[Connection, "Socket"] = {}
@@ -218,15 +219,23 @@ class Stack:
                               old, reason, rfc, detail)
 
     # ------------------------------------------------------------ tables
-    def add_conn(self, conn: Connection) -> None:
+    def add_conn(self, conn: Connection, outgoing: bool = False) -> None:
+        """Enter a connection in the tables. ``outgoing``: made by connect(), whose port
+        allocator skips the ports in ``by_dest`` without asking (`busy_ports`). A listener's
+        children are not entered there: the port allocator's check() finds them in
+        ``conns`` all the same, and a server would otherwise keep one set per peer port."""
         t = conn.tuple
         self.conns[t] = conn
-        self.by_port.setdefault(t.local_port, set()).add(t)
-        dest = (t.local_ip, t.remote_ip, t.remote_port)
-        ports = self.by_dest.get(dest)
-        if ports is None:
-            ports = self.by_dest[dest] = PortSet()
-        ports.add(t.local_port)
+        users = self.by_port.get(t.local_port)
+        if users is None:
+            users = self.by_port[t.local_port] = set()
+        users.add(t)
+        if outgoing:
+            dest = (t.local_ip, t.remote_ip, t.remote_port)
+            ports = self.by_dest.get(dest)
+            if ports is None:
+                ports = self.by_dest[dest] = PortSet()
+            ports.add(t.local_port)
 
     def remove_conn(self, conn: Connection) -> None:
         t = conn.tuple
@@ -534,7 +543,7 @@ class Stack:
             old.abort(self.net.now, StateCause.TIME_WAIT_REUSED)
             self._after(old)
         conn = Connection(t, cfg, iss, self.ts_offset(t))
-        self.add_conn(conn)
+        self.add_conn(conn, outgoing=True)
         self.owner[conn] = sock
         self.counters["ActiveOpens"] += 1
         conn.open_active(self.net.now)

@@ -197,3 +197,18 @@ def test_the_busy_port_shortcut_chooses_exactly_the_ports_the_plain_scan_chooses
     assert with_shortcut == plain
     used = [p for p in plain if p != "full"]
     assert "full" in plain and len(used) > len(set(used))   # exhausted, and freed ports reused
+
+
+def test_a_listeners_children_hold_their_port_without_a_port_set_each():
+    """Only connect()'s connections go in by_dest (the allocator's skip list); a server's
+    children are found through the connection table all the same."""
+    net, client, (server, _) = lan()
+    socks = [open_conn(client, "10.0.0.10") for _ in range(3)]
+    net.run()
+    assert sum(map(len, client.stack.by_dest.values())) == 3 and not server.stack.by_dest
+    listener = next(s for s in server.sockets if s.listener and s.local[1] == 80)
+    _child, (_ip, peer_port) = listener.accept()
+    listener.close()                          # port 80 is now held by the children only
+    assert peer_port in {s.local[1] for s in socks}
+    assert server.stack.port_in_use_for("10.0.0.10", 80, "10.0.0.1", peer_port)
+    assert not server.stack.port_in_use_for("10.0.0.10", 80, "10.0.0.1", 1)
