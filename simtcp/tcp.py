@@ -42,7 +42,7 @@ from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  #
                         cc_params, full_space, model_timeout, negotiate, reset_for,
                         select_initial_window,
                         synack_options)
-from .congestion import make as make_cc
+from .congestion import CongestionControl, make as make_cc
 from .recovery import Prr, Rack
 from .tcprecv import PINGPONG_THRESH, Receiver
 from .tcpsend import Sender
@@ -80,9 +80,9 @@ class Connection(Receiver, Sender):
                  "syn_options", "from_cookie", "established_at", "last_rcv_wnd", "_now", "snd_sml",
                  "rcv_ssthresh", "rb", "last_oow", "eof_read", "sacked", "ts_recent_time",
                  "probes_out", "probe_backoff", "probes_tstamp", "soft_error",
-                 "rcv_wup", "push_marks", "pushed_seq", "max_window", "cc", "cwnd_cnt",
+                 "rcv_wup", "push_marks", "pushed_seq", "max_window", "_cc", "cwnd_cnt",
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
-                 "total_retrans", "rack", "segs_out", "data_segs_out", "bytes_sent",
+                 "total_retrans", "_rack", "segs_out", "data_segs_out", "bytes_sent",
                  "bytes_retrans", "segs_in", "data_segs_in", "rcv_tstamp", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
@@ -163,7 +163,7 @@ class Connection(Receiver, Sender):
         self.push_marks: Sequence[Seq] = ()
         self.pushed_seq = self.iss          # where the last push mark was (forced_push())
         self.max_window = 0                 # largest window the peer offered (tcp_sock.max_window)
-        self.cc = make_cc(config.congestion, cc_params(config))   # Reno or CUBIC
+        self._cc: Optional[CongestionControl] = None   # Reno or CUBIC: see `cc`
         self.cwnd_cnt = 0                   # segments ACKed towards the next cwnd increase
         self.min_rtt: Optional[float] = None
         self.lsndtime = 0.0                 # when data was last sent (slow start after idle)
@@ -171,7 +171,7 @@ class Connection(Receiver, Sender):
         self.lost_bytes = self.retrans_out = 0   # recovery's marks for the pipe estimate
         self.tlp_high_seq: Optional[Seq] = None  # SND.NXT when a tail loss probe went out
         self.total_retrans = 0              # segments retransmitted (tcpi_total_retrans)
-        self.rack = Rack()                  # RACK's transmit times and state (SACK only)
+        self._rack: Optional[Rack] = None   # RACK's state: see `rack`
         # tcp_info counters (RFC 4898 tcpEStats, Linux tcp_get_info())
         self.segs_out = self.data_segs_out = self.bytes_sent = self.bytes_retrans = 0
         self.segs_in = self.data_segs_in = 0
@@ -217,6 +217,29 @@ class Connection(Receiver, Sender):
         if not self.sacked:
             return 0                  # the usual case: no loss, nothing SACKed
         return sum(end.diff(start) for start, end in self.sacked)
+
+    # made when first needed: most connections of a port-exhaustion run never send data,
+    # and every object a connection holds is one more for the cyclic collector to walk
+    @property
+    def rack(self) -> Rack:
+        """RACK's transmit times and state (`recovery.Rack`)."""
+        rack = self._rack
+        if rack is None:
+            rack = self._rack = Rack()
+        return rack
+
+    @property
+    def cc(self) -> CongestionControl:
+        """The congestion control (`congestion`: CUBIC or Reno, by the configuration's
+        name and module parameters); TCP_CONGESTION replaces it."""
+        cc = self._cc
+        if cc is None:
+            cc = self._cc = make_cc(self.cfg.congestion, cc_params(self.cfg))
+        return cc
+
+    @cc.setter
+    def cc(self, cc: CongestionControl) -> None:
+        self._cc = cc
 
     @property
     def unsent(self) -> int:

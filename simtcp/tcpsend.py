@@ -413,12 +413,13 @@ class Sender(Persist, RackTlp, Keepalive):
             newly_sacked = max(self.sacked_bytes - before, 0)
             delivered = max(delivered + self.sacked_bytes - before, 0)
         ca_rtt = None
-        if self.rack.log:
-            sack_rtt, ca_rtt = self.rack.on_ack(self.snd_una, self.sacked, now, self.min_rtt)
+        rack = self._rack                     # made by the first segment sent (Connection.rack)
+        if rack is not None and rack.log:
+            sack_rtt, ca_rtt = rack.on_ack(self.snd_una, self.sacked, now, self.min_rtt)
             if sack_rtt is not None and acked <= 0:
                 self._rtt_sample(sack_rtt)    # tcp_ack_update_rtt(): the SACK's RTT
             if self.sack_ok:                  # tcp_ack() -> tcp_rack_update_reo_wnd()
-                self.rack.update_reo_wnd(bool(self.cfg.recovery & TCP_RACK_STATIC_REO_WND))
+                rack.update_reo_wnd(bool(self.cfg.recovery & TCP_RACK_STATIC_REO_WND))
         in_recovery = self.prr is not None
         if acked > 0:
             self._on_new_ack(acked, now, newly_sacked, ca_rtt)
@@ -433,8 +434,8 @@ class Sender(Persist, RackTlp, Keepalive):
             # with SACK, RACK finds the losses (Linux: tcp_is_rack()); only a SACK, or an
             # ACK during recovery, can show a segment delivered while an earlier one is not
             self._sack_loss_recovery(
-                now, delivered, acked > 0,
-                self.rack.advanced and (bool(self.sacked) or self.prr is not None))
+                now, delivered, acked > 0, rack is not None and rack.advanced
+                and (bool(self.sacked) or self.prr is not None))
             if in_recovery and self.prr is None:
                 self.rack.recovery_done()
         elif self.sack_ok and in_recovery and self.prr is None:

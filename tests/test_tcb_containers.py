@@ -3,6 +3,7 @@ idle connections, and every container is one more object for the cyclic collecto
 reading one before it exists gives what an empty one would."""
 import gc
 
+from simtcp.congestion import Cubic
 from simtcp.segment import Flags, FourTuple, Segment
 from simtcp.tcp import Connection, TcpConfig
 
@@ -25,13 +26,13 @@ def established():
 
 def lazy_fields(c):
     return {"_out": c._out, "_events": c._events, "sacked": c.sacked,
-            "push_marks": c.push_marks, "rack.log": c.rack.log, "ooo": c.ooo}
+            "push_marks": c.push_marks, "rack": c._rack, "cc": c._cc, "ooo": c.ooo}
 
 
 def test_an_idle_established_connection_holds_no_empty_containers():
     c = established()
     assert lazy_fields(c) == {"_out": (), "_events": (), "sacked": (), "push_marks": (),
-                              "rack.log": (), "ooo": None}
+                              "rack": None, "cc": None, "ooo": None}
     # nothing the TCB refers to directly is an empty list, set or dict the collector tracks
     for name in Connection.__slots__:
         value = getattr(c, name, None)
@@ -48,7 +49,17 @@ def test_reading_before_first_use_is_reading_an_empty_container():
     assert (info.segs_out, info.segs_in, info.data_segs_out, info.data_segs_in) == (2, 1, 0, 0)
     assert c._data_options(0.02).sack == ()              # no out-of-order data: no SACK blocks
     assert c.rack.retrans_in_flight() == 0 and c.rack.lost_segments() == []
-    assert c.rack.detect_loss(0.02, 0.001) == (0, 0.0)
+    assert c.rack.detect_loss(0.02, 0.001) == (0, 0.0) and c.rack.log == ()
+    assert info.congestion == "cubic" and c.cc.name == "cubic"
+
+
+def test_the_congestion_control_is_made_from_the_configuration_when_first_needed():
+    c = Connection(T, TcpConfig(timestamps=False, congestion="reno"), 1000)
+    c.open_active(0.0)
+    inp(c, SYNACK, 0.01)
+    assert c._cc is None and c.info(0.02).congestion == "reno" and c._cc is not None
+    c.cc = Cubic()                                  # what TCP_CONGESTION does
+    assert c.info(0.02).congestion == "cubic"
 
 
 def test_in_order_data_makes_no_out_of_order_queue_and_the_first_hole_does():
@@ -68,7 +79,8 @@ def test_push_marks_and_rack_log_are_made_by_the_first_write_and_let_go_when_ack
     assert c.send(b"a" * 100, 0.02) == 100
     (seg,) = [o.segment for o in c.take_segments()]
     assert seg.flags == Flags.ACK | Flags.PSH
-    assert list(c.push_marks) == [1101] and len(c.rack.log) == 1
+    # the first write starts sending: CUBIC hears of it (CA_EVENT_TX_START)
+    assert list(c.push_marks) == [1101] and len(c.rack.log) == 1 and c._cc is not None
     inp(c, ". 5001:5001(0) ack 1101 win 502", 0.03)
     assert c.rack.log == () and not c.push_marks
     assert c.send(b"b" * 100, 0.04) == 100                     # a second write after that
