@@ -25,19 +25,19 @@ tp->selective_acks in that order (tcp_sack_new_ofo_skb() moves the block a segme
 or a new one, to the front). Each range carries the tick of the last segment that added
 bytes to it, and `blocks` lists the ranges newest first.
 
-Sequence numbers are compared relative to RCV.NXT (``base``), which every caller passes in:
-all queued data lies within one window above it, so the order is well defined mod 2**32.
+Sequence numbers are the connection's unwrapped ones (simtcp.seq): plain ints that keep
+growing past 2**32, so ranges sort and compare as ordinary integers.
 """
 from __future__ import annotations
 
 from bisect import bisect_right
+from operator import itemgetter
 from typing import List, Tuple
-
-from .seq import Seq
 
 # SKB_TRUESIZE(0) on x86-64: SKB_DATA_ALIGN(sizeof(struct sk_buff)) = 256 plus
 # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) = 320 (include/linux/skbuff.h)
 RANGE_OVERHEAD = 576
+_start = itemgetter(0)      # a range's first sequence number (the sort key)
 
 
 class OutOfOrderQueue:
@@ -46,7 +46,7 @@ class OutOfOrderQueue:
     __slots__ = ("_ranges", "nbytes", "_tick")
 
     def __init__(self) -> None:
-        self._ranges: List[list] = []       # [start Seq, bytearray, tick], ascending, disjoint
+        self._ranges: List[list] = []       # [start, bytearray, tick], ascending, disjoint
         self.nbytes = 0
         self._tick = 0                      # counts segments that added bytes (SACK order)
 
@@ -65,28 +65,28 @@ class OutOfOrderQueue:
         rides free, so ordinary loss never prunes)."""
         return self.nbytes + RANGE_OVERHEAD * max(len(self._ranges) - 1, 0)
 
-    def insert(self, start: Seq, data: bytes, base: Seq) -> int:
-        """Queue ``data`` at ``start`` (> ``base``); returns how many bytes were new."""
+    def insert(self, start: int, data: bytes) -> int:
+        """Queue ``data`` at ``start`` (beyond RCV.NXT); returns how many bytes were new."""
         if not data:
             return 0
         ranges = self._ranges
-        lo = start.diff(base)
+        lo = start
         hi = lo + len(data)
         # the first range that could touch [lo, hi]: the last one starting at or before lo
-        i = bisect_right(ranges, lo, key=lambda r: r[0].diff(base)) - 1
-        if i < 0 or ranges[i][0].diff(base) + len(ranges[i][1]) < lo:
+        i = bisect_right(ranges, lo, key=_start) - 1
+        if i < 0 or ranges[i][0] + len(ranges[i][1]) < lo:
             i += 1
         j = i
-        while j < len(ranges) and ranges[j][0].diff(base) <= hi:
+        while j < len(ranges) and ranges[j][0] <= hi:
             j += 1
         self._tick += 1
         if i == j:                                        # touches nothing: a new range
             ranges.insert(i, [start, bytearray(data), self._tick])
             self.nbytes += len(data)
             return len(data)
-        first_lo = ranges[i][0].diff(base)
+        first_lo = ranges[i][0]
         last = ranges[j - 1]
-        last_hi = last[0].diff(base) + len(last[1])
+        last_hi = last[0] + len(last[1])
         if i + 1 == j and first_lo <= lo and hi <= last_hi:
             return 0                                      # all of it is held already
         if i + 1 == j and first_lo <= lo:                 # extends one range at its end
@@ -102,21 +102,21 @@ class OutOfOrderQueue:
         merged[lo - new_lo:hi - new_lo] = data
         old = 0
         for r_start, buf, _tick in ranges[i:j]:
-            off = r_start.diff(base) - new_lo
+            off = r_start - new_lo
             merged[off:off + len(buf)] = buf                 # what we hold wins (Linux
             old += len(buf)                                  # keeps the queued skb)
-        ranges[i:j] = [[base + new_lo, merged, self._tick]]
+        ranges[i:j] = [[new_lo, merged, self._tick]]
         self.nbytes += len(merged) - old
         return len(merged) - old
 
-    def take_in_order(self, base: Seq) -> bytes:
-        """Remove and return the bytes that now continue ``base`` (RCV.NXT), dropping
-        anything wholly below it."""
+    def take_in_order(self, rcv_nxt: int) -> bytes:
+        """Remove and return the bytes that now continue ``rcv_nxt``, dropping anything
+        wholly below it."""
         ranges = self._ranges
         out = b""
         while ranges:
             start, buf, _tick = ranges[0]
-            off = base.diff(start)
+            off = rcv_nxt - start
             if off < 0:
                 break
             del ranges[0]
@@ -128,15 +128,15 @@ class OutOfOrderQueue:
 
     def blocks(self, limit: int) -> Tuple[Tuple[int, int], ...]:
         """The first ``limit`` ranges (left edge, right edge), by sequence number."""
-        return tuple((int(s), int(s + len(b))) for s, b, _tick in self._ranges[:limit])
+        return tuple((s, s + len(b)) for s, b, _tick in self._ranges[:limit])
 
     def sack_blocks(self, limit: int) -> Tuple[Tuple[int, int], ...]:
         """The ``limit`` most recently extended ranges as SACK blocks, newest first (RFC
         2018 §4; Linux tcp_sack_new_ofo_skb())."""
         newest = sorted(self._ranges, key=lambda r: -r[2])[:limit]
-        return tuple((int(s), int(s + len(b))) for s, b, _tick in newest)
+        return tuple((s, s + len(b)) for s, b, _tick in newest)
 
-    def last_range(self) -> Tuple[Seq, int]:
+    def last_range(self) -> Tuple[int, int]:
         """The highest range: (start, bytes)."""
         start, buf, _tick = self._ranges[-1]
         return start, len(buf)

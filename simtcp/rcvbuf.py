@@ -30,9 +30,9 @@ conformance suite); NIC drivers with page fragments or loopback's shared skbs di
 from __future__ import annotations
 
 from collections import deque
+from operator import itemgetter
 from typing import Deque, Optional, Sequence, Tuple
 
-from .seq import Seq
 
 TCP_RMEM_TO_WIN_SCALE = 8            # include/net/tcp.h
 TCP_DEFAULT_SCALING_RATIO = 1 << (TCP_RMEM_TO_WIN_SCALE - 1)   # 50 % until measured
@@ -43,6 +43,7 @@ SMALL_HEAD_SIZE = 576                # SKB_SMALL_HEAD_CACHE_SIZE (net/core/skbuf
 SOCK_MIN_RCVBUF = 2304               # 2048 + ALIGN(sizeof(struct sk_buff), 1) (include/net/sock.h)
 TCP_INIT_CWND = 10                   # include/net/tcp.h
 PAGE_SIZE = 4096                     # the unit of sk_forward_alloc
+_start = itemgetter(0)               # an out-of-order skb's first sequence number (sort key)
 
 
 def alloc_skb(size: int) -> Tuple[int, int]:
@@ -85,7 +86,7 @@ class RcvBuf:
         self.ratio = TCP_DEFAULT_SCALING_RATIO   # tp->scaling_ratio
         self.adv_win_scale = adv_win_scale   # kernels before 6.6: tcp_adv_win_scale
         self.window_clamp = 0                # tp->window_clamp (set by the handshake)
-        # in-order skbs: [end Seq, truesize, tailroom] (the deque is made when the first one
+        # in-order skbs: [end, truesize, tailroom] (the deque is made when the first one
         # is queued: most connections of a big run never receive data, and an empty deque
         # costs 600 bytes); out-of-order: [start, end, truesize, tailroom], ascending (an
         # empty tuple until the first one arrives)
@@ -93,10 +94,10 @@ class RcvBuf:
         self.ooo_skbs: Sequence[list] = ()
         # DRS (tcp_rcv_space_adjust): bytes read per RTT, and since when
         self.space = 0                       # tp->rcvq_space.space
-        self.space_seq: Optional[Seq] = None  # tp->rcvq_space.seq (copied_seq then)
+        self.space_seq: Optional[int] = None  # tp->rcvq_space.seq (copied_seq then)
         self.space_time = 0.0                # tp->rcvq_space.time
         self.rtt_us = 0                      # tp->rcv_rtt_est.rtt_us (x8, as Linux keeps it)
-        self.rtt_seq: Optional[Seq] = None   # tp->rcv_rtt_est.seq
+        self.rtt_seq: Optional[int] = None   # tp->rcv_rtt_est.seq
         self.rtt_time: Optional[float] = None   # tp->rcv_rtt_est.time (None: not started)
         self.rtt_last_tsecr = 0              # tp->rcv_rtt_last_tsecr
         self.mstamp = 0.0                    # tp->tcp_mstamp: when the socket last ran
@@ -145,7 +146,7 @@ class RcvBuf:
             self.fwd += -(-delta // PAGE_SIZE) * PAGE_SIZE
 
     # ---------------------------------------------------------------- queueing
-    def queue(self, end: Seq, length: int, ip_len: int) -> int:
+    def queue(self, end: int, length: int, ip_len: int) -> int:
         """tcp_queue_rcv(): ``length`` in-order payload bytes ending at ``end`` arrived in
         an IP packet of ``ip_len`` bytes. tcp_try_coalesce() copies them into the tailroom
         of the queue's last skb when they fit (skb_try_coalesce(): no new memory);
@@ -164,11 +165,11 @@ class RcvBuf:
         self.charge(truesize)
         return truesize
 
-    def consume(self, copied_seq: Seq) -> None:
+    def consume(self, copied_seq: int) -> None:
         """The application has read up to ``copied_seq``: skbs read to their end are freed
         (tcp_recvmsg() -> tcp_eat_recv_skb()); a partly read one keeps all its memory."""
         skbs = self.skbs
-        while skbs and skbs[0][0].diff(copied_seq) <= 0:
+        while skbs and skbs[0][0] <= copied_seq:
             self.charge(-skbs.popleft()[1])
 
     def discard(self) -> None:
@@ -178,7 +179,7 @@ class RcvBuf:
         self.ooo_skbs = ()
         self.rmem = self.fwd = 0
 
-    def queue_ooo(self, start: Seq, end: Seq, ip_len: int, rcv_nxt: Seq) -> int:
+    def queue_ooo(self, start: int, end: int, ip_len: int) -> int:
         """tcp_data_queue_ofo(): an out-of-order skb is charged like an in-order one; one
         that continues the highest out-of-order skb is copied into its tailroom when it
         fits (tcp_ooo_try_coalesce()). Returns its truesize."""
@@ -186,18 +187,18 @@ class RcvBuf:
         ooo = self.ooo_skbs
         if not ooo:
             ooo = self.ooo_skbs = []
-        length = end.diff(start)
+        length = end - start
         if ooo and ooo[-1][1] == start and length <= ooo[-1][3]:
             last = ooo[-1]
             last[1] = end
             last[3] -= length
             return truesize
         ooo.append([start, end, truesize, tailroom])
-        ooo.sort(key=lambda s: s[0].diff(rcv_nxt))
+        ooo.sort(key=_start)
         self.charge(truesize)
         return truesize
 
-    def ooo_to_queue(self, old_nxt: Seq, new_nxt: Seq) -> None:
+    def ooo_to_queue(self, old_nxt: int, new_nxt: int) -> None:
         """tcp_ofo_queue(): RCV.NXT moved from ``old_nxt`` to ``new_nxt`` through the
         out-of-order queue. Its skbs below ``new_nxt`` leave it: one wholly below what
         was already received is a duplicate and is freed; the others join the receive
@@ -207,14 +208,14 @@ class RcvBuf:
             self.skbs = deque()
         for skb in self.ooo_skbs:                      # ascending by sequence
             start, end, truesize, tailroom = skb
-            if start.diff(new_nxt) >= 0:
+            if start >= new_nxt:
                 keep.append(skb)
                 continue
-            if end.diff(cursor) <= 0:
+            if end <= cursor:
                 self.charge(-truesize)                 # a duplicate: freed
                 continue
             cursor = end
-            length = end.diff(start)
+            length = end - start
             if self.skbs and length <= self.skbs[-1][2]:
                 self.skbs[-1][0] = end                 # copied, then freed
                 self.skbs[-1][2] -= length
@@ -223,11 +224,11 @@ class RcvBuf:
                 self.skbs.append([end, truesize, tailroom])
         self.ooo_skbs = keep
 
-    def drop_ooo_beyond(self, edge: Seq) -> None:
+    def drop_ooo_beyond(self, edge: int) -> None:
         """tcp_prune_ofo_queue() freed the out-of-order data from ``edge`` on."""
         keep = []
         for skb in self.ooo_skbs:
-            if skb[1].diff(edge) > 0:
+            if skb[1] > edge:
                 self.charge(-skb[2])
             else:
                 keep.append(skb)

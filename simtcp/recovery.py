@@ -38,8 +38,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-from .seq import Seq
-
 TCP_RTO_MIN = 0.2           # include/net/tcp.h: the delayed-ACK allowance for a lone segment
 TCP_TIMEOUT_MIN = 0.002     # 2 jiffies at HZ=1000
 
@@ -96,13 +94,14 @@ class Rack:
                  "reo_wnd_persist", "last_delivered", "fack", "sacked_out", "reord_metric")
 
     def __init__(self) -> None:
-        # one entry per transmitted segment, ascending by sequence number: [start Seq, end
-        # Seq, last (re)transmission time, retransmitted, SACKed, marked lost, segments
-        # delivered when it was sent (tx.delivered)] — an empty tuple while nothing is in
-        # flight (most connections of a big run never send data: they keep no list)
+        # one entry per transmitted segment, ascending by sequence number: [start, end
+        # (unwrapped, simtcp.seq), last (re)transmission time, retransmitted, SACKed, marked
+        # lost, segments delivered when it was sent (tx.delivered)] — an empty tuple while
+        # nothing is in flight (most connections of a big run never send data: they keep no
+        # list)
         self.log: Sequence[list] = ()
         self.mstamp: Optional[float] = None     # RACK.xmit_ts of the newest delivered segment
-        self.end_seq: Optional[Seq] = None      # RACK.end_seq
+        self.end_seq: Optional[int] = None      # RACK.end_seq
         self.rtt = 0.0                          # RACK.rtt
         self.advanced = False                   # a delivery since the last loss check
         self.lost_bytes = 0                     # marked lost, not resent since (lost_out)
@@ -114,11 +113,11 @@ class Rack:
         self.reo_wnd_steps = 1                  # tp->rack.reo_wnd_steps (of min_RTT / 4)
         self.reo_wnd_persist = 0                # tp->rack.reo_wnd_persist
         self.last_delivered = 0                 # tp->rack.last_delivered
-        self.fack: Optional[Seq] = None         # end of the highest SACKed segment
+        self.fack: Optional[int] = None         # end of the highest SACKed segment
         self.sacked_out = 0                     # segments SACKed above SND.UNA (sacked_out)
         self.reord_metric = 0                   # the farthest reordering seen, in bytes
 
-    def sent(self, start: Seq, end: Seq, now: float, retrans: bool) -> None:
+    def sent(self, start: int, end: int, now: float, retrans: bool) -> None:
         """A segment [start, end) left now (tcp_skb_timestamp). New data is appended; a
         retransmission restamps every entry it covers (the kernel's time-sorted queue moves
         them to its tail) and clears their lost mark."""
@@ -138,7 +137,7 @@ class Rack:
                 break
             if e[END] > start:
                 if e[LOST]:
-                    self.lost_bytes -= e[END].diff(e[START])
+                    self.lost_bytes -= e[END] - e[START]
                 e[SENT], e[RETRANS], e[LOST], e[TXD] = now, True, False, self.delivered
 
     def _advance(self, e: list, now: float, min_rtt: Optional[float]) -> None:
@@ -154,7 +153,7 @@ class Rack:
                 or (e[SENT] == self.mstamp and e[END] > self.end_seq)):
             self.mstamp, self.end_seq = e[SENT], e[END]
 
-    def on_ack(self, una: Seq, sacked: Sequence[Tuple[Seq, Seq]], now: float,
+    def on_ack(self, una: int, sacked: Sequence[Tuple[int, int]], now: float,
                min_rtt: Optional[float]) -> Tuple[Optional[float], Optional[float]]:
         """Entries newly SACKed (tcp_sacktag_one()), then newly acknowledged below ``una``
         (tcp_clean_rtx_queue()), advance RACK. Returns (the RTT of the newest newly SACKed
@@ -178,7 +177,7 @@ class Rack:
                         e[SACKED] = True
                         self.sacked_out += 1
                         if e[LOST]:
-                            self.lost_bytes -= e[END].diff(e[START])
+                            self.lost_bytes -= e[END] - e[START]
                             e[LOST] = False
                         self._advance(e, now, min_rtt)
                         self.delivered += 1
@@ -197,7 +196,7 @@ class Rack:
         while done < len(log) and log[done][END] <= una:
             e = log[done]
             if e[LOST]:
-                self.lost_bytes -= e[END].diff(e[START])
+                self.lost_bytes -= e[END] - e[START]
             if e[SACKED]:
                 self.sacked_out -= 1
             else:
@@ -220,7 +219,7 @@ class Rack:
             # tcp_check_sack_reordering(): how far below the highest SACK it was delivered
             self.reord_seen += 1
             top = fack if fack is not None and fack > una else una
-            self.reord_metric = max(self.reord_metric, top.diff(reord))
+            self.reord_metric = max(self.reord_metric, top - reord)
         self.fack = fack if fack is not None and fack > una else None
         self.prior_delivered = prior
         return sample, (None if retrans_acked else ca_rtt)
@@ -231,13 +230,13 @@ class Rack:
         (tcp_max_reordering; tcp_check_sack_reordering())."""
         return min(max(3, -(-self.reord_metric // max(mss, 1))), 300)
 
-    def dsack(self, start: Seq, end: Seq, mss: int, max_window: int,
-              tlp_high_seq: Optional[Seq], total_retrans: int) -> bool:
+    def dsack(self, start: int, end: int, mss: int, max_window: int,
+              tlp_high_seq: Optional[int], total_retrans: int) -> bool:
         """tcp_dsack_seen(): the peer reported [start, end) twice (RFC 2883). Dubious ones
         (longer than the peer's largest window, or more duplicates than we ever resent) are
         ignored; one that follows reordering and is not a tail loss probe's duplicate
         means RACK resent too early (rack.dsack_seen)."""
-        length = end.diff(start)
+        length = end - start
         if length <= 0 or length > max_window:
             return False
         tlp = False
@@ -287,7 +286,7 @@ class Rack:
         if self.mstamp is None:
             return 0, 0.0
         lost, timeout = 0, 0.0
-        for e in sorted(self.log, key=lambda x: (x[SENT], x[END].diff(self.log[0][START]))):
+        for e in sorted(self.log, key=lambda x: (x[SENT], x[END])):
             if e[SACKED] or e[LOST]:      # lost and not retransmitted since: known
                 continue
             if not (self.mstamp > e[SENT] or (self.mstamp == e[SENT] and self.end_seq > e[END])):
@@ -295,7 +294,7 @@ class Rack:
             remaining = self.rtt + reo_wnd - (now - e[SENT])
             if remaining <= 1e-9:
                 e[LOST] = True            # tcp_mark_skb_lost()
-                self.lost_bytes += e[END].diff(e[START])
+                self.lost_bytes += e[END] - e[START]
                 lost += 1
             else:
                 timeout = max(timeout, remaining)
@@ -309,10 +308,10 @@ class Rack:
 
     def retrans_in_flight(self) -> int:
         """Bytes resent and neither SACKed nor marked lost again since (Linux retrans_out)."""
-        return sum(e[END].diff(e[START]) for e in self.log
+        return sum(e[END] - e[START] for e in self.log
                    if e[RETRANS] and not e[SACKED] and not e[LOST])
 
-    def lost_segments(self) -> List[Tuple[Seq, Seq]]:
+    def lost_segments(self) -> List[Tuple[int, int]]:
         """The segments marked lost and not resent since, in sequence order: what
         tcp_xmit_retransmit_queue() resends."""
         return [(e[START], e[END]) for e in self.log if e[LOST] and not e[SACKED]]

@@ -261,7 +261,7 @@ def cwnd_over_time(congestion: str = "cubic", seed: int = 7, loss: float = 0.004
         elif r.kind == "event" and r.what == "rto":
             kinds["rto"].append(r.time - start)
     out.update(kinds)
-    out["delivered"] = c.snd_una.diff(c.iss)
+    out["delivered"] = c.snd_una - c.iss
     return out
 
 

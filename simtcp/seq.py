@@ -1,18 +1,52 @@
-"""Sequence numbers as a value type (RFC 9293 §3.4).
+"""Sequence numbers: 32 bits on the wire, plain growing integers inside a connection.
 
-Theory of operation: TCP sequence space is the integers modulo 2**32. Two sequence numbers
-are compared by the sign of their 32-bit difference, so 0x00000005 is "after" 0xFFFFFFF0 —
-this is the comparison every RFC 9293 acceptability test uses (RFC 1982 serial arithmetic).
-`Seq` is an ``int`` subclass so it travels in headers unchanged, but its ordering operators
-and arithmetic are those of sequence space. Never compare raw ints for sequence space.
+Theory of operation: TCP sequence space is the integers modulo 2**32 (RFC 9293 §3.4). On the
+wire every sequence number is 32 bits, and two of them are compared by the sign of their
+32-bit difference, so 0x00000005 is "after" 0xFFFFFFF0 (RFC 1982 serial arithmetic; Linux
+include/net/tcp.h: ``before(seq1, seq2)`` is ``(s32)(seq1 - seq2) < 0`` and ``after(a, b)``
+is ``before(b, a)``).
+
+Inside a connection simtcp does not compute modulo 2**32 at all. Every sequence number of
+the TCB (SND.UNA, SND.NXT, RCV.NXT, the SACK scoreboard, the out-of-order queue, ...) is a
+plain Python int in *unwrapped* form: it starts at the ISN (or IRS), a value below 2**32,
+and keeps growing past 2**32 as data flows — as Wireshark's relative sequence numbers do,
+or QUIC's packet numbers (RFC 9000 Appendix A.3). The TCP logic then reads like the RFC
+text, with ordinary ``<``, ``+`` and ``-``.
+
+The connection converts in exactly two places:
+
+* output: a segment takes ``value & MASK`` (`wire`), in the one place segments are built;
+* input: each 32-bit field is unwrapped against the TCB value Linux compares it with
+  (`unwrap`): SEG.SEQ against RCV.NXT, SEG.ACK and the SACK block edges against SND.UNA.
+  The unwrapped value is the one nearest the reference, in [ref - 2**31, ref + 2**31).
+
+Equivalence with Linux: for a field ``x`` unwrapped against ``ref`` to ``u``,
+``u < ref`` exactly when ``before(x, ref)``, for every 32-bit ``x`` (at the distance of
+exactly 2**31 both give "before"); ``u > ref`` exactly when ``after(x, ref)`` except at
+that one distance, where Linux answers "after" too and simtcp does not (an answer that
+depends on which side of the comparison is written first; simtcp takes "before", so such
+a segment is always treated as old, never as new). Compared with another TCB value ``r``
+within a window ``w`` of ``ref``, the answer is again Linux's whenever ``x`` lies within
+2**31 - w of ``ref``; the connection checks a field against its reference first (RFC 9293
+§3.10.7.4's order, as Linux's tcp_sequence() and tcp_ack() do), so a farther value is
+refused before a second comparison could differ.
+
+`Seq` is the wire-side value type: an ``int`` subclass whose ``+``/``-`` wrap and whose
+comparisons use the signed 32-bit difference. Decoded and built segments carry `Seq`
+fields, and code outside connections (listeners, firewalls, tools) may use it; the
+connection's per-segment logic does not (an int subclass with Python-level operators costs
+a function call per operation).
 """
 from __future__ import annotations
 
 MOD = 1 << 32
-_MASK = MOD - 1
-_HALF = 1 << 31
+MASK = MOD - 1
+HALF = 1 << 31
+_MASK = MASK
+_HALF = HALF
 _sub = int.__sub__          # plain int arithmetic on Seq values (no recursion, no Seq())
 _add = int.__add__
+_new = int.__new__
 
 
 class Seq(int):
@@ -40,8 +74,8 @@ class Seq(int):
         d = _sub(self, other) & _MASK
         return d - MOD if d >= _HALF else d
 
-    # Comparisons inline the signed-difference test (they are on every segment's hot path):
-    # d = (self - other) mod 2**32 is "negative" when d >= 2**31.
+    # Comparisons inline the signed-difference test: d = (self - other) mod 2**32 is
+    # "negative" when d >= 2**31.
     def __lt__(self, other: int) -> bool:  # type: ignore[override]
         return (_sub(self, other) & _MASK) >= _HALF
 
@@ -71,14 +105,37 @@ class Seq(int):
         return 0 <= self.diff(low) < Seq(high).diff(low)
 
 
-# Seq values are immutable, so one zero serves every TCB field that starts at 0 (a Seq is
-# an object the garbage collector tracks: making one costs far more than an int)
+# Seq values are immutable, so one zero serves every segment that carries no ACK
 SEQ_ZERO = Seq(0)
 
 
+def wire(value: int) -> Seq:
+    """A connection's (unwrapped) sequence number as the 32-bit header field."""
+    return _new(Seq, value & _MASK)
+
+
+def unwrap(field: int, ref: int) -> int:
+    """The unwrapped sequence number nearest ``ref`` (a TCB value) whose low 32 bits are
+    ``field`` (a header field): in [ref - 2**31, ref + 2**31). See the module docstring for
+    how comparisons with it match Linux's before()/after()."""
+    return ref + ((int(field) - ref + _HALF) & _MASK) - _HALF
+
+
+def before(seq1: int, seq2: int) -> bool:
+    """Linux before() for 32-bit (or unwrapped) values: ``(s32)(seq1 - seq2) < 0``."""
+    return (seq1 - seq2) & _MASK >= _HALF
+
+
+def after(seq2: int, seq1: int) -> bool:
+    """Linux after(seq2, seq1): before(seq1, seq2)."""
+    return (seq1 - seq2) & _MASK >= _HALF
+
+
 def seq_max(a: Seq, b: Seq) -> Seq:
+    """The later of two wire sequence numbers (RFC 1982)."""
     return a if a.diff(b) >= 0 else b
 
 
 def seq_min(a: Seq, b: Seq) -> Seq:
+    """The earlier of two wire sequence numbers (RFC 1982)."""
     return a if a.diff(b) <= 0 else b

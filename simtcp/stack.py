@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from .segment import Flags, FourTuple
 from .packet import Packet
 from .reasons import DemuxRule, EventKind, SendCause, StateCause
-from .seq import Seq
+from .seq import MASK, Seq
 from .states import State
 from .listener import Listener
 from .tcp import Connection, TcpConfig, reset_for
@@ -439,9 +439,10 @@ class Stack:
         """The sender's TCB right after sending, for the send record: ("tcb", (SND.UNA,
         SND.NXT, RCV.NXT, SND.WND, RCV.WND)) and ("cc", (cwnd, ssthresh in segments, RTO in
         ms)); RCV.WND is the window we advertise."""
-        # the sequence numbers are the connection's own immutable Seq values (ints that
-        # compare in sequence space): shared, not copied, into every record
-        tcb = (conn.snd_una, conn.snd_nxt, conn.rcv_nxt, conn.snd_wnd, conn.last_rcv_wnd)
+        # the connection's sequence numbers are unwrapped (simtcp.seq): the trace shows the
+        # 32-bit values segments carry
+        tcb = (conn.snd_una & MASK, conn.snd_nxt & MASK, conn.rcv_nxt & MASK, conn.snd_wnd,
+               conn.last_rcv_wnd)
         mss = max(conn.eff_mss, 1)
         cc = (conn.cwnd // mss, conn.ssthresh // mss if conn.ssthresh < 1 << 30 else None,
               round(conn.rto * 1000))

@@ -30,7 +30,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
-from .seq import SEQ_ZERO, Seq
+from .seq import MASK, SEQ_ZERO, unwrap, wire
 from .ooo import OutOfOrderQueue
 from .states import NAME, State, transition
 
@@ -90,12 +90,14 @@ class Connection(Receiver, Sender):
         self.cfg = config
         self.state = State.CLOSED
         self.passive = False
-        self.iss = Seq(iss)
-        self.irs = SEQ_ZERO
+        # sequence numbers are plain ints, unwrapped: they start at the ISN/IRS (below 2**32)
+        # and grow past 2**32; segments carry them masked to 32 bits (simtcp.seq)
+        self.iss = iss & MASK
+        self.irs = 0
         self.snd_una = self.snd_nxt = self.snd_max = self.iss
         self.snd_wnd = 0
-        self.snd_wl1 = self.snd_wl2 = SEQ_ZERO
-        self.rcv_nxt = SEQ_ZERO
+        self.snd_wl1 = self.snd_wl2 = 0
+        self.rcv_nxt = 0
         self.snd_mss = 536                  # RFC 9293 §3.7.1 default when no MSS option
         self.snd_wscale = self.rcv_wscale = 0
         self.sack_ok = self.ts_ok = False
@@ -106,8 +108,8 @@ class Connection(Receiver, Sender):
         # out-of-order data (RFC 9293 §3.10.7.4): made when the first such segment arrives
         self.ooo: Optional[OutOfOrderQueue] = None
         self.fin_queued = False             # application closed its sending side
-        self.fin_seq: Optional[Seq] = None  # sequence number our FIN occupies, once sent
-        self.peer_fin_seq: Optional[Seq] = None
+        self.fin_seq: Optional[int] = None  # sequence number our FIN occupies, once sent
+        self.peer_fin_seq: Optional[int] = None
         self.eof = False                    # peer's FIN consumed: recv() returns b""
         self.orphan = False                 # application called close()
         self.error: Optional[int] = None    # errno to report to the application
@@ -116,14 +118,14 @@ class Connection(Receiver, Sender):
         self.rto = config.rto_initial
         self.srtt: Optional[float] = None
         self.rttvar = 0.0
-        self.rtt_seq: Optional[Seq] = None
+        self.rtt_seq: Optional[int] = None
         self.rtt_time = 0.0
         self.retries = 0
         self.first_tx = 0.0
         self.cwnd = 0
         self.ssthresh = 1 << 30
         self.dupacks = 0
-        self.recover: Optional[Seq] = None
+        self.recover: Optional[int] = None
         # the delayed-ACK engine (Linux icsk_ack; tcprecv.py): quick-ACK budget, ACK timeout,
         # last arrival, ping-pong count, receiver's MSS estimate, small-segment flags
         self.quickacks = 0
@@ -133,7 +135,7 @@ class Connection(Receiver, Sender):
         self.pingpong = PINGPONG_THRESH if config.start_pingpong else 0
         self.rcv_mss = max(min(536, config.mss), 88)    # tcp_initialize_rcv_mss()
         self.ack_pushed = 0
-        self.rcv_adv = SEQ_ZERO
+        self.rcv_adv = 0
         # what the owner has not taken yet: an empty tuple between takes, a list once
         # something is produced (an idle connection holds no container for them)
         self._out: Sequence[Out] = ()
@@ -153,14 +155,14 @@ class Connection(Receiver, Sender):
         self.rb.window_clamp = full_space(config) if config.rcvbuf_locked else 0xFFFF << 14
         self.last_oow: Optional[float] = None
         self.eof_read = False               # the application saw recv() return b""
-        self.sacked: Sequence[Tuple[Seq, Seq]] = ()   # SACK scoreboard: ranges the peer holds
+        self.sacked: Sequence[Tuple[int, int]] = ()   # SACK scoreboard: ranges the peer holds
         self.ts_recent_time = 0.0           # when TS.Recent was last updated (RFC 7323 §5.5)
         self.probes_out = 0                 # zero-window probes unanswered (icsk_probes_out)
         self.probe_backoff = 0              # persist timer backoff (icsk_backoff)
         self.probes_tstamp: Optional[float] = None   # first probe of this episode
-        self.rcv_wup = SEQ_ZERO             # RCV.NXT when we last sent a window (Last.ACK.sent)
+        self.rcv_wup = 0                    # RCV.NXT when we last sent a window (Last.ACK.sent)
         # ends of writes that get PSH (Linux tcp_mark_push); a list from the first write
-        self.push_marks: Sequence[Seq] = ()
+        self.push_marks: Sequence[int] = ()
         self.pushed_seq = self.iss          # where the last push mark was (forced_push())
         self.max_window = 0                 # largest window the peer offered (tcp_sock.max_window)
         self._cc: Optional[CongestionControl] = None   # Reno or CUBIC: see `cc`
@@ -169,7 +171,7 @@ class Connection(Receiver, Sender):
         self.lsndtime = 0.0                 # when data was last sent (slow start after idle)
         self.prr: Optional[Prr] = None      # Proportional Rate Reduction while recovering
         self.lost_bytes = self.retrans_out = 0   # recovery's marks for the pipe estimate
-        self.tlp_high_seq: Optional[Seq] = None  # SND.NXT when a tail loss probe went out
+        self.tlp_high_seq: Optional[int] = None  # SND.NXT when a tail loss probe went out
         self.total_retrans = 0              # segments retransmitted (tcpi_total_retrans)
         self._rack: Optional[Rack] = None   # RACK's state: see `rack`
         # tcp_info counters (RFC 4898 tcpEStats, Linux tcp_get_info())
@@ -216,7 +218,7 @@ class Connection(Receiver, Sender):
         """Bytes above SND.UNA the peer reported holding (the SACK scoreboard)."""
         if not self.sacked:
             return 0                  # the usual case: no loss, nothing SACKed
-        return sum(end.diff(start) for start, end in self.sacked)
+        return sum(end - start for start, end in self.sacked)
 
     # made when first needed: most connections of a port-exhaustion run never send data,
     # and every object a connection holds is one more for the cyclic collector to walk
@@ -289,13 +291,18 @@ class Connection(Receiver, Sender):
         # Linux: TSval is a millisecond clock plus a per-connection random offset (RFC 7323 §5.4)
         return (int(now * 1000) + self.ts_offset) & 0xFFFFFFFF
 
-    def _emit(self, flags: int, seq: Seq, payload: bytes = b"", reason: object = "",
-              rfc: str = "", options: Optional[Options] = None, ack: Optional[Seq] = None) -> None:
+    def _emit(self, flags: int, seq: int, payload: bytes = b"", reason: object = "",
+              rfc: str = "", options: Optional[Options] = None, ack: Optional[int] = None) -> None:
+        """Queue one segment. ``seq``, ``ack`` and SACK blocks are TCB values (unwrapped,
+        simtcp.seq): here, where segments are built, they become 32-bit header fields."""
         now = self._now
         if options is None:
             options = self._data_options(now)
+        if options.sack:
+            options = options._replace(sack=tuple((left & MASK, right & MASK)
+                                                  for left, right in options.sack))
         if ack is None:
-            ack = self.rcv_nxt if flags & ACK else SEQ_ZERO
+            ack = self.rcv_nxt if flags & ACK else 0
         window = self._window_field() if not flags & RST or flags & ACK else 0
         if flags & ACK:
             if self.unacked_segs:
@@ -305,8 +312,8 @@ class Connection(Receiver, Sender):
             # tcp_event_data_sent(): data within the ACK timeout of the last arrival is a
             # reply: the connection becomes interactive (inet_csk_inc_pingpong_cnt())
             self.pingpong += 1
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq, ack, FLAG_VALUES[flags],
-                      window, options, payload)
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(seq), wire(ack),
+                      FLAG_VALUES[flags], window, options, payload)
         if self._out:                 # _push(), without a call on the busiest path
             self._out.append(Out(seg, reason, rfc))
         else:
@@ -321,7 +328,7 @@ class Connection(Receiver, Sender):
 
     def _send_rst_for(self, seg: Segment, reason: Reason, rfc: str) -> None:
         """<SEQ=SEG.ACK><CTL=RST> — the reply to an unacceptable ACK (RFC 9293 §3.10.7.3)."""
-        self._emit(RST, seg.ack, reason=reason, rfc=rfc, options=NO_OPTIONS, ack=SEQ_ZERO)
+        self._emit(RST, seg.ack, reason=reason, rfc=rfc, options=NO_OPTIONS, ack=0)
 
     def _arm_rto(self, now: float) -> None:
         self.timers["rto"] = now + self.rto
@@ -361,7 +368,7 @@ class Connection(Receiver, Sender):
         return initial_window(self.cfg, False)
 
     def _send_syn(self, now: float, reason: SendCause) -> None:
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, SEQ_ZERO,
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(self.iss), SEQ_ZERO,
                       FLAG_VALUES[SYN], self.syn_window(), self.syn_options)
         self._push(Out(seg, reason, "RFC 9293 §3.10.1"))
         self.segs_out += 1
@@ -377,8 +384,8 @@ class Connection(Receiver, Sender):
         self.passive = True
         self.state = State.LISTEN      # inherited from the listening socket
         self.segs_in += 1              # the SYN
-        self.irs = syn.seq
-        self.rcv_nxt = syn.seq + 1
+        self.irs = int(syn.seq)        # the base of the receive sequence space (simtcp.seq)
+        self.rcv_nxt = self.irs + 1
         self._negotiate(syn.options)
         # the request's window (tcp_openreq_init_rwin): our advertised MSS less the TS option
         self.rcv_ssthresh = self._initial_window()
@@ -388,8 +395,9 @@ class Connection(Receiver, Sender):
         self._send_synack(now, SendCause.SYNACK)
 
     def _send_synack(self, now: float, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.2") -> None:
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, self.iss, self.rcv_nxt,
-                      FLAG_VALUES[SYN | ACK], self._initial_window(), self.syn_options)
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(self.iss),
+                      wire(self.rcv_nxt), FLAG_VALUES[SYN | ACK], self._initial_window(),
+                      self.syn_options)
         self.rcv_adv = self.rcv_nxt + seg.window
         self.rcv_wup = self.rcv_nxt
         self._push(Out(seg, reason, rfc))
@@ -405,13 +413,13 @@ class Connection(Receiver, Sender):
         self.passive = True
         self.from_cookie = True
         self.state = State.LISTEN
-        self.irs = ack_seg.seq - 1
-        self.rcv_nxt = ack_seg.seq
+        self.irs = int(ack_seg.seq - 1)         # the SYN's sequence number, below 2**32
+        self.rcv_nxt = self.irs + 1
         self._negotiate(syn_opts)
         self.rcv_ssthresh = self._initial_window()
-        self.snd_una = self.snd_nxt = self.snd_max = ack_seg.ack
+        self.snd_una = self.snd_nxt = self.snd_max = self.iss + 1    # SEG.ACK (the cookie + 1)
         self.snd_wnd = self.max_window = ack_seg.window << self.snd_wscale
-        self.snd_wl1, self.snd_wl2 = ack_seg.seq, ack_seg.ack
+        self.snd_wl1, self.snd_wl2 = self.rcv_nxt, self.snd_una
         self.rcv_adv = self.rcv_nxt + self._initial_window()
         self.rcv_wup = self.rcv_nxt
         self.cwnd = self.cfg.init_cwnd * self.eff_mss
@@ -505,9 +513,18 @@ class Connection(Receiver, Sender):
         if st is State.CLOSED or st is State.LISTEN:
             return
         if st is State.SYN_SENT:
-            self._receive_syn_sent(seg, now)
+            self._receive_syn_sent(self._from_wire(seg, int(seg.seq)), now)
             return
-        self._receive_other(seg, now)
+        self._receive_other(self._from_wire(seg, unwrap(seg.seq, self.rcv_nxt)), now)
+
+    def _from_wire(self, seg: Segment, seq: int) -> Segment:
+        """The arriving segment with its sequence numbers in TCB space (simtcp.seq): SEG.SEQ
+        (given: unwrapped against RCV.NXT, as Linux tcp_sequence() compares it; in SYN-SENT
+        the SYN's own number, which becomes the IRS) and SEG.ACK unwrapped against SND.UNA
+        (tcp_ack(): before(ack, prior_snd_una) comes first). SACK blocks stay 32-bit in the
+        options: `_note_sack` unwraps them against SND.UNA too."""
+        return Segment(seg.sport, seg.dport, seq, unwrap(seg.ack, self.snd_una), seg.flags,
+                       seg.window, seg.options, seg.payload, seg.urgptr)
 
     def _receive_syn_sent(self, seg: Segment, now: float) -> None:
         f = int(seg.flags)
@@ -656,8 +673,9 @@ class Connection(Receiver, Sender):
         return tcp_info(self, now)
 
     def tcb(self) -> dict:
-        """The TCB variables of RFC 9293 §3.3.1, relative to ISS/IRS where useful."""
-        return {"state": self.state.value, "snd_una": int(self.snd_una), "snd_nxt": int(self.snd_nxt),
-                "snd_wnd": self.snd_wnd, "rcv_nxt": int(self.rcv_nxt), "rcv_wnd": self.rcv_wnd,
-                "iss": int(self.iss), "irs": int(self.irs), "cwnd": self.cwnd,
+        """The TCB variables of RFC 9293 §3.3.1, as the 32-bit values segments carry."""
+        return {"state": self.state.value, "snd_una": self.snd_una & MASK,
+                "snd_nxt": self.snd_nxt & MASK, "snd_wnd": self.snd_wnd,
+                "rcv_nxt": self.rcv_nxt & MASK, "rcv_wnd": self.rcv_wnd,
+                "iss": self.iss, "irs": self.irs, "cwnd": self.cwnd,
                 "rto": self.rto, "srtt": self.srtt}

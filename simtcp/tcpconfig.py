@@ -17,7 +17,7 @@ from typing import Callable, Mapping, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, Options, Segment
 from .rcvbuf import RcvBuf
-from .seq import Seq
+from .seq import SEQ_ZERO, wire
 
 SYN, ACK, RST = int(Flags.SYN), int(Flags.ACK), int(Flags.RST)
 TS_OPTION_LEN = 12          # NOP,NOP,TS: Linux's mss_cache subtracts it (tcp_output.c)
@@ -234,13 +234,15 @@ def synack_options(cfg: TcpConfig, n: Negotiated, peer: Options, tsval: int) -> 
 def reset_for(seg: Segment) -> Optional[Segment]:
     """The RST answering ``seg`` when no connection wants it (RFC 9293 §3.10.7.1): ACK set →
     <SEQ=SEG.ACK><CTL=RST>; otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; never a RST
-    for a RST. 20-byte header, no options, window 0 (as Linux sends it)."""
+    for a RST. 20-byte header, no options, window 0 (as Linux sends it). ``seg`` may be a
+    connection's view of the segment (unwrapped numbers, simtcp.seq): the reply is 32-bit."""
     f = int(seg.flags)
     if f & RST:
         return None
     if f & ACK:
-        return Segment(seg.dport, seg.sport, seg.ack, Seq(0), FLAG_VALUES[RST], 0)
-    return Segment(seg.dport, seg.sport, Seq(0), seg.seq + seg.seg_len, FLAG_VALUES[RST | ACK], 0)
+        return Segment(seg.dport, seg.sport, wire(seg.ack), SEQ_ZERO, FLAG_VALUES[RST], 0)
+    return Segment(seg.dport, seg.sport, SEQ_ZERO, wire(seg.seq + seg.seg_len),
+                   FLAG_VALUES[RST | ACK], 0)
 
 
 def orphan_retries(cfg: TcpConfig, alive: bool) -> int:

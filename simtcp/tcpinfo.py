@@ -223,8 +223,8 @@ def tcp_info(conn, now=None) -> TcpInfo:
         bytes_sent=conn.bytes_sent, bytes_retrans=conn.bytes_retrans,
         # the SYN counts for an active open (tcp_ack() -> tcp_snd_una_update()); a passive
         # one set SND.UNA directly in tcp_rcv_state_process(), so its SYN-ACK does not
-        bytes_acked=max(conn.snd_una.diff(conn.iss) - conn.passive, 0)
+        bytes_acked=max(conn.snd_una - conn.iss - conn.passive, 0)
         if conn.state.synchronized else 0,
-        bytes_received=max(conn.rcv_nxt.diff(conn.irs) - 1, 0) if conn.state.synchronized else 0,
+        bytes_received=max(conn.rcv_nxt - conn.irs - 1, 0) if conn.state.synchronized else 0,
         segs_out=conn.segs_out, segs_in=conn.segs_in, data_segs_out=conn.data_segs_out,
         data_segs_in=conn.data_segs_in, notsent=max(conn.unsent, 0))

@@ -88,7 +88,7 @@ class RackTlp:
                 break
             if start < self.snd_una:          # partly acknowledged: resend the rest
                 start = self.snd_una
-            self._retransmit_at(now, start, end.diff(start), reason,
+            self._retransmit_at(now, start, end - start, reason,
                                 "RFC 8985 §6.2; RFC 6675 §5; RFC 6937; Linux "
                                 "tcp_xmit_retransmit_queue()")
             reason = SendCause.RACK_RETRANSMIT
@@ -135,9 +135,10 @@ class RackTlp:
                             bytes(self.sndq[offset:offset + size]))
         else:
             end = self.fin_seq if self.fin_seq is not None else self.snd_max
-            size = min(mss, end.diff(self.snd_una))
+            size = min(mss, end - self.snd_una)
             start = end - size
-            payload = bytes(self.sndq[start.diff(self.snd_una):start.diff(self.snd_una) + size])
+            offset = start - self.snd_una
+            payload = bytes(self.sndq[offset:offset + size])
             flags = ACK | self._push_flag(start, size) | (FIN if self.fin_seq is not None else 0)
             self._emit(flags, start, payload, reason=SendCause.TAIL_LOSS_PROBE,
                        rfc="RFC 8985 §7.3")

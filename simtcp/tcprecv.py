@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from .segment import Flags, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, SendCause, StateCause
-from .seq import Seq
 from .states import State
 from .ooo import OutOfOrderQueue
 from .rcvbuf import skb_alloc
@@ -45,9 +44,8 @@ class Receiver(ReceiveWindow):
         only at the edges — a retransmitted FIN ending exactly at RCV.NXT is accepted, which
         is what lets TIME-WAIT re-ACK it and restart its timer (RFC 9293 §3.10.7.4, eighth).
         """
-        wnd = max(0, self.rcv_adv.diff(self.rcv_nxt))   # the window we offered
-        end = seg.seq + seg.seg_len
-        return end >= self.rcv_nxt and seg.seq.diff(self.rcv_nxt) <= wnd
+        wnd = max(0, self.rcv_adv - self.rcv_nxt)       # the window we offered
+        return seg.seq + seg.seg_len >= self.rcv_nxt and seg.seq <= self.rcv_nxt + wnd
 
     def _oow_limited(self, seg: Segment, now: float) -> bool:
         """Linux tcp_oow_rate_limited(): at most one reply per tcp_invalid_ratelimit (500 ms)
@@ -99,9 +97,9 @@ class Receiver(ReceiveWindow):
         copied_seq = self.rcv_nxt - len(self.rcvq)
         cursor = copied_seq - len(data)
         skbs = rb.skbs
-        while skbs and cursor.diff(copied_seq) < 0:
+        while skbs and cursor < copied_seq:
             end = skbs[0][0]
-            if end.diff(copied_seq) > 0:         # read in part: it keeps its memory
+            if end > copied_seq:                 # read in part: it keeps its memory
                 self._rcv_space_adjust(copied_seq)
                 break
             self._rcv_space_adjust(end)
@@ -119,14 +117,14 @@ class Receiver(ReceiveWindow):
         and that one is at most half the window clamp (receiver SWS avoidance, RFC 9293
         §3.8.6.2.2) — not once the peer's FIN arrived (RCV_SHUTDOWN)."""
         if self.unacked_segs and (
-                self.rcv_nxt.diff(self.rcv_wup) > self.rcv_mss
+                self.rcv_nxt - self.rcv_wup > self.rcv_mss
                 or (copied > 0 and not self.rb.rmem and (self.ack_pushed > 1 or (
                     self.ack_pushed and self.pingpong < PINGPONG_THRESH)))):
             self._send_ack(SendCause.DELAYED_ACK, "Linux tcp_cleanup_rbuf()")
             return
         if copied <= 0 or self.eof:
             return
-        now_open = max(self.rcv_adv.diff(self.rcv_nxt), 0)     # tcp_receive_window()
+        now_open = max(self.rcv_adv - self.rcv_nxt, 0)     # tcp_receive_window()
         if 2 * now_open <= self.rb.window_clamp:
             new = self._select_window()
             if new and new >= 2 * now_open:
@@ -163,7 +161,7 @@ class Receiver(ReceiveWindow):
     def _incr_quickack(self) -> None:
         """tcp_incr_quickack(): ACK the next segments at once — as many as half the window
         holds (2 if it holds none), at most TCP_MAX_QUICKACKS (16)."""
-        offered = self.rcv_adv.diff(self.rcv_wup)     # tp->rcv_wnd: the window last offered
+        offered = self.rcv_adv - self.rcv_wup         # tp->rcv_wnd: the window last offered
         quick = offered // (2 * self.rcv_mss) or 2
         self.quickacks = max(self.quickacks, min(quick, self.cfg.quickacks))
 
@@ -190,7 +188,7 @@ class Receiver(ReceiveWindow):
         than the one offered last; in quick-ACK mode (not interactive),
         or when the protocol demands it (a hole filled, out-of-order data); otherwise arm
         the delayed-ACK timer (RFC 9293 §3.8.6.3)."""
-        if ((self.rcv_nxt.diff(self.rcv_wup) > self.rcv_mss
+        if ((self.rcv_nxt - self.rcv_wup > self.rcv_mss
              and (not self.rcvq or self._select_window() >= self._tp_rcv_wnd()))
                 or (self.quickacks and self.pingpong < PINGPONG_THRESH) or ack_now):
             self._send_ack(cause, rfc)
@@ -249,10 +247,10 @@ class Receiver(ReceiveWindow):
     def _receive_data(self, seg: Segment, now: float) -> None:
         data = seg.payload
         start = seg.seq
-        skip = self.rcv_nxt.diff(start)
+        skip = self.rcv_nxt - start
         if skip > 0:                      # trim what we already have
             data, start = data[skip:], start + skip
-        room = self.rcv_adv.diff(start)   # the window we offered
+        room = self.rcv_adv - start       # the window we offered
         if len(data) > room:              # trim beyond the window
             data = data[:max(room, 0)]
         if not data:
@@ -286,7 +284,7 @@ class Receiver(ReceiveWindow):
             rb.schedule(truesize)
         self._rcv_rtt_measure_ts(seg, len(seg.payload))
         self.rcvq += data
-        self.rcv_nxt = self.rcv_nxt + len(data)
+        self.rcv_nxt += len(data)
         rb.queue(self.rcv_nxt, len(seg.payload), ip_len)
         self._data_recv_event(now, seg, truesize)
         had_ooo = bool(self.ooo)
@@ -301,14 +299,14 @@ class Receiver(ReceiveWindow):
         self._ack_snd_check(now, SendCause.ACK_DATA, "RFC 9293 §3.10.7.4",
                             ack_now=(filled and had_ooo) or bool(self.ooo))
 
-    def _send_dsack(self, left: Seq, right: Seq, now: float) -> None:
+    def _send_dsack(self, left: int, right: int, now: float) -> None:
         """ACK with a D-SACK (RFC 2883): the first SACK block reports the duplicate itself,
         so the sender learns its retransmission was unnecessary (Linux tcp_dsack_set())."""
         opts = self._data_options(now)
         self._emit(ACK, self.snd_nxt, reason=SendCause.DSACK, rfc="RFC 2883 §4",
-                   options=opts._replace(sack=((int(left), int(right)),) + opts.sack[:2]))
+                   options=opts._replace(sack=((left, right),) + opts.sack[:2]))
 
-    def _store_ooo(self, start: Seq, data: bytes, ip_len: int, seg: Segment) -> None:
+    def _store_ooo(self, start: int, data: bytes, ip_len: int, seg: Segment) -> None:
         """tcp_data_queue_ofo(): out-of-order data is charged its skb's memory (none when
         every byte is held already); with SACK, a new skb may open the window
         (tcp_grow_window()), and the buffer may grow to cover what waits out of order
@@ -321,9 +319,9 @@ class Receiver(ReceiveWindow):
             return
         if self.ooo is None:
             self.ooo = OutOfOrderQueue()         # the connection's first out-of-order data
-        if self.ooo.insert(start, data, self.rcv_nxt):
+        if self.ooo.insert(start, data):
             before = rb.rmem
-            truesize = rb.queue_ooo(start, start + len(data), ip_len, self.rcv_nxt)
+            truesize = rb.queue_ooo(start, start + len(data), ip_len)
             if self.sack_ok and rb.rmem != before:
                 self._grow_window(len(seg.payload), truesize)
         if not self.orphan:
@@ -334,14 +332,14 @@ class Receiver(ReceiveWindow):
         data = self.ooo.take_in_order(self.rcv_nxt) if self.ooo else b""
         if data:
             self.rcvq += data
-            self.rcv_nxt = self.rcv_nxt + len(data)
+            self.rcv_nxt += len(data)
         if self.rb.ooo_skbs:
             self.rb.ooo_to_queue(old, self.rcv_nxt)
         return bool(data)
 
     def _receive_fin(self, now: float) -> None:
         """Eighth check: the peer's FIN is in order (RFC 9293 §3.10.7.4)."""
-        self.rcv_nxt = self.rcv_nxt + 1
+        self.rcv_nxt += 1
         self.eof = True
         st = self.state
         if st in (State.SYN_RECEIVED, State.ESTABLISHED):

@@ -22,7 +22,7 @@ from typing import List, Tuple
 
 from .segment import Flags, Segment
 from .reasons import EventKind, SendCause, StateCause
-from .seq import Seq
+from .seq import unwrap
 from .states import State
 from .congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Window
 from .recovery import Prr
@@ -104,7 +104,7 @@ class Sender(Persist, RackTlp, Keepalive):
                 self._send_data(now, FIN | ACK, b"")
             break
 
-    def _push_flag(self, seq: Seq, size: int) -> int:
+    def _push_flag(self, seq: int, size: int) -> int:
         """PSH when the segment carries the end of a write (or a forced push): Linux marks
         the buffer holding the last byte of each sendmsg() with tcp_mark_push(), and a
         retransmission keeps the flags of what it resends."""
@@ -125,7 +125,7 @@ class Sender(Persist, RackTlp, Keepalive):
             room = min(room, max(cutoff, 68))
         return mss * max(1, room // mss)
 
-    def _mark_writes(self, start: Seq, end: Seq, more: bool) -> None:
+    def _mark_writes(self, start: int, end: int, more: bool) -> None:
         """Push marks for a write of [start, end) (Linux tcp_sendmsg_locked): every
         segment-sized piece that takes the data more than half the peer's largest window past
         the last mark is pushed (forced_push()), and the end of the write is unless MSG_MORE
@@ -138,14 +138,14 @@ class Sender(Persist, RackTlp, Keepalive):
         if not marks:
             marks = self.push_marks = []     # made by the first write (or first since acked)
         if (end > start and marks and marks[-1] == start and start > self.snd_nxt
-                and start.diff(self.snd_nxt) % self._size_goal()):
+                and (start - self.snd_nxt) % self._size_goal()):
             marks.pop()
         half = self.max_window // 2
         if half > 0:
             pos = start
-            while end.diff(pos) > 0:
-                pos = pos + min(self.eff_mss, end.diff(pos))
-                if pos.diff(self.pushed_seq) > half:
+            while end > pos:
+                pos += min(self.eff_mss, end - pos)
+                if pos - self.pushed_seq > half:
                     marks.append(pos)
                     self.pushed_seq = pos
         if not more and (not marks or marks[-1] != end):
@@ -158,21 +158,23 @@ class Sender(Persist, RackTlp, Keepalive):
         for start, end in self.sacked:
             if start <= nxt < end:
                 return end, 0
-            gap = start.diff(nxt)
+            gap = start - nxt
             if 0 < gap < size:
                 size = gap
         return None, size
 
     def _note_sack(self, blocks) -> None:
-        """Merge the peer's SACK blocks into the scoreboard (RFC 2018 §4)."""
+        """Merge the peer's SACK blocks into the scoreboard (RFC 2018 §4). Their edges are
+        32-bit: unwrapped against SND.UNA (Linux tcp_is_sackblock_valid() compares them
+        with snd_una and snd_nxt)."""
         una, top = self.snd_una, self.snd_max
         ranges = [(s, e) for s, e in self.sacked if e > una]
         for left, right in blocks:
-            left, right = Seq(left), Seq(right)
+            left, right = unwrap(left, una), unwrap(right, una)
             if una < right <= top and left < right:
                 ranges.append((left if left > una else una, right))
-        ranges.sort(key=lambda r: r[0].diff(una))
-        merged: List[Tuple[Seq, Seq]] = []
+        ranges.sort()
+        merged: List[Tuple[int, int]] = []
         for start, end in ranges:
             if merged and start <= merged[-1][1]:
                 if end > merged[-1][1]:
@@ -387,7 +389,7 @@ class Sender(Persist, RackTlp, Keepalive):
             if not self._oow_limited_any(now) and self._challenge_allowed(now):
                 self._send_ack(SendCause.ACK_UNSENT, "RFC 5961 §5.2")
             return False
-        acked = ack.diff(self.snd_una)
+        acked = ack - self.snd_una
         if acked >= 0:
             self.probes_out = 0        # Linux tcp_ack(): "something worked"
             self.rcv_tstamp = now
@@ -464,14 +466,16 @@ class Sender(Persist, RackTlp, Keepalive):
             return False
         return True
 
-    def _check_dsack(self, blocks, ack: Seq) -> None:
+    def _check_dsack(self, blocks, ack: int) -> None:
         """tcp_check_dsack(): a first SACK block below the cumulative ACK, or inside the
-        second block, reports a duplicate (RFC 2883 §4); `recovery.Rack.dsack` judges it."""
-        left, right = Seq(blocks[0][0]), Seq(blocks[0][1])
+        second block, reports a duplicate (RFC 2883 §4); `recovery.Rack.dsack` judges it.
+        The 32-bit edges are unwrapped against SND.UNA (seq.py)."""
+        una = self.snd_una
+        left, right = unwrap(blocks[0][0], una), unwrap(blocks[0][1], una)
         if not left < ack:
             if len(blocks) < 2:
                 return
-            left2, right2 = Seq(blocks[1][0]), Seq(blocks[1][1])
+            left2, right2 = unwrap(blocks[1][0], una), unwrap(blocks[1][1], una)
             if right > right2 or left < left2:
                 return
         self.rack.dsack(left, right, self.eff_mss, self.max_window, self.tlp_high_seq,
@@ -567,9 +571,9 @@ class Sender(Persist, RackTlp, Keepalive):
     def _head_hole(self) -> int:
         """Bytes from SND.UNA to the first SACKed block (at most one segment): the segment
         recovery marks lost and resends."""
-        size = min(self.eff_mss, max(self.snd_max.diff(self.snd_una), 0))
+        size = min(self.eff_mss, max(self.snd_max - self.snd_una, 0))
         for start, _end in self.sacked:
-            gap = start.diff(self.snd_una)
+            gap = start - self.snd_una
             if 0 < gap < size:
                 size = gap
         return size
@@ -590,17 +594,17 @@ class Sender(Persist, RackTlp, Keepalive):
     def _retransmit_head(self, now: float, reason: "SendCause") -> None:
         size = min(self.eff_mss, len(self.sndq))
         for start, _end in self.sacked:               # stop at the first SACKed block
-            gap = start.diff(self.snd_una)
+            gap = start - self.snd_una
             if 0 < gap < size:
                 size = gap
         self._retransmit_at(now, self.snd_una, size, reason)
 
-    def _retransmit_at(self, now: float, seq: Seq, size: int, reason: "SendCause",
+    def _retransmit_at(self, now: float, seq: int, size: int, reason: "SendCause",
                        rfc: str = "RFC 5681 §3.2; RFC 6937") -> None:
         """Resend ``size`` bytes from ``seq`` (and the FIN if it follows them; Linux
         tcp_retransmit_skb()). The retransmission timer restarts when the first
         unacknowledged segment goes (tcp_xmit_retransmit_queue(): rtx_head)."""
-        offset = seq.diff(self.snd_una)
+        offset = seq - self.snd_una
         payload = bytes(self.sndq[offset:offset + min(size, self.eff_mss)])
         size = len(payload)
         flags = ACK | self._push_flag(seq, size)

@@ -31,7 +31,6 @@ from __future__ import annotations
 from .rcvbuf import SOCK_MIN_RCVBUF, TCP_INIT_CWND, alloc_skb
 from .reasons import EventKind
 from .segment import Flags, Segment
-from .seq import Seq
 
 TS_OPTION_LEN = 12                 # NOP,NOP,TS (TCPOLEN_TSTAMP_ALIGNED)
 TCP_MIN_RCVMSS = 536               # include/net/tcp.h
@@ -54,7 +53,7 @@ class ReceiveWindow:
 
     def _tp_rcv_wnd(self) -> int:
         """tp->rcv_wnd: the window offered with the last ACK (from rcv_wup)."""
-        return max(self.rcv_adv.diff(self.rcv_wup), 0)
+        return max(self.rcv_adv - self.rcv_wup, 0)
 
     # ------------------------------------------------------------ the handshake
     def _init_buffer_space(self) -> None:
@@ -108,7 +107,7 @@ class ReceiveWindow:
             wnd = 0
         else:
             wnd = self._select_window()
-            edge = self.rcv_adv.diff(self.rcv_nxt)       # tcp_receive_window()
+            edge = self.rcv_adv - self.rcv_nxt           # tcp_receive_window()
             if edge > wnd:
                 wnd = -(-edge // (1 << ws)) << ws
         if not wnd:
@@ -146,7 +145,7 @@ class ReceiveWindow:
             free = self.rcv_ssthresh
         if ws:
             return -(-free >> ws) << ws          # ALIGN(free, 1 << wscale)
-        window = self.rcv_adv.diff(self.rcv_wup)     # tp->rcv_wnd
+        window = self.rcv_adv - self.rcv_wup         # tp->rcv_wnd
         if window <= free - mss or window > free:
             window = free // mss * mss
         elif mss == full and free > window + (full >> 1):
@@ -214,7 +213,7 @@ class ReceiveWindow:
         takes a window's worth of data to arrive after we offered it."""
         rb = self.rb
         if rb.rtt_time is not None:
-            if self.rcv_nxt.diff(rb.rtt_seq) < 0:
+            if self.rcv_nxt < rb.rtt_seq:
                 return
             rb.rtt_update(int((rb.mstamp - rb.rtt_time) * 1e6), True, not self.rcvq)
         rb.rtt_seq = self.rcv_nxt + self._tp_rcv_wnd()
@@ -238,7 +237,7 @@ class ReceiveWindow:
     def _ooo_span(self) -> int:
         """How far the out-of-order queue reaches beyond RCV.NXT (ooo_last_skb)."""
         skbs = self.rb.ooo_skbs
-        return max(skbs[-1][1].diff(self.rcv_nxt), 0) if skbs else 0
+        return max(skbs[-1][1] - self.rcv_nxt, 0) if skbs else 0
 
     def _rcvbuf_grow(self, newval: int) -> None:
         rb = self.rb
@@ -247,7 +246,7 @@ class ReceiveWindow:
             self._event(EventKind.RCVBUF_GROWN, "", "Linux tcp_rcvbuf_grow()",
                         (("rcvbuf", rb.rcvbuf), ("window_clamp", rb.window_clamp)))
 
-    def _rcv_space_adjust(self, copied_seq: Seq) -> None:
+    def _rcv_space_adjust(self, copied_seq: int) -> None:
         """tcp_rcv_space_adjust() (Linux 6.18), after each copy to the application: once
         per receiver RTT, the bytes the application consumed (read, less what still waits
         in the queue) are compared with the last measurement; more means the buffer
@@ -255,14 +254,14 @@ class ReceiveWindow:
         rb = self.rb
         if not rb.rtt_us or (rb.mstamp - rb.space_time) * 1e6 < rb.rtt_us >> 3:
             return
-        copied = copied_seq.diff(rb.space_seq) - self.rcv_nxt.diff(copied_seq)
+        copied = (copied_seq - rb.space_seq) - (self.rcv_nxt - copied_seq)
         if copied > rb.space:
             self._rcvbuf_grow(copied)
         rb.space_seq = copied_seq
         rb.space_time = rb.mstamp
 
     # ------------------------------------------------------------ memory pressure
-    def _rmem_schedule(self, seg: Segment, seq: Seq, length: int, truesize: int) -> int:
+    def _rmem_schedule(self, seg: Segment, seq: int, length: int, truesize: int) -> int:
         """Room for a segment's skb. Header prediction (tcp_rcv_established()'s fast path:
         in order, a plain ACK with the agreed header) only asks that sk_forward_alloc
         covers its truesize; otherwise tcp_try_rmem_schedule(): unless sk_rmem_alloc plus
@@ -330,20 +329,20 @@ class ReceiveWindow:
         end = self.rcv_nxt - unread
         rb.skbs.clear()
         for n, truesize, usable in chunks:
-            end = end + n
+            end += n
             rb.skbs.append([end, truesize, usable - n])
         rb.charge(new - old)
         self._event(EventKind.RCVBUF_COLLAPSED, "", "Linux tcp_collapse()",
                     (("rmem", rb.rmem),))
 
-    def _prune_ofo(self, seq: Seq) -> None:
+    def _prune_ofo(self, seq: int) -> None:
         """tcp_prune_ofo_queue(): drop out-of-order data from the far end, but not below
         the segment being queued (it would land last: pruning stops)."""
         rb, ooo = self.rb, self.ooo
         dropped = 0
         while ooo and rb.rmem > rb.rcvbuf:
             start, nbytes = ooo.last_range()
-            if seq.diff(start) > 0:
+            if seq > start:
                 break
             ooo.pop_last()
             rb.drop_ooo_beyond(start)

@@ -28,11 +28,10 @@ def test_dsack_after_reordering_widens_the_window_and_shows_in_tcp_info():
 
 def test_reordering_farther_than_three_segments_raises_tp_reordering():
     from simtcp.recovery import Rack
-    from simtcp.seq import Seq
     rack = Rack()
     for i in range(6):                                  # six 1000-byte segments at t=0
-        rack.sent(Seq(1 + 1000 * i), Seq(1001 + 1000 * i), 0.0, False)
-    rack.on_ack(Seq(1), [(Seq(5001), Seq(6001))], 0.1, None)   # segment 6 first
-    rack.on_ack(Seq(6001), [], 0.11, None)              # then 1-5, never retransmitted
+        rack.sent(1 + 1000 * i, 1001 + 1000 * i, 0.0, False)
+    rack.on_ack(1, [(5001, 6001)], 0.1, None)           # segment 6 first
+    rack.on_ack(6001, [], 0.11, None)                   # then 1-5, never retransmitted
     assert rack.reord_seen == 1 and rack.reordering(1000) == 6   # (6001 - 1) / 1000
     assert Rack().reordering(1000) == 3
