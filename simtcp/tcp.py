@@ -18,6 +18,11 @@ an object chosen by name (`congestion`: CUBIC by default, or Reno) from IW10; fa
 uses PRR and a tail loss probe precedes the timeout (`recovery`); the receiver keeps
 out-of-order data and reports it with SACK blocks.
 
+Sequence numbers in the TCB (SND.UNA, RCV.NXT, ...) are plain ints that start at the ISN/IRS
+and keep growing past 2**32 (`simtcp.seq`): `receive` unwraps an arriving segment's numbers
+(`_from_wire`), the segments it builds carry them masked to 32 bits (`seq.wire`), and
+``tcb()`` shows 32-bit values.
+
 Every state change goes through `_set_state`, which refuses a change that is not a row of
 `states.TRANSITIONS` and records the row's RFC section. This module is the state machine;
 receiving (data, the offered window, TS.Recent, FIN) is in `tcprecv.Receiver`, sending,
