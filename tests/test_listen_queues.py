@@ -208,6 +208,25 @@ def test_a_sysctl_changed_under_a_flood_reaches_the_next_cookie_syn_ack():
                          p[TCP].seq + 1, net.now) == mss
 
 
+def test_cookie_syn_acks_for_many_option_sets_stay_right_and_the_plans_stay_few():
+    """A flood varying its SYN options (here 80 MSS values) must get, SYN after SYN, the
+    cookie of its own MSS bucket, while the listener keeps at most 64 worked-out plans."""
+    from simtcp.syncookies import MSSTAB, mss_index
+    net, server, peer, lst = setup(8, cookies=2)
+    mss_values = [500 + 13 * i for i in range(80)]
+    for i, mss in enumerate(mss_values):
+        syn(peer, 7000 + i, opts=[("MSS", mss)])
+        net.run(until=net.now + 0.001)
+        assert len(lst._plans) <= 64
+    net.run(until=net.now + 0.01)                  # the last SYN-ACK is still on the link
+    jar = server.stack.cookies
+    for i, mss in enumerate(mss_values):
+        (synack,) = synack_to(peer, 7000 + i)
+        assert jar.check("10.0.0.9", "10.0.0.2", 7000 + i, 80, 1001, synack[TCP].seq + 1,
+                         net.now) == MSSTAB[mss_index(mss)]
+    assert server.counters["SyncookiesSent"] == 80
+
+
 def test_the_config_cache_key_names_every_option_configure_reads():
     """Stack.config() caches one TcpConfig per value of inherited_options(): an option
     that configure() copies but the key leaves out would hand out a stale config."""

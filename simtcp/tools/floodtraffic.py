@@ -17,6 +17,7 @@ import ipaddress
 import itertools
 import math
 from dataclasses import dataclass
+from socket import inet_ntoa as _inet_ntoa
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..packet import Packet
@@ -34,8 +35,9 @@ _SYN_FLOOD = SendCause.SYN_FLOOD
 
 
 def _dotted(n: int) -> str:
-    # ~10x cheaper than str(ipaddress.IPv4Address(n)), which matters at 100,000 SYNs
-    return f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+    # the C library's formatting: ~15x cheaper than str(ipaddress.IPv4Address(n)) and a
+    # quarter cheaper than formatting the four bytes in Python, once per SYN of a flood
+    return _inet_ntoa(n.to_bytes(4, "big"))
 
 
 def uniform_int(rng, lo: int, hi: int) -> Callable[[], int]:
@@ -134,8 +136,10 @@ class SynFlood:
             def pick_any() -> str:
                 while True:
                     a = rng.getrandbits(32)
-                    if a >> 24 not in (0, 127) and a >> 29 != 7 and _dotted(a) != self.target[0]:
-                        return _dotted(a)   # not 0/8, 127/8, 224/3 (RFC 6890 specials)
+                    if a >> 24 not in (0, 127) and a >> 29 != 7:  # not 0/8, 127/8, 224/3
+                        text = _dotted(a)                         # (RFC 6890 specials)
+                        if text != self.target[0]:
+                            return text
             return pick_any
         if isinstance(spoof, str):
             try:
