@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import random
 import socket as pysocket
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from scapy.layers.inet import IP, TCP
 from scapy.packet import fuzz as scapy_fuzz
@@ -52,9 +52,11 @@ class World:
     """The busy network of tests/test_fuzz.py: a server holding a connection in (nearly)
     every state, a client host and a raw peer on one LAN."""
 
-    def __init__(self) -> None:
+    def __init__(self, isn: Optional[int] = None) -> None:
         self.net, self.server = busy_network()
         self.client = self.net["c"]
+        if isn is not None:     # the server's next connections start there (RFC 6528's choice)
+            self.server.stack.isn = lambda t: isn
 
     def run(self, seconds: float) -> None:
         net = self.net
@@ -99,8 +101,8 @@ def _live_segment(w: World, rng) -> Tuple[Packet, object]:
                       Flags.SYN, 1024)
         return Packet("10.0.0.9", "10.0.0.2", seg), None
     t = conn.tuple
-    seg = Segment(t.remote_port, t.local_port, conn.rcv_nxt, conn.snd_nxt, Flags.ACK | Flags.PSH,
-                  1024, payload=b"f" * rng.randrange(0, 40))
+    seg = Segment(t.remote_port, t.local_port, Seq(conn.rcv_nxt), Seq(conn.snd_nxt),
+                  Flags.ACK | Flags.PSH, 1024, payload=b"f" * rng.randrange(0, 40))
     return Packet(t.remote_ip, t.local_ip, seg), conn
 
 
@@ -157,8 +159,8 @@ def case_storm(rng, w: World) -> None:
         flags = rng.choice((Flags.RST, Flags.SYN, Flags.RST | Flags.ACK, Flags.SYN | Flags.ACK,
                             Flags.FIN | Flags.ACK, Flags.ACK))
         seq = conn.rcv_nxt + rng.choice((0, 1, -1, 100, 2**31, rng.getrandbits(32)))
-        seg = Segment(t.remote_port, t.local_port, Seq(int(seq)), conn.snd_una + rng.choice(
-            (0, 1, -1, 2**20)), flags, rng.randrange(0, 65536))
+        seg = Segment(t.remote_port, t.local_port, Seq(seq), Seq(conn.snd_una + rng.choice(
+            (0, 1, -1, 2**20))), flags, rng.randrange(0, 65536))
         w.server.inject(Packet(t.remote_ip, t.local_ip, seg))
 
 
@@ -177,21 +179,21 @@ def case_peer(rng, w: World) -> None:
     if conn is None:
         return
     window = rng.choice((0, 0, 1, 100, 65535))
-    ack = Segment(sport, 80, Seq(1001), conn.snd_nxt, Flags.ACK, window,
+    ack = Segment(sport, 80, Seq(1001), Seq(conn.snd_nxt), Flags.ACK, window,
                   Options(ts=(2, 0)) if opts.ts else Options())
     srv.inject(Packet("10.0.0.9", "10.0.0.2", ack))
     for _ in range(rng.randrange(0, 30)):
         what = rng.random()
         if what < 0.4:       # overlapping out-of-order data
             off = rng.randrange(1, 3000)
-            seg = Segment(sport, 80, Seq(1001 + off), conn.snd_nxt, Flags.ACK, window,
+            seg = Segment(sport, 80, Seq(1001 + off), Seq(conn.snd_nxt), Flags.ACK, window,
                           payload=b"o" * rng.randrange(1, 1400))
         else:                # an ACK with lies in its SACK blocks
-            blocks = tuple((int(conn.snd_una + rng.randrange(-10, 5000)),
-                            int(conn.snd_una + rng.randrange(-10, 5000))) for _ in
+            blocks = tuple((int(Seq(conn.snd_una + rng.randrange(-10, 5000))),
+                            int(Seq(conn.snd_una + rng.randrange(-10, 5000)))) for _ in
                            range(rng.randrange(0, 4)))
-            seg = Segment(sport, 80, Seq(1001), conn.snd_una + rng.randrange(0, 3), Flags.ACK,
-                          window, Options(sack=blocks))
+            seg = Segment(sport, 80, Seq(1001), Seq(conn.snd_una + rng.randrange(0, 3)),
+                          Flags.ACK, window, Options(sack=blocks))
         srv.inject(Packet("10.0.0.9", "10.0.0.2", seg))
     if conn.state is simtcp.State.ESTABLISHED:
         conn.send(b"d" * rng.randrange(0, 5000), net.now)
@@ -260,11 +262,13 @@ def check(w: World) -> None:
     fresh_connection_works(net, w.client, w.server)
 
 
-def run_batch(kind: str, rng: random.Random, cases: int) -> List[str]:
-    """``cases`` cases of one class on one World, then the invariants. Returns the problems
-    (an empty list when all is well); a crash is an exception escaping a case."""
+def run_batch(kind: str, rng: random.Random, cases: int,
+              isn: Optional[int] = None) -> List[str]:
+    """``cases`` cases of one class on one World (``isn``: the ISN of the server's new
+    connections), then the invariants. Returns the problems (an empty list when all is
+    well); a crash is an exception escaping a case."""
     problems = []
-    w = World()
+    w = World(isn)
     gen = CASES[kind]
     for _ in range(cases):
         try:

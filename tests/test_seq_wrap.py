@@ -202,3 +202,15 @@ def test_sack_blocks_across_the_wrap_reach_the_scoreboard():
            f"<nop,nop,sack {straddle[0]}:{straddle[1]} {beyond[0]}:{beyond[1]}>", 0.1)
     assert straddle[1] < straddle[0]                  # numerically wrapped on the wire
     assert c.sacked == [(SND_UNA + 500, SND_UNA + 1500)] and c.sacked_bytes == 1000
+
+
+def test_storms_and_lying_peers_near_the_wrap_break_nothing():
+    """tests/fuzzing.py's RST/SYN/FIN storms around RCV.NXT and adversarial peers (odd MSS,
+    zero windows, SACK lies around SND.UNA) against a server whose new connections start
+    60 bytes below 2**32 (their data crosses it): no crash, no hang, every invariant holds."""
+    import random
+
+    from fuzzing import run_batch
+    rng = random.Random(14)
+    for kind in ("storm", "peer"):
+        assert run_batch(kind, rng, 25, isn=2**32 - 60) == []
