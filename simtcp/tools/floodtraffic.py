@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 from ..packet import Packet
 from ..reasons import SendCause
 from ..segment import Flags, Options, Segment
-from ..seq import SEQ_ZERO, Seq
+from ..seq import SEQ_ZERO, wire
 from ..states import State
 
 __all__ = ["SynFlood", "Clients", "Attempt", "AcceptLoop"]
@@ -164,7 +164,7 @@ class SynFlood:
         if opts.ts is not None:
             opts = Options(mss=opts.mss, sack_perm=opts.sack_perm, wscale=opts.wscale,
                            ts=(rng.getrandbits(32), 0))
-        seg = Segment(self._port(), self.target[1], Seq(rng.getrandbits(32)), SEQ_ZERO, _SYN,
+        seg = Segment(self._port(), self.target[1], wire(rng.getrandbits(32)), SEQ_ZERO, _SYN,
                       self.window, opts)
         pkt = Packet.tcp(self._pick(), self.target[0], seg, rng.getrandbits(16))
         self.attacker.transmit(pkt, _SYN_FLOOD, "RFC 4987 §2")
