@@ -58,6 +58,13 @@ class Transition(NamedTuple):
 
 
 S = State
+
+# The members as module constants too (like re.IGNORECASE): ``st is ESTABLISHED`` reads like
+# ``st is State.ESTABLISHED``, but a State.X look-up passes through Python 3.11's
+# EnumType.__getattr__ hook (~8x a global's cost) and the TCP code asks on every segment.
+(CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT,
+ CLOSING, LAST_ACK, TIME_WAIT) = State
+
 TRANSITIONS: Tuple[Transition, ...] = (
     Transition(S.CLOSED, S.LISTEN, "passive OPEN", "RFC 9293 §3.10.1"),
     Transition(S.CLOSED, S.SYN_SENT, "active OPEN / snd SYN", "RFC 9293 §3.10.1"),

@@ -37,7 +37,8 @@ from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
 from .seq import MASK, SEQ_ZERO, unwrap, wire
 from .ooo import OutOfOrderQueue
-from .states import NAME, State, transition
+from .states import (CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LISTEN, NAME,
+                     SYN_RECEIVED, SYN_SENT, TIME_WAIT, State, transition)
 
 # plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
@@ -258,7 +259,7 @@ class Connection(Receiver, Sender):
 
     @property
     def closed(self) -> bool:
-        return self.state is State.CLOSED
+        return self.state is CLOSED
 
     def __repr__(self) -> str:
         return f"<Connection {self.tuple} {self.state}>"
@@ -273,9 +274,9 @@ class Connection(Receiver, Sender):
             self._events.append(event)
         else:
             self._events = [event]      # the first since the last take_events()
-        if new is State.CLOSED:
+        if new is CLOSED:
             self.timers.clear()
-        elif new is State.ESTABLISHED and self.established_at is None:
+        elif new is ESTABLISHED and self.established_at is None:
             self.established_at = self._now
             self.syn_options = NO_OPTIONS   # only a SYN or SYN-ACK (re)transmission used them
             # tcp_finish_connect() / tcp_create_openreq_child(): the ages start now
@@ -515,9 +516,9 @@ class Connection(Receiver, Sender):
         if seg.payload:
             self.data_segs_in += 1
         st = self.state
-        if st is State.CLOSED or st is State.LISTEN:
+        if st is CLOSED or st is LISTEN:
             return
-        if st is State.SYN_SENT:
+        if st is SYN_SENT:
             self._receive_syn_sent(self._from_wire(seg, int(seg.seq)), now)
             return
         self._receive_other(self._from_wire(seg, unwrap(seg.seq, self.rcv_nxt)), now)
@@ -578,17 +579,17 @@ class Connection(Receiver, Sender):
         f = int(seg.flags)
         st = self.state
         # SYN-RECEIVED seeing its SYN again: resend the SYN,ACK (Linux tcp_check_req)
-        if st is State.SYN_RECEIVED and f & SYN and not f & ACK and seg.seq == self.irs:
+        if st is SYN_RECEIVED and f & SYN and not f & ACK and seg.seq == self.irs:
             self._send_synack(now, SendCause.DUPLICATE_SYN, "Linux tcp_check_req()")
             return
         # simultaneous open, RFC 9293 Figure 8 line 6: the peer's SYN,ACK repeats the SYN we
         # already took; treat it as the ACK of our SYN (Linux tcp_validate_incoming)
-        dup_syn = (st is State.SYN_RECEIVED and not self.passive and f & SYN and f & ACK
+        dup_syn = (st is SYN_RECEIVED and not self.passive and f & SYN and f & ACK
                    and seg.seq == self.irs and seg.ack == self.snd_nxt)
         if dup_syn:
             seg = seg.replace(seq=seg.seq + 1, flags=f & ~SYN)
             f = int(seg.flags)
-        if st is State.TIME_WAIT:
+        if st is TIME_WAIT:
             self._receive_time_wait(seg, now)
             return
         # first: sequence number
@@ -596,14 +597,14 @@ class Connection(Receiver, Sender):
             if not f & RST and not self._oow_limited(seg, now):
                 self._send_ack(SendCause.UNACCEPTABLE, "RFC 9293 §3.10.7.4")
             return
-        embryonic = st is State.SYN_RECEIVED and self.passive
+        embryonic = st is SYN_RECEIVED and self.passive
         if embryonic and f & (RST | SYN):
             # Linux tcp_check_req(): a request dies on any in-window RST or new SYN (no RFC
             # 5961 challenge for requests); a SYN is answered with a reset
             if not f & RST:
                 rst = reset_for(seg)
                 self._push(Out(rst, SendCause.SYN_IN_SYN_RECEIVED_RESET, "Linux tcp_check_req()"))
-            self._set_state(State.LISTEN, StateCause.RST_IN_SYN_RECEIVED if f & RST
+            self._set_state(LISTEN, StateCause.RST_IN_SYN_RECEIVED if f & RST
                             else StateCause.SYN_IN_SYN_RECEIVED)
             return
         # second: RST (RFC 5961 §3.2: only an exact match resets)
@@ -612,13 +613,13 @@ class Connection(Receiver, Sender):
                 if not self._oow_limited(seg, now) and self._challenge_allowed(now):
                     self._send_ack(SendCause.CHALLENGE_ACK_RST, "RFC 5961 §3.2")
                 return
-            if st is State.SYN_RECEIVED:          # (active open: simultaneous open refused)
+            if st is SYN_RECEIVED:          # (active open: simultaneous open refused)
                 self.error = _errno.ECONNREFUSED
-                self._set_state(State.CLOSED, StateCause.REFUSED)
+                self._set_state(CLOSED, StateCause.REFUSED)
                 return
-            if st in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSE_WAIT):
+            if st in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT):
                 self.error = _errno.ECONNRESET
-            self._set_state(State.CLOSED, StateCause.RESET_BY_PEER)
+            self._set_state(CLOSED, StateCause.RESET_BY_PEER)
             return
         # fourth: SYN in a synchronized state (RFC 5961 §4)
         if f & SYN:
@@ -631,7 +632,7 @@ class Connection(Receiver, Sender):
         if not f & ACK:
             return
         self._update_ts_recent(seg, now)
-        if st is State.SYN_RECEIVED:
+        if st is SYN_RECEIVED:
             if self.snd_una < seg.ack <= self.snd_nxt:
                 self._our_syn_acked(seg, seg.window << self.snd_wscale, now)
                 st = self.state
@@ -648,12 +649,12 @@ class Connection(Receiver, Sender):
         if not self._process_ack(seg, now):
             return
         st = self.state
-        if st is State.CLOSED:
+        if st is CLOSED:
             return
         # seventh: segment text
         if seg.payload:
-            if st in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
-                if (self.orphan and st in (State.FIN_WAIT_1, State.FIN_WAIT_2)
+            if st in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
+                if (self.orphan and st in (FIN_WAIT_1, FIN_WAIT_2)
                         and seg.seq + len(seg.payload) > self.rcv_nxt):
                     # new data for a closed socket: Linux tcp_rcv_state_process() calls
                     # tcp_reset() and returns 1, so tcp_v4_do_rcv() answers the segment
@@ -661,7 +662,7 @@ class Connection(Receiver, Sender):
                     # §4.2.2.13: "MUST send a reset")
                     self._push(Out(reset_for(seg), StateCause.DATA_AFTER_CLOSE,
                                    "RFC 1122 §4.2.2.13; Linux tcp_rcv_state_process()"))
-                    self._set_state(State.CLOSED, StateCause.DATA_AFTER_CLOSE)
+                    self._set_state(CLOSED, StateCause.DATA_AFTER_CLOSE)
                     return
                 self._receive_data(seg, now)
         # eighth: FIN

@@ -23,7 +23,8 @@ from typing import List, Tuple
 from .segment import Flags, Segment
 from .reasons import EventKind, SendCause, StateCause
 from .seq import unwrap
-from .states import State
+from .states import (CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK,
+                     State)
 from .congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Window
 from .recovery import Prr
 from .tcpconfig import model_timeout
@@ -51,8 +52,7 @@ class Sender(Persist, RackTlp, Keepalive):
     def _output(self, now: float, cork: bool = False, push: bool = False) -> None:
         """Send what the windows allow (RFC 9293 §3.8.6; Nagle RFC 896; RFC 5681 cwnd).
         ``cork`` holds a partial segment (MSG_MORE); ``push`` sends it anyway."""
-        if self.state not in (State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
-                              State.LAST_ACK, State.CLOSING):
+        if self.state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, LAST_ACK, CLOSING):
             return
         mss = self.eff_mss
         if mss <= 0:
@@ -454,15 +454,15 @@ class Sender(Persist, RackTlp, Keepalive):
             self._ack_probe(now)
         st = self.state
         fin_acked = self.fin_seq is not None and ack > self.fin_seq
-        if st is State.FIN_WAIT_1 and fin_acked:
-            self._set_state(State.FIN_WAIT_2)
+        if st is FIN_WAIT_1 and fin_acked:
+            self._set_state(FIN_WAIT_2)
             if self.orphan:
                 self.timers["finwait2"] = now + self.cfg.fin_timeout
-        elif st is State.CLOSING and fin_acked:
+        elif st is CLOSING and fin_acked:
             self._enter_time_wait(now)
             return False
-        elif st is State.LAST_ACK and fin_acked:
-            self._set_state(State.CLOSED, StateCause.ACK_OF_OUR_FIN)
+        elif st is LAST_ACK and fin_acked:
+            self._set_state(CLOSED, StateCause.ACK_OF_OUR_FIN)
             return False
         return True
 

@@ -35,3 +35,11 @@ def test_taps_and_hooks_of_a_host_still_learn_the_arrival_interface():
     net.run(until=net.now + 0.01)
     assert tapped and set(tapped) == {"eth0"}
     assert hooked and set(hooked) == {"eth0"}
+
+
+def test_the_state_constants_are_the_members():
+    """states.py unpacks the members into module constants in definition order (the hot
+    TCP code compares with them): each name must be its own member."""
+    from simtcp import states
+    for member in states.State:
+        assert getattr(states, member.name) is member
