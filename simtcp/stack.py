@@ -29,7 +29,7 @@ from .segment import Flags, FourTuple
 from .packet import Packet
 from .reasons import DemuxRule, EventKind, SendCause, StateCause
 from .seq import MASK, Seq
-from .states import State
+from .states import CLOSED, LISTEN, SYN_RECEIVED, TIME_WAIT, State
 from .listener import Listener
 from .tcp import Connection, TcpConfig, reset_for
 from .tcpconfig import config_from_sysctl
@@ -40,10 +40,7 @@ _CURR_ESTAB_NEW = (State.ESTABLISHED.value, State.CLOSE_WAIT.value)
 _CURR_ESTAB_OLD = (State.ESTABLISHED.value,)
 # one shared detail per state for demux records (a trace keeps one per arriving segment)
 _STATE_DETAIL = {s: (("state", s),) for s in State}
-# states and state names as trace events carry them (attribute access on an Enum class
-# goes through EnumType.__getattr__ in Python 3.11: slow on the per-segment path)
-_CLOSED, _LISTEN = State.CLOSED, State.LISTEN
-_SYN_RECEIVED, _TIME_WAIT = State.SYN_RECEIVED, State.TIME_WAIT
+# state names as trace events carry them
 _ESTABLISHED_NAME, _LISTEN_NAME, _CLOSED_NAME, _SYN_RECEIVED_NAME, _TIME_WAIT_NAME = (
     State.ESTABLISHED.value, State.LISTEN.value, State.CLOSED.value, State.SYN_RECEIVED.value,
     State.TIME_WAIT.value)
@@ -273,7 +270,7 @@ class Stack:
         if conn is None:
             return False
         # a TIME-WAIT 4-tuple may be taken over (open_connection replaces it)
-        return not (conn.state is State.TIME_WAIT and self._tw_reusable(conn))
+        return not (conn.state is TIME_WAIT and self._tw_reusable(conn))
 
     def busy_ports(self, laddr: str, raddr: str, rport: int):
         """Local ports certainly unusable toward (raddr, rport) — a shortcut for the port
@@ -306,7 +303,7 @@ class Stack:
                              detail=_STATE_DETAIL[conn.state])
             f = int(seg.flags)
             state = conn.state
-            if state is _TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
+            if state is TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
                 listener = self._find_listener(key.local_ip, key.local_port)
                 if listener is not None and seg.seq > conn.rcv_nxt:
                     # Linux tcp_timewait_state_process(): TCP_TW_SYN - a new incarnation
@@ -318,7 +315,7 @@ class Stack:
                                  detail=(("listener", (listener.ip, listener.port)),))
                     listener.input(packet, pkt_id, iss=iss)
                     return
-            if state is _SYN_RECEIVED and f & _ACK and not f & (_RST | _SYN):
+            if state is SYN_RECEIVED and f & _ACK and not f & (_RST | _SYN):
                 listener = self.parent.get(conn)
                 if listener is not None and listener.accept_queue_full():
                     listener.accept_overflow(conn, packet, pkt_id)
@@ -355,10 +352,10 @@ class Stack:
             return
         self._record("demux", DemuxRule.ICMP_MATCH, packet, pkt_id, key,
                      rfc="Linux tcp_v4_err()", detail=(("icmp", why),))
-        if conn.state is State.TIME_WAIT:
+        if conn.state is TIME_WAIT:
             return
         seq = Seq(quoted.seq)
-        if conn.passive and conn.state is State.SYN_RECEIVED:
+        if conn.passive and conn.state is SYN_RECEIVED:
             # a request socket (tcp_req_err()): only about our SYN-ACK; aborted by these
             if seq != conn.iss:
                 self.counters["OutOfWindowIcmps"] += 1
@@ -429,7 +426,7 @@ class Stack:
         if sock is not None and sock.on_ready is not None:
             self.wake(sock)
         state = conn.state
-        if state is _CLOSED or (state is _LISTEN and conn.passive):
+        if state is CLOSED or (state is LISTEN and conn.passive):
             self.remove_conn(conn)
             return
         self._arm(conn)
@@ -479,7 +476,7 @@ class Stack:
         the reset an established socket sends when aborted is its own and takes its counter."""
         flags = int(out.segment.flags)
         if (flags & _RST and not (flags & _ACK and conn.established_at is not None)) or \
-                (conn.passive and conn.state is _SYN_RECEIVED):
+                (conn.passive and conn.state is SYN_RECEIVED):
             return 0      # (an established socket's own reset, tcp_send_active_reset, counts)
         ids = self._ip_ids
         if conn not in ids:
@@ -526,7 +523,7 @@ class Stack:
             # nothing is due, so only wait for what is left
             self._arm(conn)
             return
-        if conn.state is _SYN_RECEIVED:
+        if conn.state is SYN_RECEIVED:
             listener = self.parent.get(conn)
             if listener is not None:
                 conn.cfg.synack_retries = listener.synack_limit()
@@ -538,7 +535,7 @@ class Stack:
         cfg = self.config(sock)
         iss = self.isn(t)
         old = self.conns.get(t)
-        if old is not None and old.state is State.TIME_WAIT:
+        if old is not None and old.state is TIME_WAIT:
             # tcp_twsk_unique(): the new incarnation starts above the old one's sequence space
             iss = int(old.snd_nxt + 65535 + 2)
             old.abort(self.net.now, StateCause.TIME_WAIT_REUSED)
