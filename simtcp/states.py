@@ -61,7 +61,8 @@ S = State
 
 # The members as module constants too (like re.IGNORECASE): ``st is ESTABLISHED`` reads like
 # ``st is State.ESTABLISHED``, but a State.X look-up passes through Python 3.11's
-# EnumType.__getattr__ hook (~8x a global's cost) and the TCP code asks on every segment.
+# EnumType.__getattr__ hook (about 7x the cost of a global) and the TCP code asks on
+# every segment.
 (CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT,
  CLOSING, LAST_ACK, TIME_WAIT) = State
 
