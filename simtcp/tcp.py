@@ -595,7 +595,7 @@ class Connection(Receiver, Sender):
         # first: sequence number
         if not self._acceptable(seg):
             if not f & RST and not self._oow_limited(seg, now):
-                self._send_ack(SendCause.UNACCEPTABLE, "RFC 9293 §3.10.7.4")
+                self._send_dupack(seg, now)
             return
         embryonic = st is SYN_RECEIVED and self.passive
         if embryonic and f & (RST | SYN):

@@ -299,6 +299,18 @@ class Receiver(ReceiveWindow):
         self._ack_snd_check(now, SendCause.ACK_DATA, "RFC 9293 §3.10.7.4",
                             ack_now=(filled and had_ooo) or bool(self.ooo))
 
+    def _send_dupack(self, seg: Segment, now: float) -> None:
+        """The reply to a segment that failed the sequence check (RFC 9293 §3.10.7.4: an
+        ACK). Linux tcp_send_dupack(): when it carries data starting before RCV.NXT — an old
+        duplicate — quick-ACK mode begins and, with SACK, the ACK names the duplicate (up
+        to RCV.NXT) in a D-SACK block (tcp_dsack_set())."""
+        if seg.seg_len and seg.seq < self.rcv_nxt:
+            self._enter_quickack_mode()
+            if self.sack_ok:
+                self._send_dsack(seg.seq, min(seg.seq + seg.seg_len, self.rcv_nxt), now)
+                return
+        self._send_ack(SendCause.UNACCEPTABLE, "RFC 9293 §3.10.7.4")
+
     def _send_dsack(self, left: int, right: int, now: float) -> None:
         """ACK with a D-SACK (RFC 2883): the first SACK block reports the duplicate itself,
         so the sender learns its retransmission was unnecessary (Linux tcp_dsack_set())."""
