@@ -161,13 +161,16 @@ RCV_NXT, SND_UNA, SND_NXT = IRS + 1, ISS + 1, ISS + 2001
 def test_a_segment_far_from_rcv_nxt_is_refused_with_an_ack(offset):
     """Linux tcp_sequence(): data starting beyond the window (after(seq, rcv_nxt + wnd)),
     or ending before it, is dropped and answered with an ACK of RCV.NXT (tcp_send_dupack;
-    RFC 9293 §3.10.7.4). At exactly 2**31 away before() holds: the segment is old. (For an
-    old one Linux's ACK also carries a D-SACK block, which simtcp does not send yet.)"""
+    RFC 9293 §3.10.7.4). At exactly 2**31 away before() holds: the segment is old, and for
+    an old one the ACK names it in a D-SACK block (tcp_dsack_set(), RFC 2883 §4)."""
     c = established()
     seq = (RCV_NXT + offset) & MASK
     inp(c, f". {seq}:{(seq + 100) & MASK}(100) ack {SND_UNA & MASK} win 512", 0.1)
     ((ack, why),) = sent(c)
-    assert why is SendCause.UNACCEPTABLE and int(ack.ack) == RCV_NXT & MASK
+    old = offset >= 2**31 or offset < 0
+    assert why is (SendCause.DSACK if old else SendCause.UNACCEPTABLE)
+    assert ack.options.sack[:1] == (((seq, (seq + 100) & MASK),) if old else ())
+    assert int(ack.ack) == RCV_NXT & MASK
     assert int(ack.seq) == SND_NXT & MASK and not c.rcvq and c.rcv_nxt == RCV_NXT
 
 
