@@ -30,8 +30,9 @@ from .segment import Flags, FourTuple, Options, Segment
 from .seq import wire
 from .states import State
 from .syncookies import TCP_MSS_DEFAULT, decode_ts_options, encode_ts_options, mss_index
-from .tcp import Connection, initial_window, negotiate, reset_for, synack_options
-from .tcpconfig import Negotiated, TcpConfig
+from .tcp import Connection
+from .tcpconfig import (Negotiated, TcpConfig, initial_window, negotiate, reset_for,
+                        synack_options)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .socket import Socket

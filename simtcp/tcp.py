@@ -25,8 +25,9 @@ and keep growing past 2**32 (`simtcp.seq`): `receive` unwraps an arriving segmen
 
 Every state change goes through `_set_state`, which refuses a change that is not a row of
 `states.TRANSITIONS` and records the row's RFC section. This module is the state machine;
-receiving (data, the offered window, TS.Recent, FIN) is in `tcprecv.Receiver`, sending,
-timers and loss recovery in `tcpsend.Sender`, options and configuration in `tcpconfig`.
+opening (SYN, SYN-ACK, SYN cookies) is in `tcpopen.Opener`, receiving (data, the offered
+window, TS.Recent, FIN) in `tcprecv.Receiver`, sending, timers and loss recovery in
+`tcpsend.Sender`, options and configuration in `tcpconfig`.
 """
 from __future__ import annotations
 
@@ -35,23 +36,22 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
-from .seq import MASK, SEQ_ZERO, unwrap, wire
+from .seq import MASK, unwrap, wire
 from .ooo import OutOfOrderQueue
-from .states import (CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LISTEN, NAME,
-                     SYN_RECEIVED, SYN_SENT, TIME_WAIT, State, transition)
+from .states import (CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, LISTEN,
+                     NAME, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State, transition)
 
 # plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
 from .rcvbuf import RcvBuf
-from .tcpconfig import (TS_OPTION_LEN, Negotiated, TcpConfig, initial_window,  # noqa: F401
-                        cc_params, full_space, model_timeout, negotiate, reset_for,
-                        select_initial_window,
-                        synack_options)
+from .tcpconfig import (TS_OPTION_LEN, TcpConfig, cc_params, full_space, reset_for,
+                        select_initial_window)
 from .congestion import CongestionControl, make as make_cc
 from .recovery import Prr, Rack
 from .tcprecv import PINGPONG_THRESH, Receiver
 from .tcpsend import Sender
+from .tcpopen import Opener
 
 
 class Out(NamedTuple):
@@ -73,7 +73,7 @@ class Event(NamedTuple):
     detail: tuple = ()        # numbers an event carries, e.g. (("retry", 2),)
 
 
-class Connection(Receiver, Sender):
+class Connection(Opener, Receiver, Sender):
     """One endpoint of a TCP connection (a TCB, RFC 9293 §3.3.1)."""
 
     __slots__ = ("tuple", "cfg", "state", "passive", "iss", "irs", "snd_una", "snd_nxt",
@@ -94,7 +94,7 @@ class Connection(Receiver, Sender):
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
         self.cfg = config
-        self.state = State.CLOSED
+        self.state = CLOSED
         self.passive = False
         # sequence numbers are plain ints, unwrapped: they start at the ISN/IRS (below 2**32)
         # and grow past 2**32; segments carry them masked to 32 bits (simtcp.seq)
@@ -198,12 +198,12 @@ class Connection(Receiver, Sender):
             self._events = ()
         return ev
 
-    def _push(self, out: Out) -> None:
+    def _push(self, segment: Segment, reason: Reason, rfc: str) -> None:
         """Queue a segment for `take_segments` (its list is made by the first one)."""
         if self._out:
-            self._out.append(out)
+            self._out.append(Out(segment, reason, rfc))
         else:
-            self._out = [out]
+            self._out = [Out(segment, reason, rfc)]
 
     def next_deadline(self) -> Optional[float]:
         return min(self.timers.values()) if self.timers else None
@@ -339,99 +339,6 @@ class Connection(Receiver, Sender):
     def _arm_rto(self, now: float) -> None:
         self.timers["rto"] = now + self.rto
 
-    # ------------------------------------------------------------- opening
-    def _syn_options(self, now: float, peer: Optional[Options] = None) -> Options:
-        """Linux order: MSS, SACK-permitted, Timestamps, NOP, window scale (tcp_output.c)."""
-        cfg = self.cfg
-        if peer is None:  # our own SYN: offer everything enabled
-            return Options(mss=cfg.mss, sack_perm=cfg.sack,
-                           ts=(self._tsval(now), 0) if cfg.timestamps else None,
-                           wscale=cfg.wscale if cfg.window_scaling else None)
-        n = Negotiated(self.snd_mss, self.snd_wscale, self.rcv_wscale, self.sack_ok, self.ts_ok)
-        return synack_options(cfg, n, peer, self._tsval(now))
-
-    def _initial_window(self) -> int:
-        return initial_window(self.cfg, self.ts_ok)
-
-    def _negotiate(self, peer: Options) -> None:
-        self.peer_mss_opt = peer.mss
-        (self.snd_mss, self.snd_wscale, self.rcv_wscale, self.sack_ok,
-         self.ts_ok) = negotiate(self.cfg, peer)
-        if self.ts_ok:
-            self.ts_recent = peer.ts[0]
-
-    def open_active(self, now: float) -> None:
-        """connect(): CLOSED → SYN-SENT, send <SEQ=ISS><CTL=SYN> (RFC 9293 §3.10.1)."""
-        self._now = now
-        self.rcv_wscale = self.cfg.wscale if self.cfg.window_scaling else 0
-        self.syn_options = self._syn_options(now)
-        self._set_state(State.SYN_SENT)
-        self.first_tx = now
-        self._send_syn(now, SendCause.ACTIVE_OPEN)
-
-    def syn_window(self) -> int:
-        """The window a SYN offers: whole MSS-sized segments within 65535 (64240 = 44*1460)."""
-        return initial_window(self.cfg, False)
-
-    def _send_syn(self, now: float, reason: SendCause) -> None:
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(self.iss), SEQ_ZERO,
-                      FLAG_VALUES[SYN], self.syn_window(), self.syn_options)
-        self._push(Out(seg, reason, "RFC 9293 §3.10.1"))
-        self.segs_out += 1
-        self.snd_nxt = self.snd_max = self.iss + 1
-        self._arm_rto(now)
-
-    def accept_syn(self, syn: Segment, now: float, options: Optional[Options] = None) -> None:
-        """A listener's child: LISTEN → SYN-RECEIVED, send SYN,ACK (RFC 9293 §3.10.7.2).
-
-        ``options`` overrides what the SYN-ACK carries (SYN cookies encode state in TSval).
-        """
-        self._now = now
-        self.passive = True
-        self.state = State.LISTEN      # inherited from the listening socket
-        self.segs_in += 1              # the SYN
-        self.irs = int(syn.seq)        # the base of the receive sequence space (simtcp.seq)
-        self.rcv_nxt = self.irs + 1
-        self._negotiate(syn.options)
-        # the request's window (tcp_openreq_init_rwin): our advertised MSS less the TS option
-        self.rcv_ssthresh = self._initial_window()
-        self._set_state(State.SYN_RECEIVED)
-        self.first_tx = now
-        self.syn_options = options or self._syn_options(now, syn.options)
-        self._send_synack(now, SendCause.SYNACK)
-
-    def _send_synack(self, now: float, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.2") -> None:
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(self.iss),
-                      wire(self.rcv_nxt), FLAG_VALUES[SYN | ACK], self._initial_window(),
-                      self.syn_options)
-        self.rcv_adv = self.rcv_nxt + seg.window
-        self.rcv_wup = self.rcv_nxt
-        self._push(Out(seg, reason, rfc))
-        if not self.passive:          # a listener's SYN-ACK comes from the request socket
-            self.segs_out += 1
-        self.snd_nxt = self.snd_max = self.iss + 1
-        self._arm_rto(now)
-
-    def establish_from_cookie(self, ack_seg: Segment, syn_opts: Options, now: float) -> None:
-        """Create the connection straight from a valid SYN-cookie ACK (Linux cookie_v4_check):
-        no SYN-RECEIVED state was kept, so the TCB is rebuilt from the ACK and the cookie."""
-        self._now = now
-        self.passive = True
-        self.from_cookie = True
-        self.state = State.LISTEN
-        self.irs = int(ack_seg.seq - 1)         # the SYN's sequence number, below 2**32
-        self.rcv_nxt = self.irs + 1
-        self._negotiate(syn_opts)
-        self.rcv_ssthresh = self._initial_window()
-        self.snd_una = self.snd_nxt = self.snd_max = self.iss + 1    # SEG.ACK (the cookie + 1)
-        self.snd_wnd = self.max_window = ack_seg.window << self.snd_wscale
-        self.snd_wl1, self.snd_wl2 = self.rcv_nxt, self.snd_una
-        self.rcv_adv = self.rcv_nxt + self._initial_window()
-        self.rcv_wup = self.rcv_nxt
-        self.cwnd = self.cfg.init_cwnd * self.eff_mss
-        self._set_state(State.SYN_RECEIVED, StateCause.COOKIE_ACK)
-        self._set_state(State.ESTABLISHED, StateCause.COOKIE_ESTABLISHED)
-
     # ----------------------------------------------------------- user calls
     def send(self, data: bytes, now: float, more: bool = False) -> int:
         """Queue application data; returns how many bytes fit in the send buffer. ``more``
@@ -458,14 +365,14 @@ class Connection(Receiver, Sender):
         self._now = now
         self.orphan = True
         st = self.state
-        if st in (State.CLOSED, State.LISTEN):
-            if st is State.LISTEN:
-                self._set_state(State.CLOSED)
+        if st in (CLOSED, LISTEN):
+            if st is LISTEN:
+                self._set_state(CLOSED)
             return
-        if st is State.SYN_SENT:
-            self._set_state(State.CLOSED, StateCause.CLOSE_BEFORE_HANDSHAKE)
+        if st is SYN_SENT:
+            self._set_state(CLOSED, StateCause.CLOSE_BEFORE_HANDSHAKE)
             return
-        if self.rcvq and st in (State.ESTABLISHED, State.CLOSE_WAIT, State.SYN_RECEIVED):
+        if self.rcvq and st in (ESTABLISHED, CLOSE_WAIT, SYN_RECEIVED):
             self.abort(now, StateCause.CLOSE_UNREAD)
             return
         if linger_zero:     # tcp_close(): checked after unread data -> tcp_disconnect()
@@ -478,12 +385,12 @@ class Connection(Receiver, Sender):
         self._now = now
         if self.fin_queued:
             return
-        if self.state in (State.SYN_RECEIVED, State.ESTABLISHED):
+        if self.state in (SYN_RECEIVED, ESTABLISHED):
             self.fin_queued = True
-            self._set_state(State.FIN_WAIT_1)
-        elif self.state is State.CLOSE_WAIT:
+            self._set_state(FIN_WAIT_1)
+        elif self.state is CLOSE_WAIT:
             self.fin_queued = True
-            self._set_state(State.LAST_ACK)
+            self._set_state(LAST_ACK)
         else:
             return
         self._output(now)
@@ -492,21 +399,21 @@ class Connection(Receiver, Sender):
         """A listener's request (passive SYN-RECEIVED) vanishes without a segment of its own
         (Linux inet_csk_reqsk_queue_drop); the caller sent whatever reset was due."""
         self._now = now
-        if self.passive and self.state is State.SYN_RECEIVED:
-            self._set_state(State.LISTEN, reason)
+        if self.passive and self.state is SYN_RECEIVED:
+            self._set_state(LISTEN, reason)
 
     def abort(self, now: float, reason: Reason = StateCause.ABORT) -> None:
         """Send <SEQ=SND.NXT><CTL=RST,ACK> and drop the TCB (RFC 9293 §3.10.5; Linux
         tcp_send_active_reset)."""
         self._now = now
-        if self.state in (State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1,
-                          State.FIN_WAIT_2, State.CLOSE_WAIT):
+        if self.state in (SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1,
+                          FIN_WAIT_2, CLOSE_WAIT):
             # Linux tcp_send_active_reset() sends it through tcp_transmit_skb(): the
             # connection's options (timestamps) and its current window, like any segment
             self._emit(RST | ACK, self.snd_nxt, reason=reason, rfc="RFC 9293 §3.10.5; Linux "
                        "tcp_send_active_reset()")
-        if self.state is not State.CLOSED:
-            self._set_state(State.CLOSED, reason)
+        if self.state is not CLOSED:
+            self._set_state(CLOSED, reason)
 
     # ------------------------------------------------------------ arrivals
     def receive(self, seg: Segment, now: float) -> None:
@@ -531,49 +438,6 @@ class Connection(Receiver, Sender):
         options: `_note_sack` unwraps them against SND.UNA too."""
         return Segment(seg.sport, seg.dport, seq, unwrap(seg.ack, self.snd_una), seg.flags,
                        seg.window, seg.options, seg.payload, seg.urgptr)
-
-    def _receive_syn_sent(self, seg: Segment, now: float) -> None:
-        f = int(seg.flags)
-        if f & ACK and (seg.ack <= self.iss or seg.ack > self.snd_nxt):
-            if not f & RST:
-                self._send_rst_for(seg, SendCause.UNACCEPTABLE_ACK_SYN_SENT, "RFC 9293 §3.10.7.3")
-            return
-        if f & RST:
-            if f & ACK:
-                self.error = _errno.ECONNREFUSED
-                self._set_state(State.CLOSED, StateCause.REFUSED)
-            return
-        if not f & SYN:
-            return
-        self.irs = seg.seq
-        self.rcv_nxt = seg.seq + 1
-        self._negotiate(seg.options)
-        if f & ACK:
-            self.rcv_adv = self.rcv_nxt + self.syn_window()
-            self.rcv_wup = self.rcv_nxt    # tcp_rcv_synsent_state_process()
-            self._our_syn_acked(seg, seg.window, now)  # a SYN's window is never scaled (RFC 7323 §2.2)
-            self._send_ack(SendCause.HANDSHAKE_ACK, "RFC 9293 §3.10.7.3")
-            self._output(now)
-        else:
-            # simultaneous open: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
-            self._set_state(State.SYN_RECEIVED)
-            self.syn_options = self._syn_options(now, seg.options)
-            self._send_synack(now, SendCause.SIMULTANEOUS_OPEN, "RFC 9293 §3.10.7.3")
-
-    def _our_syn_acked(self, seg: Segment, window: int, now: float) -> None:
-        """The peer acknowledged our SYN: ESTABLISHED. The handshake gives the first RTT
-        sample unless the SYN was retransmitted (Karn); IW10 starts the congestion window."""
-        self.snd_una = seg.ack
-        self.snd_wnd = self.max_window = window
-        self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
-        self.timers.pop("rto", None)
-        if self.retries == 0:
-            self._rtt_sample(now - self.first_tx)
-        else:
-            self.rto = self.cfg.rto_initial
-        self.retries = 0
-        self.cwnd = self.cfg.init_cwnd * self.eff_mss
-        self._set_state(State.ESTABLISHED)
 
     def _receive_other(self, seg: Segment, now: float) -> None:
         f = int(seg.flags)
@@ -603,7 +467,7 @@ class Connection(Receiver, Sender):
             # 5961 challenge for requests); a SYN is answered with a reset
             if not f & RST:
                 rst = reset_for(seg)
-                self._push(Out(rst, SendCause.SYN_IN_SYN_RECEIVED_RESET, "Linux tcp_check_req()"))
+                self._push(rst, SendCause.SYN_IN_SYN_RECEIVED_RESET, "Linux tcp_check_req()")
             self._set_state(LISTEN, StateCause.RST_IN_SYN_RECEIVED if f & RST
                             else StateCause.SYN_IN_SYN_RECEIVED)
             return
@@ -660,8 +524,8 @@ class Connection(Receiver, Sender):
                     # tcp_reset() and returns 1, so tcp_v4_do_rcv() answers the segment
                     # itself with tcp_v4_send_reset(): <SEQ=SEG.ACK><CTL=RST> (RFC 1122
                     # §4.2.2.13: "MUST send a reset")
-                    self._push(Out(reset_for(seg), StateCause.DATA_AFTER_CLOSE,
-                                   "RFC 1122 §4.2.2.13; Linux tcp_rcv_state_process()"))
+                    self._push(reset_for(seg), StateCause.DATA_AFTER_CLOSE,
+                               "RFC 1122 §4.2.2.13; Linux tcp_rcv_state_process()")
                     self._set_state(CLOSED, StateCause.DATA_AFTER_CLOSE)
                     return
                 self._receive_data(seg, now)

@@ -6,7 +6,8 @@ import pytest
 from simtcp.segment import Flags, FourTuple, Segment
 from simtcp.seq import Seq
 from simtcp.states import State
-from simtcp.tcp import Connection, TcpConfig, model_timeout
+from simtcp.tcp import Connection, TcpConfig
+from simtcp.tcpconfig import model_timeout
 
 T = FourTuple("10.0.0.1", 40000, "10.0.0.2", 80)
 PEER_SYN_OPTS = "<mss 1460,sackOK,TS val 500 ecr 0,nop,wscale 7>"
