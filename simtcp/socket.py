@@ -309,25 +309,28 @@ class Socket(SocketOptions):
     # -------------------------------------------------------------- connect
     def connect(self, address) -> None:
         """Active open; blocks (in virtual time) until ESTABLISHED or failure."""
-        if self._start_connect(address):
-            return
-        if not self._blocking:
+        if self._connect(address) == errno.EINPROGRESS:
             raise BlockingIOError(errno.EINPROGRESS, tr(
                 "socket.einprogress", "Operation now in progress: the SYN is on its way; run "
                 "the network, then check the socket"))
-        self._wait_connected()
 
     def connect_ex(self, address) -> int:
         """Like connect() but returns an errno (0 on success; EINPROGRESS if non-blocking)."""
         try:
-            self.connect(address)
-            return 0
-        except BlockingIOError as e:
-            return e.errno
+            return self._connect(address)
         except OSError as e:
             if e.errno is None:
                 raise
             return e.errno
+
+    def _connect(self, address) -> int:
+        """connect() without raising EINPROGRESS (a non-blocking connect_ex() in a loop
+        should not build an exception per call): 0 when connected, else EINPROGRESS."""
+        if not self._start_connect(address):
+            if not self._blocking:
+                return errno.EINPROGRESS
+            self._wait_connected()
+        return 0
 
     def _start_connect(self, address) -> bool:
         ip, port = self._resolve(address, "connect")

@@ -84,7 +84,7 @@ class TcpConfig:
     @property
     def wscale(self) -> int:
         """Our window scale shift, as tcp_select_initial_window() picks it."""
-        return select_initial_window(self, self.mss)[1]
+        return _initial_window(*_window_inputs(self), self.mss)[1]
 
     def __copy__(self) -> "TcpConfig":
         return TcpConfig(*_all_fields(self))
@@ -117,8 +117,12 @@ def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
     rmem_max), limited by the window clamp — which is the space itself when SO_RCVBUF locked
     the buffer (tcp_connect_init / tcp_openreq_init_rwin) — so that wscale =
     ilog2(that) - 15, between 0 and 14. tcp_rmem[2] = 32 MB gives 10 (Linux 6.16+)."""
-    return _initial_window(cfg.rcvbuf, cfg.adv_win_scale, cfg.rcvbuf_locked,
-                           cfg.window_scaling, cfg.rmem_limit, cfg.rmem_max, mss)
+    return _initial_window(*_window_inputs(cfg), mss)
+
+
+#: what tcp_select_initial_window() reads of a configuration, besides the MSS
+_window_inputs = attrgetter("rcvbuf", "adv_win_scale", "rcvbuf_locked", "window_scaling",
+                            "rmem_limit", "rmem_max")
 
 
 def full_space(cfg: "TcpConfig") -> int:
@@ -219,7 +223,7 @@ def initial_window(cfg: TcpConfig, ts_ok: bool) -> int:
     65535 (a SYN's window is never scaled, RFC 7323 §2.2): with tcp_rmem[1] = 128 KB that is
     64240 = 44*1460, or 65160 = 45*1448 with timestamps."""
     mss = cfg.mss - (TS_OPTION_LEN if ts_ok else 0)
-    return min(select_initial_window(cfg, mss)[0], 0xFFFF)
+    return _initial_window(*_window_inputs(cfg), mss)[0]     # already at most 65535
 
 
 def synack_options(cfg: TcpConfig, n: Negotiated, peer: Options, tsval: int) -> Options:
