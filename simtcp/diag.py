@@ -156,7 +156,7 @@ def tcp_sockets(host, inodes: Optional[Dict[int, int]] = None,
         sock = lst.sock if not lst.sock.closed else None
         linfo = None
         if info:
-            cfg = stack.config(shared=True)
+            cfg = stack.config()
             linfo = ListenerInfo(lst.sock.congestion or cfg.congestion, cfg.init_cwnd,
                                  len(lst.accept_queue))
         out.append(SockDiag("tcp", S.LISTEN, len(lst.accept_queue), 0, lst.ip, lst.port,

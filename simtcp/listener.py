@@ -180,7 +180,7 @@ class Listener:
         stack = self.stack
         self.last_overflow = now             # cookie_init_sequence() → tcp_synq_overflow()
         # only read: no connection is made (tcp_openreq_init_rwin(): the listener's buffer)
-        cfg = stack.config(self.sock, shared=True)
+        cfg = stack.config(self.sock)
         peer = seg.options
         plan = self._synack_plan(cfg, peer)
         isn = stack.cookies.make_for_syn(packet.src, packet.dst, seg.sport, seg.dport,

@@ -301,7 +301,6 @@ class Socket(SocketOptions):
                        _local=(t.local_ip, t.local_port))
         child.capabilities = self.capabilities
         child._clone_options(self)
-        self.stack.bindings.setdefault(t.local_port, [])
         if self.net.trace.enabled:
             self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")
         return child, (t.remote_ip, t.remote_port)

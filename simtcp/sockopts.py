@@ -205,15 +205,15 @@ class SocketOptions:
             elif option == TCP_KEEPINTVL:
                 self.keepintvl = val
                 if conn is not None:
-                    conn.cfg.keepalive_intvl = float(val)
+                    conn.own_config().keepalive_intvl = float(val)
             else:
                 self.keepcnt = val
                 if conn is not None:
-                    conn.cfg.keepalive_probes = val
+                    conn.own_config().keepalive_probes = val
         elif level == IPPROTO_TCP and option == TCP_NODELAY:
             self.nodelay = bool(_int_option(value, "TCP_NODELAY"))
             if self.conn is not None:
-                self.conn.cfg.nodelay = self.nodelay
+                self.conn.own_config().nodelay = self.nodelay
                 self.conn.push_pending(self.net.now)      # Linux tcp_push_pending_frames()
                 self.stack.kick(self.conn)
         elif level == IPPROTO_TCP and option == TCP_QUICKACK:
@@ -233,7 +233,7 @@ class SocketOptions:
                                                ">= 0"))
             self.user_timeout_ms = value
             if self.conn is not None:
-                self.conn.cfg.user_timeout = self.user_timeout_ms / 1000
+                self.conn.own_config().user_timeout = self.user_timeout_ms / 1000
         elif level == IPPROTO_TCP and option == TCP_MAXSEG:
             mss = _int_option(value, "TCP_MAXSEG")
             if not 88 <= mss <= 32767:       # TCP_MIN_MSS .. MAX_TCP_WINDOW (do_tcp_setsockopt)
@@ -252,7 +252,7 @@ class SocketOptions:
                     name=name, known=" ".join(ALGORITHMS)))
             self.congestion = name
             if self.conn is not None:        # tcp_reinit_congestion_control()
-                self.conn.cfg.congestion = name
+                self.conn.own_config().congestion = name
                 self.conn.cc = make_cc(name, cc_params(self.conn.cfg))
         elif level == IPPROTO_TCP and option == TCP_INFO:
             raise OSError(errno.ENOPROTOOPT, tr("sockopt.tcp_info_read_only", "Protocol not "
@@ -261,7 +261,7 @@ class SocketOptions:
         elif level == IPPROTO_TCP and option == TCP_CORK:
             self.cork = bool(_int_option(value, "TCP_CORK"))
             if self.conn is not None:
-                self.conn.cfg.cork = self.cork
+                self.conn.own_config().cork = self.cork
                 if not self.cork:                    # uncorking pushes what was held
                     self.conn.push_pending(self.net.now)
                     self.stack.kick(self.conn)
@@ -272,7 +272,7 @@ class SocketOptions:
             else:
                 self.sndbuf = size
             if self.conn is not None:
-                cfg = self.conn.cfg
+                cfg = self.conn.own_config()
                 if option == SO_RCVBUF:
                     # __sock_set_rcvbuf(): sk_rcvbuf changes and is locked; the window
                     # follows through tcp_space() / tcp_full_space()

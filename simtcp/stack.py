@@ -18,7 +18,6 @@ what they produce and keeps one timer wake-up armed per connection.
 """
 from __future__ import annotations
 
-import copy
 import errno
 import itertools
 import hashlib
@@ -131,21 +130,24 @@ class Stack:
     def sysctl(self):
         return self.host.sysctl
 
-    def config(self, sock: Optional["Socket"] = None, shared: bool = False) -> TcpConfig:
-        """A fresh TcpConfig from the sysctl table, with ``sock``'s options applied when a
+    def config(self, sock: Optional["Socket"] = None) -> TcpConfig:
+        """The TcpConfig from the sysctl table, with ``sock``'s options applied when a
         socket is given (what its connections start with; a listener's children inherit
-        the listener's). Made once per sysctl version and set of socket options, then
-        copied; ``shared=True`` returns the cached one itself, for callers that only read it."""
+        the listener's). Made once per sysctl version and set of socket options and shared
+        by the connections made with them: it is read-only (TcpConfig.shared), and a
+        connection changing its own copies it first (Connection.own_config)."""
         key = (self.sysctl.version, None if sock is None else sock.inherited_options())
         configs = self._configs
         cfg = configs.get(key)
         if cfg is None:
             if len(configs) >= 64:             # sysctls or options changed many times
                 configs.clear()
-            cfg = configs[key] = self._config_from(self.sysctl)
+            cfg = self._config_from(self.sysctl)
             if sock is not None:
                 sock.configure(cfg)
-        return cfg if shared else copy.copy(cfg)
+            cfg.shared = True
+            configs[key] = cfg
+        return cfg
 
     def _config_from(self, s) -> TcpConfig:
         return config_from_sysctl(s, challenge_acks=self._challenge_ack_allowed)
@@ -526,7 +528,9 @@ class Stack:
         if conn.state is SYN_RECEIVED:
             listener = self.parent.get(conn)
             if listener is not None:
-                conn.cfg.synack_retries = listener.synack_limit()
+                retries = listener.synack_limit()
+                if retries != conn.cfg.synack_retries:
+                    conn.own_config().synack_retries = retries
         conn.on_timer(self.net.now)
         self._after(conn)
 

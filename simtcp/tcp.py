@@ -31,6 +31,7 @@ window, TS.Recent, FIN) in `tcprecv.Receiver`, sending, timers and loss recovery
 """
 from __future__ import annotations
 
+import copy
 import errno as _errno
 from typing import NamedTuple, Optional, Sequence, Tuple
 
@@ -184,6 +185,13 @@ class Connection(Opener, Receiver, Sender):
         self.segs_out = self.data_segs_out = self.bytes_sent = self.bytes_retrans = 0
         self.segs_in = self.data_segs_in = 0
         self.rcv_tstamp = 0.0               # when an ACK last arrived (tp->rcv_tstamp)
+
+    def own_config(self) -> TcpConfig:
+        """This connection's TcpConfig, ready to change: one the stack shares between
+        connections (Stack.config) is copied first, so the change stays with this one."""
+        if self.cfg.shared:
+            self.cfg = copy.copy(self.cfg)
+        return self.cfg
 
     # ----------------------------------------------------------------- outputs
     def take_segments(self) -> Sequence[Out]:

@@ -9,7 +9,7 @@ They are shared by `tcp.Connection` and by the stack's stateless SYN-cookie path
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from operator import attrgetter
 from types import MappingProxyType
@@ -28,8 +28,10 @@ TCP_RTO_MAX_FOR_MODEL = 120.0
 class TcpConfig:
     """Per-connection knobs, filled by the stack from the host's sysctl table (Linux names).
 
-    Every connection holds its own copy (socket options change it), so it is slotted (a
-    fraction of a dict's memory per connection) and copies itself field by field."""
+    The stack makes one per sysctl version and set of socket options and shares it between
+    the connections made with them (`stack.Stack.config`); a shared one refuses changes, and
+    a connection that changes its own (a socket option set on it) copies it first
+    (`tcp.Connection.own_config`). Slotted, and copied field by field."""
 
     mss: int = 1460                 # advertised MSS: MTU 1500 - 20 (IP) - 20 (TCP)
     window_scaling: bool = True     # net.ipv4.tcp_window_scaling
@@ -80,6 +82,15 @@ class TcpConfig:
     user_timeout: float = 0.0       # TCP_USER_TIMEOUT in seconds (0: off)
     rfc1337: bool = False           # net.ipv4.tcp_rfc1337: TIME-WAIT ignores RST
     challenge_acks: Optional[Callable[[float], bool]] = None   # host-wide RFC 5961 limit
+    # read-only, shared by connections (Stack.config); not copied, not compared
+    shared: bool = field(default=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value) -> None:
+        if getattr(self, "shared", False):        # (unset while __init__ fills the fields)
+            raise AttributeError(f"cannot set {name}: this TcpConfig is shared by several "
+                                 "connections; change a connection's own copy "
+                                 "(Connection.own_config())")
+        object.__setattr__(self, name, value)
 
     @property
     def wscale(self) -> int:
@@ -90,7 +101,7 @@ class TcpConfig:
         return TcpConfig(*_all_fields(self))
 
 
-_all_fields = attrgetter(*(f.name for f in fields(TcpConfig)))
+_all_fields = attrgetter(*(f.name for f in fields(TcpConfig) if f.name != "shared"))
 
 
 CUBIC_PARAMS = (("hystart", 1), ("hystart_detect", 3), ("hystart_low_window", 16),

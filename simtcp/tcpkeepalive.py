@@ -41,7 +41,7 @@ class Keepalive:
         """SO_KEEPALIVE on a live connection (tcp_set_keepalive()): switching it on arms the
         timer keepalive_time from now (not in CLOSE or LISTEN); off stops it."""
         was = self.cfg.keepalive
-        self.cfg.keepalive = on
+        self.own_config().keepalive = on
         if not on:
             self.timers.pop("keepalive", None)
         elif not was and self.state not in (State.CLOSED, State.LISTEN):
@@ -51,7 +51,7 @@ class Keepalive:
         """TCP_KEEPIDLE on a live connection with keepalive on
         (tcp_sock_set_keepidle_locked()): the timer fires keepalive_time after the last
         thing heard, or at once if that is already past."""
-        self.cfg.keepalive_time = seconds
+        self.own_config().keepalive_time = seconds
         if self.cfg.keepalive and self.state not in (State.CLOSED, State.LISTEN):
             self.arm_keepalive(now, max(seconds - self._keepalive_elapsed(now), 0.0))
 

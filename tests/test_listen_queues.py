@@ -288,3 +288,36 @@ def test_an_accepted_socket_reads_back_its_listeners_options():
     assert got == [1, 1, 30]
     fresh = server.socket()
     assert fresh.getsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY) == 0
+
+
+def test_connections_share_one_config_until_an_option_changes_their_own():
+    """Stack.config() hands every connection made with the same settings one read-only
+    TcpConfig; a socket option set on one connection copies it first (own_config), so the
+    other connections and the next ones keep theirs."""
+    import socket as pysocket
+
+    import pytest
+    net = simtcp.Network(seed=1, wire="fast")
+    client = net.add_host("client", "10.0.0.1")
+    server = net.add_host("server", "10.0.0.2")
+    net.add_link(client, server, delay=0.001)
+    srv = server.socket()
+    srv.bind(("", 80))
+    srv.listen(8)
+    pairs = []
+    for _ in range(2):
+        cli = client.socket()
+        cli.connect(("10.0.0.2", 80))
+        pairs.append((cli, srv.accept()[0]))
+    (a, a_srv), (b, b_srv) = pairs
+    assert a.conn.cfg is b.conn.cfg and a_srv.conn.cfg is b_srv.conn.cfg
+    with pytest.raises(AttributeError):
+        a.conn.cfg.nodelay = True               # shared: nobody may change it in place
+    a.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
+    a.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE, 1)
+    assert a.conn.cfg.nodelay and a.conn.cfg.keepalive
+    assert not b.conn.cfg.nodelay and not b.conn.cfg.keepalive
+    assert not client.stack.config().nodelay
+    later = client.socket()
+    later.connect(("10.0.0.2", 80))
+    assert later.conn.cfg is b.conn.cfg
