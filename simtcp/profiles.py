@@ -464,7 +464,8 @@ class Sysctl(collections.abc.MutableMapping):
         return spec
 
     def __getitem__(self, key: str) -> Any:
-        self._spec(key)
+        if type(key) is not str or key not in self._values:
+            self._spec(key)                     # raises sysctl's "cannot stat" KeyError
         if key == "net.ipv4.ip_local_reserved_ports":
             return format_port_list(self._values[key])
         return self._values[key]
