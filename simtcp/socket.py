@@ -24,7 +24,8 @@ from .sockargs import (as_bytes, as_int, check_shutdown_how, check_socket_args,
                        check_timeout)
 from .listener import Listener
 from .stack import WILDCARD
-from .states import State
+from .states import (CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN,
+                     SYN_RECEIVED, SYN_SENT, TIME_WAIT)
 
 AF_INET = _pysocket.AF_INET
 SOCK_STREAM = _pysocket.SOCK_STREAM
@@ -255,7 +256,7 @@ class Socket(SocketOptions):
             if ip != t.local_ip and ip != WILDCARD:
                 continue
             conn = self.stack.conns[t]
-            if self.reuseaddr and conn.state is not State.LISTEN:
+            if self.reuseaddr and conn.state is not LISTEN:
                 continue
             return tr("socket.holder_conn", "a connection in {state} ({tuple})",
                       state=conn.state, tuple=f"{t.local_ip}:{t.local_port} <-> "
@@ -340,12 +341,12 @@ class Socket(SocketOptions):
                                            "Transport endpoint is already connected: a "
                                            "listening socket cannot connect"))
         if self.conn is not None:
-            if self.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
+            if self.conn.state in (SYN_SENT, SYN_RECEIVED):
                 if not self._blocking:
                     raise OSError(errno.EALREADY, strerror(errno.EALREADY))
                 self._wait_connected()
                 return True
-            if self.conn.state is State.CLOSED and self.conn.error:
+            if self.conn.state is CLOSED and self.conn.error:
                 raise self._conn_error("connect")
             raise OSError(errno.EISCONN, tr(
                 "socket.eisconn", "Transport endpoint is already connected (to {peer}); a TCP "
@@ -371,7 +372,7 @@ class Socket(SocketOptions):
         else:
             lport = self.local[1]
             existing = self.stack.conns.get(FourTuple(laddr, lport, ip, port))
-            if existing is not None and existing.state is not State.TIME_WAIT:
+            if existing is not None and existing.state is not TIME_WAIT:
                 raise OSError(errno.EADDRNOTAVAIL, tr(
                     "socket.tuple_in_use", "Cannot assign requested address: the 4-tuple "
                     "{laddr}:{lport} -> {ip}:{port} is already in use", laddr=laddr,
@@ -389,9 +390,9 @@ class Socket(SocketOptions):
 
     def _wait_connected(self) -> None:
         conn = self.conn
-        self._wait(lambda: conn.state not in (State.SYN_SENT, State.SYN_RECEIVED), "connect",
+        self._wait(lambda: conn.state not in (SYN_SENT, SYN_RECEIVED), "connect",
                    "the handshake to finish")
-        if conn.state is State.CLOSED:
+        if conn.state is CLOSED:
             raise self._conn_error("connect")
 
     def _take_error(self, call: str) -> OSError:
@@ -464,9 +465,9 @@ class Socket(SocketOptions):
                 "modelled by simtcp (MSG_MORE is)", flags=flags))
         if conn.error and not self._error_reported:
             raise self._take_error("send")
-        if conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
+        if conn.state in (SYN_SENT, SYN_RECEIVED):
             self._wait_connected()
-        if conn.fin_queued or conn.state not in (State.ESTABLISHED, State.CLOSE_WAIT):
+        if conn.fin_queued or conn.state not in (ESTABLISHED, CLOSE_WAIT):
             if conn.error and not self._error_reported:
                 raise self._take_error("send")
             # Linux tcp_sendmsg_locked(): once the error was reported, a reset connection
@@ -564,7 +565,7 @@ class Socket(SocketOptions):
         CLOSING or LAST-ACK). Linux waits even on a non-blocking socket; here that is
         virtual time passing. Either way close() then returns and the connection goes on."""
         def done() -> bool:
-            return conn.state not in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK)
+            return conn.state not in (FIN_WAIT_1, CLOSING, LAST_ACK)
         start = self.net.now
         if not done() and self.net.run_until(done, self.linger) == "idle":
             self.net._advance(start + self.linger)   # nothing happens until the timeout
@@ -590,7 +591,7 @@ class Socket(SocketOptions):
 
     def getpeername(self) -> Tuple[str, int]:
         conn = self._connected_conn("getpeername")
-        if conn.state in (State.SYN_SENT,) or (conn.closed and conn.error):
+        if conn.state in (SYN_SENT,) or (conn.closed and conn.error):
             raise OSError(errno.ENOTCONN, strerror(errno.ENOTCONN))
         return conn.tuple.remote_ip, conn.tuple.remote_port
 
