@@ -414,10 +414,8 @@ class Stack:
                 counters["OutRsts"] += 1
             # only the trace reads the TCB snapshot: build it only when someone records
             detail = self._tcb_detail(conn) if tracing else ()
-            counters["OutSegs"] += 1                        # (as send() counts)
-            self.host.transmit(Packet.tcp(t.local_ip, t.remote_ip, out.segment,
-                                          self._ip_id(conn, out)),
-                               out.reason, out.rfc, None, t, detail)
+            self.send(Packet.tcp(t.local_ip, t.remote_ip, out.segment, self._ip_id(conn, out)),
+                      out.reason, out.rfc, t, detail)
         for ev in conn.take_events():
             if tracing:
                 self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason,
