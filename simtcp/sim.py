@@ -14,7 +14,7 @@ of it, so cancelled timers cannot pile up (asyncio's event loop does the same).
 
 Blocking socket calls drive the simulation themselves through `run_until(predicate)`, which
 pops events until the predicate holds, the heap is empty (idle: nothing can ever change),
-or a virtual-time limit passes.
+or a virtual-time limit passes (`step_until` when the caller has just asked the predicate).
 
 The topology (hosts, routers, links: `simtcp.network`) and the IP layer of each node
 (interfaces, routes, forwarding, hooks: `simtcp.node`, `simtcp.routes`, `simtcp.hooks`)
@@ -197,19 +197,27 @@ class Network(Topology):
         """Step until ``predicate()`` is true. Returns "ok", "idle", "timeout" or, without a
         timeout (or one longer than ``stall_horizon``), "stalled" once ``stall_horizon``
         seconds of virtual time passed in vain."""
+        if predicate():
+            return "ok"
+        return self.step_until(predicate, timeout)
+
+    def step_until(self, predicate: Callable[[], bool], timeout: Optional[float] = None) -> str:
+        """`run_until` for a caller that has just found ``predicate()`` false (a blocking
+        socket call): it is asked again only after each event, since nothing can change
+        before one runs."""
         if timeout is None or timeout > self.stall_horizon:
             deadline, late = self.now + self.stall_horizon, "stalled"
         else:
             deadline, late = self.now + timeout, "timeout"
         heap = self._heap
-        while not predicate():
-            if not heap:
-                return "idle"
+        while heap:
             if heap[0][0] > deadline:
                 self._advance(deadline)
                 return late
             self.step()
-        return "ok"
+            if predicate():
+                return "ok"
+        return "idle"
 
     # ----------------------------------------------------------------- packets
     def deliver_later(self, at: float, node: Node, pkt_id: int, payload, link) -> None:

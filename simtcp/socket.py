@@ -73,8 +73,8 @@ class Socket(SocketOptions):
 
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
                  *, user: str = "root", process: Optional[str] = None,
-                 _conn=None, _local=None):
-        if _conn is None:                   # accept() makes its sockets with valid arguments
+                 _conn=None, _local=None, _listener: Optional["Socket"] = None):
+        if _listener is None:               # accept() makes its sockets with valid arguments
             check_socket_args(family, type, proto)
         if type != SOCK_STREAM:
             raise OSError(errno.EPROTONOSUPPORT, tr("socket.tcp_only", "Protocol not supported: "
@@ -83,14 +83,18 @@ class Socket(SocketOptions):
         self.net = host.net
         self.stack = host.stack
         self.user = user
-        self.capabilities = None            # the process's capabilities (simtcp.privilege)
+        # the process's capabilities (simtcp.privilege)
+        self.capabilities = None if _listener is None else _listener.capabilities
         self.process = process or "python"
         self.pid = host.pid_of(self.process, user)
         self.fd = host.new_fd(self.pid)
         self.family, self.type, self.proto = family, type, proto
         self.local: Optional[Tuple[str, int]] = _local
         self.bound_explicitly = False
-        self._default_options()             # SO_* and TCP_* (simtcp.sockopts)
+        if _listener is None:
+            self._default_options()         # SO_* and TCP_* (simtcp.sockopts)
+        else:
+            self._clone_options(_listener)  # accept(): Linux sk_clone_lock()
         self.listener: Optional[Listener] = None
         self.conn = _conn
         self.closed = False
@@ -160,7 +164,7 @@ class Socket(SocketOptions):
                 "({what}); run the network and try again", call=call,
                 what=tr(f"socket.wait.{call}", what)))
         start = self.net.now
-        outcome = self.net.run_until(predicate, self._timeout)
+        outcome = self.net.step_until(predicate, self._timeout)   # predicate() was False
         if outcome == "ok":
             return
         what = tr(f"socket.wait.{call}", what)       # words only for a call that fails
@@ -299,9 +303,7 @@ class Socket(SocketOptions):
         self.stack.parent.pop(conn, None)
         t = conn.tuple
         child = Socket(self.host, user=self.user, process=self.process, _conn=conn,
-                       _local=(t.local_ip, t.local_port))
-        child.capabilities = self.capabilities
-        child._clone_options(self)
+                       _local=(t.local_ip, t.local_port), _listener=self)
         if self.net.trace.enabled:
             self._call("accept", result=f"{t.remote_ip}:{t.remote_port}")
         return child, (t.remote_ip, t.remote_port)
@@ -475,11 +477,11 @@ class Socket(SocketOptions):
             raise BrokenPipeError(errno.EPIPE, tr("socket.epipe", "Broken pipe: this side already "
                                                   "closed its sending direction (state {state})",
                                                   state=conn.state))
-        self._wait(lambda: conn.cfg.sndbuf > len(conn.sndq) or conn.closed, "send",
+        self._wait(lambda: conn.cfg.sndbuf > len(conn.sndq) or conn.state is CLOSED, "send",
                    "room in the send buffer")
         if conn.error and not self._error_reported:
             raise self._take_error("send")
-        if conn.closed:
+        if conn.state is CLOSED:
             raise BrokenPipeError(errno.EPIPE, tr("socket.epipe", "Broken pipe: this side already "
                                                   "closed its sending direction (state {state})",
                                                   state=conn.state))
@@ -507,7 +509,8 @@ class Socket(SocketOptions):
         # checks RCV_SHUTDOWN only when the queue is empty), then reads end-of-file
         if self._shut_rd and not conn.rcvq:
             return b""
-        self._wait(lambda: bool(conn.rcvq) or conn.eof or conn.closed, "recv", "data to arrive")
+        self._wait(lambda: bool(conn.rcvq) or conn.eof or conn.state is CLOSED, "recv",
+                   "data to arrive")
         if not conn.rcvq and conn.error:
             if self._error_reported:
                 return b""       # tcp_recvmsg(): sk_err was reported; RCV_SHUTDOWN reads EOF
@@ -549,7 +552,7 @@ class Socket(SocketOptions):
             self.stack.kick(self.conn)
             if self.linger:
                 self._linger(self.conn)
-        if self.conn is None or self.conn.closed:
+        if self.conn is None or self.conn.state is CLOSED:
             self.host.sockets.remove(self)      # otherwise when the connection ends
         if self.local is not None:
             binds = self.stack.bindings.get(self.local[1])
@@ -557,7 +560,8 @@ class Socket(SocketOptions):
                 binds.remove(self)
                 if not binds:
                     del self.stack.bindings[self.local[1]]
-        self._call("close")
+        if self.net.trace.enabled:
+            self._call("close")
 
     def _linger(self, conn) -> None:
         """SO_LINGER with a timeout: close() waits until our FIN is acknowledged or the time
@@ -567,7 +571,7 @@ class Socket(SocketOptions):
         def done() -> bool:
             return conn.state not in (FIN_WAIT_1, CLOSING, LAST_ACK)
         start = self.net.now
-        if not done() and self.net.run_until(done, self.linger) == "idle":
+        if not done() and self.net.step_until(done, self.linger) == "idle":
             self.net._advance(start + self.linger)   # nothing happens until the timeout
 
     def _stop_listening(self, why: StateCause) -> None:

@@ -232,3 +232,25 @@ def test_sweeping_cancelled_events_keeps_the_order_of_the_rest():
     assert len(net._heap) < 1000
     net.run()
     assert ran == sorted(range(2, 1000, 3), key=lambda k: (k % 7, k))
+
+
+def test_step_until_asks_only_after_each_event_and_ends_as_run_until():
+    """Network.step_until is run_until for a caller that has just found the predicate
+    false (a blocking socket call): it asks again only after an event ran; the outcomes
+    ("ok", "idle", "timeout", "stalled") are run_until's."""
+    net = simtcp.Network(seed=1, wire="fast")
+    ran, asked = [], []
+    for t in (1.0, 2.0, 3.0):
+        net.schedule(t, ran.append, t)
+
+    def two_ran() -> bool:
+        asked.append(net.now)
+        return len(ran) >= 2
+
+    assert net.step_until(two_ran) == "ok" and net.now == 2.0
+    assert asked == [1.0, 2.0]                    # never before the first event
+    assert net.run_until(two_ran) == "ok" and asked[-1] == 2.0 and ran == [1.0, 2.0]
+    assert net.step_until(lambda: False, timeout=0.5) == "timeout" and net.now == 2.5
+    assert net.step_until(lambda: False) == "idle" and ran == [1.0, 2.0, 3.0]
+    net.schedule(net.now + net.stall_horizon + 1, ran.append, None)
+    assert net.step_until(lambda: False) == "stalled"
