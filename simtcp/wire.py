@@ -2,36 +2,39 @@
 
 Theory of operation
 -------------------
-**Encode** builds each datagram with scapy, ``IP(...)/TCP|UDP|ICMP(...)/Raw(...)``, in
-exactly one build per packet, with EVERY header field given explicitly, because scapy's
-defaults surprise (a bare ``TCP()`` is sport 20, flags S, window 8192; a bare ``IP()`` has
-id 1 and takes its source address from the host's routing table). The transport layer comes
-from its codec: `wire_tcp` (Linux's option layout), `wire_udp`, `wire_icmp`; any other
-protocol number carries its payload bytes as they are.
+**Encode** builds every header with scapy, the fields of ``IP(...)`` and
+``TCP|UDP|ICMP(...)``, with EVERY header field given explicitly, because scapy's defaults
+surprise (a bare ``TCP()`` is sport 20, flags S, window 8192; a bare ``IP()`` has id 1 and
+takes its source address from the host's routing table). The transport layer comes from its
+codec: `wire_tcp` (Linux's option layout), `wire_udp`, `wire_icmp`; any other protocol
+number carries its payload bytes as they are.
 
 Speed (a benchmark compares simtcp with bare scapy). Most of a plain
-``bytes(IP()/TCP()/Raw())`` is scapy's generic machinery around the build, not the build:
+``bytes(IP()/TCP()/Raw())`` is scapy's generic machinery around the header fields, not the
+fields:
 
-1. `Packet.do_build` clones every layer to expand "generator" field values (``RandShort()``,
-   lists of ports); our fields are plain values, so the layers are marked ``explicit`` —
-   what scapy itself does after that expansion — and it skips the clones.
-2. Creating the layers (`Packet.__init__`, field defaults, ``any2i`` conversions) costs
-   more than building them. So the layers are created once and reused: a chain
-   IP / TCP|UDP [/ Raw] per payload class (`_Layers`), whose ``fields`` are set for each
+1. Creating the layers (`Packet.__init__`, field defaults, ``any2i`` conversions) costs
+   more than building them. So the layers are created once and reused: an IP layer and a
+   TCP or UDP layer per payload class (`_Layers`), whose ``fields`` are set for each
    packet to the values scapy stores after ``any2i`` — what ``IP(ttl=64, ...)`` would
    store, except that the two flag fields hold the plain integer, which is what their
    `FlagsField` writes to the wire (its ``FlagValue`` wrapper is for display, and its
    operator overloads alone cost a third of a build). Every field a packet can change is
    set on every encode, so nothing of one packet reaches the next (tests:
-   test_wire_reuse.py, A then B then A; failed encodes; threads). Segments without
-   payload (most of a connection's) use a chain without the empty Raw layer.
-3. TCP's and UDP's `post_build` compute the checksum through `in4_pseudoheader`, which
-   copies the whole IP packet (payload included). We build with a zero checksum and fill
-   it in from the pseudo-header and the scapy-built bytes (RFC 9293 §3.1, RFC 768).
-4. IP's `post_build` patches IHL and the total length into the header it built when they
-   are ``None``; like TCP's data offset and UDP's length, we give them (ICMP excepted:
-   scapy adds its per-type header up). scapy computes the IP header checksum, and the ICMP
-   checksum, which covers only the ICMP message.
+   test_wire_reuse.py, A then B then A; failed encodes; threads).
+2. Each header is scapy's `Packet.self_build`: the layer's fields, written one by one by
+   their scapy field classes (the TCP options by `TCPOptionsField`). What a whole build
+   (`Packet.build`) adds around it serves values we never use or computes what we give or
+   overwrite: `do_build` clones the layers to expand "generator" values (``RandShort()``,
+   lists of ports; ours are plain values); `post_build` patches in IHL, lengths, TCP's
+   data offset (all given here) and the checksums — TCP's and UDP's through
+   `in4_pseudoheader`, which copies the whole IP packet; `build_padding`/`build_done`
+   serve Padding layers. So the headers are built one by one with zero checksums, and
+   concatenated with the payload bytes (the bytes a ``Raw(load)`` layer would add), and
+   the checksums are filled in: the IP header's (RFC 791), and TCP's or UDP's from the
+   pseudo-header (RFC 9293 §3.1, RFC 768). An ICMP message (rare) gets scapy's whole
+   build, its checksum included: it covers only the ICMP message, and its header length
+   differs per type.
 
 The bytes are scapy's, field by field: tests prove them identical to a fresh
 ``bytes(IP()/TCP()/Raw())`` with every checksum and length left to scapy, for every kind
@@ -39,9 +42,9 @@ of packet.
 
 **Decode** parses with `struct` instead of dissecting with scapy. Measured on the 2-core
 test machine for a 100-byte data segment with timestamps (bench/_scapy_baseline.py): ``IP(b)``
-≈ 75–240 µs; the struct parse with both checksums verified ≈ 3–16 µs. (Encode: ≈ 27 µs
-here against ≈ 85 µs with fresh explicit layers and ≈ 400 µs for a plain
-``bytes(IP()/TCP()/Raw())``.) Decode must also check what scapy never checks (lengths,
+≈ 75–240 µs; the struct parse with both checksums verified ≈ 3–16 µs. (Encode: ≈ 24 µs
+here, ≈ 35 µs with a whole `build` of the reused layers, ≈ 85 µs with fresh explicit
+layers and ≈ 400 µs for a plain ``bytes(IP()/TCP()/Raw())``.) Decode must also check what scapy never checks (lengths,
 checksums, fragments), which needs the raw header anyway. Tests prove the result equals
 scapy's dissection field by field for TCP, UDP and ICMP; labs that want scapy's view call
 `to_scapy()` (or ``CapturedPacket.scapy``).
@@ -56,7 +59,6 @@ from typing import Tuple, Union
 
 from scapy.layers.inet import IP
 from scapy.packet import Packet as _ScapyPacket
-from scapy.packet import Raw
 
 from .packet import Datagram, IcmpMessage, Packet
 from .reasons import DropReason
@@ -70,6 +72,8 @@ from .wirebase import DecodeError, internet_checksum, ip4, l4_checksum, ones_sum
 
 __all__ = ["DecodeError", "REASONS", "encode", "decode", "to_scapy", "from_scapy", "summary",
            "checksum_ok", "internet_checksum", "tcp_option_list"]
+
+IP_CHECKSUM_AT = 10  # of the header checksum in the IPv4 header
 
 #: Every `DecodeError.reason`, in the order decode checks them (`DropReason` members: the
 #: stack uses them as drop reasons in the trace).
@@ -112,41 +116,30 @@ def checksum_ok(data: bytes) -> Tuple[bool, bool]:
 # Encode
 
 class _Layers:
-    """One reusable chain of scapy layers: IP / transport / Raw (module doc, "speed").
-
-    ``kind`` is the payload class: `Segment` (IP/TCP), `Datagram` (IP/UDP), `IcmpMessage`
-    (IP alone: a fresh ICMP layer is attached for each message, because its fields differ
-    per type), anything else (IP alone); a Raw layer follows when ``body`` (the chain is for
-    packets with payload bytes). Only the IP fields a `Packet` sets and the transport fields
-    the codec's ``fill_*`` sets change between packets, and each `encode` sets all of them,
-    so nothing of one packet can reach the next.
+    """The reusable scapy layers for one payload class (module doc, "speed"): an IP layer and,
+    for a `Segment` or a `Datagram`, the codec's TCP or UDP layer. They are built one by
+    one, never chained: an ICMP message gets a fresh layer (its fields differ per type), and
+    other protocols' payload bytes follow the IP header as they are. Only the IP fields a
+    `Packet` sets and the transport fields the codec's ``fill_*`` sets change between
+    packets, and each `encode` sets all of them, so nothing of one packet can reach the next.
     """
 
-    __slots__ = ("ip", "ip_fields", "l4_fields", "raw_fields")
+    __slots__ = ("ip", "ip_fields", "l4", "l4_fields")
 
-    def __init__(self, kind: type, body: bool) -> None:
-        # IHL 5: simtcp sends no IP options (RFC 791 §3.1)
-        ip = IP(version=4, ihl=5, tos=0, len=None, id=0, flags=0, frag=0, ttl=64, proto=0,
-                chksum=None, src="0.0.0.0", dst="0.0.0.0", options=[])
-        ip.explicit = 1
+    def __init__(self, kind: type) -> None:
+        # IHL 5: simtcp sends no IP options (RFC 791 §3.1); the checksum is filled in later
+        ip = IP(version=4, ihl=5, tos=0, len=20, id=0, flags=0, frag=0, ttl=64, proto=0,
+                chksum=0, src="0.0.0.0", dst="0.0.0.0", options=[])
         self.ip, self.ip_fields = ip, ip.fields
-        self.l4_fields = self.raw_fields = None
-        top = ip
+        self.l4 = self.l4_fields = None
         if kind is Segment or kind is Datagram:
-            top = tcp_template() if kind is Segment else udp_template()
-            ip.add_payload(top)
-            self.l4_fields = top.fields
-        if body:
-            raw = Raw(load=b"")
-            raw.explicit = 1
-            top.add_payload(raw)
-            self.raw_fields = raw.fields
+            self.l4 = tcp_template() if kind is Segment else udp_template()
+            self.l4_fields = self.l4.fields
 
 
-#: Idle layer chains per (payload class, has payload bytes). `encode` takes one and puts it
-#: back, so two threads encoding at once never share a chain (list.pop and list.append are
-#: atomic).
-_IDLE: dict = {(k, b): [] for k in (Segment, Datagram, IcmpMessage, bytes) for b in (0, 1)}
+#: Idle layers per payload class. `encode` takes one set and puts it back, so two threads
+#: encoding at once never share layers (list.pop and list.append are atomic).
+_IDLE: dict = {k: [] for k in (Segment, Datagram, IcmpMessage, bytes)}
 
 
 def encode(packet: Packet) -> bytes:
@@ -160,62 +153,63 @@ def encode(packet: Packet) -> bytes:
     dst4 = ip4(packet.dst, "dst")
     p = packet.payload
     kind = type(p)
-    if kind is Segment or kind is Datagram:
-        body = p.payload
-    elif kind is IcmpMessage:
-        body = b""  # the quote is the ICMP layer's own Raw
-    else:
-        kind, body = bytes, p
-    if body:
-        body = bytes(body)
-    key = (kind, 1 if body else 0)
-    idle = _IDLE[key]
-    layers = idle.pop() if idle else _Layers(*key)
-    ip = layers.ip
+    if kind is not Segment and kind is not Datagram and kind is not IcmpMessage:
+        kind = bytes
+    idle = _IDLE[kind]
+    layers = idle.pop() if idle else _Layers(kind)
     try:
+        if kind is Segment or kind is Datagram:
+            if kind is Segment:
+                fill_tcp(layers.l4_fields, p)
+            else:
+                fill_udp(layers.l4_fields, p)
+            body = bytes(p.payload)
+            header = _scapy_build(layers.l4.self_build, packet)
+            # the checksum over the pseudo-header and the segment (RFC 9293 §3.1, RFC 768)
+            ck = l4_checksum(src4, dst4, packet.proto, header, body)
+            if kind is Segment:
+                transport = _put16(header, TCP_CHECKSUM_AT, ck) + body
+            else:  # RFC 768: a computed zero is sent as all ones (zero means "none")
+                transport = _put16(header, UDP_CHECKSUM_AT, ck or 0xFFFF) + body
+        elif kind is IcmpMessage:
+            # the whole scapy build: ICMP's checksum covers the ICMP message only
+            transport = _scapy_build(icmp_layer(p).build, packet)
+        else:
+            transport = bytes(p)
+        total = 20 + len(transport)
+        if total > 65535:
+            raise ValueError(f"IPv4 total length {total} exceeds 65535 bytes (RFC 791 "
+                             f"total length is 16 bits); send a smaller payload")
         f = layers.ip_fields
         f["tos"] = packet.tos
+        f["len"] = total
         f["id"] = packet.ident
         f["flags"] = 2 if packet.df else 0  # scapy IP flags: 1 MF, 2 DF, 4 evil
         f["ttl"] = packet.ttl
         f["proto"] = packet.proto
         f["src"] = packet.src
         f["dst"] = packet.dst
-        if kind is Segment:
-            header = fill_tcp(layers.l4_fields, p)
-        elif kind is Datagram:
-            header = fill_udp(layers.l4_fields, p)
-        else:
-            header = 0
-        if kind is IcmpMessage:
-            ip.add_payload(icmp_layer(p))
-            f["len"] = None  # scapy adds it up (ICMP's header length differs per type)
-        else:
-            # total length, given so scapy need not patch it into the header it built
-            f["len"] = total = 20 + header + len(body)
-            if total > 65535:
-                raise ValueError(f"IPv4 total length {total} exceeds 65535 bytes (RFC 791 "
-                                 f"total length is 16 bits); send a smaller payload")
-        if body:
-            layers.raw_fields["load"] = body
-        try:
-            data = bytes(ip)
-        except (struct.error, OverflowError, TypeError, ValueError) as e:
-            raise ValueError(f"cannot encode {packet}: a field value does not fit its header "
-                             f"field ({e}); ports, window and urgent pointer are 16 bits, "
-                             f"seq/ack 32 bits, ttl, tos and protocol 8 bits, ident 16 "
-                             f"bits") from None
+        header = _scapy_build(layers.ip.self_build, packet)
     finally:
-        if kind is IcmpMessage:
-            ip.remove_payload()
         idle.append(layers)
-    if kind is IcmpMessage or kind is bytes:
-        return data
-    ck = l4_checksum(src4, dst4, packet.proto, data[20:])
-    at = 20 + (TCP_CHECKSUM_AT if kind is Segment else UDP_CHECKSUM_AT)
-    if ck == 0 and kind is Datagram:
-        ck = 0xFFFF  # RFC 768: a computed zero is sent as all ones (zero means "none")
-    return data[:at] + ck.to_bytes(2, "big") + data[at + 2:]
+    return _put16(header, IP_CHECKSUM_AT, internet_checksum(header)) + transport
+
+
+def _scapy_build(build, packet: Packet) -> bytes:
+    """``build()`` (a scapy layer's), with scapy's complaint about a value that does not fit
+    its field turned into a ValueError that says which fields have which sizes."""
+    try:
+        return build()
+    except (struct.error, OverflowError, TypeError, ValueError) as e:
+        raise ValueError(f"cannot encode {packet}: a field value does not fit its header "
+                         f"field ({e}); ports, window and urgent pointer are 16 bits, "
+                         f"seq/ack 32 bits, ttl, tos and protocol 8 bits, ident 16 "
+                         f"bits") from None
+
+
+def _put16(header: bytes, at: int, value: int) -> bytes:
+    """``header`` with the 16-bit field at offset ``at`` set to ``value`` (a checksum)."""
+    return header[:at] + value.to_bytes(2, "big") + header[at + 2:]
 
 
 # ---------------------------------------------------------------------------------------

@@ -97,16 +97,14 @@ def tcp_template() -> TCP:
     """A TCP layer for `fill_tcp` to reuse, segment after segment (`simtcp.wire`, "speed").
     The fields no segment changes are set here: reserved bits 0, checksum 0 (simtcp.wire
     fills it in from the pseudo-header)."""
-    tcp = TCP(sport=0, dport=0, seq=0, ack=0, dataofs=5, reserved=0, flags=0, window=0,
-              chksum=0, urgptr=0, options=[])
-    tcp.explicit = 1
-    return tcp
+    return TCP(sport=0, dport=0, seq=0, ack=0, dataofs=5, reserved=0, flags=0, window=0,
+               chksum=0, urgptr=0, options=[])
 
 
-def fill_tcp(fields: dict, seg: Segment) -> int:
+def fill_tcp(fields: dict, seg: Segment) -> None:
     """Set every per-segment field of a `tcp_template` layer (its ``fields`` dict) for
-    ``seg``: the values are scapy's internal ones, so its build gives the bytes a fresh
-    ``TCP(sport=..., ...)`` gives (simtcp.wire, "speed"). Returns the header length."""
+    ``seg``: the values are scapy's internal ones, so its build gives the header a fresh
+    ``TCP(sport=..., ...)`` gives (simtcp.wire, "speed")."""
     opts = tcp_option_list(seg)
     o = seg.options
     optlen = (len(_OPTFIELD.i2m(None, opts)) if o.extra
@@ -121,12 +119,11 @@ def fill_tcp(fields: dict, seg: Segment) -> int:
     fields["ack"] = int(seg.ack)
     # data offset: 5 words + options padded to a word (RFC 9293 §3.1); given here so scapy
     # does not serialize the options a second time to find it
-    fields["dataofs"] = words = 5 + (optlen + 3) // 4
+    fields["dataofs"] = 5 + (optlen + 3) // 4
     fields["flags"] = int(seg.flags)
     fields["window"] = seg.window
     fields["urgptr"] = seg.urgptr
     fields["options"] = opts
-    return words * 4
 
 
 _TCP_HDR = struct.Struct("!HHIIBBHHH")

@@ -25,18 +25,14 @@ _UDP_HDR = struct.Struct("!HHHH")
 
 def udp_template() -> UDP:
     """A UDP layer for `fill_udp` to reuse (`simtcp.wire`, "speed"); checksum 0."""
-    udp = UDP(sport=0, dport=0, len=8, chksum=0)
-    udp.explicit = 1
-    return udp
+    return UDP(sport=0, dport=0, len=8, chksum=0)
 
 
-def fill_udp(fields: dict, d: Datagram) -> int:
-    """Set every per-datagram field of a `udp_template` layer (its ``fields`` dict).
-    Returns the header length."""
+def fill_udp(fields: dict, d: Datagram) -> None:
+    """Set every per-datagram field of a `udp_template` layer (its ``fields`` dict)."""
     fields["sport"] = d.sport
     fields["dport"] = d.dport
     fields["len"] = 8 + len(d.payload)
-    return 8
 
 
 def decode_datagram(seg: bytes, src4: bytes, dst4: bytes) -> Datagram:

@@ -63,9 +63,12 @@ def pseudo_sum(src4: bytes, dst4: bytes, proto: int, length: int) -> int:
     return (int.from_bytes(src4 + dst4, "big") + proto + length) % 0xFFFF
 
 
-def l4_checksum(src4: bytes, dst4: bytes, proto: int, segment: bytes) -> int:
-    """The TCP/UDP checksum of ``segment`` (its checksum field zero). The pseudo-header holds
-    a non-zero protocol, so the summed data is never all zero and 0xFFFF - sum is right;
-    a result of 0 is 0 here — UDP sends it as 0xFFFF (RFC 768), the caller's business."""
-    s = (pseudo_sum(src4, dst4, proto, len(segment)) + ones_sum(segment)) % 0xFFFF
+def l4_checksum(src4: bytes, dst4: bytes, proto: int, header: bytes, payload: bytes = b"") -> int:
+    """The TCP/UDP checksum of the segment ``header + payload`` (the header's checksum field
+    zero, its length even, as TCP's and UDP's always are, so the two sums add up). The
+    pseudo-header holds a non-zero protocol, so the summed data is never all zero and
+    0xFFFF - sum is right; a result of 0 is 0 here — UDP sends it as 0xFFFF (RFC 768), the
+    caller's business."""
+    s = (pseudo_sum(src4, dst4, proto, len(header) + len(payload)) + ones_sum(header)
+         + ones_sum(payload)) % 0xFFFF
     return 0xFFFF - s if s else 0
