@@ -11,9 +11,12 @@ net/ipv4/tcp_input.c; kernels before 6.6 used the fixed ``tcp_adv_win_scale`` in
 
 `RcvBuf` is one connection's receive memory: ``rcvbuf`` (sk_rcvbuf: tcp_rmem[1], or twice
 SO_RCVBUF, which locks it), ``rmem`` (sk_rmem_alloc), ``ratio``, ``window_clamp`` (the
-largest window ever offered) and the skbs queued in order and out of order. Its methods are
-the kernel's arithmetic: `win_from_space`, `space` (tcp_space()), `full_space`
-(tcp_full_space()), `skb_alloc` (the skb a driver that copies each frame into a linear
+largest window ever offered) and the skbs queued in order and out of order. The two windows
+the memory allows, ``space_left`` (tcp_space()) and ``full_space`` (tcp_full_space()), are
+asked for every segment sent but change only with the memory: they are kept as values,
+recomputed whenever ``rcvbuf``, ``ratio`` (setters) or ``rmem`` (`charge`, `discard`: its
+only writers) changes. Its methods are the kernel's arithmetic: `win_from_space`,
+`skb_alloc` (the skb a driver that copies each frame into a linear
 buffer allocates — tun_get_user() -> tun_alloc_skb() does, which is what the conformance
 suite's kernel receives through), `queue` (tcp_queue_rcv(): a segment is copied into the
 tailroom of the queue's last skb when it fits, tcp_try_coalesce(), and costs nothing more),
@@ -72,19 +75,22 @@ def skb_alloc(ip_len: int) -> Tuple[int, int]:
 class RcvBuf:
     """One connection's receive memory (see the module docstring)."""
 
-    __slots__ = ("rcvbuf", "locked", "rmem", "ratio", "adv_win_scale", "window_clamp",
+    __slots__ = ("_rcvbuf", "locked", "rmem", "_ratio", "adv_win_scale", "window_clamp",
                  "skbs", "ooo_skbs", "space", "space_seq", "space_time", "rtt_us",
                  "rtt_seq", "rtt_time", "rtt_last_tsecr", "mstamp", "nomem",
-                 "last_seg_size", "fwd", "fast")
+                 "last_seg_size", "fwd", "fast", "full_space", "space_left")
 
     def __init__(self, rcvbuf: int, locked: bool, adv_win_scale: Optional[int]) -> None:
-        self.rcvbuf = rcvbuf                 # sk_rcvbuf
         self.locked = locked                 # SOCK_RCVBUF_LOCK (SO_RCVBUF was set)
         self.rmem = 0                        # sk_rmem_alloc: truesize of every queued skb
         self.fwd = 0                         # sk_forward_alloc: memory reserved, in pages
         self.fast = False                    # tp->pred_flags set: header prediction on
-        self.ratio = TCP_DEFAULT_SCALING_RATIO   # tp->scaling_ratio
+        self._ratio = TCP_DEFAULT_SCALING_RATIO   # tp->scaling_ratio (`ratio`)
         self.adv_win_scale = adv_win_scale   # kernels before 6.6: tcp_adv_win_scale
+        self._rcvbuf = rcvbuf                # sk_rcvbuf (`rcvbuf`)
+        # the windows it allows (see `rcvbuf`'s setter): nothing is allocated yet, the whole
+        # buffer is free
+        self.full_space = self.space_left = self.win_from_space(rcvbuf)
         self.window_clamp = 0                # tp->window_clamp (set by the handshake)
         # in-order skbs: [end, truesize, tailroom] (the deque is made when the first one
         # is queued: most connections of a big run never receive data, and an empty deque
@@ -109,23 +115,45 @@ class RcvBuf:
         """tcp_win_from_space(): the part of ``space`` bytes of memory payload can fill."""
         scale = self.adv_win_scale
         if scale is None:                    # 6.6+: (space * scaling_ratio) >> 8
-            return (space * self.ratio) >> TCP_RMEM_TO_WIN_SCALE
+            return (space * self._ratio) >> TCP_RMEM_TO_WIN_SCALE
         return space >> -scale if scale <= 0 else space - (space >> scale)
 
     def space_from_win(self, win: int) -> int:
         """tcp_space_from_win(): the memory a window of ``win`` bytes needs."""
         scale = self.adv_win_scale
         if scale is None:
-            return (win << TCP_RMEM_TO_WIN_SCALE) // self.ratio
+            return (win << TCP_RMEM_TO_WIN_SCALE) // self._ratio
         return win << -scale if scale <= 0 else (win << scale) // ((1 << scale) - 1)
 
-    def space_left(self) -> int:
-        """tcp_space(): the window the free memory allows (negative when overcommitted)."""
-        return self.win_from_space(self.rcvbuf - self.rmem)
+    @property
+    def rcvbuf(self) -> int:
+        """sk_rcvbuf: the memory the receive queues may hold."""
+        return self._rcvbuf
 
-    def full_space(self) -> int:
-        """tcp_full_space(): the window the whole buffer allows."""
-        return self.win_from_space(self.rcvbuf)
+    @rcvbuf.setter
+    def rcvbuf(self, size: int) -> None:
+        self._rcvbuf = size
+        self._rescale()
+
+    @property
+    def ratio(self) -> int:
+        """tp->scaling_ratio: payload per 256 bytes of truesize, as last measured."""
+        return self._ratio
+
+    @ratio.setter
+    def ratio(self, ratio: int) -> None:
+        self._ratio = ratio
+        self._rescale()
+
+    def _rescale(self) -> None:
+        """``full_space`` = tcp_full_space(): the window the whole buffer allows."""
+        self.full_space = self.win_from_space(self._rcvbuf)
+        self._free_changed()
+
+    def _free_changed(self) -> None:
+        """``space_left`` = tcp_space(): the window the free memory allows (negative when
+        overcommitted)."""
+        self.space_left = self.win_from_space(self._rcvbuf - self.rmem)
 
     # ---------------------------------------------------------------- accounting
     def charge(self, size: int) -> None:
@@ -136,6 +164,7 @@ class RcvBuf:
         self.fwd -= size
         if size < 0 and self.fwd >= PAGE_SIZE:
             self.fwd %= PAGE_SIZE
+        self._free_changed()
 
     def schedule(self, size: int) -> None:
         """sk_rmem_schedule(): reserve whole pages for ``size`` bytes beyond what is
@@ -178,6 +207,7 @@ class RcvBuf:
             self.skbs.clear()
         self.ooo_skbs = ()
         self.rmem = self.fwd = 0
+        self._free_changed()
 
     def queue_ooo(self, start: int, end: int, ip_len: int) -> int:
         """tcp_data_queue_ofo(): an out-of-order skb is charged like an in-order one; one
@@ -263,7 +293,7 @@ class RcvBuf:
             rcvwin += (rcvwin * (newval - old) // old) << 1
         rcvwin += ooo_span
         rcvbuf = min(self.space_from_win(rcvwin), rmem_cap)
-        if rcvbuf <= self.rcvbuf:
+        if rcvbuf <= self._rcvbuf:
             return False
         self.rcvbuf = rcvbuf
         self.window_clamp = self.win_from_space(rcvbuf)

@@ -192,9 +192,10 @@ class Rack:
                         if fack is None or e[END] > fack:
                             fack = e[END]
                         break
-        done = 0
-        while done < len(log) and log[done][END] <= una:
-            e = log[done]
+        done = 0                            # entries wholly below the cumulative ACK
+        for e in log:
+            if e[END] > una:
+                break
             if e[LOST]:
                 self.lost_bytes -= e[END] - e[START]
             if e[SACKED]:

@@ -46,7 +46,7 @@ from .states import (CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LA
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
 from .rcvbuf import RcvBuf
-from .tcpconfig import (TS_OPTION_LEN, TcpConfig, cc_params, full_space, reset_for,
+from .tcpconfig import (TcpConfig, cc_params, full_space, reset_for,
                         select_initial_window)
 from .congestion import CongestionControl, make as make_cc
 from .recovery import Prr, Rack
@@ -78,7 +78,7 @@ class Connection(Opener, Receiver, Sender):
     """One endpoint of a TCP connection (a TCB, RFC 9293 §3.3.1)."""
 
     __slots__ = ("tuple", "cfg", "state", "passive", "iss", "irs", "snd_una", "snd_nxt",
-                 "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "rcv_nxt", "snd_mss",
+                 "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "rcv_nxt", "snd_mss", "eff_mss",
                  "snd_wscale", "rcv_wscale", "sack_ok", "ts_ok", "ts_offset", "ts_recent",
                  "sndq", "rcvq", "ooo", "fin_queued", "fin_seq", "peer_fin_seq", "eof",
                  "orphan", "error", "timers", "rto", "srtt", "rttvar", "rtt_seq", "rtt_time",
@@ -106,6 +106,7 @@ class Connection(Opener, Receiver, Sender):
         self.snd_wl1 = self.snd_wl2 = 0
         self.rcv_nxt = 0
         self.snd_mss = 536                  # RFC 9293 §3.7.1 default when no MSS option
+        self.eff_mss = self.snd_mss         # payload per segment (tcpopen._negotiate sets both)
         self.snd_wscale = self.rcv_wscale = 0
         self.sack_ok = self.ts_ok = False
         self.ts_offset = ts_offset
@@ -218,14 +219,9 @@ class Connection(Opener, Receiver, Sender):
 
     # ------------------------------------------------------------ properties
     @property
-    def eff_mss(self) -> int:
-        """Payload bytes per segment: peer MSS minus the timestamp option (Linux mss_cache)."""
-        return self.snd_mss - (TS_OPTION_LEN if self.ts_ok else 0)
-
-    @property
     def rcv_wnd(self) -> int:
         """The window the free receive memory allows (tcp_space(); simtcp.rcvbuf)."""
-        return max(0, self.rb.space_left())
+        return max(0, self.rb.space_left)
 
     @property
     def sacked_bytes(self) -> int:
@@ -318,10 +314,8 @@ class Connection(Opener, Receiver, Sender):
         if ack is None:
             ack = self.rcv_nxt if flags & ACK else 0
         window = self._window_field() if not flags & RST or flags & ACK else 0
-        if flags & ACK:
-            if self.unacked_segs:
-                self._ack_sent()
-            self.timers.pop("delack", None)
+        if flags & ACK and self.unacked_segs:
+            self._ack_sent()              # it acknowledges data: no delayed ACK is due
         if payload and now - self.lrcvtime < self.ato:
             # tcp_event_data_sent(): data within the ACK timeout of the last arrival is a
             # reply: the connection becomes interactive (inet_csk_inc_pingpong_cnt())

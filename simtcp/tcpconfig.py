@@ -139,14 +139,14 @@ _window_inputs = attrgetter("rcvbuf", "adv_win_scale", "rcvbuf_locked", "window_
 def full_space(cfg: "TcpConfig") -> int:
     """tcp_full_space() of a socket that has received nothing yet (the default
     scaling_ratio, or tcp_adv_win_scale on kernels before 6.6): 65536 for 128 KB."""
-    return RcvBuf(cfg.rcvbuf, cfg.rcvbuf_locked, cfg.adv_win_scale).full_space()
+    return RcvBuf(cfg.rcvbuf, cfg.rcvbuf_locked, cfg.adv_win_scale).full_space
 
 
 @lru_cache(maxsize=64)      # asked ten times per connection, almost always the same inputs
 def _initial_window(rcvbuf: int, adv_win_scale: Optional[int], rcvbuf_locked: bool,
                     window_scaling: bool, rmem_limit: int, rmem_max: int,
                     mss: int) -> Tuple[int, int]:
-    full = RcvBuf(rcvbuf, rcvbuf_locked, adv_win_scale).full_space()
+    full = RcvBuf(rcvbuf, rcvbuf_locked, adv_win_scale).full_space
     # tcp_connect_init() / tcp_openreq_init_rwin(): a locked buffer clamps the window
     window_clamp = full if rcvbuf_locked else (0xFFFF << 14)
     space = min(window_clamp, full)

@@ -22,7 +22,8 @@ from .reasons import SendCause, StateCause
 from .segment import FLAG_VALUES, Options, Segment
 from .seq import SEQ_ZERO, wire
 from .states import CLOSED, ESTABLISHED, LISTEN, SYN_RECEIVED, SYN_SENT
-from .tcpconfig import ACK, RST, SYN, Negotiated, initial_window, negotiate, synack_options
+from .tcpconfig import (ACK, RST, SYN, TS_OPTION_LEN, Negotiated, initial_window, negotiate,
+                        synack_options)
 
 
 class Opener:
@@ -45,6 +46,9 @@ class Opener:
         self.peer_mss_opt = peer.mss
         (self.snd_mss, self.snd_wscale, self.rcv_wscale, self.sack_ok,
          self.ts_ok) = negotiate(self.cfg, peer)
+        # eff_mss, the payload bytes per segment (Linux mss_cache), changes only here: the
+        # peer's MSS less the timestamp option (tcp_sync_mss() -> tcp_current_mss())
+        self.eff_mss = self.snd_mss - (TS_OPTION_LEN if self.ts_ok else 0)
         if self.ts_ok:
             self.ts_recent = peer.ts[0]
 

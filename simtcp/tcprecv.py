@@ -45,7 +45,11 @@ class Receiver(ReceiveWindow):
         is what lets TIME-WAIT re-ACK it and restart its timer (RFC 9293 §3.10.7.4, eighth).
         """
         wnd = max(0, self.rcv_adv - self.rcv_nxt)       # the window we offered
-        return seg.seq + seg.seg_len >= self.rcv_nxt and seg.seq <= self.rcv_nxt + wnd
+        if seg.seq > self.rcv_nxt + wnd:
+            return False
+        # (a segment starting at or after RCV.NXT cannot end before it: SEG.LEN is only
+        # needed for one that starts earlier, a retransmission)
+        return seg.seq >= self.rcv_nxt or seg.seq + seg.seg_len >= self.rcv_nxt
 
     def _oow_limited(self, seg: Segment, now: float) -> bool:
         """Linux tcp_oow_rate_limited(): at most one reply per tcp_invalid_ratelimit (500 ms)
@@ -173,7 +177,10 @@ class Receiver(ReceiveWindow):
 
     def _ack_sent(self) -> None:
         """tcp_event_ack_sent() -> tcp_dec_quickack_mode(): an ACK of new data used one
-        quick ACK; the last one deflates the ACK timeout to TCP_ATO_MIN."""
+        quick ACK; the last one deflates the ACK timeout to TCP_ATO_MIN. The delayed-ACK
+        timer stops (inet_csk_clear_xmit_timer(ICSK_TIME_DACK)): it is armed only while
+        data waits for an ACK (`_send_delayed_ack`), so only ACKs of new data have one."""
+        self.timers.pop("delack", None)
         self.unacked_segs = 0
         self.ack_pushed = 0
         if self.quickacks:
@@ -246,6 +253,7 @@ class Receiver(ReceiveWindow):
 
     def _receive_data(self, seg: Segment, now: float) -> None:
         data = seg.payload
+        length = len(data)                # the segment's payload (skb->len)
         start = seg.seq
         skip = self.rcv_nxt - start
         if skip > 0:                      # trim what we already have
@@ -256,21 +264,21 @@ class Receiver(ReceiveWindow):
         if not data:
             self._enter_quickack_mode()          # tcp_data_queue(): a duplicate
             if skip > 0 and self.sack_ok:
-                self._send_dsack(seg.seq, seg.seq + min(skip, len(seg.payload)), now)
+                self._send_dsack(seg.seq, seg.seq + min(skip, length), now)
                 return
             self._send_ack(SendCause.DUPLICATE_DATA, "RFC 9293 §3.10.7.4")
             return
         rb = self.rb
         rb.mstamp = now                          # tcp_mstamp_refresh()
         # the skb Linux would hold: IP and TCP headers and all of the payload
-        ip_len = 40 + seg.options.known_length() + len(seg.payload)
+        ip_len = 40 + seg.options.known_length() + length
         if start != self.rcv_nxt:
             self._store_ooo(start, data, ip_len, seg)
             self._enter_quickack_mode()          # tcp_data_queue_ofo()
             self._send_ack(SendCause.OUT_OF_ORDER, "RFC 5681 §4.2")
             return
         truesize = skb_alloc(ip_len)[0]
-        path = self._rmem_schedule(seg, start, len(seg.payload), truesize)
+        path = self._rmem_schedule(seg, start, length, truesize)
         if path == NO_ROOM:
             # tcp_data_queue(): no memory even after pruning — ACK at once with a zero
             # window (ICSK_ACK_NOMEM | ICSK_ACK_NOW); the data is dropped unless the queue
@@ -282,16 +290,16 @@ class Receiver(ReceiveWindow):
                 self._send_ack(SendCause.ACK_DATA, "Linux tcp_data_queue()")
                 return
             rb.schedule(truesize)
-        self._rcv_rtt_measure_ts(seg, len(seg.payload))
+        self._rcv_rtt_measure_ts(seg, length)
         self.rcvq += data
         self.rcv_nxt += len(data)
-        rb.queue(self.rcv_nxt, len(seg.payload), ip_len)
+        rb.queue(self.rcv_nxt, length, ip_len)
         self._data_recv_event(now, seg, truesize)
         had_ooo = bool(self.ooo)
         filled = self._drain_ooo()
         if path != FAST_PATH:                    # tcp_data_queue(), the slow path
             self._fast_path_check()
-        if (int(seg.flags) & FIN and seg.seq + len(seg.payload) == self.rcv_nxt) or \
+        if (int(seg.flags) & FIN and seg.seq + length == self.rcv_nxt) or \
                 (self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt):
             return  # the FIN is next in order: its ACK (eighth step) covers this data too
         # a filled hole is ACKed at once (RFC 5681 §4.2; tcp_data_queue(): ICSK_ACK_NOW),

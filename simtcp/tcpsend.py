@@ -60,9 +60,6 @@ class Sender(Persist, RackTlp, Keepalive):
         while True:
             offset = self.snd_nxt - self.snd_una
             avail = len(self.sndq) - offset
-            # the peer's window counts every byte from SND.UNA; the congestion window counts
-            # only what is still in the network (pipe: SACKed and lost bytes left it)
-            room = min(self.snd_wnd - offset, self.cwnd - self.pipe)
             if avail > 0:
                 size = min(avail, mss)
                 if self.sacked and self.snd_nxt < self.snd_max:
@@ -71,6 +68,10 @@ class Sender(Persist, RackTlp, Keepalive):
                     if skip is not None:
                         self.snd_nxt = skip if skip < self.snd_max else self.snd_max
                         continue
+                # the peer's window counts every byte from SND.UNA; the congestion window
+                # counts only what is still in the network (pipe: SACKed and lost bytes
+                # left it)
+                room = min(self.snd_wnd - offset, self.cwnd - self.pipe)
                 if room < size:
                     if room <= 0 or room < mss and room < avail:
                         if offset == 0 and "persist" not in self.timers:
@@ -206,11 +207,12 @@ class Sender(Persist, RackTlp, Keepalive):
                   else SendCause.FIN if flags & FIN and not payload else SendCause.DATA)
         self._emit(flags, seq, payload, reason=reason,
                    rfc="RFC 6298 §5" if retrans else "RFC 9293 §3.10.2")
-        length = len(payload) + (1 if flags & FIN else 0)
+        size = len(payload)
+        length = size + (1 if flags & FIN else 0)       # sequence space taken
         if flags & FIN:
-            self.fin_seq = seq + len(payload)
+            self.fin_seq = seq + size
         self.snd_nxt = seq + length
-        if len(payload) < self.eff_mss:
+        if size < self.eff_mss:
             self.snd_sml = self.snd_nxt
         if self.snd_nxt > self.snd_max:
             self.snd_max = self.snd_nxt
@@ -218,7 +220,7 @@ class Sender(Persist, RackTlp, Keepalive):
             self.rtt_seq, self.rtt_time = self.snd_nxt, now   # time this segment (Karn)
         if retrans:
             self.total_retrans += 1
-            self.bytes_retrans += len(payload)
+            self.bytes_retrans += size
         self.rack.sent(seq, seq + length, now, retrans)
         if self.prr is not None:
             self.prr.sent(length)
@@ -376,8 +378,8 @@ class Sender(Persist, RackTlp, Keepalive):
         else:
             self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
             self.srtt = 0.875 * self.srtt + 0.125 * r
-        self.rto = min(max(self.srtt + max(4 * self.rttvar, self.cfg.rto_min), self.cfg.rto_min),
-                       self.cfg.rto_max)
+        # (never below TCP_RTO_MIN: SRTT >= 0 and the variance term is at least that)
+        self.rto = min(self.srtt + max(4 * self.rttvar, self.cfg.rto_min), self.cfg.rto_max)
 
     def _process_ack(self, seg: Segment, now: float) -> bool:
         """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
@@ -404,7 +406,7 @@ class Sender(Persist, RackTlp, Keepalive):
         newly_sacked = 0
         # what this ACK delivered (Linux tp->delivered's growth): the bytes it acknowledged
         # cumulatively, less those SACKed before (delivered then), plus those it SACKs now
-        delivered = max(acked, 0)
+        delivered = acked if acked > 0 else 0
         if self.sack_ok and (seg.options.sack or self.sacked):
             before = self.sacked_bytes
             if seg.options.sack:
@@ -420,7 +422,9 @@ class Sender(Persist, RackTlp, Keepalive):
             sack_rtt, ca_rtt = rack.on_ack(self.snd_una, self.sacked, now, self.min_rtt)
             if sack_rtt is not None and acked <= 0:
                 self._rtt_sample(sack_rtt)    # tcp_ack_update_rtt(): the SACK's RTT
-            if self.sack_ok:                  # tcp_ack() -> tcp_rack_update_reo_wnd()
+            # tcp_ack() -> tcp_rack_update_reo_wnd(): there is something to update only
+            # while a D-SACK is pending or the reordering window is wider than one step
+            if self.sack_ok and (rack.dsack_seen or rack.reo_wnd_steps > 1):
                 rack.update_reo_wnd(bool(self.cfg.recovery & TCP_RACK_STATIC_REO_WND))
         in_recovery = self.prr is not None
         if acked > 0:
@@ -448,7 +452,8 @@ class Sender(Persist, RackTlp, Keepalive):
                 self.timers.pop("persist", None)       # tcp_ack_probe(): the window opened
                 self.probe_backoff, self.probes_tstamp = 0, None
             self.snd_wnd = window
-            self.max_window = max(self.max_window, window)
+            if window > self.max_window:
+                self.max_window = window
             self.snd_wl1, self.snd_wl2 = seg.seq, ack
         if "persist" in self.timers:
             self._ack_probe(now)

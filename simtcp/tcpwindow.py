@@ -65,7 +65,7 @@ class ReceiveWindow:
         # tcp_select_initial_window(): no larger than the window field can carry
         rb.window_clamp = min(rb.window_clamp, 0xFFFF << self.rcv_wscale)
         advmss = self._advmss()
-        maxwin = rb.full_space()
+        maxwin = rb.full_space
         app = self.cfg.app_win
         if rb.window_clamp >= maxwin:
             rb.window_clamp = maxwin
@@ -129,8 +129,8 @@ class ReceiveWindow:
         rb = self.rb
         ws = self.rcv_wscale
         mss = self.rcv_mss
-        free = rb.space_left()
-        allowed = rb.full_space()
+        free = rb.space_left
+        allowed = rb.full_space
         full = min(rb.window_clamp, allowed)
         if mss > full:
             mss = full
@@ -189,7 +189,7 @@ class ReceiveWindow:
         for smaller ones) raises rcv_ssthresh by max(2 * advmss, 2 * len), and asks for a
         quick ACK so the sender learns the larger window."""
         rb = self.rb
-        room = min(rb.window_clamp, rb.space_left()) - self.rcv_ssthresh
+        room = min(rb.window_clamp, rb.space_left) - self.rcv_ssthresh
         if room <= 0:
             return
         win = rb.win_from_space(truesize)

@@ -27,12 +27,32 @@ def test_skb_truesize_matches_what_linux_charged(ip_len, truesize, tailroom):
 
 def test_window_from_space_follows_the_measured_ratio():
     rb = RcvBuf(131072, False, None)
-    assert rb.full_space() == 65536                    # 50 % until measured
+    assert rb.full_space == 65536                    # 50 % until measured
     rb.ratio = 1448 * 256 // 2304                      # 160
-    assert rb.full_space() == 81920
+    assert rb.full_space == 81920
     assert rb.space_from_win(118156) == 189049
     old = RcvBuf(131072, False, 2)                     # before 6.6: tcp_adv_win_scale 2
-    assert old.full_space() == 98304 and old.space_from_win(98304) == 131072
+    assert old.full_space == 98304 and old.space_from_win(98304) == 131072
+
+
+def test_the_kept_windows_follow_every_change_of_the_memory():
+    """full_space and space_left are values kept up to date, not computed when read: each
+    change of sk_rcvbuf, of the scaling ratio or of sk_rmem_alloc must refresh them."""
+    rb = RcvBuf(131072, False, None)
+    assert (rb.full_space, rb.space_left) == (65536, 65536)
+    rb.queue(Seq(2000), 1000, 1040)                    # charges a 2304-byte skb
+    assert (rb.full_space, rb.space_left) == (65536, (131072 - 2304) // 2)
+    rb.ratio = 160                                     # a new measurement
+    assert (rb.full_space, rb.space_left) == (81920, (131072 - 2304) * 160 >> 8)
+    rb.rcvbuf = 262144                                 # grown (DRS, tcp_clamp_window())
+    assert (rb.full_space, rb.space_left) == (163840, (262144 - 2304) * 160 >> 8)
+    rb.consume(Seq(2000))                              # read: the skb is freed
+    assert rb.space_left == rb.full_space
+    rb.queue(Seq(3000), 1000, 1040)
+    rb.discard()                                       # the connection went away
+    assert rb.rmem == 0 and rb.space_left == rb.full_space
+    assert rb.rcvbuf_grow(200000, 1 << 25, True, 0)    # DRS through its own setter
+    assert rb.full_space == rb.win_from_space(rb.rcvbuf) and rb.rcvbuf > 262144
 
 
 def test_a_small_segment_is_copied_into_the_tailroom_for_free():
