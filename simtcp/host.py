@@ -168,8 +168,9 @@ class Host(Node):
 
     # ----------------------------------------------------------------- packets
     def deliver(self, packet: Packet, pkt_id: int) -> None:
-        handler = self.protocols.get(packet.proto)
-        if handler is None:
+        try:
+            handler = self.protocols[packet.proto]
+        except KeyError:
             # no handler and no raw socket: Linux counts InUnknownProtos and answers ICMP
             # protocol unreachable (ip_local_deliver_finish(), net/ipv4/ip_input.c)
             self.stack.counters["InUnknownProtos"] += 1

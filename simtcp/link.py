@@ -119,6 +119,8 @@ class Link:
 
     def transmit(self, sender: "Node", packet: Packet, data: Optional[bytes], pkt_id: int,
                  hop: Optional["Node"] = None) -> None:
+        """Put ``packet`` (id ``pkt_id``) from ``sender`` on this link toward ``hop``.
+        ``data`` is its bytes if the sender has them; in bytes mode the link builds them."""
         net = self.net
         now = net.now
         if hop is None:
@@ -127,6 +129,8 @@ class Link:
             net.drop(self.name, pkt_id, packet, DropReason.NO_ROUTE,
                      "nobody on this segment owns the destination address (ARP fails)")
             return
+        if data is None and net.wire == "bytes":
+            data = net.encode(packet)
         deliveries = [(0.0, packet, pkt_id)]
         if self.middleboxes:
             deliveries = self._middleboxes(deliveries, now)

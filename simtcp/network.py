@@ -4,8 +4,9 @@ Theory of operation: `Topology` is the half of `simtcp.Network` that builds the 
 other half, `simtcp.sim`, keeps the clock). Nodes are registered by name; an address
 belongs to one node only. Linking nodes gives each a new interface (`Node.attach`), whose
 connected route appears in its routing table. Whenever something that routing depends on
-changes, `topology_changed()` gives the network a new version stamp, and every node's route
-cache (`Node.route`) starts afresh.
+changes, `topology_changed()` gives the network a new version stamp (for what is worked out
+once per topology: compiled routing tables, implicit neighbours) and empties every node's
+route cache (`simtcp.node.RouteCache`).
 
 Two ways to describe addresses, mixable:
 
@@ -35,11 +36,17 @@ class Topology:
 
     nodes: Dict[str, "Node"]
     links: List[Link]
+    route_caches: list      # the nodes' RouteCaches that hold something (Network.__init__)
 
     # -------------------------------------------------------------- registration
     def topology_changed(self) -> None:
-        """Invalidate every node's route cache (links, addresses or routes changed)."""
+        """Invalidate every route decision (links, addresses or routes changed): a new
+        version stamp, and every route cache that holds something emptied."""
         self.topology_version = object()
+        for cache in self.route_caches:
+            cache.clear()
+            cache.listed = False
+        self.route_caches.clear()
 
     def _register(self, node: "Node") -> "Node":
         self.topology_changed()

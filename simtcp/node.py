@@ -112,6 +112,32 @@ class RouteHit(NamedTuple):
 _LOCAL = RouteHit(None, None, "lo", None, None)
 
 
+class RouteCache(dict):
+    """One node's route decisions: destination -> `RouteHit` (None: no route).
+
+    Sending a packet looks its destination up here: a plain dictionary look-up, no call.
+    A miss works the route out once (`Node._find_route`). The network empties every cache
+    that holds something whenever routing may change (`Topology.topology_changed`: a
+    link, a node, an address or a route), so a cached decision is never stale; each cache
+    joins the network's list of filled caches when it takes its first entry."""
+
+    __slots__ = ("node", "listed")
+
+    def __init__(self, node: "Node") -> None:
+        super().__init__()
+        self.node = node
+        self.listed = False             # on the network's list of caches to empty
+
+    def __missing__(self, dst: str) -> Optional[RouteHit]:
+        if len(self) >= 256:            # spoofed floods reach many addresses: stay small
+            self.clear()
+        if not self.listed:
+            self.node.net.route_caches.append(self)
+            self.listed = True
+        hit = self[dst] = self.node._find_route(dst)
+        return hit
+
+
 class _Loopback:
     """The ``lo`` device: what a packet to one of our own addresses arrives on."""
     name = "lo"
@@ -138,8 +164,7 @@ class Node(NetfilterCommands):
         self.routes = RoutingTable(self)
         self.hooks = Hooks()
         self.gateway_ip = check_ip(gateway) if gateway is not None else None
-        self._routes: dict = {}                        # destination -> RouteHit (route())
-        self._routes_version = None                    # the topology the cache is for
+        self._route_cache = RouteCache(self)           # destination -> RouteHit (route())
         self._neighbours: tuple = (None, {}, None)     # see _implicit_route
         self._iface_by_link: dict = {}
         self.taps: List[Callable] = []     # packet sockets (AF_PACKET): see add_tap
@@ -243,17 +268,8 @@ class Node(NetfilterCommands):
     # -------------------------------------------------------------------- routing
     def route(self, dst: str) -> Optional[RouteHit]:
         """Where a packet to ``dst`` goes, or None (no route). Cached until the topology or
-        a routing table changes."""
-        cache = self._routes
-        if self._routes_version is not self.net.topology_version:
-            cache.clear()
-            self._routes_version = self.net.topology_version
-        hit = cache.get(dst, cache)
-        if hit is cache:
-            if len(cache) >= 256:              # spoofed floods reach many addresses: stay small
-                cache.clear()
-            hit = cache[dst] = self._find_route(dst)
-        return hit
+        a routing table changes (`RouteCache`)."""
+        return self._route_cache[dst]
 
     def is_local_address(self, ip: str) -> bool:
         """One of this node's addresses, or the loopback net 127.0.0.0/8 of ``lo`` (Linux's
@@ -346,10 +362,15 @@ class Node(NetfilterCommands):
         if net.trace.enabled:
             net.trace.record(net.now, "send", self.name, packet, pkt_id, conn, reason=reason,
                              rfc=rfc, detail=detail, parent=parent)
-        hit = self.route(packet.dst)
+        hit = self._route_cache[packet.dst]
         if hit is None:
             self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE,
                              f"{self.name} has no route to {packet.dst}")
+            return pkt_id
+        if hit.hop is not None and not self.hooks.chains:
+            # the common case: a neighbour on a wire, and no netfilter hook to run (as
+            # Linux's nf_hook() skips hook points nobody registered at): onto the wire
+            hit.link.transmit(self, packet, data, pkt_id, hit.hop)
             return pkt_id
         original = packet
         if self.hooks.chains:
@@ -359,7 +380,7 @@ class Node(NetfilterCommands):
             if packet is None:
                 return pkt_id
             if packet.dst != original.dst:              # rerouted after a rewrite (DNAT):
-                hit = self.route(packet.dst)            # ip_route_me_harder()
+                hit = self._route_cache[packet.dst]     # ip_route_me_harder()
                 if hit is None:
                     self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE)
                     return pkt_id
@@ -397,9 +418,6 @@ class Node(NetfilterCommands):
                 return
             self._arp_fail(pkt_id, packet, hit)
             return
-        net = self.net
-        if data is None and net.wire == "bytes":
-            data = wire.encode(packet)
         hit.link.transmit(self, packet, data, pkt_id, hit.hop)
 
     def new_copy(self, pkt_id: int, packet: Packet, reason: SendCause) -> int:
@@ -430,8 +448,15 @@ class Node(NetfilterCommands):
 
     # ------------------------------------------------------------------- ip_input
     def receive(self, pkt_id: int, payload: Union[Packet, bytes], link) -> None:
-        """A packet arrives from ``link`` (None: injected or loopback): ip_rcv()."""
+        """A packet arrives from ``link`` (`LOOPBACK` for lo; None: injected): what Linux's
+        __netif_receive_skb() does — captures on the interface see it — then ip_rcv().
+        A packet from a link or lo was in flight until now (`Network.deliver_later`
+        schedules this call)."""
         net = self.net
+        if link is not None:
+            net.in_flight -= 1
+            if net.capture.taps:
+                self._capture_arrival(pkt_id, payload, link)
         data = None
         if type(payload) is not Packet:
             data = bytes(payload)
@@ -478,6 +503,18 @@ class Node(NetfilterCommands):
                          f"{packet.dst} is not an address of {self.name}")
         self.count_drop(DropReason.NO_ROUTE)
 
+    def _capture_arrival(self, pkt_id: int, payload: Union[Packet, bytes], link) -> None:
+        """A per-interface capture (`Capture.on`) on the interface ``link`` arrives at."""
+        net = self.net
+        tap = net.capture.taps.get((self.name, self.iface_of(link)))
+        if tap is not None:
+            raw = payload if type(payload) is bytes else None
+            try:
+                packet = payload if raw is None else wire.decode(raw)
+            except wire.DecodeError:
+                packet = None
+            tap.append(net.now, link.name, pkt_id, packet, raw)
+
     def _in_iface(self, link) -> Optional[str]:
         """The name of the interface a packet from ``link`` arrives on ("lo" for loopback,
         None for an injected packet)."""
@@ -519,7 +556,7 @@ class Node(NetfilterCommands):
         """ip_forward() (net/ipv4/ip_forward.c), for nodes with ``forwarding = True``."""
         if not self.forwarding:
             raise NotImplementedError(f"{type(self).__name__} {self.name} does not forward")
-        hit = self.route(packet.dst)
+        hit = self._route_cache[packet.dst]
         if hit is None:                   # ip_route_input_slow: -ENETUNREACH → ip_error()
             self.drop_packet(pkt_id, packet, DropReason.NO_ROUTE,
                              f"{self.name} has no route to {packet.dst}")

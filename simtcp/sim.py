@@ -75,6 +75,7 @@ class Network(Topology):
         self.drops: Dict[str, int] = {}
         self.in_flight = 0               # packets on a wire right now (sent, not yet arrived)
         self.topology_version = object()
+        self.route_caches: list = []     # the nodes' filled route caches (topology_changed)
         # blocking calls and run() give up after this much virtual time (simtcp.errors)
         self.stall_horizon = STALL_HORIZON
         # progress bar of long runs (simtcp.progress): None = automatic, False = never
@@ -221,23 +222,10 @@ class Network(Topology):
 
     # ----------------------------------------------------------------- packets
     def deliver_later(self, at: float, node: Node, pkt_id: int, payload, link) -> None:
-        """Schedule a packet's arrival at ``node``; until then it counts as in flight."""
+        """Schedule a packet's arrival at ``node`` from ``link`` (a link, or ``lo``):
+        `Node.receive` at ``at``. Until then it counts as in flight."""
         self.in_flight += 1
-        self.schedule(at, self._arrive, node, pkt_id, payload, link)
-
-    def _arrive(self, node: Node, pkt_id: int, payload, link) -> None:
-        self.in_flight -= 1
-        taps = self.capture.taps
-        if taps and link is not None:
-            tap = taps.get((node.name, node.iface_of(link)))
-            if tap is not None:
-                raw = payload if type(payload) is bytes else None
-                try:
-                    packet = payload if raw is None else wire.decode(raw)
-                except wire.DecodeError:
-                    packet = None
-                tap.append(self.now, link.name, pkt_id, packet, raw)
-        node.receive(pkt_id, payload, link)
+        self.schedule(at, node.receive, pkt_id, payload, link)
 
     def new_packet_id(self) -> int:
         self._next_pkt += 1
