@@ -105,7 +105,7 @@ class PortAllocator:
                       for name in ("linux-port", "linux-perturb", "rfc-f", "rfc-g",
                                    "rfc-table", "windows")}
         self._perturb_delta: dict[int, int] = {}     # table_perturb[i] - initial value
-        self._memo: dict = {}        # keyed hashes already computed (see _memo_hash)
+        self._memo: dict = {}        # keyed hashes already computed (see _linux_hashes)
         self._full: dict = {}       # connect passes found entirely busy (see _linux_connect)
         self._all_skipped = False    # the last scan never reached check() (see _scan)
         self._alg3_next = 0                          # RFC 6056 §3.3.3 next_ephemeral
@@ -131,22 +131,23 @@ class PortAllocator:
         return int.from_bytes(hashlib.blake2b(data, key=self._keys[key],
                                               digest_size=size).digest(), "big")
 
-    def _memo_hash(self, key: str, *parts: object, size: int = 8) -> int:
-        """`_hash`, remembered: connect() after connect() to one destination asks for the
-        same values (its port offset and its perturbation entry). Bounded for a scanner."""
+    def _linux_hashes(self, laddr: str, raddr: str, rport: int) -> tuple[int, int, int]:
+        """A destination's keyed hashes for Linux: (port_offset, the table_perturb index it
+        picks, that entry's boot value). The table is materialised lazily: entry i's boot
+        value is a keyed hash of i (Linux fills the 65536 u32 entries with random bytes
+        once) and `_perturb_delta` stores only the increments. Remembered: connect() after
+        connect() to one destination asks for the same hashes. Bounded for a scanner."""
         memo = self._memo
-        found = memo.get((key, parts, size))
+        found = memo.get((laddr, raddr, rport))
         if found is None:
             if len(memo) >= 4096:
                 memo.clear()
-            found = memo[key, parts, size] = self._hash(key, *parts, size=size)
+            # secure_ipv4_port_ephemeral()
+            port_offset = self._hash("linux-port", laddr, raddr, rport)
+            index = port_offset & (TABLE_PERTURB_SIZE - 1)
+            found = memo[laddr, raddr, rport] = (port_offset, index,
+                                                 self._hash("linux-perturb", index, size=4))
         return found
-
-    def _perturb(self, index: int) -> int:
-        # Lazily materialised table: entry i's boot value is a keyed hash of i (Linux fills
-        # the 65536 u32 entries with random bytes once); we store only the increments.
-        base = self._memo_hash("linux-perturb", index, size=4)
-        return (base + self._perturb_delta.get(index, 0)) & _U32
 
     def _skip(self, busy: Container[int] | None) -> Container[int]:
         """Ports to skip without asking check(): reserved ports (+ the caller's busy set)."""
@@ -245,15 +246,15 @@ class PortAllocator:
     def _linux_connect(self, low: int, high: int, reserved: Container[int], laddr: str,
                        raddr: str, rport: int, check: Check, busy=None) -> int | None:
         # net/ipv4/inet_hashtables.c __inet_hash_connect(), without IP_LOCAL_PORT_RANGE.
-        port_offset = self._memo_hash("linux-port", laddr, raddr, rport)  # secure_ipv4_port_ephemeral
+        port_offset, index, perturb = self._linux_hashes(laddr, raddr, rport)
+        perturb = (perturb + self._perturb_delta.get(index, 0)) & _U32      # table_perturb[index]
         step = 2
         high += 1                                   # [32768, 60999] -> [32768, 61000[
         remaining = high - low
         if remaining > 1:
             remaining &= ~1                         # keep the scan on one parity
-        index = port_offset & (TABLE_PERTURB_SIZE - 1)
         self.last_probes = 0
-        offset = ((self._perturb(index) + (port_offset >> 32)) & _U32) % remaining
+        offset = ((perturb + (port_offset >> 32)) & _U32) % remaining
         offset &= ~1                                # first pass: parity of @low
         while True:
             # A pass whose every candidate was in the caller's busy set stays full until

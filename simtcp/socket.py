@@ -456,11 +456,12 @@ class Socket(SocketOptions):
     def send(self, data: bytes, flags: int = 0) -> int:
         """Queue data; ``flags`` may be MSG_MORE (more data follows: no push, hold a partial
         segment, as tcp_sendmsg() does); other flags are not modelled (EOPNOTSUPP)."""
-        return self._send(as_bytes(data), as_int(flags))
+        data, flags = as_bytes(data), as_int(flags)
+        return self._send(self._sending_conn("send"), data, flags)
 
-    def _send(self, data: bytes, flags: int) -> int:
-        """send() with its arguments already checked (sendall() checks them once)."""
-        conn = self._sending_conn("send")
+    def _send(self, conn, data: bytes, flags: int) -> int:
+        """send() on ``conn`` with its arguments and the socket already checked (sendall()
+        checks them once)."""
         if flags & ~MSG_MORE:
             raise OSError(errno.EOPNOTSUPP, tr(
                 "socket.send_flags", "Operation not supported: send() flags {flags:#x} are not "
@@ -493,10 +494,12 @@ class Socket(SocketOptions):
 
     def sendall(self, data: bytes, flags: int = 0) -> None:
         view, flags = as_bytes(data), as_int(flags)      # CPython parses both first
-        self._sending_conn("sendall")
+        conn = self._sending_conn("sendall")
         while view:
-            n = self._send(view, flags)
+            n = self._send(conn, view, flags)
             view = view[n:]
+            if view:         # the rest after a wait: the socket is checked again, as send()
+                conn = self._sending_conn("send")
 
     def recv(self, bufsize: int) -> bytes:
         bufsize = as_int(bufsize)

@@ -122,10 +122,10 @@ class SocketOptions:
         self.keepidle, self.keepintvl, self.keepcnt = parent.keepidle, parent.keepintvl, \
             parent.keepcnt
 
-    def inherited_options(self) -> tuple:
-        """The options `configure` copies into a connection, as one comparable value: the
-        stack keeps a configured TcpConfig per value (`stack.Stack.config`)."""
-        return _INHERITED(self)
+    #: The options `configure` copies into a connection, as one comparable value: the
+    #: stack keeps a configured TcpConfig per value (`stack.Stack.config`). A property
+    #: over an attrgetter: read for every connection, and no Python frame.
+    inherited_options = property(_INHERITED)
 
     def configure(self, cfg) -> None:
         """Copy this socket's options into a connection's TcpConfig (a listener's children

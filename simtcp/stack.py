@@ -99,6 +99,7 @@ class Stack:
     def __init__(self, host: "Host"):
         self.host = host
         self.net = host.net
+        self.sysctl = host.sysctl       # the host's table (one for its lifetime; read a lot)
         self.conns: Dict[FourTuple, Connection] = {}
         self.by_port: Dict[int, set] = {}
         # (laddr, raddr, rport) -> local ports connect() took toward it (see add_conn)
@@ -122,21 +123,17 @@ class Stack:
         self._ts_offsets: Dict[tuple, int] = {}      # (local, remote address) -> TSval offset
         self._challenge = [-1, 0]                    # (second, challenge ACKs left in it)
         # the states CurrEstab counts: fixed by the kernel version the host runs
-        self._curr_estab = (_CURR_ESTAB_NEW if host.sysctl.curr_estab_counts_close_wait
+        self._curr_estab = (_CURR_ESTAB_NEW if self.sysctl.curr_estab_counts_close_wait
                             else _CURR_ESTAB_OLD)
 
     # --------------------------------------------------------------- helpers
-    @property
-    def sysctl(self):
-        return self.host.sysctl
-
     def config(self, sock: Optional["Socket"] = None) -> TcpConfig:
         """The TcpConfig from the sysctl table, with ``sock``'s options applied when a
         socket is given (what its connections start with; a listener's children inherit
         the listener's). Made once per sysctl version and set of socket options and shared
         by the connections made with them: it is read-only (TcpConfig.shared), and a
         connection changing its own copies it first (Connection.own_config)."""
-        key = (self.sysctl.version, None if sock is None else sock.inherited_options())
+        key = (self.sysctl.version, None if sock is None else sock.inherited_options)
         configs = self._configs
         cfg = configs.get(key)
         if cfg is None:

@@ -39,9 +39,6 @@ class Opener:
         n = Negotiated(self.snd_mss, self.snd_wscale, self.rcv_wscale, self.sack_ok, self.ts_ok)
         return synack_options(cfg, n, peer, self._tsval(now))
 
-    def _initial_window(self) -> int:
-        return initial_window(self.cfg, self.ts_ok)
-
     def _negotiate(self, peer: Options) -> None:
         self.peer_mss_opt = peer.mss
         (self.snd_mss, self.snd_wscale, self.rcv_wscale, self.sack_ok,
@@ -55,19 +52,15 @@ class Opener:
     def open_active(self, now: float) -> None:
         """connect(): CLOSED → SYN-SENT, send <SEQ=ISS><CTL=SYN> (RFC 9293 §3.10.1)."""
         self._now = now
-        self.rcv_wscale = self.cfg.wscale if self.cfg.window_scaling else 0
         self.syn_options = self._syn_options(now)
+        self.rcv_wscale = self.syn_options.wscale or 0     # the shift our SYN offers (or none)
         self._set_state(SYN_SENT)
         self.first_tx = now
         self._send_syn(now, SendCause.ACTIVE_OPEN)
 
-    def syn_window(self) -> int:
-        """The window a SYN offers: whole MSS-sized segments within 65535 (64240 = 44*1460)."""
-        return initial_window(self.cfg, False)
-
     def _send_syn(self, now: float, reason: SendCause) -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(self.iss), SEQ_ZERO,
-                      FLAG_VALUES[SYN], self.syn_window(), self.syn_options)
+                      FLAG_VALUES[SYN], initial_window(self.cfg, False), self.syn_options)
         self._push(seg, reason, "RFC 9293 §3.10.1")
         self.segs_out += 1
         self.snd_nxt = self.snd_max = self.iss + 1
@@ -86,7 +79,7 @@ class Opener:
         self.rcv_nxt = self.irs + 1
         self._negotiate(syn.options)
         # the request's window (tcp_openreq_init_rwin): our advertised MSS less the TS option
-        self.rcv_ssthresh = self._initial_window()
+        self.rcv_ssthresh = initial_window(self.cfg, self.ts_ok)
         self._set_state(SYN_RECEIVED)
         self.first_tx = now
         self.syn_options = options or self._syn_options(now, syn.options)
@@ -94,8 +87,8 @@ class Opener:
 
     def _send_synack(self, now: float, reason: SendCause, rfc: str = "RFC 9293 §3.10.7.2") -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(self.iss),
-                      wire(self.rcv_nxt), FLAG_VALUES[SYN | ACK], self._initial_window(),
-                      self.syn_options)
+                      wire(self.rcv_nxt), FLAG_VALUES[SYN | ACK],
+                      initial_window(self.cfg, self.ts_ok), self.syn_options)
         self.rcv_adv = self.rcv_nxt + seg.window
         self.rcv_wup = self.rcv_nxt
         self._push(seg, reason, rfc)
@@ -114,11 +107,11 @@ class Opener:
         self.irs = int(ack_seg.seq - 1)         # the SYN's sequence number, below 2**32
         self.rcv_nxt = self.irs + 1
         self._negotiate(syn_opts)
-        self.rcv_ssthresh = self._initial_window()
+        self.rcv_ssthresh = initial_window(self.cfg, self.ts_ok)
         self.snd_una = self.snd_nxt = self.snd_max = self.iss + 1    # SEG.ACK (the cookie + 1)
         self.snd_wnd = self.max_window = ack_seg.window << self.snd_wscale
         self.snd_wl1, self.snd_wl2 = self.rcv_nxt, self.snd_una
-        self.rcv_adv = self.rcv_nxt + self._initial_window()
+        self.rcv_adv = self.rcv_nxt + initial_window(self.cfg, self.ts_ok)
         self.rcv_wup = self.rcv_nxt
         self.cwnd = self.cfg.init_cwnd * self.eff_mss
         self._set_state(SYN_RECEIVED, StateCause.COOKIE_ACK)
@@ -142,7 +135,8 @@ class Opener:
         self.rcv_nxt = seg.seq + 1
         self._negotiate(seg.options)
         if f & ACK:
-            self.rcv_adv = self.rcv_nxt + self.syn_window()
+            # the window our SYN offered (initial_window: never scaled, no TS option yet)
+            self.rcv_adv = self.rcv_nxt + initial_window(self.cfg, False)
             self.rcv_wup = self.rcv_nxt    # tcp_rcv_synsent_state_process()
             self._our_syn_acked(seg, seg.window, now)  # a SYN's window is never scaled (RFC 7323 §2.2)
             self._send_ack(SendCause.HANDSHAKE_ACK, "RFC 9293 §3.10.7.3")

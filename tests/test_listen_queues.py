@@ -228,7 +228,7 @@ def test_cookie_syn_acks_for_many_option_sets_stay_right_and_the_plans_stay_few(
 
 
 def test_the_config_cache_key_names_every_option_configure_reads():
-    """Stack.config() caches one TcpConfig per value of inherited_options(): an option
+    """Stack.config() caches one TcpConfig per value of inherited_options: an option
     that configure() copies but the key leaves out would hand out a stale config."""
     import simtcp
     from simtcp.sockopts import INHERITED_OPTIONS, SocketOptions
