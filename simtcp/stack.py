@@ -397,28 +397,40 @@ class Stack:
         self.host.transmit(packet, reason, rfc, None, conn, detail)
 
     def _after(self, conn: Connection) -> None:
-        """Transmit what a connection produced, trace its events, keep tables and timers."""
+        """Transmit what a connection produced, trace its events, keep tables and timers.
+
+        This runs after every input to a connection (about twenty times in a short one), so
+        it empties the connection's output queues itself (``_out`` and ``_events``: what
+        take_segments() and take_events() hand over) without a call for each, and skips
+        a queue that is empty, as one of them mostly is."""
         t = conn.tuple
-        counters = self.counters
         tracing = self.net.trace.enabled
-        for out in conn.take_segments():
-            flags = int(out.segment.flags)
-            if out.reason.retransmission:
-                counters["RetransSegs"] += 1
-                if flags & _SYN:
-                    counters["TCPSynRetrans"] += 1
-            if flags & _RST:
-                counters["OutRsts"] += 1
-            # only the trace reads the TCB snapshot: build it only when someone records
-            detail = self._tcb_detail(conn) if tracing else ()
-            self.send(Packet.tcp(t.local_ip, t.remote_ip, out.segment, self._ip_id(conn, out)),
-                      out.reason, out.rfc, t, detail)
-        for ev in conn.take_events():
-            if tracing:
-                self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason,
-                             rfc=ev.rfc, detail=ev.detail)
-            if ev.kind == "state":
-                self._on_state(conn, ev.old, ev.what)
+        segments = conn._out
+        if segments:
+            conn._out = ()
+            counters = self.counters
+            for out in segments:
+                flags = int(out.segment.flags)
+                if out.reason.retransmission:
+                    counters["RetransSegs"] += 1
+                    if flags & _SYN:
+                        counters["TCPSynRetrans"] += 1
+                if flags & _RST:
+                    counters["OutRsts"] += 1
+                # only the trace reads the TCB snapshot: build it only when someone records
+                detail = self._tcb_detail(conn) if tracing else ()
+                self.send(Packet.tcp(t.local_ip, t.remote_ip, out.segment,
+                                     self._ip_id(conn, out)),
+                          out.reason, out.rfc, t, detail)
+        events = conn._events
+        if events:
+            conn._events = ()
+            for ev in events:
+                if tracing:
+                    self._record(ev.kind, ev.what, conn=t, old=ev.old, reason=ev.reason,
+                                 rfc=ev.rfc, detail=ev.detail)
+                if ev.kind == "state":
+                    self._on_state(conn, ev.old, ev.what)
         sock = self.owner.get(conn)
         if sock is not None and sock.on_ready is not None:
             self.wake(sock)
@@ -426,7 +438,9 @@ class Stack:
         if state is CLOSED or (state is LISTEN and conn.passive):
             self.remove_conn(conn)
             return
-        self._arm(conn)
+        timers = conn.timers
+        if timers:
+            self._arm(conn, min(timers.values()))       # conn.next_deadline()
 
     @staticmethod
     def _tcb_detail(conn: Connection) -> tuple:
@@ -442,22 +456,20 @@ class Stack:
               round(conn.rto * 1000))
         return TcbSnapshot.of(tcb, cc)      # packed; the trace expands it when read
 
-    def _arm(self, conn: Connection) -> None:
-        """Keep one wake-up scheduled for the connection's next deadline, as Linux keeps one
+    def _arm(self, conn: Connection, deadline: float) -> None:
+        """Keep one wake-up scheduled for the connection's next ``deadline``, as Linux keeps one
         timer per socket and moves it with mod_timer() (sk_reset_timer()). A deadline that
         moved earlier moves the wake-up (the old event is cancelled); one that moved later
         or was stopped leaves it in place: it fires early, finds nothing due and waits for
         what is left, as tcp_write_timer_handler() and tcp_delack_timer_handler() do
         ("if (time_after(icsk->icsk_timeout, jiffies)) sk_reset_timer(...)";
         net/ipv4/tcp_timer.c). So a connection never has more than one pending event."""
-        deadline = conn.next_deadline()
-        if deadline is not None:
-            event = self._armed.get(conn)
-            if event is not None:
-                if deadline >= event[3][1]:
-                    return                      # the pending wake-up comes first
-                self.net.cancel(event)
-            self._armed[conn] = self.net.schedule(deadline, self._fire, conn, deadline)
+        event = self._armed.get(conn)
+        if event is not None:
+            if deadline >= event[3][1]:
+                return                          # the pending wake-up comes first
+            self.net.cancel(event)
+        self._armed[conn] = self.net.schedule(deadline, self._fire, conn, deadline)
 
     def _disarm(self, conn: Connection) -> None:
         """The socket is destroyed: its timers go with it (tcp_done() →
@@ -518,7 +530,8 @@ class Stack:
         if deadline is None or deadline > self.net.now:
             # the timer armed for ``at`` was stopped or pushed later (an ACK arrived):
             # nothing is due, so only wait for what is left
-            self._arm(conn)
+            if deadline is not None:
+                self._arm(conn, deadline)
             return
         if conn.state is SYN_RECEIVED:
             listener = self.parent.get(conn)
@@ -555,6 +568,5 @@ class Stack:
             sock._wake_pending = True
             self.net.schedule(self.net.now, sock._ready)
 
-    def kick(self, conn: Connection) -> None:
-        """After a socket call changed a connection: transmit and re-arm."""
-        self._after(conn)
+    #: After a socket call changed a connection: transmit and re-arm (`_after` itself).
+    kick = _after

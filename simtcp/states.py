@@ -100,7 +100,17 @@ TRANSITIONS: Tuple[Transition, ...] = (
 del S
 
 
-_BY_PAIR = {(t.src, t.dst): t for t in TRANSITIONS}
+class _Edges(dict):
+    """(src, dst) -> the `Transition` row; an edge RFC 9293 does not have raises ValueError
+    (``__missing__``), so checking a state change is one dict look-up."""
+
+    def __missing__(self, edge: Tuple[State, State]) -> Transition:
+        src, dst = edge
+        raise ValueError(f"RFC 9293 has no transition {src} -> {dst}")
+
+
+#: The rows of `TRANSITIONS` by edge: ``EDGES[src, dst]`` is the row, or ValueError.
+EDGES = _Edges(((t.src, t.dst), t) for t in TRANSITIONS)
 
 #: A state's name as trace records carry it ("SYN-SENT"): ``NAME[s] == s.value``, without
 #: the cost of enum's ``value`` property on the hot path.
@@ -109,7 +119,4 @@ NAME = {s: s.value for s in State}
 
 def transition(src: State, dst: State) -> Transition:
     """The table row from ``src`` to ``dst``; ValueError if the RFC has no such edge."""
-    try:
-        return _BY_PAIR[(src, dst)]
-    except KeyError:
-        raise ValueError(f"RFC 9293 has no transition {src} -> {dst}") from None
+    return EDGES[src, dst]

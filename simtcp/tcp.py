@@ -40,7 +40,7 @@ from .reasons import EventKind, Reason, SendCause, StateCause
 from .seq import MASK, unwrap, wire
 from .ooo import OutOfOrderQueue
 from .states import (CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, LISTEN,
-                     NAME, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State, transition)
+                     EDGES, NAME, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State)
 
 # plain ints in the hot path: enum.IntFlag arithmetic is slow; segments get Flags objects
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
@@ -72,6 +72,12 @@ class Event(NamedTuple):
     reason: object = ""       # a Reason member, or a transition's words from states.py
     rfc: str = ""
     detail: tuple = ()        # numbers an event carries, e.g. (("retry", 2),)
+
+
+#: The trace event of each edge of RFC 9293 Figure 5, made once (events are immutable): a
+#: state change without a cause of its own queues its edge's event (`_set_state`).
+_EDGE_EVENTS = {edge: Event("state", NAME[row.dst], NAME[row.src], row.event, row.rfc)
+                for edge, row in EDGES.items()}
 
 
 class Connection(Opener, Receiver, Sender):
@@ -271,9 +277,12 @@ class Connection(Opener, Receiver, Sender):
     # ------------------------------------------------------------ internals
     def _set_state(self, new: State, why: object = "") -> None:
         old = self.state
-        row = transition(old, new)    # ValueError if RFC 9293 Figure 5 has no such edge
+        row = EDGES[old, new]         # ValueError if RFC 9293 Figure 5 has no such edge
         self.state = new
-        event = Event("state", NAME[new], NAME[old], why or row.event, row.rfc)
+        if why:                       # a cause of its own (a StateCause) names the change
+            event = Event("state", NAME[new], NAME[old], why, row.rfc)
+        else:                         # otherwise the edge's words: its shared event
+            event = _EDGE_EVENTS[old, new]
         if self._events:
             self._events.append(event)
         else:

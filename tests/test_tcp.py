@@ -5,7 +5,8 @@ import pytest
 
 from simtcp.segment import Flags, FourTuple, Segment
 from simtcp.seq import Seq
-from simtcp.states import State
+from simtcp.reasons import StateCause
+from simtcp.states import State, transition
 from simtcp.tcp import Connection, TcpConfig
 from simtcp.tcpconfig import model_timeout
 
@@ -291,6 +292,24 @@ def test_illegal_transition_is_refused():
     c = conn()
     with pytest.raises(ValueError, match="no transition"):
         c._set_state(State.TIME_WAIT)
+    assert c.state is State.CLOSED and not c.take_events()
+    with pytest.raises(ValueError, match="no transition CLOSED -> TIME-WAIT"):
+        transition(State.CLOSED, State.TIME_WAIT)
+
+
+def test_a_state_event_names_its_edge_or_the_cause_given():
+    """A change without a cause shares its edge's event (made once, states.EDGES); one with
+    a cause gets its own event carrying it, and the edge's RFC section."""
+    c = conn()
+    c.open_active(0.0)
+    c.abort(0.1, StateCause.CLOSE_BEFORE_HANDSHAKE)
+    c.open_active(0.2)
+    first, aborted, again = c.take_events()
+    row = transition(State.CLOSED, State.SYN_SENT)
+    assert first == ("state", "SYN-SENT", "CLOSED", row.event, row.rfc, ())
+    assert again is first                           # the same edge: the same shared event
+    assert aborted == ("state", "CLOSED", "SYN-SENT", StateCause.CLOSE_BEFORE_HANDSHAKE,
+                       transition(State.SYN_SENT, State.CLOSED).rfc, ())
 
 
 def test_old_duplicate_data_is_answered_with_a_dsack_block():
