@@ -33,6 +33,7 @@ conformance suite); NIC drivers with page fragments or loopback's shared skbs di
 from __future__ import annotations
 
 from collections import deque
+from functools import lru_cache
 from operator import itemgetter
 from typing import Deque, Optional, Sequence, Tuple
 
@@ -63,6 +64,9 @@ def alloc_skb(size: int) -> Tuple[int, int]:
     return total + SKB_SIZE, total - SHINFO_SIZE
 
 
+# asked twice for every segment received (for room, then when it is queued), and a flow's
+# segments come in few sizes: computed once per size
+@lru_cache(maxsize=256)
 def skb_alloc(ip_len: int) -> Tuple[int, int]:
     """(truesize, tailroom) of the linear skb a driver that copies each frame allocates for
     a received IP packet of ``ip_len`` bytes: NET_SKB_PAD of headroom, then the packet

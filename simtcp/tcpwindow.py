@@ -52,8 +52,9 @@ class ReceiveWindow:
         return self.cfg.mss - (TS_OPTION_LEN if self.ts_ok else 0)
 
     def _tp_rcv_wnd(self) -> int:
-        """tp->rcv_wnd: the window offered with the last ACK (from rcv_wup)."""
-        return max(self.rcv_adv - self.rcv_wup, 0)
+        """tp->rcv_wnd: the window offered with the last ACK (from rcv_wup; never negative:
+        rcv_wup and rcv_adv are set together, from RCV.NXT and RCV.NXT + that window)."""
+        return self.rcv_adv - self.rcv_wup
 
     # ------------------------------------------------------------ the handshake
     def _init_buffer_space(self) -> None:
