@@ -9,8 +9,9 @@ callback that knows the socket tables (4-tuple uniqueness, TIME-WAIT reuse, bind
 The allocator owns only the *search order* — which port to try next — and the per-host state
 that order needs (hash secrets, Linux's ``table_perturb``, counters).
 
-The algorithm is read from ``sysctl["simtcp.port_algorithm"]`` on every call, so a lab can
-switch it on a live host:
+The algorithm (``sysctl["simtcp.port_algorithm"]``), the range and the reserved ports are
+read again whenever the host's sysctls changed (``Sysctl.version``), so a lab can switch them
+on a live host:
 
 * ``linux``: ``__inet_hash_connect()`` (net/ipv4/inet_hashtables.c), "RFC 6056 3.3.4
   Algorithm 4: Double-Hash" with Linux's parity trick: connect() takes ports with the parity
@@ -114,6 +115,8 @@ class PortAllocator:
         self._lastport = 0                           # BSD ipi_lastport (starts at 0: first)
         self._win_next: int | None = None
         self.last_probes = 0                         # candidates tried by the last call
+        self._settings_version = -1                  # the sysctl version _settings is from
+        self._settings_cache: tuple = ()
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -149,9 +152,19 @@ class PortAllocator:
                                                  self._hash("linux-perturb", index, size=4))
         return found
 
-    def _skip(self, busy: Container[int] | None) -> Container[int]:
+    def _settings(self) -> tuple[int, int, frozenset[int], str]:
+        """(low, high, reserved ports, algorithm), as the sysctls say: every call asks, so
+        they are read again only after a sysctl changed (Sysctl.version)."""
+        sysctl = self.sysctl
+        if self._settings_version != sysctl.version:
+            low, high = sysctl.ephemeral_range()
+            self._settings_cache = (low, high, sysctl.reserved_ports(), self.algorithm)
+            self._settings_version = sysctl.version
+        return self._settings_cache
+
+    @staticmethod
+    def _skip(reserved: frozenset[int], busy: Container[int] | None) -> Container[int]:
         """Ports to skip without asking check(): reserved ports (+ the caller's busy set)."""
-        reserved = self.sysctl.reserved_ports()
         if not busy:
             return reserved
         if not reserved:
@@ -168,9 +181,8 @@ class PortAllocator:
         speed without calling ``check``. It only makes the scan faster: the ports chosen are
         the same as with ``check`` alone, provided ``check`` rejects every busy port.
         """
-        low, high = self.sysctl.ephemeral_range()
-        reserved = self._skip(busy)
-        alg = self.algorithm
+        low, high, reserved, alg = self._settings()
+        reserved = self._skip(reserved, busy)
         if alg == "linux":
             port = self._linux_connect(low, high, reserved, laddr, raddr, rport, check,
                                        busy if reserved is busy else None)
@@ -189,9 +201,8 @@ class PortAllocator:
     def bind_port(self, laddr: str, check: Check, reuseaddr: bool = False, *,
                   busy: Container[int] | None = None) -> int:
         """Local port for bind(port 0) on *laddr* (``busy`` as in :meth:`connect_port`)."""
-        low, high = self.sysctl.ephemeral_range()
-        reserved = self._skip(busy)
-        alg = self.algorithm
+        low, high, reserved, alg = self._settings()
+        reserved = self._skip(reserved, busy)
         if alg == "linux":
             port = self._linux_bind(low, high, reserved, check, reuseaddr)
         else:
@@ -209,12 +220,11 @@ class PortAllocator:
         search for UDP (udp_lib_get_port(): a random start, then steps of an odd multiple of
         the hash-table size, so every port of the range is tried; no odd/even preference);
         BSDs and Windows use the same in_pcb allocator for UDP and TCP."""
-        low, high = self.sysctl.ephemeral_range()
-        reserved = self._skip(None)
-        if self.algorithm == "linux":
+        low, high, reserved, alg = self._settings()
+        if alg == "linux":
             port = self._linux_udp(low, high, reserved, check)
         else:
-            port = self._generic(self.algorithm, low, high, reserved, (laddr, "*", 0), check)
+            port = self._generic(alg, low, high, reserved, (laddr, "*", 0), check)
         if port is None:
             raise OSError(errno.EADDRINUSE, strerror(errno.EADDRINUSE))
         return port

@@ -590,6 +590,7 @@ class Sysctl(collections.abc.MutableMapping):
         self._values["netsh.ipv4.dynamicport.tcp.start"] = start
         self._values["netsh.ipv4.dynamicport.tcp.num"] = num
         self._values["net.ipv4.ip_local_port_range"] = (start, start + num - 1)
+        self.version += 1
 
     def netsh_show_dynamicport(self) -> str:
         """Text like ``netsh int ipv4 show dynamicport tcp``."""

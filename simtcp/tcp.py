@@ -46,8 +46,8 @@ from .states import (CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LA
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
 
 from .rcvbuf import RcvBuf
-from .tcpconfig import (TcpConfig, cc_params, full_space, reset_for,
-                        select_initial_window)
+from .tcpconfig import (TcpConfig, cc_params, full_space, reset_for,  # noqa: F401
+                        select_initial_window)       # (re-exported: simtcp.tcp's name)
 from .congestion import CongestionControl, make as make_cc
 from .recovery import Prr, Rack
 from .tcprecv import PINGPONG_THRESH, Receiver
@@ -163,7 +163,7 @@ class Connection(Opener, Receiver, Sender):
         self.snd_sml = self.iss            # end of the last small segment sent (Minshall)
         # Linux starts the offered window at about 64 KB and grows it as data arrives
         # (tcp_grow_window): rcv_ssthresh is that growing clamp.
-        self.rcv_ssthresh = select_initial_window(config, config.mss)[0]
+        self.rcv_ssthresh = config.syn_window     # tcp_select_initial_window()'s rcv_wnd
         # receive memory (simtcp.rcvbuf): sk_rcvbuf, sk_rmem_alloc, the window clamp
         self.rb = RcvBuf(config.rcvbuf, config.rcvbuf_locked, config.adv_win_scale)
         self.rb.window_clamp = full_space(config) if config.rcvbuf_locked else 0xFFFF << 14

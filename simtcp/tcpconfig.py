@@ -84,6 +84,14 @@ class TcpConfig:
     challenge_acks: Optional[Callable[[float], bool]] = None   # host-wide RFC 5961 limit
     # read-only, shared by connections (Stack.config); not copied, not compared
     shared: bool = field(default=False, repr=False, compare=False)
+    # What tcp_select_initial_window() makes of the fields above; every handshake reads
+    # them. Derived, so neither set by __init__ nor copied nor compared: worked out when
+    # first read (`__getattr__` finds the slots empty) and forgotten by `__setattr__` when
+    # a field they depend on changes, so a configuration that does not change (every
+    # shared one) works them out once.
+    wscale: int = field(init=False, repr=False, compare=False)         # our window scale
+    syn_window: int = field(init=False, repr=False, compare=False)     # a SYN's window
+    syn_window_ts: int = field(init=False, repr=False, compare=False)  # ... less the TS option
 
     def __setattr__(self, name: str, value) -> None:
         if getattr(self, "shared", False):        # (unset while __init__ fills the fields)
@@ -91,17 +99,32 @@ class TcpConfig:
                                  "connections; change a connection's own copy "
                                  "(Connection.own_config())")
         object.__setattr__(self, name, value)
+        if name in _WINDOW_FIELDS:
+            for derived in _DERIVED:              # worked out again when next read
+                try:
+                    object.__delattr__(self, derived)
+                except AttributeError:            # (not worked out yet)
+                    pass
 
-    @property
-    def wscale(self) -> int:
-        """Our window scale shift, as tcp_select_initial_window() picks it."""
-        return _initial_window(*_window_inputs(self), self.mss)[1]
+    def __getattr__(self, name: str):
+        """Only called for an empty slot: the derived windows are worked out here."""
+        if name not in _DERIVED:
+            raise AttributeError(f"'TcpConfig' object has no attribute '{name}'")
+        inputs = _window_inputs(self)
+        rcv_wnd, wscale = _initial_window(*inputs, self.mss)
+        object.__setattr__(self, "wscale", wscale)
+        object.__setattr__(self, "syn_window", rcv_wnd)
+        # a SYN-ACK answering a SYN with timestamps offers whole segments of MSS - 12
+        object.__setattr__(self, "syn_window_ts",
+                           _initial_window(*inputs, self.mss - TS_OPTION_LEN)[0])
+        return object.__getattribute__(self, name)
 
     def __copy__(self) -> "TcpConfig":
         return TcpConfig(*_all_fields(self))
 
 
-_all_fields = attrgetter(*(f.name for f in fields(TcpConfig) if f.name != "shared"))
+_all_fields = attrgetter(*(f.name for f in fields(TcpConfig) if f.init and f.name != "shared"))
+_DERIVED = ("wscale", "syn_window", "syn_window_ts")
 
 
 CUBIC_PARAMS = (("hystart", 1), ("hystart_detect", 3), ("hystart_low_window", 16),
@@ -132,8 +155,11 @@ def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:
 
 
 #: what tcp_select_initial_window() reads of a configuration, besides the MSS
-_window_inputs = attrgetter("rcvbuf", "adv_win_scale", "rcvbuf_locked", "window_scaling",
-                            "rmem_limit", "rmem_max")
+_WINDOW_INPUTS = ("rcvbuf", "adv_win_scale", "rcvbuf_locked", "window_scaling", "rmem_limit",
+                  "rmem_max")
+_window_inputs = attrgetter(*_WINDOW_INPUTS)
+#: the fields TcpConfig's derived windows depend on (see its __setattr__)
+_WINDOW_FIELDS = frozenset(_WINDOW_INPUTS + ("mss",))
 
 
 def full_space(cfg: "TcpConfig") -> int:
@@ -233,8 +259,7 @@ def initial_window(cfg: TcpConfig, ts_ok: bool) -> int:
     """The window field of a SYN or SYN-ACK: tcp_select_initial_window()'s rcv_wnd, at most
     65535 (a SYN's window is never scaled, RFC 7323 §2.2): with tcp_rmem[1] = 128 KB that is
     64240 = 44*1460, or 65160 = 45*1448 with timestamps."""
-    mss = cfg.mss - (TS_OPTION_LEN if ts_ok else 0)
-    return _initial_window(*_window_inputs(cfg), mss)[0]     # already at most 65535
+    return cfg.syn_window_ts if ts_ok else cfg.syn_window   # (TcpConfig works them out)
 
 
 def synack_options(cfg: TcpConfig, n: Negotiated, peer: Options, tsval: int) -> Options:

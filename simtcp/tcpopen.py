@@ -60,7 +60,7 @@ class Opener:
 
     def _send_syn(self, now: float, reason: SendCause) -> None:
         seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(self.iss), SEQ_ZERO,
-                      FLAG_VALUES[SYN], initial_window(self.cfg, False), self.syn_options)
+                      FLAG_VALUES[SYN], self.cfg.syn_window, self.syn_options)
         self._push(seg, reason, "RFC 9293 §3.10.1")
         self.segs_out += 1
         self.snd_nxt = self.snd_max = self.iss + 1
@@ -135,8 +135,7 @@ class Opener:
         self.rcv_nxt = seg.seq + 1
         self._negotiate(seg.options)
         if f & ACK:
-            # the window our SYN offered (initial_window: never scaled, no TS option yet)
-            self.rcv_adv = self.rcv_nxt + initial_window(self.cfg, False)
+            self.rcv_adv = self.rcv_nxt + self.cfg.syn_window   # the window our SYN offered
             self.rcv_wup = self.rcv_nxt    # tcp_rcv_synsent_state_process()
             self._our_syn_acked(seg, seg.window, now)  # a SYN's window is never scaled (RFC 7323 §2.2)
             self._send_ack(SendCause.HANDSHAKE_ACK, "RFC 9293 §3.10.7.3")

@@ -321,3 +321,32 @@ def test_connections_share_one_config_until_an_option_changes_their_own():
     later = client.socket()
     later.connect(("10.0.0.2", 80))
     assert later.conn.cfg is b.conn.cfg
+
+
+def test_a_configs_derived_windows_follow_the_fields_they_come_from():
+    """TcpConfig works out tcp_select_initial_window()'s answers (wscale, syn_window,
+    syn_window_ts) once and keeps them: a change to a field they depend on must make them
+    be worked out again, on a copy too; a shared config still answers."""
+    import copy
+
+    from simtcp.tcpconfig import TcpConfig, initial_window, select_initial_window
+
+    def fresh(cfg):              # what tcp_select_initial_window() says right now
+        return (select_initial_window(cfg, cfg.mss)[1], select_initial_window(cfg, cfg.mss)[0],
+                select_initial_window(cfg, cfg.mss - 12)[0])
+
+    cfg = TcpConfig()
+    assert (cfg.wscale, cfg.syn_window, cfg.syn_window_ts) == fresh(cfg) == (10, 64240, 65160)
+    for name, value in (("rmem_limit", 6291456), ("rcvbuf", 8192), ("mss", 536),
+                        ("rcvbuf_locked", True), ("window_scaling", False),
+                        ("adv_win_scale", 2), ("rmem_max", 1 << 20)):
+        setattr(cfg, name, value)
+        assert (cfg.wscale, cfg.syn_window, cfg.syn_window_ts) == fresh(cfg), name
+        assert initial_window(cfg, True) == cfg.syn_window_ts
+    copied = copy.copy(cfg)
+    copied.mss = 1000                        # a copy works its own out (own_config())
+    assert (copied.wscale, copied.syn_window, copied.syn_window_ts) == fresh(copied)
+    assert copied.syn_window != cfg.syn_window
+    shared = TcpConfig()
+    shared.shared = True
+    assert shared.wscale == 10 and shared.syn_window == 64240

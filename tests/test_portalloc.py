@@ -239,6 +239,21 @@ def test_algorithm_switch_at_call_time():
     assert drain(a, n=3)[0] == [32768, 32769, 32770]
 
 
+def test_range_and_reserved_ports_changed_on_a_live_host_apply_to_the_next_call():
+    """The allocator reads its sysctls again once they changed (Sysctl.version), however
+    they were changed: a sysctl write, or Windows' netsh set dynamicport."""
+    s, a = alloc(rng_range=(40000, 40009))
+    assert all(40000 <= p <= 40009 for p in drain(a, n=3)[0])
+    s["net.ipv4.ip_local_reserved_ports"] = "40000-40008"
+    assert drain(a, n=1)[0] == [40009]
+    s["net.ipv4.ip_local_port_range"] = (50000, 50001)
+    assert sorted(drain(a, n=2)[0]) == [50000, 50001]
+    w, b = alloc(os="windows")
+    b.connect_port("10.0.0.1", "10.0.0.2", 80, lambda p: True)
+    w.netsh_set_dynamicport(start=20000, num=255)
+    assert 20000 <= b.connect_port("10.0.0.1", "10.0.0.2", 80, lambda p: True) < 20255
+
+
 @pytest.mark.parametrize("algorithm", PORT_ALGORITHMS)
 def test_describe_explains_each_algorithm(algorithm):
     os_name = OS_FOR.get(algorithm, "linux")
