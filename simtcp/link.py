@@ -23,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
+from . import wire
 from .packet import Packet, total_length
 from .reasons import DropReason, SendCause, as_reason
 
@@ -130,7 +131,7 @@ class Link:
                      "nobody on this segment owns the destination address (ARP fails)")
             return
         if data is None and net.wire == "bytes":
-            data = net.encode(packet)
+            data = wire.encode(packet)
         deliveries = [(0.0, packet, pkt_id)]
         if self.middleboxes:
             deliveries = self._middleboxes(deliveries, now)
@@ -174,7 +175,7 @@ class Link:
             waiting.append(start)                     # leaves the queue when sending starts
         for extra, p, pid in deliveries:
             payload = data if (p is packet and data is not None) else (
-                net.encode(p) if data is not None else p)
+                wire.encode(p) if data is not None else p)
             net.deliver_later(depart + self.delay + extra, hop, pid, payload, self)
 
     def _middleboxes(self, deliveries: list, now: float) -> list:

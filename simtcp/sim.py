@@ -29,7 +29,7 @@ import math
 import random
 from typing import Callable, Dict, List, Optional
 
-from . import gctune, progress, wire
+from . import gctune, progress
 from .capture import Capture
 from .errors import STALL_HORIZON, SimulationStalledError
 from .link import Link
@@ -230,9 +230,6 @@ class Network(Topology):
     def new_packet_id(self) -> int:
         self._next_pkt += 1
         return self._next_pkt
-
-    def encode(self, packet: Packet) -> bytes:
-        return wire.encode(packet)
 
     def drop(self, where: str, pkt_id: int, packet: Optional[Packet], reason: DropReason,
              detail: str = "") -> None:
