@@ -201,6 +201,9 @@ class Connection(Opener, Receiver, Sender):
         return self.cfg
 
     # ----------------------------------------------------------------- outputs
+    # The queues are ``_out`` and ``_events``: ``()`` when empty, a list once something is
+    # queued. The stack, which runs after every input, empties them in place of these two
+    # calls (Stack._after): a change to their shape changes it too.
     def take_segments(self) -> Sequence[Out]:
         out = self._out
         if out:
