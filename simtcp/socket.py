@@ -478,8 +478,10 @@ class Socket(SocketOptions):
             raise BrokenPipeError(errno.EPIPE, tr("socket.epipe", "Broken pipe: this side already "
                                                   "closed its sending direction (state {state})",
                                                   state=conn.state))
-        self._wait(lambda: conn.cfg.sndbuf > len(conn.sndq) or conn.state is CLOSED, "send",
-                   "room in the send buffer")
+        if conn.cfg.sndbuf <= len(conn.sndq):
+            # Linux tcp_sendmsg_locked(): no room (sk_stream_memory_free()) -> wait for it
+            self._wait(lambda: conn.cfg.sndbuf > len(conn.sndq) or conn.state is CLOSED,
+                       "send", "room in the send buffer")
         if conn.error and not self._error_reported:
             raise self._take_error("send")
         if conn.state is CLOSED:

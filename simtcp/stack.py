@@ -265,7 +265,7 @@ class Stack:
         for sock in self.bindings.get(port, ()):
             if sock.bound_explicitly:
                 return True
-        conn = self.conns.get(FourTuple(laddr, port, raddr, rport))
+        conn = self.conns.get((laddr, port, raddr, rport))    # (a plain tuple finds it)
         if conn is None:
             return False
         # a TIME-WAIT 4-tuple may be taken over (open_connection replaces it)
