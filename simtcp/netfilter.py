@@ -45,7 +45,7 @@ from .nat import MANIP_DST, MANIP_SRC, nat_range_for, setup_nat, translate
 from .packet import Datagram, IcmpMessage, Packet, total_length
 from .reasons import DropReason, EventKind
 from .segment import Flags, Segment
-from .seq import Seq
+from .seq import MASK
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hooks import HookContext
@@ -418,11 +418,11 @@ class NodeNetfilter:
         f = seg.flags
         if f & (Flags.RST | Flags.FIN) or not f & (Flags.SYN | Flags.ACK):
             return ()                               # "No replies for RST, FIN or !SYN,!ACK"
-        seq = seg.ack if f & Flags.ACK else Seq(0)
+        seq = seg.ack if f & Flags.ACK else 0
         if f & Flags.SYN and f & Flags.ACK:
-            out = Segment(seg.dport, seg.sport, seq, Seq(0), Flags.RST, 0)
+            out = Segment(seg.dport, seg.sport, seq, 0, Flags.RST, 0)
         elif f & Flags.SYN:
-            out = Segment(seg.dport, seg.sport, seq, seg.seq + 1, Flags.SYN | Flags.ACK, 5)
+            out = Segment(seg.dport, seg.sport, seq, (seg.seq + 1) & MASK, Flags.SYN | Flags.ACK, 5)
         else:
             out = Segment(seg.dport, seg.sport, seq, seg.seq, Flags.ACK, 0)
         reply = Packet(p.dst, p.src, out, ttl=64, ident=0, df=True)
@@ -438,10 +438,10 @@ class NodeNetfilter:
             if type(seg) is not Segment or seg.flags & Flags.RST:
                 return ()
             if seg.flags & Flags.ACK:
-                rst = Segment(seg.dport, seg.sport, seg.ack, Seq(0), Flags.RST, 0)
+                rst = Segment(seg.dport, seg.sport, seg.ack, 0, Flags.RST, 0)
             else:
-                ack = seg.seq + seg.seg_len
-                rst = Segment(seg.dport, seg.sport, Seq(0), ack, Flags.RST | Flags.ACK, 0)
+                ack = (seg.seq + seg.seg_len) & MASK
+                rst = Segment(seg.dport, seg.sport, 0, ack, Flags.RST | Flags.ACK, 0)
             reply = Packet(p.dst, p.src, rst, ttl=64, ident=0, df=True)
             if cur.conn is not None:
                 self._attached[id(reply)] = (cur.conn, REPLY if cur.direction == ORIGINAL

@@ -22,7 +22,7 @@ import enum
 import re
 from typing import NamedTuple, Optional, Tuple
 
-from .seq import Seq
+from .seq import MASK
 
 
 class Flags(enum.IntFlag):
@@ -121,12 +121,14 @@ NO_OPTIONS = Options()
 
 
 class Segment(NamedTuple):
-    """A TCP segment: header fields + payload. ``window`` is the raw 16-bit header field."""
+    """A TCP segment: header fields + payload, as on the wire. ``seq`` and ``ack`` are the
+    32-bit header fields as plain ints (a connection unwraps them: simtcp.seq); ``window``
+    is the raw 16-bit header field."""
 
     sport: int
     dport: int
-    seq: Seq
-    ack: Seq = Seq(0)
+    seq: int
+    ack: int = 0
     flags: Flags = Flags(0)
     window: int = 0
     options: Options = NO_OPTIONS
@@ -139,9 +141,16 @@ class Segment(NamedTuple):
         f = int(self.flags)
         return len(self.payload) + (f & 2) // 2 + (f & 1)    # SYN = 0x02, FIN = 0x01
 
+    def __repr__(self) -> str:
+        # sequence fields read Seq(n), the form traces have always shown for them
+        return (f"Segment(sport={self.sport!r}, dport={self.dport!r}, seq=Seq({int(self.seq)}), "
+                f"ack=Seq({int(self.ack)}), flags={self.flags!r}, window={self.window!r}, "
+                f"options={self.options!r}, payload={self.payload!r}, urgptr={self.urgptr!r})")
+
     def __str__(self) -> str:
-        s = self.seq
-        text = f"{self.flags.letters} {int(s)}:{int(s + len(self.payload))}({len(self.payload)})"
+        s = int(self.seq)
+        n = len(self.payload)
+        text = f"{self.flags.letters} {s}:{(s + n) & MASK}({n})"
         if self.flags & Flags.ACK:
             text += f" ack {int(self.ack)}"
         text += f" win {self.window}"
@@ -170,7 +179,7 @@ class Segment(NamedTuple):
         if m["ack"]:
             flags |= Flags.ACK
         options = _parse_options(m["opts"]) if m["opts"] else NO_OPTIONS
-        return cls(sport, dport, Seq(start), Seq(ack), flags, int(m["win"] or 0), options,
+        return cls(sport, dport, start & MASK, ack & MASK, flags, int(m["win"] or 0), options,
                    b"x" * length)
 
 

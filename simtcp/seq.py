@@ -13,11 +13,14 @@ and keeps growing past 2**32 as data flows — as Wireshark's relative sequence 
 or QUIC's packet numbers (RFC 9000 Appendix A.3). The TCP logic then reads like the RFC
 text, with ordinary ``<``, ``+`` and ``-``.
 
-The connection converts in exactly two places:
+A segment (`simtcp.segment.Segment`) carries its sequence numbers as plain ints too: the
+32-bit header fields, exactly as decoded from or written to the wire. The connection
+converts in exactly two places:
 
-* output: a segment takes ``value & MASK`` (`wire`), in the one place segments are built;
+* output: a segment takes ``value & MASK`` (`wire`), where segments are built;
 * input: each 32-bit field is unwrapped against the TCB value Linux compares it with
-  (`unwrap`): SEG.SEQ against RCV.NXT, SEG.ACK and the SACK block edges against SND.UNA.
+  (`unwrap`): SEG.SEQ against RCV.NXT, SEG.ACK and the SACK block edges against SND.UNA
+  (SEG.SEQ and SEG.ACK once per arrival, in `Connection.receive`).
   The unwrapped value is the one nearest the reference, in [ref - 2**31, ref + 2**31).
 
 Equivalence with Linux: for a field ``x`` unwrapped against ``ref`` to ``u``,
@@ -31,11 +34,11 @@ within a window ``w`` of ``ref``, the answer is again Linux's whenever ``x`` lie
 §3.10.7.4's order, as Linux's tcp_sequence() and tcp_ack() do), so a farther value is
 refused before a second comparison could differ.
 
-`Seq` is the wire-side value type: an ``int`` subclass whose ``+``/``-`` wrap and whose
-comparisons use the signed 32-bit difference. Decoded and built segments carry `Seq`
-fields, and code outside connections (listeners, firewalls, tools) may use it; the
-connection's per-segment logic does not (an int subclass with Python-level operators costs
-a function call per operation).
+`Seq` is a value type for code that computes with 32-bit numbers on its own (tests,
+listeners' quoted numbers, tools): an ``int`` subclass whose ``+``/``-`` wrap and whose
+comparisons use the signed 32-bit difference. Segments do not use it: an int subclass with
+Python-level operators costs a function call per value made and per operation, on every
+segment. A `Seq` placed in a segment field still works (it is an int).
 """
 from __future__ import annotations
 
@@ -46,7 +49,6 @@ _MASK = MASK
 _HALF = HALF
 _sub = int.__sub__          # plain int arithmetic on Seq values (no recursion, no Seq())
 _add = int.__add__
-_new = int.__new__
 
 
 class Seq(int):
@@ -105,13 +107,13 @@ class Seq(int):
         return 0 <= self.diff(low) < Seq(high).diff(low)
 
 
-# Seq values are immutable, so one zero serves every segment that carries no ACK
-SEQ_ZERO = Seq(0)
+# the header field of a segment that carries no ACK (kept for code that imports it)
+SEQ_ZERO = 0
 
 
-def wire(value: int) -> Seq:
+def wire(value: int) -> int:
     """A connection's (unwrapped) sequence number as the 32-bit header field."""
-    return _new(Seq, value & _MASK)
+    return value & _MASK
 
 
 def unwrap(field: int, ref: int) -> int:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from .segment import Flags, FourTuple
 from .packet import Packet
 from .reasons import DemuxRule, EventKind, SendCause, StateCause
-from .seq import MASK, Seq
+from .seq import MASK, Seq, unwrap
 from .states import CLOSED, LISTEN, SYN_RECEIVED, TIME_WAIT, State
 from .listener import Listener
 from .tcp import Connection, TcpConfig, reset_for
@@ -304,7 +304,7 @@ class Stack:
             state = conn.state
             if state is TIME_WAIT and f & _SYN and not f & (_ACK | _RST):
                 listener = self._find_listener(key.local_ip, key.local_port)
-                if listener is not None and seg.seq > conn.rcv_nxt:
+                if listener is not None and unwrap(seg.seq, conn.rcv_nxt) > conn.rcv_nxt:
                     # Linux tcp_timewait_state_process(): TCP_TW_SYN - a new incarnation
                     iss = int(conn.snd_nxt + 65537)
                     conn.abort(self.net.now, StateCause.TIME_WAIT_NEW_SYN)

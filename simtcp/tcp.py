@@ -19,9 +19,11 @@ uses PRR and a tail loss probe precedes the timeout (`recovery`); the receiver k
 out-of-order data and reports it with SACK blocks.
 
 Sequence numbers in the TCB (SND.UNA, RCV.NXT, ...) are plain ints that start at the ISN/IRS
-and keep growing past 2**32 (`simtcp.seq`): `receive` unwraps an arriving segment's numbers
-(`_from_wire`), the segments it builds carry them masked to 32 bits (`seq.wire`), and
-``tcb()`` shows 32-bit values.
+and keep growing past 2**32 (`simtcp.seq`). Segments carry the 32-bit header fields:
+`receive` unwraps an arriving segment's SEG.SEQ and SEG.ACK once into ``seg_seq`` and
+``seg_ack`` (RFC 9293 §3.3.1's current segment variables), which the receive path reads
+instead of the segment's fields; the segments it builds carry TCB values masked to 32 bits
+(``& MASK``), and ``tcb()`` shows 32-bit values.
 
 Every state change goes through `_set_state`, which refuses a change that is not a row of
 `states.TRANSITIONS` and records the row's RFC section. This module is the state machine;
@@ -37,7 +39,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
-from .seq import MASK, unwrap, wire
+from .seq import HALF, MASK
 from .ooo import OutOfOrderQueue
 from .states import (CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, LISTEN,
                      EDGES, NAME, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State)
@@ -96,7 +98,8 @@ class Connection(Opener, Receiver, Sender):
                  "rcv_wup", "push_marks", "pushed_seq", "max_window", "_cc", "cwnd_cnt",
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
                  "total_retrans", "_rack", "segs_out", "data_segs_out", "bytes_sent",
-                 "bytes_retrans", "segs_in", "data_segs_in", "rcv_tstamp", "ato", "lrcvtime", "pingpong", "rcv_mss", "ack_pushed")
+                 "bytes_retrans", "segs_in", "data_segs_in", "rcv_tstamp", "ato", "lrcvtime",
+                 "pingpong", "rcv_mss", "ack_pushed", "seg_seq", "seg_ack")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -192,6 +195,8 @@ class Connection(Opener, Receiver, Sender):
         self.segs_out = self.data_segs_out = self.bytes_sent = self.bytes_retrans = 0
         self.segs_in = self.data_segs_in = 0
         self.rcv_tstamp = 0.0               # when an ACK last arrived (tp->rcv_tstamp)
+        # the arriving segment's SEG.SEQ and SEG.ACK, unwrapped (set by `receive`)
+        self.seg_seq = self.seg_ack = 0
 
     def own_config(self) -> TcpConfig:
         """This connection's TcpConfig, ready to change: one the stack shares between
@@ -332,7 +337,7 @@ class Connection(Opener, Receiver, Sender):
             # tcp_event_data_sent(): data within the ACK timeout of the last arrival is a
             # reply: the connection becomes interactive (inet_csk_inc_pingpong_cnt())
             self.pingpong += 1
-        seg = Segment(self.tuple.local_port, self.tuple.remote_port, wire(seq), wire(ack),
+        seg = Segment(self.tuple.local_port, self.tuple.remote_port, seq & MASK, ack & MASK,
                       FLAG_VALUES[flags], window, options, payload)
         if self._out:                 # _push(), without a call on the busiest path
             self._out.append(Out(seg, reason, rfc))
@@ -348,7 +353,7 @@ class Connection(Opener, Receiver, Sender):
 
     def _send_rst_for(self, seg: Segment, reason: Reason, rfc: str) -> None:
         """<SEQ=SEG.ACK><CTL=RST> — the reply to an unacceptable ACK (RFC 9293 §3.10.7.3)."""
-        self._emit(RST, seg.ack, reason=reason, rfc=rfc, options=NO_OPTIONS, ack=0)
+        self._emit(RST, self.seg_ack, reason=reason, rfc=rfc, options=NO_OPTIONS, ack=0)
 
     def _arm_rto(self, now: float) -> None:
         self.timers["rto"] = now + self.rto
@@ -439,33 +444,37 @@ class Connection(Opener, Receiver, Sender):
         st = self.state
         if st is CLOSED or st is LISTEN:
             return
+        # RFC 9293 §3.3.1's current segment variables SEG.SEQ and SEG.ACK, in TCB space: the
+        # header fields unwrapped (simtcp.seq `unwrap`, written out) against the values Linux
+        # compares them with first: SEG.SEQ against RCV.NXT (tcp_sequence()), SEG.ACK against
+        # SND.UNA (tcp_ack(): before(ack, prior_snd_una)). In SYN-SENT, SEG.SEQ is the SYN's
+        # own number, which becomes the IRS. SACK blocks stay 32-bit in the options:
+        # `_note_sack` unwraps them against SND.UNA too. The helpers read these two, and the
+        # rest of the segment from ``seg``.
+        una = self.snd_una
+        self.seg_ack = una + ((seg.ack - una + HALF) & MASK) - HALF
         if st is SYN_SENT:
-            self._receive_syn_sent(self._from_wire(seg, int(seg.seq)), now)
+            self.seg_seq = int(seg.seq)
+            self._receive_syn_sent(seg, now)
             return
-        self._receive_other(self._from_wire(seg, unwrap(seg.seq, self.rcv_nxt)), now)
-
-    def _from_wire(self, seg: Segment, seq: int) -> Segment:
-        """The arriving segment with its sequence numbers in TCB space (simtcp.seq): SEG.SEQ
-        (given: unwrapped against RCV.NXT, as Linux tcp_sequence() compares it; in SYN-SENT
-        the SYN's own number, which becomes the IRS) and SEG.ACK unwrapped against SND.UNA
-        (tcp_ack(): before(ack, prior_snd_una) comes first). SACK blocks stay 32-bit in the
-        options: `_note_sack` unwraps them against SND.UNA too."""
-        return Segment(seg.sport, seg.dport, seq, unwrap(seg.ack, self.snd_una), seg.flags,
-                       seg.window, seg.options, seg.payload, seg.urgptr)
+        rcv_nxt = self.rcv_nxt
+        self.seg_seq = rcv_nxt + ((seg.seq - rcv_nxt + HALF) & MASK) - HALF
+        self._receive_other(seg, now)
 
     def _receive_other(self, seg: Segment, now: float) -> None:
         f = int(seg.flags)
         st = self.state
         # SYN-RECEIVED seeing its SYN again: resend the SYN,ACK (Linux tcp_check_req)
-        if st is SYN_RECEIVED and f & SYN and not f & ACK and seg.seq == self.irs:
+        if st is SYN_RECEIVED and f & SYN and not f & ACK and self.seg_seq == self.irs:
             self._send_synack(now, SendCause.DUPLICATE_SYN, "Linux tcp_check_req()")
             return
         # simultaneous open, RFC 9293 Figure 8 line 6: the peer's SYN,ACK repeats the SYN we
         # already took; treat it as the ACK of our SYN (Linux tcp_validate_incoming)
         dup_syn = (st is SYN_RECEIVED and not self.passive and f & SYN and f & ACK
-                   and seg.seq == self.irs and seg.ack == self.snd_nxt)
+                   and self.seg_seq == self.irs and self.seg_ack == self.snd_nxt)
         if dup_syn:
-            seg = seg.replace(seq=seg.seq + 1, flags=f & ~SYN)
+            self.seg_seq += 1
+            seg = seg.replace(seq=(seg.seq + 1) & MASK, flags=f & ~SYN)
             f = int(seg.flags)
         if st is TIME_WAIT:
             self._receive_time_wait(seg, now)
@@ -487,7 +496,7 @@ class Connection(Opener, Receiver, Sender):
             return
         # second: RST (RFC 5961 §3.2: only an exact match resets)
         if f & RST:
-            if seg.seq != self.rcv_nxt:
+            if self.seg_seq != self.rcv_nxt:
                 if not self._oow_limited(seg, now) and self._challenge_allowed(now):
                     self._send_ack(SendCause.CHALLENGE_ACK_RST, "RFC 5961 §3.2")
                 return
@@ -511,7 +520,7 @@ class Connection(Opener, Receiver, Sender):
             return
         self._update_ts_recent(seg, now)
         if st is SYN_RECEIVED:
-            if self.snd_una < seg.ack <= self.snd_nxt:
+            if self.snd_una < self.seg_ack <= self.snd_nxt:
                 self._our_syn_acked(seg, seg.window << self.snd_wscale, now)
                 st = self.state
                 if dup_syn:
@@ -533,7 +542,7 @@ class Connection(Opener, Receiver, Sender):
         if seg.payload:
             if st in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
                 if (self.orphan and st in (FIN_WAIT_1, FIN_WAIT_2)
-                        and seg.seq + len(seg.payload) > self.rcv_nxt):
+                        and self.seg_seq + len(seg.payload) > self.rcv_nxt):
                     # new data for a closed socket: Linux tcp_rcv_state_process() calls
                     # tcp_reset() and returns 1, so tcp_v4_do_rcv() answers the segment
                     # itself with tcp_v4_send_reset(): <SEQ=SEG.ACK><CTL=RST> (RFC 1122
@@ -545,7 +554,7 @@ class Connection(Opener, Receiver, Sender):
                 self._receive_data(seg, now)
         # eighth: FIN
         if f & FIN:
-            self.peer_fin_seq = seg.seq + len(seg.payload)
+            self.peer_fin_seq = self.seg_seq + len(seg.payload)
         if self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt and not self.eof:
             self._receive_fin(now)
         self._output(now)

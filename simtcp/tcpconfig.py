@@ -274,8 +274,8 @@ def synack_options(cfg: TcpConfig, n: Negotiated, peer: Options, tsval: int) -> 
 def reset_for(seg: Segment) -> Optional[Segment]:
     """The RST answering ``seg`` when no connection wants it (RFC 9293 §3.10.7.1): ACK set →
     <SEQ=SEG.ACK><CTL=RST>; otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; never a RST
-    for a RST. 20-byte header, no options, window 0 (as Linux sends it). ``seg`` may be a
-    connection's view of the segment (unwrapped numbers, simtcp.seq): the reply is 32-bit."""
+    for a RST. 20-byte header, no options, window 0 (as Linux sends it). The reply's numbers
+    are 32-bit header fields (simtcp.seq)."""
     f = int(seg.flags)
     if f & RST:
         return None

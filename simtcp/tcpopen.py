@@ -20,7 +20,7 @@ from typing import Optional
 
 from .reasons import SendCause, StateCause
 from .segment import FLAG_VALUES, Options, Segment
-from .seq import SEQ_ZERO, wire
+from .seq import MASK, SEQ_ZERO, wire
 from .states import CLOSED, ESTABLISHED, LISTEN, SYN_RECEIVED, SYN_SENT
 from .tcpconfig import (ACK, RST, SYN, TS_OPTION_LEN, Negotiated, initial_window, negotiate,
                         synack_options)
@@ -104,7 +104,7 @@ class Opener:
         self.passive = True
         self.from_cookie = True
         self.state = LISTEN
-        self.irs = int(ack_seg.seq - 1)         # the SYN's sequence number, below 2**32
+        self.irs = (ack_seg.seq - 1) & MASK     # the SYN's sequence number, below 2**32
         self.rcv_nxt = self.irs + 1
         self._negotiate(syn_opts)
         self.rcv_ssthresh = initial_window(self.cfg, self.ts_ok)
@@ -120,7 +120,7 @@ class Opener:
     # --------------------------------------------------------- SYN-SENT input
     def _receive_syn_sent(self, seg: Segment, now: float) -> None:
         f = int(seg.flags)
-        if f & ACK and (seg.ack <= self.iss or seg.ack > self.snd_nxt):
+        if f & ACK and (self.seg_ack <= self.iss or self.seg_ack > self.snd_nxt):
             if not f & RST:
                 self._send_rst_for(seg, SendCause.UNACCEPTABLE_ACK_SYN_SENT, "RFC 9293 §3.10.7.3")
             return
@@ -131,8 +131,8 @@ class Opener:
             return
         if not f & SYN:
             return
-        self.irs = seg.seq
-        self.rcv_nxt = seg.seq + 1
+        self.irs = self.seg_seq
+        self.rcv_nxt = self.seg_seq + 1
         self._negotiate(seg.options)
         if f & ACK:
             self.rcv_adv = self.rcv_nxt + self.cfg.syn_window   # the window our SYN offered
@@ -149,9 +149,9 @@ class Opener:
     def _our_syn_acked(self, seg: Segment, window: int, now: float) -> None:
         """The peer acknowledged our SYN: ESTABLISHED. The handshake gives the first RTT
         sample unless the SYN was retransmitted (Karn); IW10 starts the congestion window."""
-        self.snd_una = seg.ack
+        self.snd_una = self.seg_ack
         self.snd_wnd = self.max_window = window
-        self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+        self.snd_wl1, self.snd_wl2 = self.seg_seq, self.seg_ack
         self.timers.pop("rto", None)
         if self.retries == 0:
             self._rtt_sample(now - self.first_tx)

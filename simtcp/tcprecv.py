@@ -45,11 +45,11 @@ class Receiver(ReceiveWindow):
         is what lets TIME-WAIT re-ACK it and restart its timer (RFC 9293 §3.10.7.4, eighth).
         """
         wnd = max(0, self.rcv_adv - self.rcv_nxt)       # the window we offered
-        if seg.seq > self.rcv_nxt + wnd:
+        if self.seg_seq > self.rcv_nxt + wnd:
             return False
         # (a segment starting at or after RCV.NXT cannot end before it: SEG.LEN is only
         # needed for one that starts earlier, a retransmission)
-        return seg.seq >= self.rcv_nxt or seg.seq + seg.seg_len >= self.rcv_nxt
+        return self.seg_seq >= self.rcv_nxt or self.seg_seq + seg.seg_len >= self.rcv_nxt
 
     def _oow_limited(self, seg: Segment, now: float) -> bool:
         """Linux tcp_oow_rate_limited(): at most one reply per tcp_invalid_ratelimit (500 ms)
@@ -80,7 +80,7 @@ class Receiver(ReceiveWindow):
         is not older (Linux tcp_ack() -> tcp_replace_ts_recent(): !after(seq, rcv_wup) and
         tcp_paws_check()). An invalid segment's TSval is never echoed."""
         ts = seg.options.ts
-        if ts is None or not self.ts_ok or seg.seq > self.rcv_wup:
+        if ts is None or not self.ts_ok or self.seg_seq > self.rcv_wup:
             return
         if ((ts[0] - self.ts_recent) & 0xFFFFFFFF) < 0x80000000:
             self.ts_recent = ts[0]
@@ -254,7 +254,7 @@ class Receiver(ReceiveWindow):
     def _receive_data(self, seg: Segment, now: float) -> None:
         data = seg.payload
         length = len(data)                # the segment's payload (skb->len)
-        start = seg.seq
+        start = self.seg_seq
         skip = self.rcv_nxt - start
         if skip > 0:                      # trim what we already have
             data, start = data[skip:], start + skip
@@ -264,7 +264,7 @@ class Receiver(ReceiveWindow):
         if not data:
             self._enter_quickack_mode()          # tcp_data_queue(): a duplicate
             if skip > 0 and self.sack_ok:
-                self._send_dsack(seg.seq, seg.seq + min(skip, length), now)
+                self._send_dsack(self.seg_seq, self.seg_seq + min(skip, length), now)
                 return
             self._send_ack(SendCause.DUPLICATE_DATA, "RFC 9293 §3.10.7.4")
             return
@@ -299,7 +299,7 @@ class Receiver(ReceiveWindow):
         filled = self._drain_ooo()
         if path != FAST_PATH:                    # tcp_data_queue(), the slow path
             self._fast_path_check()
-        if (int(seg.flags) & FIN and seg.seq + length == self.rcv_nxt) or \
+        if (int(seg.flags) & FIN and self.seg_seq + length == self.rcv_nxt) or \
                 (self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt):
             return  # the FIN is next in order: its ACK (eighth step) covers this data too
         # a filled hole is ACKed at once (RFC 5681 §4.2; tcp_data_queue(): ICSK_ACK_NOW),
@@ -312,10 +312,10 @@ class Receiver(ReceiveWindow):
         ACK). Linux tcp_send_dupack(): when it carries data starting before RCV.NXT — an old
         duplicate — quick-ACK mode begins and, with SACK, the ACK names the duplicate (up
         to RCV.NXT) in a D-SACK block (tcp_dsack_set())."""
-        if seg.seg_len and seg.seq < self.rcv_nxt:
+        if seg.seg_len and self.seg_seq < self.rcv_nxt:
             self._enter_quickack_mode()
             if self.sack_ok:
-                self._send_dsack(seg.seq, min(seg.seq + seg.seg_len, self.rcv_nxt), now)
+                self._send_dsack(self.seg_seq, min(self.seg_seq + seg.seg_len, self.rcv_nxt), now)
                 return
         self._send_ack(SendCause.UNACCEPTABLE, "RFC 9293 §3.10.7.4")
 
@@ -403,7 +403,7 @@ class Receiver(ReceiveWindow):
         # tcp_paws_reject(): TSval older than TS.Recent (a RST too, within TCP_PAWS_MSL = 60 s,
         # which the whole of TIME-WAIT is)
         paws_reject = ts is not None and 0 < ((self.ts_recent - ts[0]) & 0xFFFFFFFF) < 0x80000000
-        if not paws_reject and seg.seq == self.rcv_nxt and (seg.seg_len == 0 or f & RST):
+        if not paws_reject and self.seg_seq == self.rcv_nxt and (seg.seg_len == 0 or f & RST):
             if f & RST:
                 if not self.cfg.rfc1337:         # TIME-WAIT assassination (RFC 1337 hazard 1)
                     self._set_state(State.CLOSED, StateCause.RESET_BY_PEER)
@@ -417,7 +417,7 @@ class Receiver(ReceiveWindow):
         if paws_reject or f & ACK:
             self.timers["timewait"] = now + self.cfg.time_wait
         new_syn = f & SYN and not f & ACK and not paws_reject and (
-            seg.seq > self.rcv_nxt or (ts is not None and 0 < ((ts[0] - self.ts_recent)
+            self.seg_seq > self.rcv_nxt or (ts is not None and 0 < ((ts[0] - self.ts_recent)
                                                                & 0xFFFFFFFF) < 0x80000000))
         # a new SYN no listener took (TCP_TW_SYN) is ACKed at once (tcp_v4_rcv());
         # anything else is rate-limited unless it carries data (tcp_oow_rate_limited())

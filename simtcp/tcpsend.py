@@ -383,7 +383,7 @@ class Sender(Persist, RackTlp, Keepalive):
 
     def _process_ack(self, seg: Segment, now: float) -> bool:
         """Fifth check of RFC 9293 §3.10.7.4. Returns False when the segment is done."""
-        ack = seg.ack
+        ack = self.seg_ack
         if ack > self.snd_max:
             # the segment is discarded, its data too, and answered with a challenge ACK (RFC
             # 5961 §5.2; Linux tcp_ack() -> tcp_send_challenge_ack(): at most one per
@@ -433,7 +433,7 @@ class Sender(Persist, RackTlp, Keepalive):
             # Linux tcp_ack(): an ACK is a duplicate unless it carries data, advances SND.UNA
             # or updates the window (tcp_may_update_window: a larger or a zero window) — but
             # one that SACKs new data always counts (FLAG_DATA_SACKED, tcp_fastretrans_alert)
-            win_update = seg.seq > self.snd_wl1 or window > self.snd_wnd or window == 0
+            win_update = self.seg_seq > self.snd_wl1 or window > self.snd_wnd or window == 0
             if newly_sacked or (not seg.payload and not int(seg.flags) & FIN and not win_update):
                 self._on_dupack(now, newly_sacked)
         if self.sack_ok and self.state.synchronized and self.snd_una != self.snd_max:
@@ -447,14 +447,14 @@ class Sender(Persist, RackTlp, Keepalive):
         elif self.sack_ok and in_recovery and self.prr is None:
             self.rack.recovery_done()
         # window update (SND.WL1/SND.WL2 rule)
-        if self.snd_wl1 < seg.seq or (self.snd_wl1 == seg.seq and self.snd_wl2 <= ack):
+        if self.snd_wl1 < self.seg_seq or (self.snd_wl1 == self.seg_seq and self.snd_wl2 <= ack):
             if window > 0 and self.snd_wnd == 0:
                 self.timers.pop("persist", None)       # tcp_ack_probe(): the window opened
                 self.probe_backoff, self.probes_tstamp = 0, None
             self.snd_wnd = window
             if window > self.max_window:
                 self.max_window = window
-            self.snd_wl1, self.snd_wl2 = seg.seq, ack
+            self.snd_wl1, self.snd_wl2 = self.seg_seq, ack
         if "persist" in self.timers:
             self._ack_probe(now)
         st = self.state

@@ -6,8 +6,9 @@ payload. Such a value would otherwise travel deep into the stack and fail far fr
 (or only when a pcap is written). `check_packet` looks at every field once, where the packet
 enters the simulation, and raises a `ValueError` that names the field and its legal range —
 the same promise as for scapy packets and bytes, which `wire.decode` checks. It returns the
-packet with sequence numbers and flags in their simtcp types (`Seq`, `Flags`), so the stack
-never sees a bare int where it expects them.
+packet with its fields in the types the stack's own segments have (flags as `Flags`,
+sequence numbers as plain 32-bit ints, a `Seq` given for one included), so the stack never
+sees a value of another type where it expects them.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import ipaddress
 
 from .packet import Packet
 from .segment import FLAG_VALUES, Options, Segment
-from .seq import Seq
 
 _U8, _U16, _U32 = 0xFF, 0xFFFF, 0xFFFFFFFF
 
@@ -80,7 +80,7 @@ def check_segment(seg) -> Segment:
         raise ValueError(f"segment field payload must be bytes, got "
                          f"{type(seg.payload).__name__} {seg.payload!r:.40}")
     options = _options(seg.options)
-    return Segment(sport, dport, Seq(seq), Seq(ack), FLAG_VALUES[flags], window, options,
+    return Segment(sport, dport, seq, ack, FLAG_VALUES[flags], window, options,
                    bytes(seg.payload), urgptr)
 
 

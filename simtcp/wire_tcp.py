@@ -30,7 +30,6 @@ from scapy.layers.inet import TCP, TCPOptions, TCPOptionsField
 
 from .segment import NO_OPTIONS, Flags, Options, Segment
 from .reasons import DropReason
-from .seq import Seq
 from .wirebase import DecodeError, ones_sum, pseudo_sum
 
 __all__ = ["tcp_option_list", "tcp_template", "fill_tcp", "decode_segment",
@@ -115,7 +114,7 @@ def fill_tcp(fields: dict, seg: Segment) -> None:
                          f"options: {o}")
     fields["sport"] = seg.sport
     fields["dport"] = seg.dport
-    fields["seq"] = int(seg.seq)
+    fields["seq"] = int(seg.seq)     # int(): a test may put a Seq in a segment
     fields["ack"] = int(seg.ack)
     # data offset: 5 words + options padded to a word (RFC 9293 §3.1); given here so scapy
     # does not serialize the options a second time to find it
@@ -150,7 +149,7 @@ def decode_segment(seg: bytes, src4: bytes, dst4: bytes) -> Segment:
                               int.from_bytes(seg[28:32], "big")))
     else:
         options = _parse_options(seg[20:doff])
-    return Segment(sport, dport, Seq(seq), Seq(ack), _FLAGS[flags], window, options,
+    return Segment(sport, dport, seq, ack, _FLAGS[flags], window, options,
                    seg[doff:], urgptr)
 
 

@@ -298,6 +298,6 @@ def test_inject_accepts_a_good_packet_and_normalizes_types():
     h = net.add_host("s", SRV)
     h.inject(Packet(PEER, SRV, Segment(5555, 80, 7, 0, 2, 1024)))   # plain ints
     seg = net.capture[0].packet.segment
-    assert seg.flags is Flags.SYN and isinstance(seg.seq, simtcp.Seq)
+    assert seg.flags is Flags.SYN and type(seg.seq) is int      # as decoded segments have
     assert h.counters["OutRsts"] == 1            # nothing listens: answered with a reset
     assert str(net.capture) and net.capture.pcap_bytes()

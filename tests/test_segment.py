@@ -39,3 +39,12 @@ def test_packet_four_tuple_is_the_receivers_view():
     p = Packet("10.0.0.1", "10.0.0.2", Segment.parse("S 0:0(0)", sport=40000, dport=80))
     assert p.four_tuple() == FourTuple("10.0.0.2", 80, "10.0.0.1", 40000)
     assert p.four_tuple().reversed() == FourTuple("10.0.0.1", 40000, "10.0.0.2", 80)
+
+
+def test_sequence_fields_are_plain_ints_that_read_as_seq_in_repr_and_wrap_in_str():
+    """Segments carry the 32-bit header fields as ints (simtcp.seq); the repr shows them as
+    traces always have, and the compact notation's end wraps at 2**32."""
+    seg = Segment.parse("P. 4294967294:2(4) ack 7 win 1")
+    assert (type(seg.seq), seg.seq, type(seg.ack), seg.ack) == (int, 2**32 - 2, int, 7)
+    assert "seq=Seq(4294967294), ack=Seq(7), flags=" in repr(seg)
+    assert str(seg) == "P. 4294967294:2(4) ack 7 win 1"

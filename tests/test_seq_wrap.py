@@ -4,11 +4,12 @@ numbers start, and far-off numbers must get Linux's answers (before()/after())."
 import socket as pysocket
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import simtcp
 from simtcp.reasons import SendCause
 from simtcp.segment import Flags, FourTuple, Segment
-from simtcp.seq import MASK
+from simtcp.seq import MASK, Seq, unwrap
 from simtcp.states import State
 from simtcp.tcp import Connection, TcpConfig
 
@@ -217,3 +218,17 @@ def test_storms_and_lying_peers_near_the_wrap_break_nothing():
     rng = random.Random(14)
     for kind in ("storm", "peer"):
         assert run_batch(kind, rng, 25, isn=2**32 - 60) == []
+
+
+@given(st.integers(min_value=0, max_value=MASK), st.integers(min_value=0, max_value=MASK),
+       st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_receive_unwraps_seg_seq_and_seg_ack_as_unwrap_does(seq, ack, as_seq_type):
+    """`Connection.receive` writes `seq.unwrap` out for SEG.SEQ (against RCV.NXT) and
+    SEG.ACK (against SND.UNA): the same values, whether a segment carries plain ints (as
+    decoded and built segments do) or `Seq` values (as a test may put in one)."""
+    c = established()
+    wrap = Seq if as_seq_type else int
+    c.receive(Segment(80, 40000, wrap(seq), wrap(ack), Flags.ACK, 512), 0.1)
+    assert (c.seg_seq, c.seg_ack) == (unwrap(seq, RCV_NXT), unwrap(ack, SND_UNA))
+    assert type(c.seg_seq) is int and type(c.seg_ack) is int
