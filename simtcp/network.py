@@ -6,7 +6,7 @@ belongs to one node only. Linking nodes gives each a new interface (`Node.attach
 connected route appears in its routing table. Whenever something that routing depends on
 changes, `topology_changed()` gives the network a new version stamp (for what is worked out
 once per topology: compiled routing tables, implicit neighbours) and empties every node's
-route cache (`simtcp.node.RouteCache`).
+route cache (`simtcp.noderoute.RouteCache`).
 
 Two ways to describe addresses, mixable:
 
