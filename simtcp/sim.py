@@ -202,20 +202,29 @@ class Network(Topology):
             return "ok"
         return self.step_until(predicate, timeout)
 
-    def step_until(self, predicate: Callable[[], bool], timeout: Optional[float] = None) -> str:
+    def step_until(self, predicate: Callable[[], bool], timeout: Optional[float] = None,
+                   watched=None) -> str:
         """`run_until` for a caller that has just found ``predicate()`` false (a blocking
         socket call): it is asked again only after each event, since nothing can change
-        before one runs."""
+        before one runs. With ``watched`` (a `Socket`), only after an event that set its
+        ``_changed`` mark, which whatever can make the predicate true sets (the
+        `simtcp.socket` module docstring); the mark is cleared here and at each asking."""
         if timeout is None or timeout > self.stall_horizon:
             deadline, late = self.now + self.stall_horizon, "stalled"
         else:
             deadline, late = self.now + timeout, "timeout"
+        if watched is not None:
+            watched._changed = False
         heap = self._heap
         while heap:
             if heap[0][0] > deadline:
                 self._advance(deadline)
                 return late
             self.step()
+            if watched is not None:
+                if not watched._changed:
+                    continue            # the event did not touch what the caller waits for
+                watched._changed = False
             if predicate():
                 return "ok"
         return "idle"

@@ -7,6 +7,13 @@ goes idle — no event left that could ever change the answer — a blocking cal
 `SimulationIdleError` (a `TimeoutError`) with an explanation instead of hanging forever.
 Non-blocking sockets (`setblocking(False)`) raise `BlockingIOError` like the real thing.
 
+A blocked call does not re-ask its condition after every event of the whole network: every
+change to a connection goes through `Stack._after` (a segment, a timer, an ICMP error, a
+socket call), which marks the socket that owns the connection (``_changed``; a listener
+owns the connections in its queues). `Network.step_until` asks the condition again only
+after an event that set the mark — the same event at which asking after every event would
+first have found it true, so the calls return at the same instants in the same order.
+
 Errors carry the real errno and a message that teaches: EADDRINUSE, EADDRNOTAVAIL, EACCES,
 ECONNREFUSED, ETIMEDOUT, ECONNRESET, ENOTCONN, EISCONN, EINVAL, EBADF, EPIPE.
 """
@@ -69,7 +76,7 @@ class Socket(SocketOptions):
                  "proto", "local", "bound_explicitly", "reuseaddr", "reuseport", "nodelay",
                  "user_timeout_ms", "cork", "quickack", "linger", "user_mss", "congestion",
                  "rcvbuf", "sndbuf", "keepalive", "keepidle", "keepintvl", "keepcnt", "listener", "conn", "closed", "_timeout", "_blocking",
-                 "_shut_rd", "_error_reported", "on_ready", "_wake_pending")
+                 "_shut_rd", "_error_reported", "on_ready", "_wake_pending", "_changed")
 
     def __init__(self, host, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0,
                  *, user: str = "root", process: Optional[str] = None,
@@ -104,6 +111,7 @@ class Socket(SocketOptions):
         self._error_reported = False     # sk_err was handed out once (sock_error())
         self.on_ready: Optional[Callable[["Socket"], None]] = None   # see Stack.wake
         self._wake_pending = False
+        self._changed = False            # Stack._after touched our connection (_wait)
         host.sockets.append(self)
         if _conn is not None:
             self.stack.owner[_conn] = self
@@ -164,7 +172,11 @@ class Socket(SocketOptions):
                 "({what}); run the network and try again", call=call,
                 what=tr(f"socket.wait.{call}", what)))
         start = self.net.now
-        outcome = self.net.step_until(predicate, self._timeout)   # predicate() was False
+        # predicate() was False; on a TCP socket it is asked again only after an event that
+        # touched its connection (module docstring). Stack._after marks only TCP sockets:
+        # a UDP one (UdpSocket borrows this method) is asked after every event.
+        watched = self if self.type == SOCK_STREAM else None
+        outcome = self.net.step_until(predicate, self._timeout, watched=watched)
         if outcome == "ok":
             return
         what = tr(f"socket.wait.{call}", what)       # words only for a call that fails
@@ -576,7 +588,7 @@ class Socket(SocketOptions):
         def done() -> bool:
             return conn.state not in (FIN_WAIT_1, CLOSING, LAST_ACK)
         start = self.net.now
-        if not done() and self.net.step_until(done, self.linger) == "idle":
+        if not done() and self.net.step_until(done, self.linger, watched=self) == "idle":
             self.net._advance(start + self.linger)   # nothing happens until the timeout
 
     def _stop_listening(self, why: StateCause) -> None:

@@ -432,8 +432,10 @@ class Stack:
                 if ev.kind == "state":
                     self._on_state(conn, ev.old, ev.what)
         sock = self.owner.get(conn)
-        if sock is not None and sock.on_ready is not None:
-            self.wake(sock)
+        if sock is not None:
+            sock._changed = True        # a blocked call on it asks again (simtcp.socket)
+            if sock.on_ready is not None:
+                self.wake(sock)
         state = conn.state
         if state is CLOSED or (state is LISTEN and conn.passive):
             self.remove_conn(conn)
