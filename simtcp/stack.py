@@ -442,7 +442,9 @@ class Stack:
             return
         timers = conn.timers
         if timers:
-            self._arm(conn, min(timers.values()))       # conn.next_deadline()
+            deadline = min(timers.values())             # conn.next_deadline()
+            if conn.wake_at is None or deadline < conn.wake_at:
+                self._arm(conn, deadline)               # else the pending wake-up comes first
 
     @staticmethod
     def _tcb_detail(conn: Connection) -> tuple:
@@ -460,17 +462,17 @@ class Stack:
 
     def _arm(self, conn: Connection, deadline: float) -> None:
         """Keep one wake-up scheduled for the connection's next ``deadline``, as Linux keeps one
-        timer per socket and moves it with mod_timer() (sk_reset_timer()). A deadline that
-        moved earlier moves the wake-up (the old event is cancelled); one that moved later
-        or was stopped leaves it in place: it fires early, finds nothing due and waits for
-        what is left, as tcp_write_timer_handler() and tcp_delack_timer_handler() do
-        ("if (time_after(icsk->icsk_timeout, jiffies)) sk_reset_timer(...)";
-        net/ipv4/tcp_timer.c). So a connection never has more than one pending event."""
+        timer per socket and moves it with mod_timer() (sk_reset_timer()). Only a deadline
+        earlier than the pending wake-up's (``conn.wake_at``, which `_after` compares first)
+        moves it: the old event is cancelled. One that moved later or was stopped leaves it
+        in place: it fires early, finds nothing due and waits for what is left, as
+        tcp_write_timer_handler() and tcp_delack_timer_handler() do ("if
+        (time_after(icsk->icsk_timeout, jiffies)) sk_reset_timer(...)"; net/ipv4/
+        tcp_timer.c). So a connection never has more than one pending event."""
         event = self._armed.get(conn)
         if event is not None:
-            if deadline >= event[3][1]:
-                return                          # the pending wake-up comes first
             self.net.cancel(event)
+        conn.wake_at = deadline
         self._armed[conn] = self.net.schedule(deadline, self._fire, conn, deadline)
 
     def _disarm(self, conn: Connection) -> None:
@@ -479,6 +481,7 @@ class Stack:
         event = self._armed.pop(conn, None)
         if event is not None:
             self.net.cancel(event)
+            conn.wake_at = None
 
     def _ip_id(self, conn: Connection, out) -> int:
         """IPv4 Identification of a segment, as Linux ip_select_ident_segs() picks it for DF
@@ -528,6 +531,7 @@ class Stack:
     def _fire(self, conn: Connection, at: float) -> None:
         """The connection's wake-up for deadline ``at`` (the only one pending: see `_arm`)."""
         del self._armed[conn]
+        conn.wake_at = None
         deadline = conn.next_deadline()
         if deadline is None or deadline > self.net.now:
             # the timer armed for ``at`` was stopped or pushed later (an ACK arrived):

@@ -99,7 +99,7 @@ class Connection(Opener, Receiver, Sender):
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
                  "total_retrans", "_rack", "segs_out", "data_segs_out", "bytes_sent",
                  "bytes_retrans", "segs_in", "data_segs_in", "rcv_tstamp", "ato", "lrcvtime",
-                 "pingpong", "rcv_mss", "ack_pushed", "seg_seq", "seg_ack")
+                 "pingpong", "rcv_mss", "ack_pushed", "seg_seq", "seg_ack", "wake_at")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -132,6 +132,9 @@ class Connection(Opener, Receiver, Sender):
         self.error: Optional[int] = None    # errno to report to the application
         self.soft_error: Optional[int] = None   # sk_err_soft: reported if we time out
         self.timers: dict = {}
+        # the deadline of the stack's pending wake-up for these timers, None while there is
+        # none: the expiry of the socket's one kernel timer (simtcp.stack.Stack._arm)
+        self.wake_at: Optional[float] = None
         self.rto = config.rto_initial
         self.srtt: Optional[float] = None
         self.rttvar = 0.0

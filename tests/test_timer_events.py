@@ -37,6 +37,10 @@ def check_wakeups(net):
             if deadline is not None:       # due no later than the deadline (or now, if late)
                 assert conn in pending, f"{conn} has a deadline {deadline} but no wake-up"
                 assert pending[conn][0] <= max(deadline, net.now)
+            # the deadline `_after` compares before arming is the pending wake-up's (or None):
+            # set when one is scheduled, cleared when it fires or the socket's timers stop
+            event = node.stack._armed.get(conn)
+            assert conn.wake_at == (event[3][1] if event is not None else None)
     # cancelled events never sit on top, and never make up most of a big heap
     heap = net._heap
     assert not heap or heap[0][2] is not None
@@ -181,6 +185,7 @@ def test_time_wait_ends_after_sixty_seconds():
                  and r.what == "CLOSED"]
     assert closed - entered == pytest.approx(60.0)            # TCP_TIMEWAIT_LEN
     assert not a.stack.conns and not a.stack._armed
+    assert tw.wake_at is None
 
 
 def test_many_connections_leave_no_stale_wakeups_on_the_heap():
