@@ -18,11 +18,8 @@ the receiver reported holding in SACK blocks (RFC 6675).
 from __future__ import annotations
 
 import errno as _errno
-from typing import List, Tuple
-
 from .segment import Flags, Segment
 from .reasons import EventKind, SendCause, StateCause
-from .seq import unwrap
 from .states import (CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK,
                      State)
 from .congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Window
@@ -30,6 +27,7 @@ from .recovery import Prr
 from .tcpconfig import model_timeout
 from .tcploss import TCP_RACK_STATIC_REO_WND, RackTlp
 from .tcppersist import Persist
+from .tcpsack import SackScoreboard
 from .tcpkeepalive import Keepalive
 
 SYN, ACK, FIN, RST, PSH = int(Flags.SYN), int(Flags.ACK), int(Flags.FIN), int(Flags.RST), int(Flags.PSH)
@@ -37,10 +35,10 @@ GSO_MAX_SIZE = 65536     # sk_gso_max_size (GSO_LEGACY_MAX_SIZE)
 MAX_TCP_HEADER = 320     # include/net/tcp.h: L1_CACHE_ALIGN(128 + MAX_HEADER), x86-64
 
 
-class Sender(Persist, RackTlp, Keepalive):
+class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
     """Sending, timers and loss recovery for `tcp.Connection` (see module docstring); the
     persist timer is `tcppersist.Persist`, RACK-TLP `tcploss.RackTlp`, SO_KEEPALIVE
-    `tcpkeepalive.Keepalive`."""
+    `tcpkeepalive.Keepalive`, the SACK scoreboard `tcpsack.SackScoreboard`."""
 
     __slots__ = ()
 
@@ -152,53 +150,6 @@ class Sender(Persist, RackTlp, Keepalive):
         if not more and (not marks or marks[-1] != end):
             marks.append(end)
             self.pushed_seq = end
-
-    def _sack_clip(self, size: int):
-        """(end of the SACKed block SND.NXT sits in, or None; size cut at the next block)."""
-        nxt = self.snd_nxt
-        for start, end in self.sacked:
-            if start <= nxt < end:
-                return end, 0
-            gap = start - nxt
-            if 0 < gap < size:
-                size = gap
-        return None, size
-
-    def _note_sack(self, blocks) -> None:
-        """Merge the peer's SACK blocks into the scoreboard (RFC 2018 §4). Their edges are
-        32-bit: unwrapped against SND.UNA (Linux tcp_is_sackblock_valid() compares them
-        with snd_una and snd_nxt)."""
-        una, top = self.snd_una, self.snd_max
-        ranges = [(s, e) for s, e in self.sacked if e > una]
-        for left, right in blocks:
-            left, right = unwrap(left, una), unwrap(right, una)
-            if una < right <= top and left < right:
-                ranges.append((left if left > una else una, right))
-        ranges.sort()
-        merged: List[Tuple[int, int]] = []
-        for start, end in ranges:
-            if merged and start <= merged[-1][1]:
-                if end > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], end)
-            else:
-                merged.append((start, end))
-        self.sacked = merged or ()        # no list kept while nothing is SACKed
-
-    def _head_sacked(self) -> bool:
-        """Is the byte at SND.UNA marked SACKed? The cumulative ACK stopped at data the
-        receiver had reported holding: it reneged (RFC 2018 §8)."""
-        return bool(self.sacked) and self.sacked[0][0] <= self.snd_una
-
-    def _check_sack_reneging(self, now: float) -> None:
-        """Linux tcp_check_sack_reneging(): SND.UNA advanced onto a SACKed block. Give the
-        receiver max(SRTT/2, 10 ms) to send ACKs that restore sanity, then let the
-        retransmission timer fire (which forgets the SACK marks, `_on_rto`)."""
-        if not self._head_sacked():
-            return
-        delay = max((self.srtt or 0.0) / 2, 0.010)
-        self.timers["rto"] = now + delay
-        self._event(EventKind.SACK_RENEGING, "", "Linux tcp_check_sack_reneging()",
-                    (("delay", delay),))
 
     def _send_data(self, now: float, flags: int, payload: bytes) -> None:
         seq = self.snd_nxt
@@ -471,21 +422,6 @@ class Sender(Persist, RackTlp, Keepalive):
             return False
         return True
 
-    def _check_dsack(self, blocks, ack: int) -> None:
-        """tcp_check_dsack(): a first SACK block below the cumulative ACK, or inside the
-        second block, reports a duplicate (RFC 2883 §4); `recovery.Rack.dsack` judges it.
-        The 32-bit edges are unwrapped against SND.UNA (seq.py)."""
-        una = self.snd_una
-        left, right = unwrap(blocks[0][0], una), unwrap(blocks[0][1], una)
-        if not left < ack:
-            if len(blocks) < 2:
-                return
-            left2, right2 = unwrap(blocks[1][0], una), unwrap(blocks[1][1], una)
-            if right > right2 or left < left2:
-                return
-        self.rack.dsack(left, right, self.eff_mss, self.max_window, self.tlp_high_seq,
-                        self.total_retrans)
-
     def _on_new_ack(self, acked: int, now: float, newly_sacked: int = 0,
                     ca_rtt=None) -> None:
         if self.rtt_seq is not None and self.snd_una >= self.rtt_seq:
@@ -572,16 +508,6 @@ class Sender(Persist, RackTlp, Keepalive):
         cwnd = self.prr.on_ack(delivered, self.pipe, una_advanced, newly_lost, self.eff_mss)
         if cwnd >= 0:
             self.cwnd = cwnd
-
-    def _head_hole(self) -> int:
-        """Bytes from SND.UNA to the first SACKed block (at most one segment): the segment
-        recovery marks lost and resends."""
-        size = min(self.eff_mss, max(self.snd_max - self.snd_una, 0))
-        for start, _end in self.sacked:
-            gap = start - self.snd_una
-            if 0 < gap < size:
-                size = gap
-        return size
 
     @property
     def pipe(self) -> int:
