@@ -296,6 +296,12 @@ class PortAllocator:
         so a candidate costs one check() call. Returns (port, i) or (None, remaining)."""
         n = -(-remaining // step)
         first = range(start, min(high, start + step * n), step)
+        if first and start not in reserved and check(start):
+            # the usual case, the first candidate is free: no chain of ranges to walk (when
+            # it is taken, the walk below asks check() about it once more)
+            self._all_skipped = False
+            self.last_probes += 1
+            return start, 0
         wrap = start + step * len(first) - remaining
         second = range(wrap, wrap + step * (n - len(first)), step)
         candidates = itertools.chain(first, second)

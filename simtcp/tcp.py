@@ -99,7 +99,8 @@ class Connection(Opener, Receiver, Sender):
                  "min_rtt", "lsndtime", "prr", "lost_bytes", "retrans_out", "tlp_high_seq",
                  "total_retrans", "_rack", "segs_out", "data_segs_out", "bytes_sent",
                  "bytes_retrans", "segs_in", "data_segs_in", "rcv_tstamp", "ato", "lrcvtime",
-                 "pingpong", "rcv_mss", "ack_pushed", "seg_seq", "seg_ack", "wake_at")
+                 "pingpong", "rcv_mss", "ack_pushed", "seg_seq", "seg_ack", "wake_at",
+                 "ip_id")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -200,6 +201,9 @@ class Connection(Opener, Receiver, Sender):
         self.rcv_tstamp = 0.0               # when an ACK last arrived (tp->rcv_tstamp)
         # the arriving segment's SEG.SEQ and SEG.ACK, unwrapped (set by `receive`)
         self.seg_seq = self.seg_ack = 0
+        # the IPv4 Identification of the next segment sent (Linux inet_sk(sk)->inet_id): the
+        # stack's business (Stack._ip_id), None until it picks the first
+        self.ip_id: Optional[int] = None
 
     def own_config(self) -> TcpConfig:
         """This connection's TcpConfig, ready to change: one the stack shares between

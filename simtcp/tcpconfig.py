@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from operator import attrgetter
-from types import MappingProxyType
 from typing import Callable, Mapping, NamedTuple, Optional, Tuple
 
 from .segment import FLAG_VALUES, Flags, Options, Segment
@@ -132,14 +131,16 @@ CUBIC_PARAMS = (("hystart", 1), ("hystart_detect", 3), ("hystart_low_window", 16
 
 
 def cc_params(cfg: "TcpConfig") -> Mapping[str, int]:
-    """The congestion control's module parameters, as `congestion.make` takes them (a
-    read-only mapping: every connection with the same parameters shares one)."""
+    """The congestion control's module parameters, as `congestion.make` takes them. Every
+    connection with the same parameters shares one mapping: read it, never change it. It is
+    a plain dict, not a read-only view: ``make`` unpacks it with ``**``, which takes a dict
+    as it is but walks any other mapping key by key (about 0.6 µs more per connection)."""
     return _cc_params(cfg.cubic_params)
 
 
 @lru_cache(maxsize=16)
 def _cc_params(values: Tuple[int, ...]) -> Mapping[str, int]:
-    return MappingProxyType(dict(zip((name for name, _ in CUBIC_PARAMS), values)))
+    return dict(zip((name for name, _ in CUBIC_PARAMS), values))
 
 
 def select_initial_window(cfg: "TcpConfig", mss: int) -> Tuple[int, int]:

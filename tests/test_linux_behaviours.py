@@ -118,6 +118,32 @@ def test_reset_from_close_with_unread_data_carries_timestamps_and_window():
     assert seg.window > 0 and rst.packet.ident != 0   # tcp_transmit_skb(): the socket's own
 
 
+def test_ip_ids_count_per_socket_from_a_keyed_start_and_a_request_socket_sends_zero():
+    # ip_select_ident_segs(): each full socket counts from get_random_u16() (here the keyed
+    # hash of its 4-tuple); a request socket has none yet, so its SYN-ACK carries 0
+    net, a, b = pair()
+    cli, conn = connected(net, a, b)
+    cli.sendall(b"ping")
+    conn.recv(10)
+    conn.sendall(b"pong")
+    cli.recv(10)
+    cli.close()
+    conn.close()
+    net.run()
+    sent = {}
+    for cp in net.capture:
+        sent.setdefault(cp.packet.src, []).append(cp.packet)
+    for host, packets in ((a, sent[a.ip]), (b, sent[b.ip][1:])):
+        seg = packets[0].segment
+        start = host.stack._hash(f"ipid|{packets[0].src}|{seg.sport}|{packets[0].dst}|"
+                                 f"{seg.dport}") & 0xFFFF
+        assert [p.ident for p in packets] == [(start + i) & 0xFFFF
+                                              for i in range(len(packets))]
+    synack = sent[b.ip][0]
+    assert synack.segment.flags == Flags.SYN | Flags.ACK and synack.ident == 0
+    assert len(sent[a.ip]) >= 5 and len(sent[b.ip]) >= 4
+
+
 # ------------------------------------------------------------------ TS.Recent
 def established(ts=True):
     c = Connection(T, TcpConfig(timestamps=ts), 1000)
