@@ -75,6 +75,7 @@ class Persist:
             size = min(self.snd_wnd, self.eff_mss, self.unsent)
             self._send_data(now, ACK | self._push_flag(self.snd_nxt, size),
                             bytes(self.sndq[:size]))
+            self._schedule_loss_probe(now)
         if self.snd_nxt != self.snd_una or self.unsent <= 0:
             self.probes_out = self.probe_backoff = 0   # data is out: the RTO takes over
             self.probes_tstamp = None

@@ -55,6 +55,7 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
         mss = self.eff_mss
         if mss <= 0:
             return          # cannot happen (tcp_min_snd_mss); never emit empty data segments
+        sent = False
         while True:
             offset = self.snd_nxt - self.snd_una
             avail = len(self.sndq) - offset
@@ -98,10 +99,16 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
                 if last and self.fin_queued and self.fin_seq is None:
                     flags |= FIN           # piggyback the FIN on the last data (Linux)
                 self._send_data(now, flags, payload)
+                sent = True
                 continue
             if self.fin_queued and self.fin_seq is None:
                 self._send_data(now, FIN | ACK, b"")
+                sent = True
             break
+        if sent:
+            # once per burst, after it, as tcp_write_xmit() ends: the probe timeout counts
+            # every segment now in flight
+            self._schedule_loss_probe(now)
 
     def _push_flag(self, seq: int, size: int) -> int:
         """PSH when the segment carries the end of a write (or a forced push): Linux marks
@@ -152,6 +159,9 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
             self.pushed_seq = end
 
     def _send_data(self, now: float, flags: int, payload: bytes) -> None:
+        """Send new data (or the FIN, or resend after a timeout) at SND.NXT and account for
+        it; the caller arms the tail loss probe once it sent what it will
+        (`_schedule_loss_probe`)."""
         seq = self.snd_nxt
         retrans = seq < self.snd_max
         reason = (SendCause.RETRANSMISSION if retrans
@@ -180,7 +190,6 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
         self.lsndtime = now
         if "rto" not in self.timers:
             self._arm_rto(now)
-        self._schedule_loss_probe(now)
 
     def on_timer(self, now: float) -> None:
         self._now = now
@@ -323,7 +332,8 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
 
     def _rtt_sample(self, r: float) -> None:
         """RFC 6298 §2 with Linux's floor: RTO = SRTT + max(4*RTTVAR, TCP_RTO_MIN)."""
-        self.min_rtt = r if self.min_rtt is None else min(self.min_rtt, r)
+        if self.min_rtt is None or r < self.min_rtt:
+            self.min_rtt = r
         if self.srtt is None:
             self.srtt, self.rttvar = r, r / 2
         else:
@@ -348,7 +358,7 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
             self.rcv_tstamp = now
         window = seg.window << self.snd_wscale
         if acked > 0:
-            del self.sndq[:min(acked, len(self.sndq))]
+            del self.sndq[:acked]          # (an ACK of our FIN covers one more: a slice stops)
             self.snd_una = ack
             while self.push_marks and self.push_marks[0] <= ack:
                 del self.push_marks[0]
@@ -390,9 +400,12 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
         if self.sack_ok and self.state.synchronized and self.snd_una != self.snd_max:
             # with SACK, RACK finds the losses (Linux: tcp_is_rack()); only a SACK, or an
             # ACK during recovery, can show a segment delivered while an earlier one is not
-            self._sack_loss_recovery(
-                now, delivered, acked > 0, rack is not None and rack.advanced
-                and (bool(self.sacked) or self.prr is not None))
+            rack_check = (rack is not None and rack.advanced
+                          and (bool(self.sacked) or self.prr is not None))
+            if rack_check or self.prr is not None or (rack is not None and rack.lost_bytes):
+                # (the usual ACK — no SACK blocks, no recovery, nothing marked lost — has
+                # nothing to look for and nothing to repair)
+                self._sack_loss_recovery(now, delivered, acked > 0, rack_check)
             if in_recovery and self.prr is None:
                 self.rack.recovery_done()
         elif self.sack_ok and in_recovery and self.prr is None:
@@ -447,6 +460,7 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
             self.dupacks = 0
             if self.recover is not None and self.snd_una >= self.recover:
                 self.recover = None
+            w = None      # the window both hooks see (made for the first that runs)
             if ca_rtt is not None and self.cwnd < self.ssthresh:
                 # .pkts_acked before .cong_avoid (tcp_clean_rtx_queue(), then
                 # tcp_cong_control()): CUBIC's HyStart may end slow start here
@@ -457,12 +471,14 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
                     self._event(EventKind.HYSTART_EXIT, "", "Linux tcp_cubic.c hystart_update()",
                                 (("cwnd", self.cwnd // self.eff_mss),
                                  ("how", self.cc.hystart_exit[2])))
-            prior_in_flight = self.in_flight + acked
+            prior_in_flight = self.snd_nxt - self.snd_una + acked    # before this ACK
             if (prior_in_flight * 2 > self.cwnd if self.cwnd < self.ssthresh
                     else prior_in_flight + self.eff_mss >= self.cwnd):
                 # tcp_cong_avoid() runs only while the window limited the sender
                 # (tcp_is_cwnd_limited); the algorithm is the socket's (TCP_CONGESTION)
-                w = Window(self.cwnd, self.ssthresh, self.eff_mss, self.min_rtt, self.cwnd_cnt)
+                if w is None:
+                    w = Window(self.cwnd, self.ssthresh, self.eff_mss, self.min_rtt,
+                               self.cwnd_cnt)
                 self.cc.cong_avoid(w, acked, now)
                 self.cwnd, self.cwnd_cnt = w.cwnd, w.cwnd_cnt
         if self.snd_una == self.snd_max:
@@ -514,13 +530,18 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
         """Bytes in the network (RFC 6675 pipe, Linux tcp_packets_in_flight): sent, minus
         what the peer SACKed (or, without SACK, what duplicate ACKs said arrived) and what
         recovery marked lost, plus retransmissions."""
+        in_flight = self.snd_nxt - self.snd_una
+        if self.prr is None and not self.sacked:
+            # the usual case: outside recovery (which alone sets the lost and resent marks)
+            # with nothing SACKed, every byte sent is still in the network
+            return in_flight
         if self.sack_ok:
             # in recovery, RACK's lost marks (lost_out) left the network; a resent segment
             # is back in flight. (After a timeout simtcp goes back to SND.UNA instead.)
             lost = self.rack.lost_bytes if self.prr is not None else 0
-            return max(self.in_flight - self.sacked_bytes - lost, 0)
+            return max(in_flight - self.sacked_bytes - lost, 0)
         gone = min(self.dupacks, 3) * self.eff_mss if self.prr is not None else 0
-        return max(self.in_flight - gone - self.lost_bytes + self.retrans_out, 0)
+        return max(in_flight - gone - self.lost_bytes + self.retrans_out, 0)
 
     def _retransmit_head(self, now: float, reason: "SendCause") -> None:
         size = min(self.eff_mss, len(self.sndq))

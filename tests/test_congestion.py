@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from pairs import connect, read_as_it_arrives
+from pairs import connect, read_as_it_arrives, two_hosts
 
 import simtcp
 from simtcp.congestion import CA_EVENT_LOSS, CA_EVENT_TX_START, Cubic, Reno, Window, make
@@ -318,3 +318,39 @@ def test_hystart_ends_slow_start_when_the_delay_grows():
     assert "HyStart: slow start ends at cwnd" in str(net.trace)
     _net, plain, none = run(0)
     assert not none and plain.ssthresh >= 1 << 30 and plain.cwnd > 2 * conn.cwnd
+
+
+def rfc6675_pipe(c):
+    """The whole sum `pipe` short-cuts in the usual case (no recovery, nothing SACKed)."""
+    if c.sack_ok:
+        lost = c.rack.lost_bytes if c.prr is not None else 0
+        return max(c.in_flight - c.sacked_bytes - lost, 0)
+    gone = min(c.dupacks, 3) * c.eff_mss if c.prr is not None else 0
+    return max(c.in_flight - gone - c.lost_bytes + c.retrans_out, 0)
+
+
+@pytest.mark.parametrize("sack", [1, 0])
+def test_the_pipe_shortcut_agrees_with_the_whole_sum_through_losses(sack):
+    """Outside recovery nothing is marked lost or resent (only recovery sets those marks), so
+    `pipe` answers with the bytes in flight while nothing is SACKed: through a lossy
+    transfer, with and without SACK, it always equals the whole RFC 6675 sum."""
+    net, a, b, _ = two_hosts(seed=5, loss=0.03)
+    a.sysctl["net.ipv4.tcp_sack"] = sack
+    cli, conn, _ = connect(a, b, backlog=1)
+    assert cli.conn.sack_ok == bool(sack)
+    read_as_it_arrives(conn)
+    cli.setblocking(False)
+    data, sent, recoveries, shortcut = b"p" * 400_000, 0, 0, 0
+    while True:
+        if sent < len(data):
+            try:
+                sent += cli.send(data[sent:sent + 65536])
+            except BlockingIOError:
+                pass
+        c = cli.conn
+        assert c.pipe == rfc6675_pipe(c)
+        recoveries += c.prr is not None
+        shortcut += c.prr is None and not c.sacked and c.in_flight > 0
+        if not net.step():
+            break
+    assert sent == len(data) and recoveries and shortcut and c.total_retrans
