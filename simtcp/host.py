@@ -155,7 +155,9 @@ class Host(Node):
     def new_fd(self, pid: int) -> int:
         """The lowest free file descriptor of process ``pid``, as POSIX requires (0-2 are
         stdin, stdout and stderr)."""
-        table = self._fds.setdefault(pid, [3, []])
+        table = self._fds.get(pid)
+        if table is None:                    # (not setdefault: no lists made to be dropped)
+            table = self._fds[pid] = [3, []]
         if table[1]:
             return heapq.heappop(table[1])   # the lowest closed one below the high-water mark
         table[0] += 1

@@ -93,7 +93,8 @@ class Socket(Binding, SocketOptions):
         # the process's capabilities (simtcp.privilege)
         self.capabilities = None if _listener is None else _listener.capabilities
         self.process = process or "python"
-        self.pid = host.pid_of(self.process, user)
+        # accept(): the listener's process (and user) owns the new socket
+        self.pid = host.pid_of(self.process, user) if _listener is None else _listener.pid
         self.fd = host.new_fd(self.pid)
         self.family, self.type, self.proto = family, type, proto
         self.local: Optional[Tuple[str, int]] = _local

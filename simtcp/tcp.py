@@ -76,10 +76,18 @@ class Event(NamedTuple):
     detail: tuple = ()        # numbers an event carries, e.g. (("retry", 2),)
 
 
-#: The trace event of each edge of RFC 9293 Figure 5, made once (events are immutable): a
-#: state change without a cause of its own queues its edge's event (`_set_state`).
-_EDGE_EVENTS = {edge: Event("state", NAME[row.dst], NAME[row.src], row.event, row.rfc)
-                for edge, row in EDGES.items()}
+class _EdgeEvents(dict):
+    """(src, dst) -> the trace event of that edge of RFC 9293 Figure 5, made once (events
+    are immutable): a state change without a cause of its own queues its edge's event
+    (`_set_state`). An edge the figure does not have raises ValueError, as `states.EDGES`
+    does, so that look-up is also the check."""
+
+    def __missing__(self, edge: Tuple[State, State]) -> Event:
+        return EDGES[edge]          # (it has no such edge either: raises ValueError)
+
+
+_EDGE_EVENTS = _EdgeEvents((edge, Event("state", NAME[row.dst], NAME[row.src], row.event,
+                                        row.rfc)) for edge, row in EDGES.items())
 
 
 class Connection(Opener, Receiver, Sender):
@@ -292,12 +300,12 @@ class Connection(Opener, Receiver, Sender):
     # ------------------------------------------------------------ internals
     def _set_state(self, new: State, why: object = "") -> None:
         old = self.state
-        row = EDGES[old, new]         # ValueError if RFC 9293 Figure 5 has no such edge
-        self.state = new
+        # either look-up raises ValueError if RFC 9293 Figure 5 has no such edge
         if why:                       # a cause of its own (a StateCause) names the change
-            event = Event("state", NAME[new], NAME[old], why, row.rfc)
+            event = Event("state", NAME[new], NAME[old], why, EDGES[old, new].rfc)
         else:                         # otherwise the edge's words: its shared event
             event = _EDGE_EVENTS[old, new]
+        self.state = new
         if self._events:
             self._events.append(event)
         else:
