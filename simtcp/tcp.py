@@ -108,7 +108,7 @@ class Connection(Opener, Receiver, Sender):
                  "total_retrans", "_rack", "segs_out", "data_segs_out", "bytes_sent",
                  "bytes_retrans", "segs_in", "data_segs_in", "rcv_tstamp", "ato", "lrcvtime",
                  "pingpong", "rcv_mss", "ack_pushed", "seg_seq", "seg_ack", "wake_at",
-                 "ip_id")
+                 "ip_id", "ts_options")
 
     def __init__(self, four_tuple: FourTuple, config: TcpConfig, iss: int, ts_offset: int = 0):
         self.tuple = four_tuple
@@ -129,6 +129,7 @@ class Connection(Opener, Receiver, Sender):
         self.sack_ok = self.ts_ok = False
         self.ts_offset = ts_offset
         self.ts_recent = 0
+        self.ts_options = NO_OPTIONS        # the last timestamps sent (tcprecv._data_options)
         self.sndq = bytearray()             # bytes from snd_una on: unacked, then unsent
         self.rcvq = bytearray()             # in-order bytes the application has not read
         # out-of-order data (RFC 9293 §3.10.7.4): made when the first such segment arrives

@@ -44,8 +44,8 @@ class Receiver(ReceiveWindow):
         only at the edges — a retransmitted FIN ending exactly at RCV.NXT is accepted, which
         is what lets TIME-WAIT re-ACK it and restart its timer (RFC 9293 §3.10.7.4, eighth).
         """
-        wnd = max(0, self.rcv_adv - self.rcv_nxt)       # the window we offered
-        if self.seg_seq > self.rcv_nxt + wnd:
+        # beyond the window we offered (it ends at RCV.NXT once it closed: never below)
+        if self.seg_seq > self.rcv_adv and self.seg_seq > self.rcv_nxt:
             return False
         # (a segment starting at or after RCV.NXT cannot end before it: SEG.LEN is only
         # needed for one that starts earlier, a retransmission)
@@ -64,12 +64,23 @@ class Receiver(ReceiveWindow):
 
 
     def _data_options(self, now: float) -> Options:
+        """The options of a segment after the handshake (Linux tcp_established_options()):
+        the timestamps, TSval and TS.Recent echoed (RFC 7323 §3), and SACK blocks while
+        data waits out of order (RFC 2018; three beside the timestamps, else four).
+        Segments close together carry the same timestamps (TSval is a millisecond clock):
+        the last options made with timestamps alone (``ts_options``) serve again until
+        TSval or TS.Recent moves."""
         if not self.ts_ok:
             if self.sack_ok and self.ooo:
                 return Options(sack=self._sack_blocks(4))
             return NO_OPTIONS
-        sack = self._sack_blocks(3) if self.sack_ok and self.ooo else ()
-        return Options(ts=(self._tsval(now), self.ts_recent), sack=sack)
+        ts = (self._tsval(now), self.ts_recent)
+        if self.sack_ok and self.ooo:
+            return Options(ts=ts, sack=self._sack_blocks(3))
+        options = self.ts_options
+        if options.ts != ts:
+            options = self.ts_options = Options(ts=ts)
+        return options
 
     def _sack_blocks(self, limit: int) -> tuple:
         return self.ooo.sack_blocks(limit)

@@ -3,7 +3,7 @@ import errno
 
 import pytest
 
-from simtcp.segment import Flags, FourTuple, Segment
+from simtcp.segment import Flags, FourTuple, Options, Segment
 from simtcp.seq import Seq
 from simtcp.reasons import StateCause
 from simtcp.states import State, transition
@@ -329,3 +329,35 @@ def test_synchronized_states_are_those_after_the_handshake():
     """RFC 9293 §3.5.2: CLOSED, LISTEN, SYN-SENT and SYN-RECEIVED are not synchronized."""
     assert {s for s in State if not s.synchronized} == {
         State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED}
+
+
+def test_segments_share_their_timestamps_until_tsval_or_ts_recent_moves():
+    """The options after the handshake are made again only when they change: segments sent
+    in the same millisecond with the same TS.Recent carry one Options (``ts_options``); a
+    later TSval, a new TS.Recent or SACK blocks give new ones."""
+    c = conn()
+    c.open_active(0.0)
+    out(c)
+    inp(c, f"S. 5000:5000(0) ack 1001 win 65160 {PEER_SYN_OPTS}", 0.02)
+    (ack,) = out(c)
+    c.send(b"a" * 3000, 0.0205)                     # the same millisecond: TSval 20
+    first = out(c)
+    assert len(first) == 3 and all(s.options is ack.options for s in first)
+    inp(c, ". 5001:5001(0) ack 4001 win 500 <nop,nop,TS val 600 ecr 20>", 0.0206)
+    c.send(b"b" * 1448, 0.0207)                     # TS.Recent is now 600
+    (echo,) = out(c)
+    assert echo.options.ts == (20, 600) and echo.options is not ack.options
+    c.send(b"c" * 2896, 0.0215)                     # TSval 21: one new Options, shared
+    later = out(c)
+    assert len(later) == 2 and later[0].options.ts == (21, 600)
+    assert later[0].options is not echo.options and later[1].options is later[0].options
+    # data out of order: the ACK carries a SACK block; the hole filled, it carries none
+    inp(c, "P. 5101:5201(100) ack 4001 win 500 <nop,nop,TS val 601 ecr 21>", 0.0216)
+    (sack,) = out(c)
+    assert sack.options.ts == (21, 600) and sack.options.sack == ((5101, 5201),)
+    inp(c, "P. 5001:5101(100) ack 4001 win 500 <nop,nop,TS val 601 ecr 21>", 0.0217)
+    (filled,) = out(c)
+    assert int(filled.ack) == 5201 and filled.options == Options(ts=(21, 601))
+    c.send(b"d" * 1448, 0.0218)
+    (same,) = out(c)
+    assert same.options is filled.options
