@@ -12,6 +12,17 @@ taken off the heap when they reach its top — the top of the heap is always a l
 so peeking at ``heap[0]`` stays right — and all at once when they make up more than half
 of it, so cancelled timers cannot pile up (asyncio's event loop does the same).
 
+Two heaps: most events are due soon (a packet arriving, a delayed ACK), while long timers
+(TIME-WAIT's 60 s, keepalive) wait in thousands — one or two per recently closed connection.
+In one heap every push and pop would sift through all of them (a heap of 4,000 is twelve
+levels deep), so the events due up to ``_near_until`` (a window of `_NEAR` seconds from the
+first event in it) go on the *near* heap and later ones on the *later* heap; when the near
+heap runs dry, the next window's events move over from the later heap, in order. Every
+near event comes before every later one, so the near heap's top is always the next event
+(and the near heap is empty only when both are): ``heap[0]`` still tells what runs next,
+and the order is (time, n) exactly as with one heap. (Linux's timer wheel also files
+timers by how far away they are, in levels of coarser granularity: kernel/time/timer.c.)
+
 Blocking socket calls drive the simulation themselves through `run_until(predicate)`, which
 pops events until the predicate holds, the heap is empty (idle: nothing can ever change),
 or a virtual-time limit passes (`step_until` when the caller has just asked the predicate).
@@ -44,6 +55,8 @@ _INF = math.inf
 #: Cancelled events are swept out of the heap together once there are more than this many
 #: and they make up more than half of it (fewer wait until they reach the top).
 _SWEEP_MIN = 100
+#: Seconds of virtual time the near heap covers (see the module docstring, "Two heaps").
+_NEAR = 1.0
 
 
 class Network(Topology):
@@ -62,9 +75,11 @@ class Network(Topology):
         self.wire = wire
         self.rng = random.Random(seed)
         self.now = 0.0
-        self._heap: list = []
+        self._heap: list = []            # the events due up to _near_until, soonest on top
+        self._later: list = []           # the events after it (module docstring)
+        self._near_until = _NEAR
         self._n = 0
-        self._cancelled = 0              # cancelled events still on the heap
+        self._cancelled = 0              # cancelled events still on the heaps
         self._next_pkt = 0
         self.trace = Trace(trace_limit)
         self.trace.enabled = trace
@@ -95,8 +110,15 @@ class Network(Topology):
         if at < self.now:
             at = self.now
         event = [at, self._n, callback, args]
-        heapq.heappush(self._heap, event)
         self._n += 1
+        heap = self._heap
+        if not heap:                     # nothing pending (nor later): a new near window
+            self._near_until = at + _NEAR
+            heap.append(event)
+        elif at <= self._near_until:
+            heapq.heappush(heap, event)
+        else:
+            heapq.heappush(self._later, event)
         return event
 
     def call_later(self, delay: float, callback: Callable, *args) -> list:
@@ -112,17 +134,36 @@ class Network(Topology):
         heap = self._heap
         if heap and heap[0] is event:
             self._pop_cancelled()
-        elif self._cancelled > _SWEEP_MIN and self._cancelled * 2 > len(heap):
-            heap[:] = [e for e in heap if e[2] is not None]
-            heapq.heapify(heap)          # (order is by (time, n): the same as before)
-            self._cancelled = 0
+        elif (self._cancelled > _SWEEP_MIN
+              and self._cancelled * 2 > len(heap) + len(self._later)):
+            for h in (heap, self._later):
+                h[:] = [e for e in h if e[2] is not None]
+                heapq.heapify(h)         # (order is by (time, n): the same as before)
+            self._cancelled = 0          # (the near heap keeps its live top: not empty)
 
     def _pop_cancelled(self) -> None:
-        """Take cancelled events off the top of the heap, so that its top is live."""
+        """Take cancelled events off the top of the heap, so that its top is live (and
+        refill it from the later heap if that leaves it empty)."""
         heap = self._heap
         while heap and heap[0][2] is None:
             heapq.heappop(heap)
             self._cancelled -= 1
+        if not heap and self._later:
+            self._pull_later()
+
+    def _pull_later(self) -> None:
+        """The near heap ran dry: the next window's events move over from the later heap
+        (popped in order and appended, they make a valid heap; cancelled ones are left
+        behind for good)."""
+        heap, later = self._heap, self._later
+        while not heap and later:
+            self._near_until = later[0][0] + _NEAR
+            while later and later[0][0] <= self._near_until:
+                event = heapq.heappop(later)
+                if event[2] is None:
+                    self._cancelled -= 1
+                else:
+                    heap.append(event)
 
     def step(self) -> bool:
         """Run one event; False when there is none."""
@@ -130,7 +171,7 @@ class Network(Topology):
         if not heap:
             return False
         at, _, callback, args = heapq.heappop(heap)
-        if heap and heap[0][2] is None:
+        if not heap or heap[0][2] is None:
             self._pop_cancelled()
         self.now = at
         callback(*args)
@@ -171,20 +212,24 @@ class Network(Topology):
                 bar.close()
 
     def _run(self, until: Optional[float], max_events: Optional[int], bar) -> float:
+        # exactly one of the two limits applies: ``until`` (stop there) or, without it, the
+        # stall horizon (give up): one comparison per event tells whether either is passed
         horizon = self.now + self.stall_horizon if until is None else None
+        limit = until if horizon is None else horizon
+        most = _INF if max_events is None else max_events
         n = 0
         heap = self._heap
         every = progress.CHECK_EVERY - 1
         while heap:
-            if until is not None and heap[0][0] > until:
-                break
-            if horizon is not None and heap[0][0] > horizon:
+            if heap[0][0] > limit:
+                if horizon is None:
+                    break
                 self._advance(horizon)
                 raise SimulationStalledError(
                     f"run() did not reach an idle network within {self.stall_horizon:g} s of "
                     f"virtual time (stall_horizon); something keeps re-arming timers, e.g. a "
                     f"peer holding a zero window. Use run(until=...) to run for a set time.")
-            if max_events is not None and n >= max_events:
+            if n >= most:
                 return self.now
             self.step()
             n += 1
