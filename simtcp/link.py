@@ -132,12 +132,19 @@ class Link:
             return
         if data is None and net.wire == "bytes":
             data = wire.encode(packet)
+        taps = net.capture.taps
+        if not (self.middleboxes or net.capture_enabled or taps or self.loss
+                or self.bandwidth):
+            # the common case: a plain wire (nothing to run, record, lose or queue): the
+            # packet arrives after the propagation delay
+            net.deliver_later(now + self.delay, hop, pkt_id,
+                              packet if data is None else data, self)
+            return
         deliveries = [(0.0, packet, pkt_id)]
         if self.middleboxes:
             deliveries = self._middleboxes(deliveries, now)
             if not deliveries:
                 return
-        taps = net.capture.taps
         if net.capture_enabled or taps:
             # what is on the wire: after the middlebox chain, each copy with its own id
             iface = sender.iface_of(self) if taps else None

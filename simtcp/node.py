@@ -342,6 +342,12 @@ class Node(RouteDecisions, NetfilterCommands):
                 return
         else:
             packet = payload
+        if not (self.taps or self.hooks.chains) and packet.dst in self.ips:
+            # the common case: for us, and nothing watches or filters on the way in
+            if net.trace.enabled:
+                net.trace.record(net.now, "deliver", self.name, packet, pkt_id)
+            self.deliver(packet, pkt_id)
+            return
         # only packet sockets, hooks and forwarding ask which interface it came in on
         in_iface = self._in_iface(link) if self.taps or self.hooks.chains or self.forwarding \
             else None

@@ -410,7 +410,7 @@ class Stack:
         segments = conn._out
         if segments:
             conn._out = ()
-            counters = self.counters
+            counters, host = self.counters, self.host
             for out in segments:
                 flags = int(out.segment.flags)
                 if out.reason.retransmission:
@@ -419,11 +419,12 @@ class Stack:
                         counters["TCPSynRetrans"] += 1
                 if flags & _RST:
                     counters["OutRsts"] += 1
+                counters["OutSegs"] += 1            # (what send() does, without its call)
                 # only the trace reads the TCB snapshot: build it only when someone records
                 detail = self._tcb_detail(conn) if tracing else ()
-                self.send(Packet.tcp(t.local_ip, t.remote_ip, out.segment,
-                                     self._ip_id(conn, out)),
-                          out.reason, out.rfc, t, detail)
+                host.transmit(Packet.tcp(t.local_ip, t.remote_ip, out.segment,
+                                         self._ip_id(conn, out)),
+                              out.reason, out.rfc, None, t, detail)
         events = conn._events
         if events:
             conn._events = ()
