@@ -510,11 +510,11 @@ class Stack:
         if (new in live) != (old in live):
             self.counters["CurrEstab"] += 1 if new in live else -1
         if new == _ESTABLISHED_NAME:
-            listener = self.parent.get(conn)
-            if listener is not None and conn.tuple in listener.syn_queue:
-                del listener.syn_queue[conn.tuple]
-                listener.accept_queue.append(conn)
-            if conn.passive:
+            if conn.passive:          # (only a listener's child has a parent)
+                listener = self.parent.get(conn)
+                if listener is not None and conn.tuple in listener.syn_queue:
+                    del listener.syn_queue[conn.tuple]
+                    listener.accept_queue.append(conn)
                 # Linux counts a passive open when the final ACK creates the child socket
                 # (tcp_create_openreq_child), an active one when the SYN is sent (tcp_connect)
                 self.counters["PassiveOpens"] += 1

@@ -29,6 +29,11 @@ from .tcpconfig import (ACK, RST, SYN, TS_OPTION_LEN, Negotiated, initial_window
 class Opener:
     """The handshake half of `tcp.Connection` (see the module docstring)."""
 
+    # no slots of its own, like the other mixins: without this line every Connection also
+    # carried room for a __dict__ and weak references (16 bytes; and a stray attribute
+    # set by mistake went unnoticed)
+    __slots__ = ()
+
     def _syn_options(self, now: float, peer: Optional[Options] = None) -> Options:
         """Linux order: MSS, SACK-permitted, Timestamps, NOP, window scale (tcp_output.c)."""
         cfg = self.cfg
