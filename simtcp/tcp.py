@@ -573,7 +573,11 @@ class Connection(Opener, Receiver, Sender):
             self.peer_fin_seq = self.seg_seq + len(seg.payload)
         if self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt and not self.eof:
             self._receive_fin(now)
-        self._output(now)
+        # what the ACK let go: Linux tcp_data_snd_check() runs the output engine only when
+        # something waits to be sent (tcp_send_head(): unsent data, or our queued FIN)
+        if len(self.sndq) > self.snd_nxt - self.snd_una or (self.fin_queued
+                                                             and self.fin_seq is None):
+            self._output(now)
 
     # -------------------------------------------------------- introspection
     def info(self, now: Optional[float] = None):

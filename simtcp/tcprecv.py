@@ -308,7 +308,8 @@ class Receiver(ReceiveWindow):
         self._data_recv_event(now, seg, truesize)
         had_ooo = bool(self.ooo)
         filled = self._drain_ooo()
-        if path != FAST_PATH:                    # tcp_data_queue(), the slow path
+        if path != FAST_PATH and not rb.fast:
+            # tcp_data_queue(), the slow path: header prediction, if off, may come back on
             self._fast_path_check()
         if (int(seg.flags) & FIN and self.seg_seq + length == self.rcv_nxt) or \
                 (self.peer_fin_seq is not None and self.peer_fin_seq == self.rcv_nxt):
