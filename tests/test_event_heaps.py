@@ -57,9 +57,11 @@ def test_events_run_in_time_then_scheduling_order_across_both_heaps(ops):
     for op, arg in ops:
         if op == "at":
             add(net.now + arg, 0.5 if arg == 0.2 else None)
-        elif op == "cancel" and arg < len(events):
+        elif op == "cancel" and arg in model:     # a pending event
             net.cancel(events[arg])
-            model.pop(arg, None)
+            del model[arg]
+        elif op == "cancel" and arg < len(events) and events[arg][2] is None:
+            net.cancel(events[arg])               # twice is once
         elif op == "step":
             step_checked()
         check_heaps(net)
