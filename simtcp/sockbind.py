@@ -75,7 +75,7 @@ class Binding:
             if other.listener:
                 return tr("socket.holder_listening", "another socket (listening)")
             return tr("socket.holder_bound", "another socket (bound)")
-        for t in self.stack.by_port.get(port, ()):
+        for t in self.stack.port_users(port):
             if ip != t.local_ip and ip != WILDCARD:
                 continue
             conn = self.stack.conns[t]

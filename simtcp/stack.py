@@ -22,7 +22,7 @@ import errno
 import itertools
 import hashlib
 from collections import Counter
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from .segment import Flags, FourTuple
 from .packet import Packet
@@ -101,7 +101,12 @@ class Stack:
         self.net = host.net
         self.sysctl = host.sysctl       # the host's table (one for its lifetime; read a lot)
         self.conns: Dict[FourTuple, Connection] = {}
-        self.by_port: Dict[int, set] = {}
+        # local port -> the 4-tuples of its connections (Linux's bind bucket): the 4-tuple
+        # itself while it is the only one, as for every port connect() takes; a set once
+        # there are more (a listening port's children). A set of one would cost each
+        # connection 216 bytes and one more container for the garbage collector to walk
+        # (simtcp.gctune). Read it with `port_users`.
+        self.by_port: Dict[int, Union[FourTuple, Set[FourTuple]]] = {}
         # (laddr, raddr, rport) -> local ports connect() took toward it (see add_conn)
         self.by_dest: Dict[tuple, set] = {}
         self.listeners: Dict[Tuple[str, int], Listener] = {}
@@ -227,8 +232,11 @@ class Stack:
         self.conns[t] = conn
         users = self.by_port.get(t.local_port)
         if users is None:
-            users = self.by_port[t.local_port] = set()
-        users.add(t)
+            self.by_port[t.local_port] = t
+        elif isinstance(users, set):
+            users.add(t)
+        else:
+            self.by_port[t.local_port] = {users, t}
         if outgoing:
             dest = (t.local_ip, t.remote_ip, t.remote_port)
             ports = self.by_dest.get(dest)
@@ -241,10 +249,12 @@ class Stack:
         if self.conns.get(t) is conn:
             del self.conns[t]
             users = self.by_port.get(t.local_port)
-            if users is not None:
+            if isinstance(users, set):
                 users.discard(t)
                 if not users:
                     del self.by_port[t.local_port]
+            elif users == t:
+                del self.by_port[t.local_port]
             dest = (t.local_ip, t.remote_ip, t.remote_port)
             ports = self.by_dest.get(dest)
             if ports is not None:
@@ -260,6 +270,13 @@ class Stack:
             parent.syn_queue.pop(t, None)
             if conn in parent.accept_queue:
                 parent.accept_queue.remove(conn)
+
+    def port_users(self, port: int) -> Iterable[FourTuple]:
+        """The 4-tuples of the connections on local ``port`` (see ``by_port``)."""
+        users = self.by_port.get(port)
+        if users is None:
+            return ()
+        return users if isinstance(users, set) else (users,)
 
     def port_in_use_for(self, laddr: str, port: int, raddr: str, rport: int) -> bool:
         """True if connect() may not use ``port`` toward (raddr, rport) (Linux

@@ -212,3 +212,25 @@ def test_a_listeners_children_hold_their_port_without_a_port_set_each():
     assert peer_port in {s.local[1] for s in socks}
     assert server.stack.port_in_use_for("10.0.0.10", 80, "10.0.0.1", peer_port)
     assert not server.stack.port_in_use_for("10.0.0.10", 80, "10.0.0.1", 1)
+
+
+def test_a_port_holds_its_only_connection_without_a_set_and_a_set_once_shared():
+    """Stack.by_port keeps the 4-tuple itself for a port's only connection, a set from the
+    second on, and drops the port with its last connection; bind() sees either form."""
+    net, client, _ = lan()
+    client.sysctl["net.ipv4.ip_local_port_range"] = "40000 40000"
+    stack = client.stack
+    first = open_conn(client, "10.0.0.10")
+    assert stack.by_port[40000] == first.conn.tuple            # no set of one
+    assert list(stack.port_users(40000)) == [first.conn.tuple] and not stack.port_users(1)
+    with pytest.raises(OSError) as e:
+        client.socket().bind(("", 40000))
+    assert e.value.errno == errno.EADDRINUSE and "SYN-SENT" in str(e.value)
+    second = open_conn(client, "10.0.0.11")                   # same port, another peer
+    assert stack.by_port[40000] == {first.conn.tuple, second.conn.tuple}
+    net.run(until=1)
+    second.close()
+    first.close()
+    net.run()                                                  # both ends, TIME-WAIT over
+    assert 40000 not in stack.by_port and not list(stack.port_users(40000))
+    client.socket().bind(("", 40000))
