@@ -17,7 +17,7 @@ every step can be drawn (see simtcp.viz). Quick start::
 lab feedback) Japanese; English is the default. ``simtcp.set_progress(False)`` switches off
 the progress bar that long runs show in a notebook or on a terminal.
 ``simtcp.set_gc_tuning(False)`` gives the garbage collector back its own pace (simtcp
-raises its young and middle thresholds for big runs; see `simtcp.gctune`).
+raises its first threshold for big runs; see `simtcp.gctune`).
 """
 from . import _platform  # noqa: F401  (first: fills Pyodide's socket gaps; see its docstring)
 from .cli import UsageError

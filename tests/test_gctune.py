@@ -1,5 +1,5 @@
-"""simtcp.gctune: the collector's thresholds are raised once, only from the defaults, and
-set_gc_tuning(False) restores them; results do not depend on it."""
+"""simtcp.gctune: the collector's threshold is raised once, only from the default, and
+set_gc_tuning(False) restores it; results do not depend on it."""
 import gc
 
 import pytest
@@ -21,7 +21,7 @@ def fresh_gc():
 def test_a_network_raises_the_default_threshold_and_the_switch_restores_it(fresh_gc):
     gc.set_threshold(gctune._DEFAULT_YOUNG, 10, 10)
     simtcp.Network(seed=1)
-    assert gc.get_threshold() == (gctune.YOUNG_THRESHOLD, gctune.MIDDLE_THRESHOLD, 10)
+    assert gc.get_threshold() == (gctune.YOUNG_THRESHOLD, 10, 10)
     simtcp.set_gc_tuning(False)
     assert gc.get_threshold() == (gctune._DEFAULT_YOUNG, 10, 10)
     simtcp.Network(seed=2)                               # switched off: left alone
@@ -34,22 +34,6 @@ def test_a_program_that_tuned_the_collector_keeps_its_setting(fresh_gc):
     gc.set_threshold(1234, 5, 6)
     simtcp.Network(seed=1)
     assert gc.get_threshold() == (1234, 5, 6)
-
-
-def test_a_tuned_middle_threshold_is_kept_and_both_are_restored(fresh_gc):
-    gc.set_threshold(gctune._DEFAULT_YOUNG, 25, 10)
-    simtcp.Network(seed=1)
-    assert gc.get_threshold() == (gctune.YOUNG_THRESHOLD, 25, 10)
-    simtcp.set_gc_tuning(False)
-    assert gc.get_threshold() == (gctune._DEFAULT_YOUNG, 25, 10)
-
-
-def test_thresholds_changed_after_simtcp_are_not_undone(fresh_gc):
-    gc.set_threshold(gctune._DEFAULT_YOUNG, 10, 10)
-    simtcp.Network(seed=1)
-    gc.set_threshold(gctune.YOUNG_THRESHOLD, 50, 10)     # the program retuned the middle
-    simtcp.set_gc_tuning(False)
-    assert gc.get_threshold() == (gctune.YOUNG_THRESHOLD, 50, 10)
 
 
 def _pcap(seed):
