@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Dict, NamedTuple, Optional
 from .packet import Packet
 from .reasons import EventKind, SendCause, StateCause
 from .segment import Flags, FourTuple, Options, Segment
-from .seq import MASK, wire
+from .seq import wire
 from .states import State
 from .syncookies import TCP_MSS_DEFAULT, decode_ts_options, encode_ts_options, mss_index
 from .tcp import Connection
@@ -196,7 +196,7 @@ class Listener:
             opts = synack_options(cfg, n, peer, tsval)
         else:
             opts = plan.options
-        synack = Segment(seg.dport, seg.sport, wire(isn), (seg.seq + 1) & MASK, _SYNACK,
+        synack = Segment(seg.dport, seg.sport, wire(isn), wire(seg.seq + 1), _SYNACK,
                          plan.window, opts)
         stack.counters["SyncookiesSent"] += 1
         stack.send(Packet.tcp(packet.dst, packet.src, synack), _SYN_COOKIE, "Linux syncookies.c")

@@ -427,7 +427,7 @@ class Stack:
         segments = conn._out
         if segments:
             conn._out = ()
-            counters, host = self.counters, self.host
+            counters = self.counters
             for out in segments:
                 flags = int(out.segment.flags)
                 if out.reason.retransmission:
@@ -436,12 +436,11 @@ class Stack:
                         counters["TCPSynRetrans"] += 1
                 if flags & _RST:
                     counters["OutRsts"] += 1
-                counters["OutSegs"] += 1            # (what send() does, without its call)
                 # only the trace reads the TCB snapshot: build it only when someone records
                 detail = self._tcb_detail(conn) if tracing else ()
-                host.transmit(Packet.tcp(t.local_ip, t.remote_ip, out.segment,
-                                         self._ip_id(conn, out)),
-                              out.reason, out.rfc, None, t, detail)
+                self.send(Packet.tcp(t.local_ip, t.remote_ip, out.segment,
+                                     self._ip_id(conn, out)),
+                          out.reason, out.rfc, t, detail)
         events = conn._events
         if events:
             conn._events = ()

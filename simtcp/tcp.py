@@ -39,7 +39,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .segment import FLAG_VALUES, Flags, FourTuple, Options, Segment, NO_OPTIONS
 from .reasons import EventKind, Reason, SendCause, StateCause
-from .seq import HALF, MASK
+from .seq import MASK, unwrap
 from .ooo import OutOfOrderQueue
 from .states import (CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, LISTEN,
                      EDGES, NAME, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State)
@@ -461,20 +461,18 @@ class Connection(Opener, Receiver, Sender):
         if st is CLOSED or st is LISTEN:
             return
         # RFC 9293 §3.3.1's current segment variables SEG.SEQ and SEG.ACK, in TCB space: the
-        # header fields unwrapped (simtcp.seq `unwrap`, written out) against the values Linux
+        # header fields unwrapped (simtcp.seq `unwrap`) against the values Linux
         # compares them with first: SEG.SEQ against RCV.NXT (tcp_sequence()), SEG.ACK against
         # SND.UNA (tcp_ack(): before(ack, prior_snd_una)). In SYN-SENT, SEG.SEQ is the SYN's
         # own number, which becomes the IRS. SACK blocks stay 32-bit in the options:
         # `_note_sack` unwraps them against SND.UNA too. The helpers read these two, and the
         # rest of the segment from ``seg``.
-        una = self.snd_una
-        self.seg_ack = una + ((seg.ack - una + HALF) & MASK) - HALF
+        self.seg_ack = unwrap(seg.ack, self.snd_una)
         if st is SYN_SENT:
             self.seg_seq = int(seg.seq)
             self._receive_syn_sent(seg, now)
             return
-        rcv_nxt = self.rcv_nxt
-        self.seg_seq = rcv_nxt + ((seg.seq - rcv_nxt + HALF) & MASK) - HALF
+        self.seg_seq = unwrap(seg.seq, self.rcv_nxt)
         self._receive_other(seg, now)
 
     def _receive_other(self, seg: Segment, now: float) -> None:

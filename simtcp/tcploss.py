@@ -116,7 +116,7 @@ class RackTlp:
                 or self.srtt is None or not self.state.synchronized):
             return
         rto_at = self.timers.get("rto")
-        segments = -(-(self.snd_nxt - self.snd_una) // self.eff_mss)     # in flight
+        segments = -(-self.in_flight // self.eff_mss)
         self.timers["tlp"] = now + tlp_timeout(self.srtt, segments,
                                                rto_at - now if rto_at else 0.0)
 

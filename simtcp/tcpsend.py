@@ -471,7 +471,7 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
                     self._event(EventKind.HYSTART_EXIT, "", "Linux tcp_cubic.c hystart_update()",
                                 (("cwnd", self.cwnd // self.eff_mss),
                                  ("how", self.cc.hystart_exit[2])))
-            prior_in_flight = self.snd_nxt - self.snd_una + acked    # before this ACK
+            prior_in_flight = self.in_flight + acked     # before this ACK
             if (prior_in_flight * 2 > self.cwnd if self.cwnd < self.ssthresh
                     else prior_in_flight + self.eff_mss >= self.cwnd):
                 # tcp_cong_avoid() runs only while the window limited the sender
@@ -530,7 +530,7 @@ class Sender(Persist, RackTlp, Keepalive, SackScoreboard):
         """Bytes in the network (RFC 6675 pipe, Linux tcp_packets_in_flight): sent, minus
         what the peer SACKed (or, without SACK, what duplicate ACKs said arrived) and what
         recovery marked lost, plus retransmissions."""
-        in_flight = self.snd_nxt - self.snd_una
+        in_flight = self.in_flight
         if self.prr is None and not self.sacked:
             # the usual case: outside recovery (which alone sets the lost and resent marks)
             # with nothing SACKed, every byte sent is still in the network
