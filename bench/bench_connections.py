@@ -15,12 +15,22 @@ afterwards (tracemalloc, less what the run keeps with both off) per trace record
 capture on too — the extra bytes per captured packet (a capture shares the packets the trace
 holds). Goal: ≤ 200 bytes each. The capture alone (trace off) is printed for reference.
 
+Last, where fast mode's time goes, in figures that do not depend on this machine: the
+Python function calls one connection makes (cProfile counts them; they change only when the
+code does), the same with every optional TCP feature switched off through its real sysctl
+(Reno, no SACK, timestamps, window scaling, tail loss probe or receive-buffer tuning), and
+this run's cost of one small Python call. The kernel's figure is system calls; simtcp's is
+Python calls: how the ratio comes out depends on how fast this machine runs each (on the
+development VM it read 4.8–5.9× on one day and 11–12× on another with the same code).
+
 Run: .venv/bin/python bench/bench_connections.py [connections]   (default 400)
 """
 from __future__ import annotations
 
+import cProfile
 import gc
 import os
+import pstats
 import socket
 import sys
 import time
@@ -66,15 +76,24 @@ def kernel_loopback(n: int) -> float:
     return elapsed / n
 
 
+#: Every optional TCP feature off, each through the sysctl that turns it off on Linux.
+LEAN_SYSCTLS = {"net.ipv4.tcp_congestion_control": "reno", "net.ipv4.tcp_sack": 0,
+                "net.ipv4.tcp_timestamps": 0, "net.ipv4.tcp_window_scaling": 0,
+                "net.ipv4.tcp_early_retrans": 0, "net.ipv4.tcp_moderate_rcvbuf": 0}
+
+
 def simtcp_connections(n: int, wire: str, trace: bool = False, capture: bool = False,
-                       keep: list = None) -> float:
+                       keep: list = None, sysctls: dict = None) -> float:
     """Seconds per connection in simtcp (tracing and capture off, as in a big run);
-    ``keep`` receives the network."""
+    ``keep`` receives the network; ``sysctls`` are set on both hosts."""
     net = simtcp.Network(seed=1, wire=wire, trace=trace, capture=capture)
     if keep is not None:
         keep.append(net)
     client = net.add_host("client", "10.0.0.1")
     server = net.add_host("server", "10.0.0.2")
+    for host in (client, server):
+        for key, value in (sysctls or {}).items():
+            host.sysctl[key] = value
     net.add_link(client, server, delay=0.0001)
     srv = server.socket()
     srv.bind(("", 80))
@@ -156,6 +175,29 @@ def held_bytes(n: int, trace: bool, capture: bool):
     return held, len(net.trace.records), len(net.capture)
 
 
+def calls_per_connection(n: int = 200, sysctls: dict = None) -> float:
+    """Python function calls (cProfile's count) per fast-mode connection."""
+    profile = cProfile.Profile()
+    profile.enable()
+    simtcp_connections(n, "fast", sysctls=sysctls)
+    profile.disable()
+    return pstats.Stats(profile).total_calls / n
+
+
+def seconds_per_python_call(n: int = 200_000) -> float:
+    """This run's cost of one small Python function call (best of ROUNDS)."""
+    def step(x):
+        return x + 1
+
+    best = float("inf")
+    for _ in range(ROUNDS):
+        t0 = time.perf_counter()
+        for i in range(n):
+            step(i)
+        best = min(best, time.perf_counter() - t0)
+    return best / n
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     simtcp_connections(20, "fast")          # warm caches and imports outside the clock
@@ -183,6 +225,14 @@ def main() -> None:
             inside = min(codec_in_run(max(n // 4, 20)) for _ in range(ROUNDS))
             print(f"  (bytes − fast = {(cost - costs['fast']) * 1e6:.1f} µs; the same codec "
                   f"calls timed inside a run: {inside * 1e6:.1f} µs)")
+    calls = calls_per_connection()
+    lean = calls_per_connection(sysctls=LEAN_SYSCTLS)
+    per_call = seconds_per_python_call()
+    print(f"  where fast mode's time goes: {calls:,.0f} Python function calls per connection "
+          f"({lean:,.0f} with every optional TCP feature off by sysctl)")
+    print(f"  one small Python call costs {per_call * 1e9:.0f} ns here: fast mode spends "
+          f"{costs['fast'] / calls * 1e9:.0f} ns per call it makes; the kernel's whole "
+          f"connection takes as long as {kernel / per_call:,.0f} small calls")
     m = 1000
     bare, _, _ = held_bytes(m, False, False)
     traced, records, _ = held_bytes(m, True, False)
