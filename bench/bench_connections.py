@@ -15,11 +15,11 @@ afterwards (tracemalloc, less what the run keeps with both off) per trace record
 capture on too — the extra bytes per captured packet (a capture shares the packets the trace
 holds). Goal: ≤ 200 bytes each. The capture alone (trace off) is printed for reference.
 
-Last, where fast mode's time goes, in figures that do not depend on this machine: the
+Last, where fast mode's time goes, in figures that compare across machines: the
 Python function calls one connection makes (cProfile counts them; they change only when the
 code does), the same with every optional TCP feature switched off through its real sysctl
 (Reno, no SACK, timestamps, window scaling, tail loss probe or receive-buffer tuning), and
-this run's cost of one small Python call. The kernel's figure is system calls; simtcp's is
+this run's cost of one small Python call made in a loop (the unit that relates the two). The kernel's figure is system calls; simtcp's is
 Python calls: how the ratio comes out depends on how fast this machine runs each (on the
 development VM the same code read 4.8–5.9× on 2026-12-02 and 10.7–12.4× on 2026-12-03,
 with the kernel loop at 65–70 µs on the first day and 56–77 µs on the second).
@@ -186,7 +186,8 @@ def calls_per_connection(n: int = 200, sysctls: dict = None) -> float:
 
 
 def seconds_per_python_call(n: int = 200_000) -> float:
-    """This run's cost of one small Python function call (best of ROUNDS)."""
+    """This run's cost of one small Python function call made in a loop, the loop's own
+    step included (best of ROUNDS)."""
     def step(x):
         return x + 1
 
